@@ -1,0 +1,76 @@
+import { Container, ContainerPorts } from "@cdktf/provider-docker/lib/container";
+import { Volume } from "@cdktf/provider-docker/lib/volume";
+import { Construct } from "constructs";
+import { AGENT_CONFIG_FILE, CONSUL_DATA_DIR, renderAgentConfigJson } from "../renderers";
+import type { Lab } from "../topology";
+
+export interface ConsulAgentProps {
+  readonly lab: Lab;
+  readonly nodeName: string;
+  /** The image ID to run (a `docker_image`'s `imageId`), so the container follows image changes. */
+  readonly image: string;
+  /** The Docker network to attach to. */
+  readonly networkName: string;
+  /**
+   * Seconds Terraform waits for the container to become healthy (leader elected, node joined).
+   * @default 180
+   */
+  readonly waitTimeoutSeconds?: number;
+}
+
+/**
+ * One node's Consul agent: a container on the lab network at the node's address, its agent config rendered
+ * from the topology, and a named volume for its data so a redeploy keeps Raft and KV state.
+ */
+export class ConsulAgent extends Construct {
+  readonly container: Container;
+  readonly dataVolume: Volume;
+  /** The container's name, which is also the network namespace its workloads join. */
+  readonly containerName: string;
+
+  constructor(scope: Construct, id: string, props: ConsulAgentProps) {
+    super(scope, id);
+    const { lab, nodeName } = props;
+    const node = lab.node(nodeName);
+    const { ports } = lab.topology.consul;
+    const labels = [
+      { label: "consul-lab.lab", value: lab.topology.name },
+      { label: "consul-lab.node", value: node.name },
+    ];
+
+    this.dataVolume = new Volume(this, "data", { name: lab.dockerName(node.name, "data"), labels });
+    this.containerName = lab.dockerName(node.name);
+    this.container = new Container(this, "container", {
+      name: this.containerName,
+      image: props.image,
+      hostname: node.name,
+      command: ["agent"],
+      restart: "unless-stopped",
+      mustRun: true,
+      networksAdvanced: [{ name: props.networkName, ipv4Address: node.address }],
+      volumes: [{ volumeName: this.dataVolume.name, containerPath: CONSUL_DATA_DIR }],
+      upload: [{ file: AGENT_CONFIG_FILE, content: renderAgentConfigJson(lab, node.name) }],
+      ports: lab.publishNode.name === node.name ? publishedPorts(lab) : [],
+      healthcheck: {
+        // A server is ready once a leader is elected; a client once it has joined one (it asks a server).
+        test: ["CMD-SHELL", `wget -qO- http://127.0.0.1:${ports.http}/v1/status/leader | grep -q ':'`],
+        interval: "5s",
+        timeout: "3s",
+        retries: 3,
+        startPeriod: "10s",
+      },
+      wait: true,
+      waitTimeout: props.waitTimeoutSeconds ?? 180,
+      labels,
+    });
+  }
+}
+
+function publishedPorts(lab: Lab): ContainerPorts[] {
+  const { publish, consul } = lab.topology;
+  return [
+    { internal: consul.ports.http, external: publish.httpPort, ip: publish.address, protocol: "tcp" },
+    { internal: consul.ports.dns, external: publish.dnsPort, ip: publish.address, protocol: "tcp" },
+    { internal: consul.ports.dns, external: publish.dnsPort, ip: publish.address, protocol: "udp" },
+  ];
+}

@@ -1,0 +1,49 @@
+import { Image } from "@cdktf/provider-docker/lib/image";
+import { Construct } from "constructs";
+import type { Lab } from "../topology";
+import { ConsulAgent } from "./consul-agent";
+import { LabNetwork } from "./lab-network";
+import { NodeWorkload } from "./node-workload";
+
+export interface ConsulClusterProps {
+  readonly lab: Lab;
+}
+
+/** One node of the lab: its Consul agent and, when it registers services, the workload they check. */
+export interface ClusterNode {
+  readonly agent: ConsulAgent;
+  readonly workload?: NodeWorkload;
+}
+
+/** The whole Consul cluster on Docker: the network, the images, and every node's agent and workload. */
+export class ConsulCluster extends Construct {
+  readonly network: LabNetwork;
+  /** Each node's constructs by node name, in topology order. */
+  readonly nodes: ReadonlyMap<string, ClusterNode>;
+
+  constructor(scope: Construct, id: string, props: ConsulClusterProps) {
+    super(scope, id);
+    const { lab } = props;
+    // keepLocally: destroying the lab must not delete images other projects on the host may use.
+    const consulImage = new Image(this, "consul-image", { name: lab.topology.images.consul, keepLocally: true });
+    const nginxImage = new Image(this, "nginx-image", { name: lab.topology.images.nginx, keepLocally: true });
+    this.network = new LabNetwork(this, "network", { lab });
+
+    const nodes = new Map<string, ClusterNode>();
+    for (const node of lab.nodes) {
+      // One scope per node name keeps every resource's logical ID tied to its node, not to its position.
+      const scopeOfNode = new Construct(this, node.name);
+      const agent = new ConsulAgent(scopeOfNode, "agent", {
+        lab,
+        nodeName: node.name,
+        image: consulImage.imageId,
+        networkName: this.network.name,
+      });
+      const workload = lab.workloadOf(node.name)
+        ? new NodeWorkload(scopeOfNode, "workload", { lab, nodeName: node.name, agent, image: nginxImage.imageId })
+        : undefined;
+      nodes.set(node.name, { agent, workload });
+    }
+    this.nodes = nodes;
+  }
+}

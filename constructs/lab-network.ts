@@ -1,0 +1,26 @@
+import { Network } from "@cdktf/provider-docker/lib/network";
+import { Construct } from "constructs";
+import type { Lab } from "../topology";
+
+export interface LabNetworkProps {
+  readonly lab: Lab;
+}
+
+/** The bridge network every node sits on, with the topology's subnet and a gateway that leaves node addresses free. */
+export class LabNetwork extends Construct {
+  readonly network: Network;
+  /** The Docker network's name, for containers to attach to. */
+  readonly name: string;
+
+  constructor(scope: Construct, id: string, props: LabNetworkProps) {
+    super(scope, id);
+    const { lab } = props;
+    this.network = new Network(this, "network", {
+      name: lab.topology.name,
+      driver: "bridge",
+      ipamConfig: [{ subnet: lab.topology.network.subnet, gateway: lab.gateway }],
+      labels: [{ label: "consul-lab.lab", value: lab.topology.name }],
+    });
+    this.name = this.network.name;
+  }
+}

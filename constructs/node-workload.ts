@@ -1,0 +1,49 @@
+import { Container } from "@cdktf/provider-docker/lib/container";
+import { Construct } from "constructs";
+import { renderWorkloadSite, WORKLOAD_HTML_ROOT, WORKLOAD_NGINX_CONF } from "../renderers";
+import type { Lab, WorkloadKind } from "../topology";
+import type { ConsulAgent } from "./consul-agent";
+
+export interface NodeWorkloadProps {
+  readonly lab: Lab;
+  readonly nodeName: string;
+  /** The agent whose network namespace the workload shares, so checks on 127.0.0.1 reach it. */
+  readonly agent: ConsulAgent;
+  /** The image ID of the nginx image that serves the site. */
+  readonly image: string;
+}
+
+/**
+ * What a node's services check: an nginx in the agent's network namespace serving the node's page on every
+ * service port (the app page, the sorry page, or a placeholder).
+ */
+export class NodeWorkload extends Construct {
+  readonly container: Container;
+  readonly kind: WorkloadKind;
+
+  constructor(scope: Construct, id: string, props: NodeWorkloadProps) {
+    super(scope, id);
+    const { lab, nodeName } = props;
+    const site = renderWorkloadSite(lab, nodeName);
+    if (!site) throw new Error(`node "${nodeName}" registers no service, so it has no workload to run`);
+    this.kind = site.kind;
+    this.container = new Container(this, "container", {
+      name: lab.dockerName(nodeName, site.kind),
+      image: props.image,
+      // Joined by ID: the provider reads the mode back as `container:<id>`, so a name would show a diff on every plan,
+      // and a replaced agent (new namespace) must replace its workload too.
+      networkMode: `container:${props.agent.container.id}`,
+      restart: "unless-stopped",
+      mustRun: true,
+      upload: [
+        { file: WORKLOAD_NGINX_CONF, content: site.nginxConf },
+        { file: `${WORKLOAD_HTML_ROOT}/index.html`, content: site.indexHtml },
+      ],
+      labels: [
+        { label: "consul-lab.lab", value: lab.topology.name },
+        { label: "consul-lab.node", value: nodeName },
+        { label: "consul-lab.workload", value: site.kind },
+      ],
+    });
+  }
+}

@@ -1,0 +1,18 @@
+import js from "@eslint/js";
+import tseslint from "typescript-eslint";
+
+export default tseslint.config(
+  { ignores: ["node_modules/", "cdktf.out/", ".build/", ".gen/", "coverage/"] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    files: ["**/*.mjs", "**/*.js"],
+    languageOptions: { globals: { process: "readonly", console: "readonly", module: "writable", require: "readonly" } },
+  },
+  {
+    rules: {
+      // Constructs are created for their side effect on the tree.
+      "no-new": "off",
+    },
+  },
+);

@@ -1,0 +1,21 @@
+/** Reads the topology, builds the stacks, synthesizes. Nothing else lives here. */
+import { App } from "cdktf";
+import { ClusterStack } from "./stacks";
+import { loadLab, TopologyError } from "./topology";
+
+function main(): void {
+  let lab;
+  try {
+    lab = loadLab();
+  } catch (error) {
+    if (!(error instanceof TopologyError)) throw error;
+    console.error(error.message);
+    process.exitCode = 1;
+    return;
+  }
+  const app = new App();
+  new ClusterStack(app, "cluster", { lab });
+  app.synth();
+}
+
+main();

@@ -1,0 +1,2 @@
+export * from "./consul-agent-config";
+export * from "./workload-site";

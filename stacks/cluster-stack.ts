@@ -1,0 +1,46 @@
+import { DockerProvider } from "@cdktf/provider-docker/lib/provider";
+import { TerraformOutput, TerraformStack } from "cdktf";
+import { Construct } from "constructs";
+import { ConsulCluster } from "../constructs";
+import type { Lab } from "../topology";
+import { useLocalState } from "./state-backend";
+
+export interface ClusterStackProps {
+  readonly lab: Lab;
+}
+
+/** The Docker side of the lab: network, images, and every node's Consul agent and workload. */
+export class ClusterStack extends TerraformStack {
+  readonly cluster: ConsulCluster;
+  /** The Consul HTTP API as the host reaches it. */
+  readonly consulHttpAddress: string;
+
+  constructor(scope: Construct, id: string, props: ClusterStackProps) {
+    super(scope, id);
+    const { lab } = props;
+    useLocalState(this, id);
+    // The Docker host comes from DOCKER_HOST (or the local socket), never from the synthesized JSON.
+    new DockerProvider(this, "docker", {});
+    this.cluster = new ConsulCluster(this, "cluster", { lab });
+
+    const { publish } = lab.topology;
+    this.consulHttpAddress = `${publish.address}:${publish.httpPort}`;
+    new TerraformOutput(this, "consul_ui_url", {
+      value: `http://${this.consulHttpAddress}/ui/`,
+      description: "The Consul UI and HTTP API, published on the host",
+    });
+    new TerraformOutput(this, "consul_dns", {
+      value: `${publish.address}:${publish.dnsPort}`,
+      description: "Consul DNS (tcp and udp), e.g. dig @127.0.0.1 -p 8600 nginx.service.consul",
+    });
+    new TerraformOutput(this, "nodes", {
+      value: Object.fromEntries(
+        lab.nodes.map((node) => [
+          node.name,
+          { address: node.address, role: node.role, workload: lab.workloadOf(node.name) ?? "none" },
+        ]),
+      ),
+      description: "Every node with its address, Consul role and workload",
+    });
+  }
+}

@@ -1,0 +1,2 @@
+export * from "./cluster-stack";
+export * from "./state-backend";

@@ -1,0 +1,12 @@
+import { LocalBackend, TerraformStack } from "cdktf";
+
+/** Where stack state lives, relative to the project root: outside `cdktf.out`, which every synth rewrites. */
+export const STATE_DIR = "state";
+
+/**
+ * Keeps a stack's state in `state/<stack>.tfstate`. The path is relative to the directory Terraform runs in
+ * (`cdktf.out/stacks/<stack>`), so the synthesized JSON holds no absolute path of this checkout.
+ */
+export function useLocalState(stack: TerraformStack, stackName: string): LocalBackend {
+  return new LocalBackend(stack, { path: `../../../${STATE_DIR}/${stackName}.tfstate` });
+}

@@ -1,0 +1,5 @@
+export * from "./schema";
+export * from "./model";
+export { ARTICLE_TOPOLOGY } from "./default";
+export { loadLab, loadTopology, parseTopology, readTopologyFile, TopologyError, TOPOLOGY_ENV } from "./load";
+export type { TopologyProblem } from "./validate";

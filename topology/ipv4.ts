@@ -1,0 +1,42 @@
+/** Small IPv4 arithmetic for subnet checks; the lab only ever needs dotted-quad addresses and CIDRs. */
+
+const OCTET = "(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)";
+export const IPV4_PATTERN = new RegExp(`^${OCTET}(\\.${OCTET}){3}$`);
+export const CIDR_PATTERN = new RegExp(`^${OCTET}(\\.${OCTET}){3}/(3[0-2]|[12]?\\d)$`);
+
+export function ipv4ToInt(address: string): number {
+  return address.split(".").reduce((value, octet) => value * 256 + Number(octet), 0);
+}
+
+export function intToIpv4(value: number): string {
+  return [24, 16, 8, 0].map((shift) => Math.floor(value / 2 ** shift) % 256).join(".");
+}
+
+export interface Subnet {
+  readonly network: number;
+  readonly prefixLength: number;
+  readonly size: number;
+}
+
+export function parseCidr(cidr: string): Subnet {
+  const [address, prefix] = cidr.split("/");
+  const prefixLength = Number(prefix);
+  const size = 2 ** (32 - prefixLength);
+  return { network: Math.floor(ipv4ToInt(address) / size) * size, prefixLength, size };
+}
+
+/** Whether the CIDR names its network address (10.0.1.0/24), not a host inside it (10.0.1.7/24). */
+export function isNetworkAddress(cidr: string): boolean {
+  return ipv4ToInt(cidr.split("/")[0]) === parseCidr(cidr).network;
+}
+
+/** Addresses a container may take: inside the subnet, neither the network nor the broadcast address. */
+export function isUsableHost(subnet: Subnet, address: string): boolean {
+  const value = ipv4ToInt(address);
+  return value > subnet.network && value < subnet.network + subnet.size - 1;
+}
+
+/** The last usable address; the lab's default gateway, so that .1 stays free for the first node as in the article. */
+export function lastUsableHost(subnet: Subnet): string {
+  return intToIpv4(subnet.network + subnet.size - 2);
+}

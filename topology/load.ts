@@ -1,0 +1,94 @@
+/**
+ * Turns user input (the built-in default, or a JSON/YAML file) into a validated `Lab`, or a `TopologyError`
+ * that lists every problem found, each with its path.
+ */
+import { readFileSync } from "node:fs";
+import { extname } from "node:path";
+import { parse as parseYaml } from "yaml";
+import type { z } from "zod";
+import { ARTICLE_TOPOLOGY } from "./default";
+import { Lab } from "./model";
+import { Topology, TopologySchema } from "./schema";
+import { crossFieldProblems, TopologyProblem } from "./validate";
+
+/** The environment variable naming a topology file to use instead of the article's lab. */
+export const TOPOLOGY_ENV = "CONSUL_LAB_TOPOLOGY";
+
+export class TopologyError extends Error {
+  readonly problems: readonly TopologyProblem[];
+
+  constructor(source: string, problems: readonly TopologyProblem[]) {
+    const lines = problems.map((problem) => `  ${problem.path ? `${problem.path}: ` : ""}${problem.message}`);
+    super(
+      `${source} is not a valid topology (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n${lines.join("\n")}`,
+    );
+    this.name = "TopologyError";
+    this.problems = problems;
+  }
+}
+
+// Keys people carry over from the article's hand-written agent configs.
+const KEY_HINTS: Record<string, string> = { tag: "tags", ID: "id", Name: "name", node_name: "name" };
+
+function formatPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>(
+    (text, key) => (typeof key === "number" ? `${text}[${key}]` : text ? `${text}.${String(key)}` : String(key)),
+    "",
+  );
+}
+
+function describeIssue(issue: z.core.$ZodIssue): TopologyProblem[] {
+  const path = formatPath(issue.path);
+  if (issue.code === "unrecognized_keys") {
+    return issue.keys.map((key) => ({
+      path: path ? `${path}.${key}` : key,
+      message: `unknown field "${key}"${KEY_HINTS[key] ? `; did you mean "${KEY_HINTS[key]}"?` : "; remove it or check its spelling"}`,
+    }));
+  }
+  if (issue.code === "invalid_type" && issue.input === undefined) {
+    return [{ path, message: `required (expected ${issue.expected})` }];
+  }
+  return [{ path, message: issue.message }];
+}
+
+/** Validates raw topology data; `source` names it in the error ("CONSUL_LAB_TOPOLOGY file lab.yaml"). */
+export function parseTopology(input: unknown, source = "input"): Topology {
+  const parsed = TopologySchema.safeParse(input);
+  if (!parsed.success) throw new TopologyError(source, parsed.error.issues.flatMap(describeIssue));
+  const problems = crossFieldProblems(parsed.data);
+  if (problems.length > 0) throw new TopologyError(source, problems);
+  return parsed.data;
+}
+
+/** Reads a JSON (`.json`) or YAML (`.yaml`, `.yml`) topology file. */
+export function readTopologyFile(file: string): unknown {
+  const extension = extname(file).toLowerCase();
+  if (![".json", ".yaml", ".yml"].includes(extension)) {
+    throw new TopologyError(file, [
+      { path: "", message: `unsupported file type "${extension || "(none)"}"; use .json, .yaml or .yml` },
+    ]);
+  }
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (error as Error).message;
+    throw new TopologyError(file, [{ path: "", message: `cannot read the file: ${reason}` }]);
+  }
+  try {
+    return extension === ".json" ? JSON.parse(text) : parseYaml(text);
+  } catch (error) {
+    throw new TopologyError(file, [{ path: "", message: `cannot parse the file: ${(error as Error).message}` }]);
+  }
+}
+
+/** The topology named by `CONSUL_LAB_TOPOLOGY`, or the article's lab when it is unset. */
+export function loadTopology(env: NodeJS.ProcessEnv = process.env): Topology {
+  const file = env[TOPOLOGY_ENV];
+  if (!file) return parseTopology(ARTICLE_TOPOLOGY, "the built-in topology");
+  return parseTopology(readTopologyFile(file), `${TOPOLOGY_ENV} file ${file}`);
+}
+
+export function loadLab(env: NodeJS.ProcessEnv = process.env): Lab {
+  return new Lab(loadTopology(env));
+}

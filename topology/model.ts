@@ -1,0 +1,107 @@
+/**
+ * The validated lab, with the facts every renderer and construct derives from the topology computed once:
+ * which nodes are servers, which service instances run where, and what workload each node runs.
+ */
+import { lastUsableHost, parseCidr } from "./ipv4";
+import type { NodeSpec, ServiceSpec, Topology } from "./schema";
+
+/** What a node's workload container does, derived from the services it registers. */
+export type WorkloadKind = "app" | "sorry" | "load-balancer" | "entry" | "placeholder";
+
+/** One registration of a service on one node. */
+export interface ServiceInstance {
+  readonly service: ServiceSpec;
+  /** Position of the service in `topology.services`, for error paths. */
+  readonly serviceIndex: number;
+  readonly node: string;
+  /** Consul's service ID: the spec's `id`, or the service name. */
+  readonly id: string;
+}
+
+/** Consul's own ports inside a node (server RPC, LAN and WAN gossip); a service may not take them. */
+export const CONSUL_FIXED_PORTS: readonly number[] = [8300, 8301, 8302];
+
+/** The part an instance plays in the site, or undefined for a service that plays none. */
+export function instanceWorkload(site: Topology["site"], service: ServiceSpec): WorkloadKind | undefined {
+  if (service.name === site.service) {
+    if (service.tags.includes(site.sorryTag)) return "sorry";
+    if (service.tags.includes(site.appTag)) return "app";
+    return undefined;
+  }
+  if (service.name === site.loadBalancerService) return "load-balancer";
+  if (service.name === site.entryService) return "entry";
+  return undefined;
+}
+
+export function serviceInstances(topology: Topology): ServiceInstance[] {
+  return topology.services.flatMap((service, serviceIndex) =>
+    service.nodes.map((node) => ({ service, serviceIndex, node, id: service.id ?? service.name })),
+  );
+}
+
+/** The Docker network's gateway: the one in the topology, or the subnet's last usable address. */
+export function networkGateway(topology: Topology): string {
+  return topology.network.gateway ?? lastUsableHost(parseCidr(topology.network.subnet));
+}
+
+export class Lab {
+  readonly topology: Topology;
+  readonly servers: readonly NodeSpec[];
+  readonly clients: readonly NodeSpec[];
+  /** The Docker network's gateway address. */
+  readonly gateway: string;
+  /** The node whose Consul HTTP and DNS ports the host can reach. */
+  readonly publishNode: NodeSpec;
+  private readonly instancesByNode = new Map<string, ServiceInstance[]>();
+
+  /** Use `loadTopology` or `labFromTopology`: a Lab is only built from a validated topology. */
+  constructor(topology: Topology) {
+    this.topology = topology;
+    this.servers = topology.nodes.filter((node) => node.role === "server");
+    this.clients = topology.nodes.filter((node) => node.role === "client");
+    this.gateway = networkGateway(topology);
+    const publishName = topology.publish.node ?? this.servers[0].name;
+    this.publishNode = topology.nodes.find((node) => node.name === publishName)!;
+    for (const instance of serviceInstances(topology)) {
+      const list = this.instancesByNode.get(instance.node) ?? [];
+      list.push(instance);
+      this.instancesByNode.set(instance.node, list);
+    }
+  }
+
+  get nodes(): readonly NodeSpec[] {
+    return this.topology.nodes;
+  }
+
+  node(name: string): NodeSpec {
+    const found = this.topology.nodes.find((node) => node.name === name);
+    if (!found) throw new Error(`no node named "${name}" in the topology`);
+    return found;
+  }
+
+  /** The service instances registered by a node's agent, in topology order. */
+  instancesOn(nodeName: string): readonly ServiceInstance[] {
+    return this.instancesByNode.get(nodeName) ?? [];
+  }
+
+  /** The node's workload, or undefined when the node registers no service and runs the agent alone. */
+  workloadOf(nodeName: string): WorkloadKind | undefined {
+    const instances = this.instancesOn(nodeName);
+    if (instances.length === 0) return undefined;
+    for (const instance of instances) {
+      const kind = instanceWorkload(this.topology.site, instance.service);
+      if (kind) return kind;
+    }
+    return "placeholder";
+  }
+
+  /** The addresses agents join through: every server's. */
+  get joinAddresses(): string[] {
+    return this.servers.map((server) => server.address);
+  }
+
+  /** The Docker name of a lab object: `<lab>-<parts...>`. */
+  dockerName(...parts: string[]): string {
+    return [this.topology.name, ...parts].join("-");
+  }
+}

@@ -1,0 +1,147 @@
+/**
+ * The lab's topology: one serialisable description of everything the stacks build.
+ * The schema checks the shape of each field; `validate.ts` checks how the fields relate.
+ */
+import { z } from "zod";
+import { CIDR_PATTERN, IPV4_PATTERN } from "./ipv4";
+
+const DNS_LABEL = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
+// Consul's DNS interface separates tag, service and domain with '.', so names and tags may not contain one.
+const CONSUL_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
+const GO_DURATION = /^(\d+(ns|us|ms|s|m|h))+$/;
+const DOCKER_NAME = /^[a-z0-9][a-z0-9_.-]{0,39}$/;
+const IMAGE_REF = /^[a-z0-9][a-z0-9._/:-]*(:[A-Za-z0-9._-]+|@sha256:[a-f0-9]{64})$/;
+const KV_PATH = /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/;
+
+function consulName(what: string) {
+  return z.string().refine((name) => CONSUL_NAME.test(name), {
+    error: (issue) =>
+      String(issue.input).includes(".")
+        ? `${what} "${issue.input}" contains '.', which Consul does not allow (DNS uses '.' between tag, service and domain); use '_' or '-' instead`
+        : `${what} "${issue.input}" is not a valid Consul name: use 1-63 letters, digits, '_' or '-', starting with a letter or digit`,
+  });
+}
+
+export const NodeName = z
+  .string()
+  .regex(DNS_LABEL, "node name must be a DNS label: 1-63 letters, digits or '-', not starting or ending with '-'");
+export const Ipv4Address = z.string().regex(IPV4_PATTERN, "must be an IPv4 address such as 10.0.1.4");
+export const Port = z
+  .int("port must be a whole number")
+  .min(1, "port must be 1-65535")
+  .max(65535, "port must be 1-65535");
+export const Duration = z.string().regex(GO_DURATION, 'must be a Go duration such as "10s", "500ms" or "1m30s"');
+const ImageRef = z
+  .string()
+  .regex(IMAGE_REF, 'must be an image reference with a tag or digest, such as "nginx:1.27-alpine"')
+  .refine((ref) => !ref.endsWith(":latest"), 'must pin a version: ":latest" makes deploys unrepeatable');
+
+export const NodeSchema = z.strictObject({
+  /** The Consul node name, container hostname and DNS name (`<name>.node.consul`). */
+  name: NodeName,
+  /** Static address on the lab network; must lie inside `network.subnet`. */
+  address: Ipv4Address,
+  /** Servers hold the Raft state; clients only run services. */
+  role: z.enum(["server", "client"], 'role must be "server" or "client"'),
+});
+
+export const CheckSchema = z.strictObject({
+  /** `http` expects a 2xx from `http://127.0.0.1:<port><path>`; `tcp` only expects the port to accept a connection. */
+  type: z.enum(["http", "tcp"], 'check type must be "http" or "tcp"').default("http"),
+  /** Request path for `http` checks. @default "/" */
+  path: z.string().startsWith("/", "check path must start with '/'").optional(),
+  interval: Duration.default("10s"),
+  timeout: Duration.default("2s"),
+});
+
+export const ServiceSchema = z.strictObject({
+  name: consulName("service name"),
+  /** Instance ID, unique per node. @default the service name */
+  id: consulName("service ID").optional(),
+  tags: z.array(consulName("tag")).default([]),
+  port: Port,
+  /** The nodes that run an instance of this service. */
+  nodes: z.array(NodeName).min(1, "a service needs at least one node"),
+  check: CheckSchema.prefault({}),
+});
+
+export const TopologySchema = z.strictObject({
+  /** Prefix of every Docker object the lab creates (network, containers, volumes). */
+  name: z
+    .string()
+    .regex(DOCKER_NAME, "lab name must be 1-40 lowercase letters, digits, '_', '.' or '-'")
+    .default("consul-lab"),
+  datacenter: z
+    .string()
+    .regex(/^[a-z0-9_-]{1,64}$/, "datacenter must be 1-64 lowercase letters, digits, '_' or '-'")
+    .default("dc1"),
+  network: z
+    .strictObject({
+      subnet: z
+        .string()
+        .regex(CIDR_PATTERN, 'subnet must be an IPv4 CIDR such as "10.0.1.0/24"')
+        .default("10.0.1.0/24"),
+      /** The Docker bridge's own address. @default the subnet's last usable address, so .1 stays free for a node */
+      gateway: Ipv4Address.optional(),
+    })
+    .prefault({}),
+  images: z
+    .strictObject({
+      consul: ImageRef.default("hashicorp/consul:1.20.6"),
+      /** Serves every node's workload (app pages, the sorry page, placeholders). */
+      nginx: ImageRef.default("nginx:1.27-alpine"),
+    })
+    .prefault({}),
+  consul: z
+    .strictObject({
+      logLevel: z.enum(["TRACE", "DEBUG", "INFO", "WARN", "ERROR"]).default("INFO"),
+      /** Upstream DNS servers for names outside `.consul`; empty because the lab also runs offline. */
+      recursors: z.array(Ipv4Address).default([]),
+      ports: z.strictObject({ http: Port.default(8500), dns: Port.default(8600) }).prefault({}),
+      dns: z
+        .strictObject({
+          allowStale: z.boolean().default(true),
+          maxStale: Duration.default("10s"),
+          nodeTtl: Duration.default("0s"),
+          serviceTtl: Duration.default("0s"),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
+  /** What the host can reach. Bound to loopback unless you say otherwise. */
+  publish: z
+    .strictObject({
+      address: Ipv4Address.default("127.0.0.1"),
+      /** The node whose Consul HTTP and DNS ports are published. @default the first server */
+      node: NodeName.optional(),
+      httpPort: Port.default(8500),
+      dnsPort: Port.default(8600),
+    })
+    .prefault({}),
+  /** The web site the lab keeps answering, and which services play which part in it. */
+  site: z
+    .strictObject({
+      hostname: z.string().default("test.hoge.dev.jp"),
+      /** The service both the app servers and the sorry server register as. */
+      service: consulName("site service").default("test_hoge_dev_jp"),
+      appTag: consulName("tag").default("web"),
+      sorryTag: consulName("tag").default("sorry"),
+      maintenanceKey: z
+        .string()
+        .regex(KV_PATH, "maintenance key must be a KV path such as web/site/maintenance/key (no leading '/')")
+        .default("web/test.hoge.dev.jp/maintenance/key"),
+      loadBalancerService: consulName("service name").default("nginx"),
+      entryService: consulName("service name").default("keepalived"),
+    })
+    .prefault({}),
+  nodes: z.array(NodeSchema).min(1, "the lab needs nodes"),
+  services: z.array(ServiceSchema).default([]),
+});
+
+/** A topology as a user writes it: most fields may be left out. */
+export type TopologyInput = z.input<typeof TopologySchema>;
+/** A topology after defaults are applied. */
+export type Topology = z.output<typeof TopologySchema>;
+export type NodeSpec = Topology["nodes"][number];
+export type ServiceSpec = Topology["services"][number];
+export type CheckSpec = ServiceSpec["check"];

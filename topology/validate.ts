@@ -1,0 +1,247 @@
+/**
+ * Rules that relate one field of a topology to another. Each returns problems; none stops at the first,
+ * so a user sees everything wrong with a file in one run.
+ */
+import { isNetworkAddress, isUsableHost, intToIpv4, parseCidr } from "./ipv4";
+import { CONSUL_FIXED_PORTS, instanceWorkload, networkGateway, serviceInstances, WorkloadKind } from "./model";
+import type { Topology } from "./schema";
+
+export interface TopologyProblem {
+  /** Where the problem is, as `nodes[4].name`. */
+  readonly path: string;
+  /** What is wrong and what to change. */
+  readonly message: string;
+}
+
+type Report = (path: string, message: string) => void;
+
+const HOSTNAME =
+  /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+
+function checkNodes(topology: Topology, report: Report): void {
+  const byName = new Map<string, number>();
+  const byAddress = new Map<string, number>();
+  topology.nodes.forEach((node, index) => {
+    const key = node.name.toLowerCase();
+    const first = byName.get(key);
+    if (first === undefined) byName.set(key, index);
+    else
+      report(`nodes[${index}].name`, `duplicate "${node.name}" (also nodes[${first}]); every node needs its own name`);
+    const sameAddress = byAddress.get(node.address);
+    if (sameAddress === undefined) byAddress.set(node.address, index);
+    else
+      report(
+        `nodes[${index}].address`,
+        `duplicate "${node.address}" (also nodes[${sameAddress}].name "${topology.nodes[sameAddress].name}"); give each node its own address`,
+      );
+  });
+
+  const servers = topology.nodes.filter((node) => node.role === "server").length;
+  if (servers < 3 || servers % 2 === 0) {
+    report(
+      "nodes",
+      `${servers} server(s) found; use an odd number of at least 3 (3, 5, 7): Raft needs a majority of servers (quorum) to elect a leader, ` +
+        `so fewer than 3 cannot survive losing one, and an even count survives no more failures than one server fewer`,
+    );
+  }
+}
+
+function checkNetwork(topology: Topology, report: Report): void {
+  const { subnet: cidr, gateway } = topology.network;
+  const subnet = parseCidr(cidr);
+  if (!isNetworkAddress(cidr)) {
+    report(
+      "network.subnet",
+      `"${cidr}" is a host address; write the network address "${intToIpv4(subnet.network)}/${subnet.prefixLength}"`,
+    );
+  }
+  if (subnet.prefixLength > 29) {
+    report("network.subnet", `"${cidr}" is too small for a lab: use a prefix of /29 or shorter`);
+    return;
+  }
+  topology.nodes.forEach((node, index) => {
+    if (!isUsableHost(subnet, node.address)) {
+      report(
+        `nodes[${index}].address`,
+        `"${node.address}" is not a usable address in network.subnet "${cidr}"; pick one inside it`,
+      );
+    }
+  });
+  const gatewayAddress = networkGateway(topology);
+  if (gateway !== undefined && !isUsableHost(subnet, gateway)) {
+    report("network.gateway", `"${gateway}" is not a usable address in network.subnet "${cidr}"`);
+  }
+  topology.nodes.forEach((node, index) => {
+    if (node.address === gatewayAddress) {
+      report(
+        `nodes[${index}].address`,
+        `"${node.address}" is the network's gateway; pick another address or set network.gateway to a free one`,
+      );
+    }
+  });
+}
+
+function checkServices(topology: Topology, report: Report): void {
+  const nodeNames = new Set(topology.nodes.map((node) => node.name));
+  const { ports } = topology.consul;
+  const reserved = new Map<number, string>([
+    ...CONSUL_FIXED_PORTS.map((port): [number, string] => [port, "Consul's RPC and gossip"]),
+    [ports.http, "Consul's HTTP API"],
+    [ports.dns, "Consul's DNS"],
+  ]);
+
+  topology.services.forEach((service, index) => {
+    const at = `services[${index}]`;
+    const seenNodes = new Set<string>();
+    service.nodes.forEach((node, nodeIndex) => {
+      if (!nodeNames.has(node)) {
+        report(`${at}.nodes[${nodeIndex}]`, `unknown node "${node}"; known nodes: ${[...nodeNames].join(", ")}`);
+      }
+      if (seenNodes.has(node)) report(`${at}.nodes[${nodeIndex}]`, `"${node}" is listed twice`);
+      seenNodes.add(node);
+    });
+    const seenTags = new Set<string>();
+    service.tags.forEach((tag, tagIndex) => {
+      if (seenTags.has(tag)) report(`${at}.tags[${tagIndex}]`, `duplicate tag "${tag}"`);
+      seenTags.add(tag);
+    });
+    const owner = reserved.get(service.port);
+    if (owner) {
+      report(`${at}.port`, `${service.port} is ${owner} port on every node; choose another port`);
+    }
+    const { check } = service;
+    if (check.type === "tcp" && check.path !== undefined) {
+      report(`${at}.check.path`, `a tcp check has no path; remove it or use type "http"`);
+    }
+    if (goDurationMs(check.timeout) >= goDurationMs(check.interval)) {
+      report(`${at}.check.timeout`, `"${check.timeout}" must be shorter than check.interval "${check.interval}"`);
+    }
+  });
+
+  const idsByNode = new Map<string, number>();
+  for (const instance of serviceInstances(topology)) {
+    const key = `${instance.node}\u0000${instance.id}`;
+    const first = idsByNode.get(key);
+    if (first === undefined) idsByNode.set(key, instance.serviceIndex);
+    else if (first !== instance.serviceIndex)
+      report(
+        `services[${instance.serviceIndex}].id`,
+        `instance ID "${instance.id}" is already registered on node "${instance.node}" by services[${first}]; set a distinct "id"`,
+      );
+  }
+}
+
+function checkSite(topology: Topology, report: Report): void {
+  const { site, services } = topology;
+  if (!HOSTNAME.test(site.hostname)) report("site.hostname", `"${site.hostname}" is not a valid host name`);
+  if (site.appTag === site.sorryTag) {
+    report(
+      "site.sorryTag",
+      `must differ from site.appTag "${site.appTag}", or the sorry server would be taken for an app server`,
+    );
+  }
+  const roles: [keyof Topology["site"], string][] = [
+    ["service", "the site's app and sorry servers"],
+    ["loadBalancerService", "the load balancers"],
+    ["entryService", "the entry point"],
+  ];
+  for (const [field, what] of roles) {
+    const name = site[field];
+    if (!services.some((service) => service.name === name)) {
+      report(`site.${field}`, `no service named "${name}" in services; add ${what} or change site.${field}`);
+    }
+  }
+
+  let apps = 0;
+  let sorries = 0;
+  services.forEach((service, index) => {
+    if (service.name !== site.service) return;
+    const isApp = service.tags.includes(site.appTag);
+    const isSorry = service.tags.includes(site.sorryTag);
+    if (isApp && isSorry) {
+      report(
+        `services[${index}].tags`,
+        `carries both "${site.appTag}" and "${site.sorryTag}"; an instance is an app server or the sorry server, not both`,
+      );
+    } else if (!isApp && !isSorry) {
+      report(
+        `services[${index}].tags`,
+        `an instance of the site service needs tag "${site.appTag}" (app server) or "${site.sorryTag}" (sorry server)`,
+      );
+    }
+    if (isApp && !isSorry) apps += service.nodes.length;
+    if (isSorry && !isApp) sorries += service.nodes.length;
+  });
+  if (services.some((service) => service.name === site.service)) {
+    if (apps === 0)
+      report("services", `no instance of "${site.service}" is tagged "${site.appTag}"; the site needs an app server`);
+    if (sorries === 0)
+      report(
+        "services",
+        `no instance of "${site.service}" is tagged "${site.sorryTag}"; the site needs a sorry server to fall back to`,
+      );
+  }
+
+  // Every workload listens in its node's network namespace, so a node can play one part only.
+  const kindByNode = new Map<string, WorkloadKind>();
+  for (const instance of serviceInstances(topology)) {
+    const kind = instanceWorkload(site, instance.service);
+    if (!kind) continue;
+    const other = kindByNode.get(instance.node);
+    if (other && other !== kind) {
+      report(
+        `services[${instance.serviceIndex}].nodes`,
+        `node "${instance.node}" would be both ${other} and ${kind}; a node runs one workload, so move one of them to another node`,
+      );
+    }
+    kindByNode.set(instance.node, kind);
+  }
+}
+
+function checkPorts(topology: Topology, report: Report): void {
+  const { consul, publish } = topology;
+  if (consul.ports.http === consul.ports.dns)
+    report("consul.ports.dns", `must differ from consul.ports.http (${consul.ports.http})`);
+  for (const field of ["http", "dns"] as const) {
+    if (CONSUL_FIXED_PORTS.includes(consul.ports[field])) {
+      report(`consul.ports.${field}`, `${consul.ports[field]} is taken by Consul's RPC and gossip (8300-8302)`);
+    }
+  }
+  if (publish.httpPort === publish.dnsPort)
+    report("publish.dnsPort", `must differ from publish.httpPort (${publish.httpPort})`);
+  if (publish.node !== undefined) {
+    const node = topology.nodes.find((candidate) => candidate.name === publish.node);
+    if (!node) report("publish.node", `unknown node "${publish.node}"`);
+  }
+}
+
+function checkDns(topology: Topology, report: Report): void {
+  const { dns } = topology.consul;
+  if (goDurationMs(dns.maxStale) === 0 && dns.allowStale) {
+    report(
+      "consul.dns.maxStale",
+      `"${dns.maxStale}" disables stale reads; set a positive duration or allowStale: false`,
+    );
+  }
+}
+
+/** Milliseconds in a Go duration that already matched the schema's pattern. */
+export function goDurationMs(duration: string): number {
+  const unitMs: Record<string, number> = { ns: 1e-6, us: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  let total = 0;
+  for (const [, amount, unit] of duration.matchAll(/(\d+)(ns|us|ms|s|m|h)/g)) total += Number(amount) * unitMs[unit];
+  return total;
+}
+
+/** Every cross-field problem in a topology whose fields already match the schema. */
+export function crossFieldProblems(topology: Topology): TopologyProblem[] {
+  const problems: TopologyProblem[] = [];
+  const report: Report = (path, message) => problems.push({ path, message });
+  checkNodes(topology, report);
+  checkNetwork(topology, report);
+  checkServices(topology, report);
+  checkSite(topology, report);
+  checkPorts(topology, report);
+  checkDns(topology, report);
+  return problems;
+}
