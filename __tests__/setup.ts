@@ -1,2 +1,4 @@
-// cdktf's jest matchers: toHaveResource, toHaveResourceWithProperties, toBeValidTerraform, ...
-import "cdktf/lib/testing/adapters/jest";
+// cdktf's jest matchers (toHaveResourceWithProperties, toBeValidTerraform, ...) and their type declarations.
+import { setupJest } from "cdktf/lib/testing/adapters/jest";
+
+setupJest();

@@ -53,7 +53,7 @@ function describeIssue(issue: z.core.$ZodIssue): TopologyProblem[] {
 
 /** Validates raw topology data; `source` names it in the error ("CONSUL_LAB_TOPOLOGY file lab.yaml"). */
 export function parseTopology(input: unknown, source = "input"): Topology {
-  const parsed = TopologySchema.safeParse(input);
+  const parsed = TopologySchema.safeParse(input, { reportInput: true });
   if (!parsed.success) throw new TopologyError(source, parsed.error.issues.flatMap(describeIssue));
   const problems = crossFieldProblems(parsed.data);
   if (problems.length > 0) throw new TopologyError(source, problems);

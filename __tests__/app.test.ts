@@ -1,0 +1,48 @@
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { articleInput } from "./helpers";
+import { PROJECT_ROOT, runApp } from "./synth";
+
+describe("the app (main.ts)", () => {
+  const first = runApp();
+
+  it("synthesizes the cluster stack", () => {
+    expect(first.stderr).toBe("");
+    expect(first.status).toBe(0);
+    expect(Object.keys(first.files).sort()).toEqual(["manifest.json", "stacks/cluster/cdk.tf.json"]);
+  });
+
+  it("matches the reviewed snapshot", () => {
+    expect(first.files["stacks/cluster/cdk.tf.json"]).toMatchSnapshot();
+  });
+
+  it("writes byte-identical output on every run", () => {
+    expect(runApp().files).toEqual(first.files);
+  });
+
+  it("writes no absolute path, user or timestamp", () => {
+    const text = Object.values(first.files).join("\n");
+    expect(text).not.toContain(PROJECT_ROOT);
+    expect(text).not.toContain(first.outdir);
+    expect(text).not.toMatch(/\/(root|home|tmp|Users)\//);
+    expect(text).not.toMatch(/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/);
+  });
+
+  it("keeps Terraform state outside cdktf.out, by a relative path", () => {
+    const stack = JSON.parse(first.files["stacks/cluster/cdk.tf.json"]);
+    expect(stack.terraform.backend).toEqual({ local: { path: "../../../state/cluster.tfstate" } });
+  });
+
+  it("fails on an invalid topology, names every problem, and writes nothing", () => {
+    const input = articleInput();
+    input.nodes[4].name = "dev1004";
+    input.services[1].tag = "lb";
+    const file = join(first.outdir, "..", `bad-topology-${process.pid}.json`);
+    writeFileSync(file, JSON.stringify(input));
+    const run = runApp({ CONSUL_LAB_TOPOLOGY: file });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain(`CONSUL_LAB_TOPOLOGY file ${file} is not a valid topology`);
+    expect(run.stderr).toContain("services[1].tag: unknown field");
+    expect(run.files).toEqual({});
+  });
+});

@@ -1,0 +1,165 @@
+import { Container } from "@cdktf/provider-docker/lib/container";
+import { Image } from "@cdktf/provider-docker/lib/image";
+import { Network } from "@cdktf/provider-docker/lib/network";
+import { Volume } from "@cdktf/provider-docker/lib/volume";
+import { Testing } from "cdktf";
+import { ConsulAgent, ConsulCluster, LabNetwork, NodeWorkload } from "../constructs";
+import { renderAgentConfigJson, renderWorkloadSite } from "../renderers";
+import { articleInput, labOf } from "./helpers";
+
+const lab = labOf();
+
+function resourcesOf(synthesized: string, type: string): Record<string, any>[] {
+  return Object.values(JSON.parse(synthesized).resource?.[type] ?? {});
+}
+
+describe("LabNetwork", () => {
+  it("creates a bridge with the topology's subnet and a gateway clear of the nodes", () => {
+    const synthesized = Testing.synthScope((scope) => new LabNetwork(scope, "network", { lab }));
+    expect(synthesized).toHaveResourceWithProperties(Network, {
+      name: "consul-lab",
+      driver: "bridge",
+      ipam_config: [{ subnet: "10.0.1.0/24", gateway: "10.0.1.254" }],
+    });
+  });
+});
+
+describe("ConsulAgent", () => {
+  const agentOn = (nodeName: string, topology = lab) =>
+    Testing.synthScope(
+      (scope) =>
+        new ConsulAgent(scope, "agent", {
+          lab: topology,
+          nodeName,
+          image: "consul-image-id",
+          networkName: "consul-lab",
+        }),
+    );
+
+  it("runs the node's agent at its static address with its rendered config", () => {
+    expect(agentOn("dev1004")).toHaveResourceWithProperties(Container, {
+      name: "consul-lab-dev1004",
+      hostname: "dev1004",
+      image: "consul-image-id",
+      command: ["agent"],
+      restart: "unless-stopped",
+      networks_advanced: [{ name: "consul-lab", ipv4_address: "10.0.1.4" }],
+      upload: [{ file: "/consul/config/agent.json", content: renderAgentConfigJson(lab, "dev1004") }],
+      wait: true,
+    });
+  });
+
+  it("keeps the agent's data in a named volume", () => {
+    const synthesized = agentOn("dev1004");
+    expect(synthesized).toHaveResourceWithProperties(Volume, { name: "consul-lab-dev1004-data" });
+    expect(resourcesOf(synthesized, "docker_container")[0].volumes).toEqual([
+      {
+        volume_name: expect.stringMatching(/^\$\{docker_volume\.agent_data_[0-9A-F]+\.name\}$/),
+        container_path: "/consul/data",
+      },
+    ]);
+  });
+
+  it("is healthy only once the cluster has a leader", () => {
+    const [container] = resourcesOf(agentOn("dev1002"), "docker_container");
+    expect(container.healthcheck.test).toEqual([
+      "CMD-SHELL",
+      "wget -qO- http://127.0.0.1:8500/v1/status/leader | grep -q ':'",
+    ]);
+  });
+
+  it("publishes HTTP and DNS on 127.0.0.1 from the publish node only", () => {
+    const [published] = resourcesOf(agentOn("dev1001"), "docker_container");
+    expect(published.ports).toEqual([
+      { internal: 8500, external: 8500, ip: "127.0.0.1", protocol: "tcp" },
+      { internal: 8600, external: 8600, ip: "127.0.0.1", protocol: "tcp" },
+      { internal: 8600, external: 8600, ip: "127.0.0.1", protocol: "udp" },
+    ]);
+    const [other] = resourcesOf(agentOn("dev1002"), "docker_container");
+    expect(other.ports ?? []).toEqual([]);
+  });
+
+  it("publishes from the node and ports the topology names", () => {
+    const input = articleInput();
+    input.publish = { node: "dev1003", httpPort: 18500, dnsPort: 18600 };
+    const custom = labOf(input);
+    const [container] = resourcesOf(agentOn("dev1003", custom), "docker_container");
+    expect(container.ports[0]).toEqual({ internal: 8500, external: 18500, ip: "127.0.0.1", protocol: "tcp" });
+  });
+});
+
+describe("NodeWorkload", () => {
+  it("joins the agent's network namespace and serves the node's site", () => {
+    const synthesized = Testing.synthScope((scope) => {
+      const agent = new ConsulAgent(scope, "agent", {
+        lab,
+        nodeName: "dev1006",
+        image: "consul",
+        networkName: "consul-lab",
+      });
+      new NodeWorkload(scope, "workload", { lab, nodeName: "dev1006", agent, image: "nginx-image-id" });
+    });
+    const site = renderWorkloadSite(lab, "dev1006")!;
+    expect(synthesized).toHaveResourceWithProperties(Container, {
+      name: "consul-lab-dev1006-sorry",
+      image: "nginx-image-id",
+      network_mode: expect.stringMatching(/^container:\$\{docker_container\.agent_container_[0-9A-F]+\.id\}$/),
+      upload: [
+        { file: "/etc/nginx/conf.d/default.conf", content: site.nginxConf },
+        { file: "/usr/share/nginx/html/index.html", content: site.indexHtml },
+      ],
+    });
+  });
+
+  it("refuses a node that registers no service", () => {
+    const input = articleInput();
+    input.nodes.push({ name: "dev1007", address: "10.0.1.7", role: "client" });
+    const bare = labOf(input);
+    expect(() =>
+      Testing.synthScope((scope) => {
+        const agent = new ConsulAgent(scope, "agent", {
+          lab: bare,
+          nodeName: "dev1007",
+          image: "consul",
+          networkName: "n",
+        });
+        new NodeWorkload(scope, "workload", { lab: bare, nodeName: "dev1007", agent, image: "nginx" });
+      }),
+    ).toThrow('node "dev1007" registers no service, so it has no workload to run');
+  });
+});
+
+describe("ConsulCluster", () => {
+  const synthesized = Testing.synthScope((scope) => new ConsulCluster(scope, "cluster", { lab }));
+
+  it("pins both images and keeps them on destroy", () => {
+    expect(synthesized).toHaveResourceWithProperties(Image, { name: "hashicorp/consul:1.20.6", keep_locally: true });
+    expect(synthesized).toHaveResourceWithProperties(Image, { name: "nginx:1.27-alpine", keep_locally: true });
+  });
+
+  it("creates an agent, a data volume and a workload for every node", () => {
+    const containers = resourcesOf(synthesized, "docker_container").map((container) => container.name);
+    expect(containers.sort()).toEqual(
+      [
+        ...lab.nodes.map((node) => `consul-lab-${node.name}`),
+        "consul-lab-dev1001-entry",
+        "consul-lab-dev1002-load-balancer",
+        "consul-lab-dev1003-load-balancer",
+        "consul-lab-dev1004-app",
+        "consul-lab-dev1005-app",
+        "consul-lab-dev1006-sorry",
+      ].sort(),
+    );
+    expect(resourcesOf(synthesized, "docker_volume")).toHaveLength(6);
+  });
+
+  it("runs only the agent on a node without services", () => {
+    const input = articleInput();
+    input.nodes.push({ name: "dev1007", address: "10.0.1.7", role: "client" });
+    const names = resourcesOf(
+      Testing.synthScope((scope) => new ConsulCluster(scope, "cluster", { lab: labOf(input) })),
+      "docker_container",
+    ).map((container) => container.name);
+    expect(names.filter((name) => name.includes("dev1007"))).toEqual(["consul-lab-dev1007"]);
+  });
+});

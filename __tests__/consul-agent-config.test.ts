@@ -1,0 +1,148 @@
+import { renderAgentConfig, renderAgentConfigJson } from "../renderers";
+import { articleInput, labOf } from "./helpers";
+
+describe("the Consul agent config", () => {
+  const lab = labOf();
+
+  it("renders a server exactly", () => {
+    expect(JSON.parse(renderAgentConfigJson(lab, "dev1001"))).toEqual({
+      node_name: "dev1001",
+      datacenter: "dc1",
+      data_dir: "/consul/data",
+      server: true,
+      bootstrap_expect: 3,
+      ui_config: { enabled: true },
+      retry_join: ["10.0.1.1", "10.0.1.2", "10.0.1.3"],
+      bind_addr: "10.0.1.1",
+      advertise_addr: "10.0.1.1",
+      client_addr: "0.0.0.0",
+      ports: { http: 8500, dns: 8600 },
+      log_level: "INFO",
+      disable_update_check: true,
+      enable_local_script_checks: true,
+      recursors: [],
+      dns_config: { allow_stale: true, max_stale: "10s", node_ttl: "0s", service_ttl: { "*": "0s" } },
+      services: [
+        {
+          id: "keepalived",
+          name: "keepalived",
+          tags: ["master"],
+          port: 80,
+          checks: [
+            {
+              id: "keepalived-http",
+              name: "keepalived answers HTTP on port 80",
+              http: "http://127.0.0.1:80/",
+              interval: "10s",
+              timeout: "2s",
+            },
+          ],
+        },
+      ],
+    });
+  });
+
+  it("renders a client exactly", () => {
+    expect(JSON.parse(renderAgentConfigJson(lab, "dev1004"))).toEqual({
+      node_name: "dev1004",
+      datacenter: "dc1",
+      data_dir: "/consul/data",
+      server: false,
+      retry_join: ["10.0.1.1", "10.0.1.2", "10.0.1.3"],
+      bind_addr: "10.0.1.4",
+      advertise_addr: "10.0.1.4",
+      client_addr: "0.0.0.0",
+      ports: { http: 8500, dns: 8600 },
+      log_level: "INFO",
+      disable_update_check: true,
+      enable_local_script_checks: true,
+      recursors: [],
+      dns_config: { allow_stale: true, max_stale: "10s", node_ttl: "0s", service_ttl: { "*": "0s" } },
+      services: [
+        {
+          id: "web",
+          name: "test_hoge_dev_jp",
+          tags: ["web"],
+          port: 80,
+          checks: [
+            {
+              id: "web-http",
+              name: "test_hoge_dev_jp answers HTTP on port 80",
+              http: "http://127.0.0.1:80/",
+              interval: "10s",
+              timeout: "2s",
+            },
+          ],
+        },
+      ],
+    });
+  });
+
+  it("registers the sorry server under the site's service with its own tag", () => {
+    expect(renderAgentConfig(lab, "dev1006").services).toEqual([
+      expect.objectContaining({ id: "sorry", name: "test_hoge_dev_jp", tags: ["sorry"] }),
+    ]);
+  });
+
+  it("sets bootstrap_expect to the number of servers", () => {
+    const input = articleInput();
+    input.nodes.forEach((node, index) => (node.role = index < 5 ? "server" : "client"));
+    const five = labOf(input);
+    expect(renderAgentConfig(five, "dev1002").bootstrap_expect).toBe(5);
+    expect(renderAgentConfig(five, "dev1006").retry_join).toHaveLength(5);
+  });
+
+  it("renders tcp checks and custom paths", () => {
+    const input = articleInput();
+    input.services[0].check = { type: "tcp" };
+    input.services[2].check = { path: "/healthz", interval: "5s", timeout: "1s" };
+    const custom = labOf(input);
+    expect(renderAgentConfig(custom, "dev1001").services[0].checks[0]).toEqual(
+      expect.objectContaining({ tcp: "127.0.0.1:80", interval: "10s" }),
+    );
+    expect(renderAgentConfig(custom, "dev1005").services[0].checks[0]).toEqual(
+      expect.objectContaining({ http: "http://127.0.0.1:80/healthz", interval: "5s", timeout: "1s" }),
+    );
+  });
+
+  it("takes DNS settings and recursors from the topology", () => {
+    const input = articleInput();
+    input.consul = { recursors: ["192.0.2.53"], dns: { nodeTtl: "30s", serviceTtl: "5s" } };
+    const config = renderAgentConfig(labOf(input), "dev1003");
+    expect(config.recursors).toEqual(["192.0.2.53"]);
+    expect(config.dns_config).toEqual({
+      allow_stale: true,
+      max_stale: "10s",
+      node_ttl: "30s",
+      service_ttl: { "*": "5s" },
+    });
+  });
+
+  // Keys the article used that a modern Consul rejects, has removed, or that open the agent to remote code.
+  const FORBIDDEN_KEYS = [
+    "start_join",
+    "start_join_wan",
+    "ui_dir",
+    "ui",
+    "script",
+    "handler",
+    "tag",
+    "enable_script_checks",
+  ];
+
+  function keysOf(value: unknown): string[] {
+    if (Array.isArray(value)) return value.flatMap(keysOf);
+    if (value && typeof value === "object")
+      return Object.entries(value).flatMap(([key, inner]) => [key, ...keysOf(inner)]);
+    return [];
+  }
+
+  it.each(labOf().nodes.map((node) => node.name))("uses no removed or unsafe key on %s", (name) => {
+    const keys = keysOf(JSON.parse(renderAgentConfigJson(lab, name)));
+    expect(keys.filter((key) => FORBIDDEN_KEYS.includes(key))).toEqual([]);
+  });
+
+  it("renders byte-identical text for the same topology", () => {
+    expect(renderAgentConfigJson(labOf(), "dev1002")).toBe(renderAgentConfigJson(labOf(), "dev1002"));
+  });
+});

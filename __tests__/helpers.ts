@@ -1,0 +1,30 @@
+import { ARTICLE_TOPOLOGY, Lab, parseTopology, TopologyError, TopologyInput } from "../topology";
+
+/** A fresh, mutable copy of the article's topology. */
+export function articleInput(): TopologyInput & { nodes: any[]; services: any[] } {
+  return structuredClone(ARTICLE_TOPOLOGY) as any;
+}
+
+export function labOf(input: unknown = ARTICLE_TOPOLOGY): Lab {
+  return new Lab(parseTopology(input));
+}
+
+/** The problems validation reports for the input, as `path: message` lines. */
+export function problemsOf(input: unknown): string[] {
+  try {
+    parseTopology(input);
+  } catch (error) {
+    if (error instanceof TopologyError) return error.problems.map((problem) => `${problem.path}: ${problem.message}`);
+    throw error;
+  }
+  return [];
+}
+
+/** The article's topology with `count` extra app servers, for tests that need a larger lab. */
+export function articleWithExtraApps(count: number): TopologyInput {
+  const input = articleInput();
+  const extra = Array.from({ length: count }, (_, index) => `dev${1007 + index}`);
+  extra.forEach((name, index) => input.nodes.push({ name, address: `10.0.1.${7 + index}`, role: "client" }));
+  input.services[2].nodes.push(...extra);
+  return input;
+}

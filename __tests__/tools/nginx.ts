@@ -1,0 +1,93 @@
+/** Runs Debian's real nginx on generated configuration: `nginx -t`, or a server on a loopback port. */
+import { ChildProcess, spawn, spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export interface NginxCheck {
+  readonly ok: boolean;
+  readonly output: string;
+}
+
+/** A main nginx.conf that includes `serverBlocks` inside `http {}`, as the official image's conf.d does. */
+function writeMainConf(serverBlocks: string): { dir: string; conf: string } {
+  const dir = mkdtempSync(join(tmpdir(), "consul-lab-nginx-"));
+  mkdirSync(join(dir, "conf.d"));
+  writeFileSync(join(dir, "conf.d", "site.conf"), serverBlocks);
+  const conf = join(dir, "nginx.conf");
+  writeFileSync(
+    conf,
+    [
+      "daemon off;",
+      "worker_processes 1;",
+      `pid ${dir}/nginx.pid;`,
+      `error_log ${dir}/error.log warn;`,
+      "events { worker_connections 64; }",
+      "http {",
+      "    access_log off;",
+      `    client_body_temp_path ${dir}/body;`,
+      `    proxy_temp_path ${dir}/proxy;`,
+      `    fastcgi_temp_path ${dir}/fastcgi;`,
+      `    uwsgi_temp_path ${dir}/uwsgi;`,
+      `    scgi_temp_path ${dir}/scgi;`,
+      `    include ${dir}/conf.d/*.conf;`,
+      "}",
+      "",
+    ].join("\n"),
+  );
+  return { dir, conf };
+}
+
+/** `nginx -t` on server blocks as they would sit in conf.d/. */
+export function nginxTest(serverBlocks: string): NginxCheck {
+  const { dir, conf } = writeMainConf(serverBlocks);
+  const result = spawnSync("nginx", ["-t", "-p", dir, "-e", `${dir}/error.log`, "-c", conf], { encoding: "utf8" });
+  if (result.error) throw new Error(`cannot run nginx (apt-get install nginx): ${result.error.message}`);
+  return { ok: result.status === 0, output: `${result.stdout}${result.stderr}`.trim() };
+}
+
+export async function freeLoopbackPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() =>
+        typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port")),
+      );
+    });
+  });
+}
+
+export interface RunningNginx {
+  readonly dir: string;
+  stop(): Promise<void>;
+}
+
+/** Starts nginx in the foreground on the given server blocks; resolves once `port` accepts connections. */
+export async function startNginx(serverBlocks: string, port: number): Promise<RunningNginx> {
+  const { dir, conf } = writeMainConf(serverBlocks);
+  const child: ChildProcess = spawn("nginx", ["-p", dir, "-e", `${dir}/error.log`, "-c", conf], { stdio: "ignore" });
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    try {
+      await fetch(`http://127.0.0.1:${port}/`);
+      break;
+    } catch {
+      if (Date.now() > deadline || child.exitCode !== null) {
+        child.kill("SIGKILL");
+        throw new Error(`nginx did not start on 127.0.0.1:${port}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+  return {
+    dir,
+    stop: () =>
+      new Promise((resolve) => {
+        child.once("exit", () => resolve());
+        child.kill("SIGQUIT");
+      }),
+  };
+}

@@ -1,0 +1,81 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { stringify as toYaml } from "yaml";
+import { ARTICLE_TOPOLOGY, loadTopology, parseTopology, TopologyError, TOPOLOGY_ENV } from "../topology";
+import { articleInput } from "./helpers";
+
+const dir = mkdtempSync(join(tmpdir(), "consul-lab-topology-"));
+
+function writeFile(name: string, text: string): string {
+  const file = join(dir, name);
+  writeFileSync(file, text);
+  return file;
+}
+
+function loadError(file: string): TopologyError {
+  try {
+    loadTopology({ [TOPOLOGY_ENV]: file });
+  } catch (error) {
+    if (error instanceof TopologyError) return error;
+    throw error;
+  }
+  throw new Error("expected a TopologyError");
+}
+
+describe("loading the topology", () => {
+  it("uses the article's lab when CONSUL_LAB_TOPOLOGY is unset", () => {
+    expect(loadTopology({})).toEqual(parseTopology(ARTICLE_TOPOLOGY));
+  });
+
+  it("reads a JSON file and applies defaults", () => {
+    const input = articleInput();
+    input.datacenter = "tokyo";
+    const topology = loadTopology({ [TOPOLOGY_ENV]: writeFile("lab.json", JSON.stringify(input)) });
+    expect(topology.datacenter).toBe("tokyo");
+    expect(topology.consul.ports.http).toBe(8500);
+  });
+
+  it("reads a YAML file", () => {
+    const input = articleInput();
+    input.nodes.push({ name: "dev1007", address: "10.0.1.7", role: "client" });
+    input.services[2].nodes.push("dev1007");
+    const topology = loadTopology({ [TOPOLOGY_ENV]: writeFile("lab.yaml", toYaml(input)) });
+    expect(topology.nodes.map((node) => node.name)).toContain("dev1007");
+  });
+
+  it("round-trips its own printed form", () => {
+    const printed = JSON.stringify(loadTopology({}));
+    expect(loadTopology({ [TOPOLOGY_ENV]: writeFile("printed.json", printed) })).toEqual(loadTopology({}));
+  });
+
+  it("names the file and every problem in it", () => {
+    const input = articleInput();
+    input.nodes[4].name = "dev1004";
+    input.services[0].port = 0;
+    const file = writeFile("bad.json", JSON.stringify(input));
+    const error = loadError(file);
+    expect(error.message).toMatch(
+      new RegExp(`^CONSUL_LAB_TOPOLOGY file ${file} is not a valid topology \\(\\d+ problems?\\):\n`),
+    );
+    expect(error.message).toContain("services[0].port: port must be 1-65535");
+  });
+
+  it("reports a missing file", () => {
+    expect(loadError(join(dir, "missing.yaml")).problems).toEqual([
+      { path: "", message: "cannot read the file: no such file" },
+    ]);
+  });
+
+  it("reports a file it cannot parse", () => {
+    const problems = loadError(writeFile("broken.json", "{ nodes: ")).problems;
+    expect(problems).toHaveLength(1);
+    expect(problems[0].message).toMatch(/^cannot parse the file: /);
+  });
+
+  it("rejects an unknown file type", () => {
+    expect(loadError(writeFile("lab.toml", "")).problems[0].message).toBe(
+      'unsupported file type ".toml"; use .json, .yaml or .yml',
+    );
+  });
+});

@@ -1,0 +1,225 @@
+import { ARTICLE_TOPOLOGY, parseTopology } from "../topology";
+import { articleInput, problemsOf } from "./helpers";
+
+describe("the article's topology", () => {
+  it("is valid", () => {
+    expect(problemsOf(ARTICLE_TOPOLOGY)).toEqual([]);
+  });
+
+  it("applies the documented defaults", () => {
+    const topology = parseTopology(ARTICLE_TOPOLOGY);
+    expect(topology.datacenter).toBe("dc1");
+    expect(topology.consul.dns).toEqual({ allowStale: true, maxStale: "10s", nodeTtl: "0s", serviceTtl: "0s" });
+    expect(topology.consul.recursors).toEqual([]);
+    expect(topology.publish).toMatchObject({ address: "127.0.0.1", httpPort: 8500, dnsPort: 8600 });
+    expect(topology.services.every((service) => service.check.interval === "10s")).toBe(true);
+    expect(topology.site.maintenanceKey).toBe("web/test.hoge.dev.jp/maintenance/key");
+  });
+
+  it("fixes the article's copy-paste bugs", () => {
+    const topology = parseTopology(ARTICLE_TOPOLOGY);
+    const names = topology.nodes.map((node) => node.name);
+    expect(new Set(names).size).toBe(names.length);
+    const sorry = topology.services.find((service) => service.nodes.includes("dev1006"))!;
+    expect(sorry).toMatchObject({ name: "test_hoge_dev_jp", tags: ["sorry"] });
+  });
+});
+
+describe("topology validation", () => {
+  it("reports a duplicate node name with both positions", () => {
+    const input = articleInput();
+    input.nodes[4].name = "dev1004";
+    input.services[2].nodes = ["dev1004"];
+    expect(problemsOf(input)).toContain(
+      'nodes[4].name: duplicate "dev1004" (also nodes[3]); every node needs its own name',
+    );
+  });
+
+  it("reports a duplicate address", () => {
+    const input = articleInput();
+    input.nodes[5].address = "10.0.1.5";
+    expect(problemsOf(input)).toContain(
+      'nodes[5].address: duplicate "10.0.1.5" (also nodes[4].name "dev1005"); give each node its own address',
+    );
+  });
+
+  it("reports an address outside the subnet", () => {
+    const input = articleInput();
+    input.nodes[3].address = "10.0.2.4";
+    expect(problemsOf(input)).toContain(
+      'nodes[3].address: "10.0.2.4" is not a usable address in network.subnet "10.0.1.0/24"; pick one inside it',
+    );
+  });
+
+  it("reports the network and broadcast addresses as unusable", () => {
+    const input = articleInput();
+    input.nodes[3].address = "10.0.1.0";
+    input.nodes[4].address = "10.0.1.255";
+    const problems = problemsOf(input);
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^nodes\[3\]\.address: "10\.0\.1\.0" is not a usable/),
+        expect.stringMatching(/^nodes\[4\]\.address: "10\.0\.1\.255" is not a usable/),
+      ]),
+    );
+  });
+
+  it("reports a node on the gateway's address", () => {
+    const input = articleInput();
+    input.network = { subnet: "10.0.1.0/24", gateway: "10.0.1.6" };
+    expect(problemsOf(input)).toContain(
+      'nodes[5].address: "10.0.1.6" is the network\'s gateway; pick another address or set network.gateway to a free one',
+    );
+  });
+
+  it("reports a subnet written as a host address", () => {
+    const input = articleInput();
+    input.network = { subnet: "10.0.1.7/24" };
+    expect(problemsOf(input)).toContain(
+      'network.subnet: "10.0.1.7/24" is a host address; write the network address "10.0.1.0/24"',
+    );
+  });
+
+  it.each([
+    [1, "1 server(s) found"],
+    [2, "2 server(s) found"],
+    [4, "4 server(s) found"],
+  ])("rejects %i servers and explains quorum", (servers, start) => {
+    const input = articleInput();
+    input.nodes.forEach((node, index) => (node.role = index < servers ? "server" : "client"));
+    const problems = problemsOf(input);
+    expect(problems).toHaveLength(1);
+    expect(problems[0].startsWith(`nodes: ${start}; use an odd number of at least 3`)).toBe(true);
+    expect(problems[0]).toContain("quorum");
+  });
+
+  it("accepts five servers", () => {
+    const input = articleInput();
+    input.nodes.forEach((node, index) => (node.role = index < 5 ? "server" : "client"));
+    expect(problemsOf(input)).toEqual([]);
+  });
+
+  it("rejects a '.' in a service name, as the article warns", () => {
+    const input = articleInput();
+    input.services[2].name = "test.hoge.dev.jp";
+    expect(problemsOf(input)).toContain(
+      "services[2].name: service name \"test.hoge.dev.jp\" contains '.', which Consul does not allow (DNS uses '.' between tag, service and domain); use '_' or '-' instead",
+    );
+  });
+
+  it("rejects a tag Consul would not accept", () => {
+    const input = articleInput();
+    input.services[1].tags = ["lb", "a b"];
+    expect(problemsOf(input)).toContain(
+      "services[1].tags[1]: tag \"a b\" is not a valid Consul name: use 1-63 letters, digits, '_' or '-', starting with a letter or digit",
+    );
+  });
+
+  it("points the article's `tag` at `tags`", () => {
+    const input = articleInput();
+    input.services[0].tag = "master";
+    expect(problemsOf(input)).toContain('services[0].tag: unknown field "tag"; did you mean "tags"?');
+  });
+
+  it("reports a service on an unknown node", () => {
+    const input = articleInput();
+    input.services[2].nodes = ["dev1004", "dev1009"];
+    expect(problemsOf(input)).toContain(
+      'services[2].nodes[1]: unknown node "dev1009"; known nodes: dev1001, dev1002, dev1003, dev1004, dev1005, dev1006',
+    );
+  });
+
+  it.each([0, 65536, 80.5])("rejects port %p", (port) => {
+    const input = articleInput();
+    input.services[0].port = port;
+    expect(problemsOf(input)).toEqual([expect.stringMatching(/^services\[0\]\.port: port must be/)]);
+  });
+
+  it("rejects a service on one of Consul's own ports", () => {
+    const input = articleInput();
+    input.services[0].port = 8500;
+    expect(problemsOf(input)).toContain(
+      "services[0].port: 8500 is Consul's HTTP API port on every node; choose another port",
+    );
+  });
+
+  it("rejects two instances with the same ID on one node", () => {
+    const input = articleInput();
+    input.services.push({ name: "metrics", id: "web", port: 9100, nodes: ["dev1004"] });
+    expect(problemsOf(input)).toContain(
+      'services[4].id: instance ID "web" is already registered on node "dev1004" by services[2]; set a distinct "id"',
+    );
+  });
+
+  it("rejects the article's sorry server tagged as an app server", () => {
+    const input = articleInput();
+    input.services[3].tags = ["web", "sorry"];
+    expect(problemsOf(input)).toContain(
+      'services[3].tags: carries both "web" and "sorry"; an instance is an app server or the sorry server, not both',
+    );
+  });
+
+  it("requires a sorry server to fall back to", () => {
+    const input = articleInput();
+    input.services.pop();
+    expect(problemsOf(input)).toContain(
+      'services: no instance of "test_hoge_dev_jp" is tagged "sorry"; the site needs a sorry server to fall back to',
+    );
+  });
+
+  it("rejects a node that would run two workloads", () => {
+    const input = articleInput();
+    input.services[3].nodes = ["dev1005"];
+    expect(problemsOf(input)).toContain(
+      'services[3].nodes: node "dev1005" would be both app and sorry; a node runs one workload, so move one of them to another node',
+    );
+  });
+
+  it("rejects a check timeout that is not shorter than its interval", () => {
+    const input = articleInput();
+    input.services[0].check = { interval: "5s", timeout: "5s" };
+    expect(problemsOf(input)).toContain('services[0].check.timeout: "5s" must be shorter than check.interval "5s"');
+  });
+
+  it("rejects a malformed duration", () => {
+    const input = articleInput();
+    input.services[0].check = { interval: "10 seconds" };
+    expect(problemsOf(input)).toContain(
+      'services[0].check.interval: must be a Go duration such as "10s", "500ms" or "1m30s"',
+    );
+  });
+
+  it("rejects an unpinned image", () => {
+    const input = articleInput();
+    input.images = { consul: "hashicorp/consul:latest" };
+    expect(problemsOf(input)).toContain('images.consul: must pin a version: ":latest" makes deploys unrepeatable');
+  });
+
+  it("rejects a recursor that is not an address", () => {
+    const input = articleInput();
+    input.consul = { recursors: ["test1.example.com"] };
+    expect(problemsOf(input)).toContain("consul.recursors[0]: must be an IPv4 address such as 10.0.1.4");
+  });
+
+  it("rejects a missing site role", () => {
+    const input = articleInput();
+    input.services.splice(1, 1);
+    expect(problemsOf(input)).toContain(
+      'site.loadBalancerService: no service named "nginx" in services; add the load balancers or change site.loadBalancerService',
+    );
+  });
+
+  it("names a missing required field", () => {
+    const input = articleInput();
+    delete input.nodes[2].address;
+    expect(problemsOf(input)).toContain("nodes[2].address: required (expected string)");
+  });
+
+  it("reports every problem at once", () => {
+    const input = articleInput();
+    input.nodes[4].name = "dev1004";
+    input.nodes[5].address = "10.0.9.6";
+    input.services[0].nodes = ["nowhere"];
+    expect(problemsOf(input).length).toBeGreaterThanOrEqual(3);
+  });
+});
