@@ -9,6 +9,15 @@ import type { Lab, ServiceInstance } from "../topology";
 export const CONSUL_CONFIG_DIR = "/consul/config";
 export const CONSUL_DATA_DIR = "/consul/data";
 export const AGENT_CONFIG_FILE = `${CONSUL_CONFIG_DIR}/agent.json`;
+/** Where the maintenance watch's handler (assets/handlers/maintenance-flag.sh) is placed in the agent container. */
+export const MAINTENANCE_HANDLER_FILE = "/consul/handlers/maintenance-flag.sh";
+
+export interface AgentWatch {
+  readonly type: "service";
+  readonly service: string;
+  /** `args`, not the removed `handler` string: no shell parses it. */
+  readonly args: readonly string[];
+}
 
 export interface AgentCheck {
   readonly id: string;
@@ -50,6 +59,24 @@ export interface AgentConfig {
     readonly service_ttl: Readonly<Record<string, string>>;
   };
   readonly services: readonly AgentService[];
+  readonly watches?: readonly AgentWatch[];
+}
+
+/** The load balancers' watch: the site's service health in, the maintenance flag out. */
+export function renderMaintenanceWatch(lab: Lab): AgentWatch {
+  const { site, consul } = lab.topology;
+  return {
+    type: "service",
+    service: site.service,
+    args: [
+      "/bin/sh",
+      MAINTENANCE_HANDLER_FILE,
+      `http://127.0.0.1:${consul.ports.http}`,
+      site.maintenanceKey,
+      site.appTag,
+      site.sorryTag,
+    ],
+  };
 }
 
 function renderService(instance: ServiceInstance): AgentService {
@@ -106,6 +133,7 @@ export function renderAgentConfig(lab: Lab, nodeName: string): AgentConfig {
       service_ttl: { "*": consul.dns.serviceTtl },
     },
     services: lab.instancesOn(node.name).map(renderService),
+    ...(lab.workloadOf(node.name) === "load-balancer" ? { watches: [renderMaintenanceWatch(lab)] } : {}),
   };
 }
 

@@ -16,8 +16,16 @@ export const ARTICLE_TOPOLOGY: TopologyInput = {
     { name: "dev1006", address: "10.0.1.6", role: "client" },
   ],
   services: [
-    { name: "keepalived", id: "keepalived", tags: ["master"], port: 80, nodes: ["dev1001"] },
-    { name: "nginx", id: "lb", tags: ["lb"], port: 80, nodes: ["dev1002", "dev1003"] },
+    // The entry point and the load balancers answer their checks themselves, not through the site's backends.
+    {
+      name: "keepalived",
+      id: "keepalived",
+      tags: ["master"],
+      port: 80,
+      nodes: ["dev1001"],
+      check: { path: "/_health" },
+    },
+    { name: "nginx", id: "lb", tags: ["lb"], port: 80, nodes: ["dev1002", "dev1003"], check: { path: "/_health" } },
     { name: "test_hoge_dev_jp", id: "web", tags: ["web"], port: 80, nodes: ["dev1004", "dev1005"] },
     { name: "test_hoge_dev_jp", id: "sorry", tags: ["sorry"], port: 80, nodes: ["dev1006"] },
   ],

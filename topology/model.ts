@@ -95,6 +95,25 @@ export class Lab {
     return "placeholder";
   }
 
+  /** The nodes running a given workload, in topology order. */
+  nodesRunning(kind: WorkloadKind): NodeSpec[] {
+    return this.topology.nodes.filter((node) => this.workloadOf(node.name) === kind);
+  }
+
+  /** The node serving the site's entry point, if the topology has one. */
+  get entryNode(): NodeSpec | undefined {
+    return this.nodesRunning("entry")[0];
+  }
+
+  /**
+   * The path a service's HTTP check requests, which its workload must answer itself;
+   * undefined for a TCP check or an unknown service.
+   */
+  healthPathOf(serviceName: string): string | undefined {
+    const service = this.topology.services.find((candidate) => candidate.name === serviceName);
+    return service?.check.type === "http" ? (service.check.path ?? "/") : undefined;
+  }
+
   /** The addresses agents join through: every server's. */
   get joinAddresses(): string[] {
     return this.servers.map((server) => server.address);

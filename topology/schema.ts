@@ -90,6 +90,8 @@ export const TopologySchema = z.strictObject({
       consul: ImageRef.default("hashicorp/consul:1.20.6"),
       /** Serves every node's workload (app pages, the sorry page, placeholders). */
       nginx: ImageRef.default("nginx:1.27-alpine"),
+      /** Only its binary is used: it is copied into the load balancers' image, built on `nginx`. */
+      consulTemplate: ImageRef.default("hashicorp/consul-template:0.43.0"),
     })
     .prefault({}),
   consul: z
@@ -116,6 +118,8 @@ export const TopologySchema = z.strictObject({
       node: NodeName.optional(),
       httpPort: Port.default(8500),
       dnsPort: Port.default(8600),
+      /** The site's single entry point (the article's VIP), served by the entry node. */
+      entryPort: Port.default(8080),
     })
     .prefault({}),
   /** The web site the lab keeps answering, and which services play which part in it. */
@@ -132,6 +136,18 @@ export const TopologySchema = z.strictObject({
         .default("web/test.hoge.dev.jp/maintenance/key"),
       loadBalancerService: consulName("service name").default("nginx"),
       entryService: consulName("service name").default("keepalived"),
+      /** Virtual host on the load balancers that proxies the Consul UI and API. */
+      consulUiHostname: z.string().default("consul.hoge.dev.jp"),
+    })
+    .prefault({}),
+  /** How consul-template on the load balancers follows the catalog. */
+  consulTemplate: z
+    .strictObject({
+      logLevel: z.enum(["trace", "debug", "info", "warn", "err"]).default("info"),
+      /** Followers may answer if their data is at most this old, so a lost leader does not stall the LBs. */
+      maxStale: Duration.default("10m"),
+      /** Quiescence: render once changes have settled for `min`, at the latest after `max`, so a flapping AP causes no reload storm. */
+      wait: z.strictObject({ min: Duration.default("2s"), max: Duration.default("10s") }).prefault({}),
     })
     .prefault({}),
   nodes: z.array(NodeSchema).min(1, "the lab needs nodes"),

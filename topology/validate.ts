@@ -133,7 +133,9 @@ function checkServices(topology: Topology, report: Report): void {
 
 function checkSite(topology: Topology, report: Report): void {
   const { site, services } = topology;
-  if (!HOSTNAME.test(site.hostname)) report("site.hostname", `"${site.hostname}" is not a valid host name`);
+  for (const field of ["hostname", "consulUiHostname"] as const) {
+    if (!HOSTNAME.test(site[field])) report(`site.${field}`, `"${site[field]}" is not a valid host name`);
+  }
   if (site.appTag === site.sorryTag) {
     report(
       "site.sorryTag",
@@ -182,6 +184,16 @@ function checkSite(topology: Topology, report: Report): void {
       );
   }
 
+  const entryNodes = services
+    .filter((service) => service.name === site.entryService)
+    .flatMap((service) => service.nodes);
+  if (entryNodes.length > 1) {
+    report(
+      `services[${services.findIndex((service) => service.name === site.entryService)}].nodes`,
+      `the entry point "${site.entryService}" runs on ${entryNodes.length} nodes; it owns the one published entry port, so run it on exactly one`,
+    );
+  }
+
   // Every workload listens in its node's network namespace, so a node can play one part only.
   const kindByNode = new Map<string, WorkloadKind>();
   for (const instance of serviceInstances(topology)) {
@@ -215,6 +227,13 @@ function checkPorts(topology: Topology, report: Report): void {
   }
 }
 
+function checkConsulTemplate(topology: Topology, report: Report): void {
+  const { wait } = topology.consulTemplate;
+  if (goDurationMs(wait.min) > goDurationMs(wait.max)) {
+    report("consulTemplate.wait.max", `"${wait.max}" must not be shorter than consulTemplate.wait.min "${wait.min}"`);
+  }
+}
+
 function checkDns(topology: Topology, report: Report): void {
   const { dns } = topology.consul;
   if (goDurationMs(dns.maxStale) === 0 && dns.allowStale) {
@@ -243,5 +262,6 @@ export function crossFieldProblems(topology: Topology): TopologyProblem[] {
   checkSite(topology, report);
   checkPorts(topology, report);
   checkDns(topology, report);
+  checkConsulTemplate(topology, report);
   return problems;
 }

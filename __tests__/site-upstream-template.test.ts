@@ -1,0 +1,174 @@
+import { createServer, Server } from "node:http";
+import { renderConsulUiVhost, renderUpstreamTemplate } from "../renderers";
+import { articleInput, labOf } from "./helpers";
+import { freeLoopbackPort, nginxTest, startNginx } from "./tools/nginx";
+import { Fixture, HealthInstance, renderTemplate } from "./tools/render-template";
+
+const lab = labOf();
+const template = renderUpstreamTemplate(lab);
+const KEY = "web/test.hoge.dev.jp/maintenance/key";
+const SERVICE = "test_hoge_dev_jp";
+
+function app(
+  node: string,
+  status: HealthInstance["Status"],
+  address = `10.0.1.${node.slice(-1)}`,
+  port = 80,
+): HealthInstance {
+  return { Node: node, Address: address, Port: port, ID: "web", Tags: ["web"], Status: status };
+}
+function sorry(status: HealthInstance["Status"], address = "10.0.1.6", port = 80): HealthInstance {
+  return { Node: "dev1006", Address: address, Port: port, ID: "sorry", Tags: ["sorry"], Status: status };
+}
+
+function fixture(instances: HealthInstance[], flag?: string): Fixture {
+  return { services: { [SERVICE]: instances }, kv: flag === undefined ? {} : { [KEY]: flag } };
+}
+
+/** The `server` lines of the rendered upstream, as "address:port mode". */
+function upstreamServers(config: string): string[] {
+  return [...config.matchAll(/^\s*server (\S+) (weight=5|backup);/gm)].map((match) => `${match[1]} ${match[2]}`);
+}
+
+function render(instances: HealthInstance[], flag?: string): string {
+  const result = renderTemplate(template, fixture(instances, flag));
+  expect(result.stderr).toBe("");
+  expect(result.status).toBe(0);
+  return result.stdout;
+}
+
+/** What the site must route to, from the article's intent, independently of how the template says it. */
+function expectedServers(passingApps: number, sorryPassing: boolean, flag: string | undefined): string[] {
+  const apps = Array.from({ length: passingApps }, (_, index) => `10.0.1.${4 + index}:80 weight=5`);
+  if (flag === "on" && sorryPassing) return ["10.0.1.6:80 weight=5"];
+  if (passingApps > 0) return [...apps, ...(sorryPassing ? ["10.0.1.6:80 backup"] : [])];
+  return sorryPassing ? ["10.0.1.6:80 weight=5"] : [];
+}
+
+describe("the site's upstream template", () => {
+  const scenarios: [number, boolean, string | undefined][] = [];
+  for (const passingApps of [0, 1, 2])
+    for (const sorryPassing of [true, false])
+      for (const flag of ["off", "on", undefined]) scenarios.push([passingApps, sorryPassing, flag]);
+
+  it.each(scenarios)(
+    "renders a config nginx accepts with %i passing APs, sorry passing: %s, flag: %s",
+    (passingApps, sorryPassing, flag) => {
+      const instances = [
+        app("dev1004", passingApps >= 1 ? "passing" : "critical"),
+        app("dev1005", passingApps >= 2 ? "passing" : "critical"),
+        sorry(sorryPassing ? "passing" : "critical"),
+      ];
+      const config = render(instances, flag);
+      const check = nginxTest(`${config}\n${renderConsulUiVhost(lab)}`);
+      expect(check.output).toContain("test is successful");
+      expect(upstreamServers(config)).toEqual(expectedServers(passingApps, sorryPassing, flag));
+      const proxied = config.includes("proxy_pass http://test_hoge_dev_jp;");
+      expect(proxied).toBe(expectedServers(passingApps, sorryPassing, flag).length > 0);
+      if (!proxied) expect(config).toContain('return 503 "<!doctype html><title>test.hoge.dev.jp is under maintenance');
+    },
+  );
+
+  it("never treats the sorry server as an app server, whatever the flag", () => {
+    const config = render([sorry("passing")], "off");
+    expect(upstreamServers(config)).toEqual(["10.0.1.6:80 weight=5"]);
+  });
+
+  it("treats a warning AP as not passing", () => {
+    expect(upstreamServers(render([app("dev1004", "warning"), sorry("passing")], "off"))).toEqual([
+      "10.0.1.6:80 weight=5",
+    ]);
+  });
+
+  it("adds every passing AP, however many join", () => {
+    const many = Array.from({ length: 12 }, (_, index) => app(`dev${2000 + index}`, "passing", `10.0.1.${20 + index}`));
+    const config = render([...many, sorry("passing")], "off");
+    expect(upstreamServers(config)).toHaveLength(13);
+    expect(nginxTest(config).ok).toBe(true);
+  });
+
+  it("keeps the article's proxy headers and server name", () => {
+    const config = render([app("dev1004", "passing"), sorry("passing")], "off");
+    for (const header of [
+      "Host $host",
+      "X-Real-IP $remote_addr",
+      "X-Forwarded-Proto $scheme",
+      "X-Forwarded-Host $http_host",
+      "X-Forwarded-Server $host",
+      "X-Forwarded-For $proxy_add_x_forwarded_for",
+    ]) {
+      expect(config).toContain(`proxy_set_header ${header};`);
+    }
+    expect(config).toContain("server_name test.hoge.dev.jp;");
+  });
+
+  it("takes the service, tags, key and datacenter from the topology", () => {
+    const input = articleInput();
+    input.datacenter = "tokyo";
+    input.site = { service: "shop", appTag: "ap", sorryTag: "fallback", maintenanceKey: "shop/maintenance" };
+    input.services[2] = { ...input.services[2], name: "shop", tags: ["ap"] };
+    input.services[3] = { ...input.services[3], name: "shop", tags: ["fallback"] };
+    const custom = renderUpstreamTemplate(labOf(input));
+    expect(custom).toContain('keyOrDefault "shop/maintenance" "off"');
+    expect(custom).toContain('service "ap.shop@tokyo|passing"');
+    expect(custom).toContain('service "fallback.shop@tokyo|passing"');
+  });
+
+  describe("routing real traffic through nginx", () => {
+    const backends: Server[] = [];
+    async function backend(name: string): Promise<number> {
+      const port = await freeLoopbackPort();
+      const server = createServer((_, response) => response.end(`served by ${name}\n`));
+      await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
+      backends.push(server);
+      return port;
+    }
+    afterAll(() => backends.forEach((server) => server.close()));
+
+    async function get(instances: HealthInstance[], flag?: string): Promise<{ status: number; body: string }> {
+      const port = await freeLoopbackPort();
+      const config = render(instances, flag).replace(
+        "listen 80 default_server;",
+        `listen 127.0.0.1:${port} default_server;`,
+      );
+      const nginx = await startNginx(config, port);
+      try {
+        const response = await fetch(`http://127.0.0.1:${port}/`);
+        return { status: response.status, body: await response.text() };
+      } finally {
+        await nginx.stop();
+      }
+    }
+
+    it("sends traffic to a passing AP, to the sorry server in maintenance, and answers 503 when nothing passes", async () => {
+      const apPort = await backend("dev1004");
+      const sorryPort = await backend("dev1006");
+      const ap = app("dev1004", "passing", "127.0.0.1", apPort);
+      const sorryServer = sorry("passing", "127.0.0.1", sorryPort);
+      expect(await get([ap, sorryServer], "off")).toEqual({ status: 200, body: "served by dev1004\n" });
+      expect(await get([{ ...ap, Status: "critical" }, sorryServer], "on")).toEqual({
+        status: 200,
+        body: "served by dev1006\n",
+      });
+      const none = await get(
+        [
+          { ...ap, Status: "critical" },
+          { ...sorryServer, Status: "critical" },
+        ],
+        "on",
+      );
+      expect(none.status).toBe(503);
+      expect(none.body).toContain("test.hoge.dev.jp is under maintenance");
+    });
+
+    it("falls back to the backup sorry server when the AP stops answering before its check notices", async () => {
+      const sorryPort = await backend("dev1006");
+      const deadPort = await freeLoopbackPort();
+      const result = await get(
+        [app("dev1004", "passing", "127.0.0.1", deadPort), sorry("passing", "127.0.0.1", sorryPort)],
+        "off",
+      );
+      expect(result).toEqual({ status: 200, body: "served by dev1006\n" });
+    });
+  });
+});

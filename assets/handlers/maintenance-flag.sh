@@ -1,0 +1,72 @@
+#!/bin/sh
+# Consul watch handler: sets the site's maintenance flag in the KV store from the service's health.
+#
+#   maintenance-flag.sh CONSUL_HTTP_URL KEY APP_TAG SORRY_TAG  < health entries (JSON)
+#
+# Consul runs it for a `service` watch and passes on stdin what /v1/health/service/<name> returns: one entry per
+# instance, with .Service.Tags and .Checks[].Status. The flag is "off" while at least one app server (an instance
+# tagged APP_TAG and not SORRY_TAG) passes all its checks, and "on" otherwise. The sorry server never counts as an
+# app server. The handler writes only when the value changes, so the watch firing at agent start or on reload
+# with nothing new is a no-op.
+set -eu
+
+if [ "$#" -ne 4 ]; then
+  echo "usage: maintenance-flag.sh CONSUL_HTTP_URL KEY APP_TAG SORRY_TAG < health entries" >&2
+  exit 2
+fi
+consul_url=$1
+key=$2
+app_tag=$3
+sorry_tag=$4
+
+log() {
+  echo "maintenance-flag: $*" >&2
+}
+
+entries=$(cat)
+if [ -z "$entries" ]; then
+  log "no data on stdin; nothing to do"
+  exit 0
+fi
+
+if ! passing=$(printf '%s' "$entries" | jq --arg app "$app_tag" --arg sorry "$sorry_tag" '
+  [ (. // [])[]
+    | select(any(.Service.Tags[]?; . == $app) and (any(.Service.Tags[]?; . == $sorry) | not))
+    | select(all(.Checks[]?; .Status == "passing")) ]
+  | length'); then
+  log "ERROR: stdin is not a list of health entries; flag left unchanged"
+  exit 1
+fi
+
+if [ "$passing" -gt 0 ]; then desired=off; else desired=on; fi
+
+# 404 (no key yet) leaves current empty; any other failure stops before a write.
+body=$(mktemp)
+trap 'rm -f "$body"' EXIT
+status=$(curl -sS -o "$body" -w '%{http_code}' "$consul_url/v1/kv/$key?raw") || {
+  log "ERROR: cannot reach Consul at $consul_url; flag left unchanged"
+  exit 1
+}
+case "$status" in
+  200) current=$(cat "$body") ;;
+  404) current="" ;;
+  *)
+    log "ERROR: reading $key returned HTTP $status; flag left unchanged"
+    exit 1
+    ;;
+esac
+
+if [ "$current" = "$desired" ]; then
+  log "$key stays $desired ($passing passing app servers)"
+  exit 0
+fi
+
+if ! result=$(curl -sS -f -X PUT --data-binary "$desired" "$consul_url/v1/kv/$key"); then
+  log "ERROR: writing $key failed; flag left at ${current:-<unset>}"
+  exit 1
+fi
+if [ "$result" != "true" ]; then
+  log "ERROR: Consul refused to write $key ($result)"
+  exit 1
+fi
+log "set $key to $desired, was ${current:-<unset>} ($passing passing app servers)"
