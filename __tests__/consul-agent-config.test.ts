@@ -32,7 +32,7 @@ describe("the Consul agent config", () => {
             {
               id: "keepalived-http",
               name: "keepalived answers HTTP on port 80",
-              http: "http://127.0.0.1:80/",
+              http: "http://127.0.0.1:80/_health",
               interval: "10s",
               timeout: "2s",
             },
@@ -76,6 +76,26 @@ describe("the Consul agent config", () => {
         },
       ],
     });
+  });
+
+  it("watches the site's service on the load balancers, with the handler's arguments from the model", () => {
+    for (const node of ["dev1002", "dev1003"]) {
+      expect(renderAgentConfig(lab, node).watches).toEqual([
+        {
+          type: "service",
+          service: "test_hoge_dev_jp",
+          args: [
+            "/bin/sh",
+            "/consul/handlers/maintenance-flag.sh",
+            "http://127.0.0.1:8500",
+            "web/test.hoge.dev.jp/maintenance/key",
+            "web",
+            "sorry",
+          ],
+        },
+      ]);
+    }
+    expect(renderAgentConfig(lab, "dev1004").watches).toBeUndefined();
   });
 
   it("registers the sorry server under the site's service with its own tag", () => {

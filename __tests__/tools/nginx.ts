@@ -1,6 +1,7 @@
 /** Runs Debian's real nginx on generated configuration: `nginx -t`, or a server on a loopback port. */
 import { ChildProcess, spawn, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { request as httpRequest } from "node:http";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -90,4 +91,18 @@ export async function startNginx(serverBlocks: string, port: number): Promise<Ru
         child.kill("SIGQUIT");
       }),
   };
+}
+
+/** GET over loopback with an explicit Host header (fetch does not let a caller set one). */
+export function httpGet(port: number, path: string, host?: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const request = httpRequest({ host: "127.0.0.1", port, path, headers: host ? { Host: host } : {} }, (response) => {
+      let body = "";
+      response.setEncoding("utf8");
+      response.on("data", (chunk) => (body += chunk));
+      response.on("end", () => resolve({ status: response.statusCode ?? 0, body }));
+    });
+    request.on("error", reject);
+    request.end();
+  });
 }

@@ -1,0 +1,99 @@
+import { spawnSync } from "node:child_process";
+import { createServer } from "node:http";
+import {
+  LOAD_BALANCER_PATHS,
+  renderConsulTemplateConfigJson,
+  renderConsulUiVhost,
+  renderEntryPointConf,
+} from "../renderers";
+import { articleInput, labOf } from "./helpers";
+import { freeLoopbackPort, httpGet, nginxTest, startNginx } from "./tools/nginx";
+
+const lab = labOf();
+
+describe("the consul-template config", () => {
+  const json = renderConsulTemplateConfigJson(lab);
+  const config = JSON.parse(json);
+
+  it("is JSON that jq reads back unchanged", () => {
+    const result = spawnSync("jq", ["-S", "."], { input: json, encoding: "utf8" });
+    expect(result.status).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual(config);
+  });
+
+  it("talks to the local agent and never gives up retrying", () => {
+    expect(config.consul).toEqual({
+      address: "127.0.0.1:8500",
+      retry: { enabled: true, attempts: 0, backoff: "250ms", max_backoff: "30s" },
+    });
+    expect(config).toMatchObject({ log_level: "info", max_stale: "10m", wait: { min: "2s", max: "10s" } });
+  });
+
+  it("supervises nginx and installs each render through the validating installer", () => {
+    expect(config.exec.command).toEqual(["nginx", "-g", "daemon off;"]);
+    expect(config.template).toEqual([
+      {
+        source: LOAD_BALANCER_PATHS.template,
+        destination: LOAD_BALANCER_PATHS.rendered,
+        create_dest_dirs: true,
+        command: ["/bin/sh", LOAD_BALANCER_PATHS.installer, LOAD_BALANCER_PATHS.rendered, LOAD_BALANCER_PATHS.liveSite],
+        command_timeout: "30s",
+      },
+    ]);
+  });
+
+  it("takes quiescence and staleness from the topology", () => {
+    const input = articleInput();
+    input.consulTemplate = { wait: { min: "5s", max: "30s" }, maxStale: "1m", logLevel: "debug" };
+    expect(JSON.parse(renderConsulTemplateConfigJson(labOf(input)))).toMatchObject({
+      wait: { min: "5s", max: "30s" },
+      max_stale: "1m",
+      log_level: "debug",
+    });
+  });
+});
+
+describe("the Consul UI virtual host", () => {
+  it("passes nginx -t and proxies /ui and /v1 to the local agent", () => {
+    const conf = renderConsulUiVhost(lab);
+    expect(nginxTest(conf).output).toContain("test is successful");
+    expect(conf).toContain("server_name consul.hoge.dev.jp;");
+    expect(conf.match(/proxy_pass http:\/\/127\.0\.0\.1:8500;/g)).toHaveLength(2);
+  });
+});
+
+describe("the entry point", () => {
+  const conf = renderEntryPointConf(lab);
+
+  it("passes nginx -t and balances over both load balancers", () => {
+    expect(nginxTest(conf).output).toContain("test is successful");
+    expect(conf).toContain("server 10.0.1.2:80 max_fails=1 fail_timeout=5s; # dev1002");
+    expect(conf).toContain("server 10.0.1.3:80 max_fails=1 fail_timeout=5s; # dev1003");
+  });
+
+  it("keeps answering when either load balancer is down, and answers its own check", async () => {
+    const livePort = await freeLoopbackPort();
+    const deadPort = await freeLoopbackPort();
+    const live = createServer((request, response) => response.end(`LB saw Host ${request.headers.host}\n`));
+    await new Promise<void>((resolve) => live.listen(livePort, "127.0.0.1", resolve));
+    const entryPort = await freeLoopbackPort();
+    const local = conf
+      .replace("10.0.1.2:80", `127.0.0.1:${deadPort}`)
+      .replace("10.0.1.3:80", `127.0.0.1:${livePort}`)
+      .replace("listen 80 default_server;", `listen 127.0.0.1:${entryPort} default_server;`);
+    const nginx = await startNginx(local, entryPort);
+    try {
+      for (let request = 0; request < 4; request++) {
+        expect(await httpGet(entryPort, "/", "test.hoge.dev.jp")).toEqual({
+          status: 200,
+          body: "LB saw Host test.hoge.dev.jp\n",
+        });
+      }
+      live.close();
+      expect(await httpGet(entryPort, "/_health")).toEqual({ status: 200, body: "ok\n" });
+    } finally {
+      await nginx.stop();
+      live.close();
+    }
+  });
+});

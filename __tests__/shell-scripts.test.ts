@@ -1,0 +1,19 @@
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
+
+const ROOT = join(__dirname, "..");
+const SCRIPTS = [
+  "assets/handlers/maintenance-flag.sh",
+  "assets/load-balancer/install-site-conf.sh",
+  "scripts/render-template",
+  ".ci/run",
+];
+
+describe("shell scripts", () => {
+  it.each(SCRIPTS)("%s passes shellcheck", (script) => {
+    const result = spawnSync("shellcheck", ["--severity=style", join(ROOT, script)], { encoding: "utf8" });
+    if (result.error) throw new Error(`cannot run shellcheck (apt-get install shellcheck): ${result.error.message}`);
+    expect(result.stdout).toBe("");
+    expect(result.status).toBe(0);
+  });
+});
