@@ -3,8 +3,26 @@ import { Image } from "@cdktf/provider-docker/lib/image";
 import { Network } from "@cdktf/provider-docker/lib/network";
 import { Volume } from "@cdktf/provider-docker/lib/volume";
 import { Testing } from "cdktf";
-import { ConsulAgent, ConsulCluster, LabNetwork, NodeWorkload } from "../constructs";
-import { renderAgentConfigJson, renderWorkloadSite } from "../renderers";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import {
+  ConsulAgent,
+  ConsulCluster,
+  EntryPoint,
+  LabNetwork,
+  LoadBalancer,
+  LoadBalancerImage,
+  NodeWorkload,
+} from "../constructs";
+import {
+  LOAD_BALANCER_PATHS,
+  renderAgentConfigJson,
+  renderConsulTemplateConfigJson,
+  renderConsulUiVhost,
+  renderEntryPointConf,
+  renderUpstreamTemplate,
+  renderWorkloadSite,
+} from "../renderers";
 import { articleInput, labOf } from "./helpers";
 
 const lab = labOf();
@@ -74,9 +92,26 @@ describe("ConsulAgent", () => {
       { internal: 8500, external: 8500, ip: "127.0.0.1", protocol: "tcp" },
       { internal: 8600, external: 8600, ip: "127.0.0.1", protocol: "tcp" },
       { internal: 8600, external: 8600, ip: "127.0.0.1", protocol: "udp" },
+      { internal: 80, external: 8080, ip: "127.0.0.1", protocol: "tcp" },
     ]);
     const [other] = resourcesOf(agentOn("dev1002"), "docker_container");
     expect(other.ports ?? []).toEqual([]);
+  });
+
+  it("publishes the site's entry on 127.0.0.1 from the entry node", () => {
+    const [entry] = resourcesOf(agentOn("dev1001"), "docker_container");
+    expect(entry.ports).toContainEqual({ internal: 80, external: 8080, ip: "127.0.0.1", protocol: "tcp" });
+  });
+
+  it("places the maintenance handler, executable, on the load balancers' agents only", () => {
+    const [balancer] = resourcesOf(agentOn("dev1002"), "docker_container");
+    expect(balancer.upload[1]).toEqual({
+      file: "/consul/handlers/maintenance-flag.sh",
+      content: readFileSync(join(__dirname, "..", "assets", "handlers", "maintenance-flag.sh"), "utf8"),
+      executable: true,
+    });
+    const [app] = resourcesOf(agentOn("dev1004"), "docker_container");
+    expect(app.upload).toHaveLength(1);
   });
 
   it("publishes from the node and ports the topology names", () => {
@@ -129,10 +164,70 @@ describe("NodeWorkload", () => {
   });
 });
 
+describe("LoadBalancer", () => {
+  const synthesized = Testing.synthScope((scope) => {
+    const agent = new ConsulAgent(scope, "agent", {
+      lab,
+      nodeName: "dev1002",
+      image: "consul",
+      networkName: "consul-lab",
+    });
+    const image = new LoadBalancerImage(scope, "image", { lab });
+    new LoadBalancer(scope, "lb", { lab, nodeName: "dev1002", agent, image: image.image.imageId });
+  });
+
+  it("builds its image from assets/load-balancer with the pinned bases, by a path relative to the stack", () => {
+    const [image] = resourcesOf(synthesized, "docker_image");
+    expect(image.name).toMatch(/^consul-lab-load-balancer:[0-9a-f]{12}$/);
+    expect(image.build).toEqual({
+      context: "../../../assets/load-balancer",
+      build_args: { NGINX_IMAGE: "nginx:1.27-alpine", CONSUL_TEMPLATE_IMAGE: "hashicorp/consul-template:0.43.0" },
+    });
+  });
+
+  it("renames the image when a base image changes, so Docker rebuilds it", () => {
+    const input = articleInput();
+    input.images = { nginx: "nginx:1.28-alpine" };
+    const other = Testing.synthScope((scope) => new LoadBalancerImage(scope, "image", { lab: labOf(input) }));
+    expect(resourcesOf(other, "docker_image")[0].name).not.toBe(resourcesOf(synthesized, "docker_image")[0].name);
+  });
+
+  it("runs consul-template with its rendered config, template and the Consul UI vhost", () => {
+    expect(synthesized).toHaveResourceWithProperties(Container, {
+      name: "consul-lab-dev1002-load-balancer",
+      network_mode: expect.stringMatching(/^container:\$\{docker_container\.agent_container_[0-9A-F]+\.id\}$/),
+      upload: [
+        { file: LOAD_BALANCER_PATHS.config, content: renderConsulTemplateConfigJson(lab) },
+        { file: LOAD_BALANCER_PATHS.template, content: renderUpstreamTemplate(lab) },
+        { file: LOAD_BALANCER_PATHS.consulUi, content: renderConsulUiVhost(lab) },
+      ],
+    });
+  });
+});
+
+describe("EntryPoint", () => {
+  it("runs nginx with the entry config in the keepalived node's namespace", () => {
+    const synthesized = Testing.synthScope((scope) => {
+      const agent = new ConsulAgent(scope, "agent", {
+        lab,
+        nodeName: "dev1001",
+        image: "consul",
+        networkName: "consul-lab",
+      });
+      new EntryPoint(scope, "entry", { lab, nodeName: "dev1001", agent, image: "nginx-image-id" });
+    });
+    expect(synthesized).toHaveResourceWithProperties(Container, {
+      name: "consul-lab-dev1001-entry",
+      image: "nginx-image-id",
+      upload: [{ file: "/etc/nginx/conf.d/default.conf", content: renderEntryPointConf(lab) }],
+    });
+  });
+});
+
 describe("ConsulCluster", () => {
   const synthesized = Testing.synthScope((scope) => new ConsulCluster(scope, "cluster", { lab }));
 
-  it("pins both images and keeps them on destroy", () => {
+  it("pins the pulled images and keeps them on destroy", () => {
     expect(synthesized).toHaveResourceWithProperties(Image, { name: "hashicorp/consul:1.20.6", keep_locally: true });
     expect(synthesized).toHaveResourceWithProperties(Image, { name: "nginx:1.27-alpine", keep_locally: true });
   });

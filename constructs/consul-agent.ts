@@ -1,8 +1,9 @@
 import { Container, ContainerPorts } from "@cdktf/provider-docker/lib/container";
 import { Volume } from "@cdktf/provider-docker/lib/volume";
 import { Construct } from "constructs";
-import { AGENT_CONFIG_FILE, CONSUL_DATA_DIR, renderAgentConfigJson } from "../renderers";
+import { AGENT_CONFIG_FILE, CONSUL_DATA_DIR, MAINTENANCE_HANDLER_FILE, renderAgentConfigJson } from "../renderers";
 import type { Lab } from "../topology";
+import { assetText } from "./assets";
 
 export interface ConsulAgentProps {
   readonly lab: Lab;
@@ -49,8 +50,14 @@ export class ConsulAgent extends Construct {
       mustRun: true,
       networksAdvanced: [{ name: props.networkName, ipv4Address: node.address }],
       volumes: [{ volumeName: this.dataVolume.name, containerPath: CONSUL_DATA_DIR }],
-      upload: [{ file: AGENT_CONFIG_FILE, content: renderAgentConfigJson(lab, node.name) }],
-      ports: lab.publishNode.name === node.name ? publishedPorts(lab) : [],
+      upload: [
+        { file: AGENT_CONFIG_FILE, content: renderAgentConfigJson(lab, node.name) },
+        // The load balancers' agents run the maintenance watch's handler.
+        ...(lab.workloadOf(node.name) === "load-balancer"
+          ? [{ file: MAINTENANCE_HANDLER_FILE, content: assetText("handlers/maintenance-flag.sh"), executable: true }]
+          : []),
+      ],
+      ports: publishedPorts(lab, node.name),
       healthcheck: {
         // A server is ready once a leader is elected; a client once it has joined one (it asks a server).
         test: ["CMD-SHELL", `wget -qO- http://127.0.0.1:${ports.http}/v1/status/leader | grep -q ':'`],
@@ -66,11 +73,23 @@ export class ConsulAgent extends Construct {
   }
 }
 
-function publishedPorts(lab: Lab): ContainerPorts[] {
-  const { publish, consul } = lab.topology;
-  return [
-    { internal: consul.ports.http, external: publish.httpPort, ip: publish.address, protocol: "tcp" },
-    { internal: consul.ports.dns, external: publish.dnsPort, ip: publish.address, protocol: "tcp" },
-    { internal: consul.ports.dns, external: publish.dnsPort, ip: publish.address, protocol: "udp" },
-  ];
+/**
+ * The host ports a node's namespace publishes, on `publish.address` only: Consul's HTTP and DNS on the publish node,
+ * the site's entry on the entry node. Published by the agent's container because it owns the namespace.
+ */
+function publishedPorts(lab: Lab, nodeName: string): ContainerPorts[] {
+  const { publish, consul, site, services } = lab.topology;
+  const ports: ContainerPorts[] = [];
+  if (lab.publishNode.name === nodeName) {
+    ports.push(
+      { internal: consul.ports.http, external: publish.httpPort, ip: publish.address, protocol: "tcp" },
+      { internal: consul.ports.dns, external: publish.dnsPort, ip: publish.address, protocol: "tcp" },
+      { internal: consul.ports.dns, external: publish.dnsPort, ip: publish.address, protocol: "udp" },
+    );
+  }
+  const entryService = services.find((service) => service.name === site.entryService);
+  if (entryService && lab.entryNode?.name === nodeName) {
+    ports.push({ internal: entryService.port, external: publish.entryPort, ip: publish.address, protocol: "tcp" });
+  }
+  return ports;
 }

@@ -2,7 +2,9 @@ import { Image } from "@cdktf/provider-docker/lib/image";
 import { Construct } from "constructs";
 import type { Lab } from "../topology";
 import { ConsulAgent } from "./consul-agent";
+import { EntryPoint } from "./entry-point";
 import { LabNetwork } from "./lab-network";
+import { LoadBalancer, LoadBalancerImage } from "./load-balancer";
 import { NodeWorkload } from "./node-workload";
 
 export interface ConsulClusterProps {
@@ -12,7 +14,7 @@ export interface ConsulClusterProps {
 /** One node of the lab: its Consul agent and, when it registers services, the workload they check. */
 export interface ClusterNode {
   readonly agent: ConsulAgent;
-  readonly workload?: NodeWorkload;
+  readonly workload?: NodeWorkload | LoadBalancer | EntryPoint;
 }
 
 /** The whole Consul cluster on Docker: the network, the images, and every node's agent and workload. */
@@ -28,6 +30,10 @@ export class ConsulCluster extends Construct {
     const consulImage = new Image(this, "consul-image", { name: lab.topology.images.consul, keepLocally: true });
     const nginxImage = new Image(this, "nginx-image", { name: lab.topology.images.nginx, keepLocally: true });
     this.network = new LabNetwork(this, "network", { lab });
+    const loadBalancerImage =
+      lab.nodesRunning("load-balancer").length > 0
+        ? new LoadBalancerImage(this, "load-balancer-image", { lab })
+        : undefined;
 
     const nodes = new Map<string, ClusterNode>();
     for (const node of lab.nodes) {
@@ -39,9 +45,23 @@ export class ConsulCluster extends Construct {
         image: consulImage.imageId,
         networkName: this.network.name,
       });
-      const workload = lab.workloadOf(node.name)
-        ? new NodeWorkload(scopeOfNode, "workload", { lab, nodeName: node.name, agent, image: nginxImage.imageId })
-        : undefined;
+      const workloadProps = { lab, nodeName: node.name, agent };
+      let workload: ClusterNode["workload"];
+      switch (lab.workloadOf(node.name)) {
+        case undefined:
+          break;
+        case "load-balancer":
+          workload = new LoadBalancer(scopeOfNode, "workload", {
+            ...workloadProps,
+            image: loadBalancerImage!.image.imageId,
+          });
+          break;
+        case "entry":
+          workload = new EntryPoint(scopeOfNode, "workload", { ...workloadProps, image: nginxImage.imageId });
+          break;
+        default:
+          workload = new NodeWorkload(scopeOfNode, "workload", { ...workloadProps, image: nginxImage.imageId });
+      }
       nodes.set(node.name, { agent, workload });
     }
     this.nodes = nodes;

@@ -1,4 +1,6 @@
 export * from "./consul-agent";
 export * from "./consul-cluster";
+export * from "./entry-point";
 export * from "./lab-network";
+export * from "./load-balancer";
 export * from "./node-workload";

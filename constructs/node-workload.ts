@@ -3,6 +3,7 @@ import { Construct } from "constructs";
 import { renderWorkloadSite, WORKLOAD_HTML_ROOT, WORKLOAD_NGINX_CONF } from "../renderers";
 import type { Lab, WorkloadKind } from "../topology";
 import type { ConsulAgent } from "./consul-agent";
+import { workloadContainerConfig } from "./workload-container";
 
 export interface NodeWorkloadProps {
   readonly lab: Lab;
@@ -14,8 +15,8 @@ export interface NodeWorkloadProps {
 }
 
 /**
- * What a node's services check: an nginx in the agent's network namespace serving the node's page on every
- * service port (the app page, the sorry page, or a placeholder).
+ * What an app server's, the sorry server's or another service's checks test: an nginx in the agent's network
+ * namespace serving the node's page on every service port.
  */
 export class NodeWorkload extends Construct {
   readonly container: Container;
@@ -28,21 +29,11 @@ export class NodeWorkload extends Construct {
     if (!site) throw new Error(`node "${nodeName}" registers no service, so it has no workload to run`);
     this.kind = site.kind;
     this.container = new Container(this, "container", {
-      name: lab.dockerName(nodeName, site.kind),
+      ...workloadContainerConfig(lab, nodeName, site.kind, props.agent),
       image: props.image,
-      // Joined by ID: the provider reads the mode back as `container:<id>`, so a name would show a diff on every plan,
-      // and a replaced agent (new namespace) must replace its workload too.
-      networkMode: `container:${props.agent.container.id}`,
-      restart: "unless-stopped",
-      mustRun: true,
       upload: [
         { file: WORKLOAD_NGINX_CONF, content: site.nginxConf },
         { file: `${WORKLOAD_HTML_ROOT}/index.html`, content: site.indexHtml },
-      ],
-      labels: [
-        { label: "consul-lab.lab", value: lab.topology.name },
-        { label: "consul-lab.node", value: nodeName },
-        { label: "consul-lab.workload", value: site.kind },
       ],
     });
   }

@@ -25,6 +25,10 @@ export class ClusterStack extends TerraformStack {
 
     const { publish } = lab.topology;
     this.consulHttpAddress = `${publish.address}:${publish.httpPort}`;
+    new TerraformOutput(this, "entry_url", {
+      value: `http://${publish.address}:${publish.entryPort}/`,
+      description: "The site's single entry point (the article's VIP), in front of every load balancer",
+    });
     new TerraformOutput(this, "consul_ui_url", {
       value: `http://${this.consulHttpAddress}/ui/`,
       description: "The Consul UI and HTTP API, published on the host",
