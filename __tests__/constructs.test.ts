@@ -8,10 +8,12 @@ import { join } from "node:path";
 import {
   ConsulAgent,
   ConsulCluster,
+  DnsForwarder,
+  dnsForwarderImage,
   EntryPoint,
   LabNetwork,
   LoadBalancer,
-  LoadBalancerImage,
+  loadBalancerImage,
   NodeWorkload,
 } from "../constructs";
 import {
@@ -19,6 +21,7 @@ import {
   renderAgentConfigJson,
   renderConsulTemplateConfigJson,
   renderConsulUiVhost,
+  renderDnsmasqConf,
   renderEntryPointConf,
   renderUpstreamTemplate,
   renderWorkloadSite,
@@ -98,6 +101,13 @@ describe("ConsulAgent", () => {
     expect(other.ports ?? []).toEqual([]);
   });
 
+  it("resolves through the node's dnsmasq with the article's search domains", () => {
+    expect(agentOn("dev1005")).toHaveResourceWithProperties(Container, {
+      dns: ["127.0.0.1"],
+      dns_search: ["node.consul", "service.consul"],
+    });
+  });
+
   it("publishes the site's entry on 127.0.0.1 from the entry node", () => {
     const [entry] = resourcesOf(agentOn("dev1001"), "docker_container");
     expect(entry.ports).toContainEqual({ internal: 80, external: 8080, ip: "127.0.0.1", protocol: "tcp" });
@@ -172,7 +182,7 @@ describe("LoadBalancer", () => {
       image: "consul",
       networkName: "consul-lab",
     });
-    const image = new LoadBalancerImage(scope, "image", { lab });
+    const image = loadBalancerImage(scope, "image", lab);
     new LoadBalancer(scope, "lb", { lab, nodeName: "dev1002", agent, image: image.image.imageId });
   });
 
@@ -188,7 +198,7 @@ describe("LoadBalancer", () => {
   it("renames the image when a base image changes, so Docker rebuilds it", () => {
     const input = articleInput();
     input.images = { nginx: "nginx:1.28-alpine" };
-    const other = Testing.synthScope((scope) => new LoadBalancerImage(scope, "image", { lab: labOf(input) }));
+    const other = Testing.synthScope((scope) => loadBalancerImage(scope, "image", labOf(input)));
     expect(resourcesOf(other, "docker_image")[0].name).not.toBe(resourcesOf(synthesized, "docker_image")[0].name);
   });
 
@@ -201,6 +211,30 @@ describe("LoadBalancer", () => {
         { file: LOAD_BALANCER_PATHS.template, content: renderUpstreamTemplate(lab) },
         { file: LOAD_BALANCER_PATHS.consulUi, content: renderConsulUiVhost(lab) },
       ],
+    });
+  });
+});
+
+describe("DnsForwarder", () => {
+  it("runs the rendered dnsmasq config in the node's namespace, from an image built from assets/dnsmasq", () => {
+    const synthesized = Testing.synthScope((scope) => {
+      const agent = new ConsulAgent(scope, "agent", {
+        lab,
+        nodeName: "dev1003",
+        image: "consul",
+        networkName: "consul-lab",
+      });
+      const image = dnsForwarderImage(scope, "image", lab);
+      new DnsForwarder(scope, "dns", { lab, nodeName: "dev1003", agent, image: image.image.imageId });
+    });
+    expect(synthesized).toHaveResourceWithProperties(Container, {
+      name: "consul-lab-dev1003-dns",
+      network_mode: expect.stringMatching(/^container:/),
+      upload: [{ file: "/etc/dnsmasq.d/consul-lab.conf", content: renderDnsmasqConf(lab) }],
+    });
+    expect(resourcesOf(synthesized, "docker_image")[0]).toMatchObject({
+      name: expect.stringMatching(/^consul-lab-dnsmasq:[0-9a-f]{12}$/),
+      build: { context: "../../../assets/dnsmasq", build_args: { BASE_IMAGE: "alpine:3.20" } },
     });
   });
 });
@@ -243,18 +277,22 @@ describe("ConsulCluster", () => {
         "consul-lab-dev1004-app",
         "consul-lab-dev1005-app",
         "consul-lab-dev1006-sorry",
+        ...lab.nodes.map((node) => `consul-lab-${node.name}-dns`),
       ].sort(),
     );
     expect(resourcesOf(synthesized, "docker_volume")).toHaveLength(6);
   });
 
-  it("runs only the agent on a node without services", () => {
+  it("runs only the agent and its DNS forwarder on a node without services", () => {
     const input = articleInput();
     input.nodes.push({ name: "dev1007", address: "10.0.1.7", role: "client" });
     const names = resourcesOf(
       Testing.synthScope((scope) => new ConsulCluster(scope, "cluster", { lab: labOf(input) })),
       "docker_container",
     ).map((container) => container.name);
-    expect(names.filter((name) => name.includes("dev1007"))).toEqual(["consul-lab-dev1007"]);
+    expect(names.filter((name) => name.includes("dev1007")).sort()).toEqual([
+      "consul-lab-dev1007",
+      "consul-lab-dev1007-dns",
+    ]);
   });
 });

@@ -201,6 +201,48 @@ describe("topology validation", () => {
     expect(problemsOf(input)).toContain("consul.recursors[0]: must be an IPv4 address such as 10.0.1.4");
   });
 
+  it.each([
+    [{ ports: { dns: 70000 } }, "consul.ports.dns: port must be 1-65535"],
+    [{ ports: { dns: 8301 } }, "consul.ports.dns: 8301 is taken by Consul's RPC and gossip (8300-8302)"],
+    [{ ports: { dns: 8500 } }, "consul.ports.dns: must differ from consul.ports.http (8500)"],
+    [{ dns: { nodeTtl: "30 s" } }, 'consul.dns.nodeTtl: must be a Go duration such as "10s", "500ms" or "1m30s"'],
+    [{ dns: { serviceTtl: "-5s" } }, 'consul.dns.serviceTtl: must be a Go duration such as "10s", "500ms" or "1m30s"'],
+    [
+      { dns: { maxStale: "0s" } },
+      'consul.dns.maxStale: "0s" disables stale reads; set a positive duration or allowStale: false',
+    ],
+    [{ recursors: ["8.8.8.8", "dns.google"] }, "consul.recursors[1]: must be an IPv4 address such as 10.0.1.4"],
+    [{ domain: "consul.local" }, "consul.domain: domain must be one lowercase DNS label, such as consul"],
+  ])("rejects the DNS setting %j", (consul, problem) => {
+    const input = articleInput();
+    input.consul = consul as any;
+    expect(problemsOf(input)).toContain(problem);
+  });
+
+  it("rejects a dnsmasq cache size out of range", () => {
+    const input = articleInput();
+    input.dnsForwarder = { cacheSize: 20000 };
+    expect(problemsOf(input)).toContain("dnsForwarder.cacheSize: cacheSize must be 0-10000");
+  });
+
+  it("rejects an entry point on more than one node", () => {
+    const input = articleInput();
+    input.services[0].nodes = ["dev1001", "dev1002"];
+    expect(problemsOf(input)).toEqual(
+      expect.arrayContaining([
+        'services[0].nodes: the entry point "keepalived" runs on 2 nodes; it owns the one published entry port, so run it on exactly one',
+      ]),
+    );
+  });
+
+  it("rejects a quiescence wait whose max is below its min", () => {
+    const input = articleInput();
+    input.consulTemplate = { wait: { min: "30s", max: "10s" } };
+    expect(problemsOf(input)).toContain(
+      'consulTemplate.wait.max: "10s" must not be shorter than consulTemplate.wait.min "30s"',
+    );
+  });
+
   it("rejects a missing site role", () => {
     const input = articleInput();
     input.services.splice(1, 1);

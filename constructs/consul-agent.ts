@@ -2,7 +2,7 @@ import { Container, ContainerPorts } from "@cdktf/provider-docker/lib/container"
 import { Volume } from "@cdktf/provider-docker/lib/volume";
 import { Construct } from "constructs";
 import { AGENT_CONFIG_FILE, CONSUL_DATA_DIR, MAINTENANCE_HANDLER_FILE, renderAgentConfigJson } from "../renderers";
-import type { Lab } from "../topology";
+import { Lab, NODE_LOOPBACK } from "../topology";
 import { assetText } from "./assets";
 
 export interface ConsulAgentProps {
@@ -33,7 +33,6 @@ export class ConsulAgent extends Construct {
     super(scope, id);
     const { lab, nodeName } = props;
     const node = lab.node(nodeName);
-    const { ports } = lab.topology.consul;
     const labels = [
       { label: "consul-lab.lab", value: lab.topology.name },
       { label: "consul-lab.node", value: node.name },
@@ -45,6 +44,10 @@ export class ConsulAgent extends Construct {
       name: this.containerName,
       image: props.image,
       hostname: node.name,
+      // The node resolves through its dnsmasq (see DnsForwarder), which Docker's embedded DNS forwards to; the
+      // search domains let `keepalived.service` and `dev1001` resolve inside any node, as in the article.
+      dns: [NODE_LOOPBACK],
+      dnsSearch: [`node.${lab.topology.consul.domain}`, `service.${lab.topology.consul.domain}`],
       command: ["agent"],
       restart: "unless-stopped",
       mustRun: true,
@@ -60,7 +63,7 @@ export class ConsulAgent extends Construct {
       ports: publishedPorts(lab, node.name),
       healthcheck: {
         // A server is ready once a leader is elected; a client once it has joined one (it asks a server).
-        test: ["CMD-SHELL", `wget -qO- http://127.0.0.1:${ports.http}/v1/status/leader | grep -q ':'`],
+        test: ["CMD-SHELL", `wget -qO- http://${lab.agentHttpAddress}/v1/status/leader | grep -q ':'`],
         interval: "5s",
         timeout: "3s",
         retries: 3,

@@ -4,7 +4,8 @@ import type { Lab } from "../topology";
 import { ConsulAgent } from "./consul-agent";
 import { EntryPoint } from "./entry-point";
 import { LabNetwork } from "./lab-network";
-import { LoadBalancer, LoadBalancerImage } from "./load-balancer";
+import { DnsForwarder, dnsForwarderImage } from "./dns-forwarder";
+import { LoadBalancer, loadBalancerImage } from "./load-balancer";
 import { NodeWorkload } from "./node-workload";
 
 export interface ConsulClusterProps {
@@ -15,6 +16,7 @@ export interface ConsulClusterProps {
 export interface ClusterNode {
   readonly agent: ConsulAgent;
   readonly workload?: NodeWorkload | LoadBalancer | EntryPoint;
+  readonly dns: DnsForwarder;
 }
 
 /** The whole Consul cluster on Docker: the network, the images, and every node's agent and workload. */
@@ -30,10 +32,9 @@ export class ConsulCluster extends Construct {
     const consulImage = new Image(this, "consul-image", { name: lab.topology.images.consul, keepLocally: true });
     const nginxImage = new Image(this, "nginx-image", { name: lab.topology.images.nginx, keepLocally: true });
     this.network = new LabNetwork(this, "network", { lab });
-    const loadBalancerImage =
-      lab.nodesRunning("load-balancer").length > 0
-        ? new LoadBalancerImage(this, "load-balancer-image", { lab })
-        : undefined;
+    const lbImage =
+      lab.nodesRunning("load-balancer").length > 0 ? loadBalancerImage(this, "load-balancer-image", lab) : undefined;
+    const dnsImage = dnsForwarderImage(this, "dnsmasq-image", lab);
 
     const nodes = new Map<string, ClusterNode>();
     for (const node of lab.nodes) {
@@ -53,7 +54,7 @@ export class ConsulCluster extends Construct {
         case "load-balancer":
           workload = new LoadBalancer(scopeOfNode, "workload", {
             ...workloadProps,
-            image: loadBalancerImage!.image.imageId,
+            image: lbImage!.image.imageId,
           });
           break;
         case "entry":
@@ -62,7 +63,8 @@ export class ConsulCluster extends Construct {
         default:
           workload = new NodeWorkload(scopeOfNode, "workload", { ...workloadProps, image: nginxImage.imageId });
       }
-      nodes.set(node.name, { agent, workload });
+      const dns = new DnsForwarder(scopeOfNode, "dns", { ...workloadProps, image: dnsImage.image.imageId });
+      nodes.set(node.name, { agent, workload, dns });
     }
     this.nodes = nodes;
   }

@@ -1,5 +1,4 @@
 import { Container } from "@cdktf/provider-docker/lib/container";
-import { Image } from "@cdktf/provider-docker/lib/image";
 import { Construct } from "constructs";
 import {
   LOAD_BALANCER_PATHS,
@@ -8,31 +7,20 @@ import {
   renderUpstreamTemplate,
 } from "../renderers";
 import type { Lab } from "../topology";
-import { assetPathFromStack, contentDigest } from "./assets";
+import { AssetImage } from "./asset-image";
 import type { ConsulAgent } from "./consul-agent";
 import { workloadContainerConfig } from "./workload-container";
 
-const IMAGE_ASSETS = ["load-balancer/Dockerfile", "load-balancer/install-site-conf.sh"];
-
-export interface LoadBalancerImageProps {
-  readonly lab: Lab;
-}
-
-/** The load balancers' image, built by the stack from assets/load-balancer: nginx with consul-template beside it. */
-export class LoadBalancerImage extends Construct {
-  readonly image: Image;
-
-  constructor(scope: Construct, id: string, props: LoadBalancerImageProps) {
-    super(scope, id);
-    const { images } = props.lab.topology;
-    const buildArgs = { NGINX_IMAGE: images.nginx, CONSUL_TEMPLATE_IMAGE: images.consulTemplate };
-    this.image = new Image(this, "image", {
-      // The tag is a digest of the build's inputs, so changing the Dockerfile, the script or a base image rebuilds it.
-      name: `${props.lab.dockerName("load-balancer")}:${contentDigest(IMAGE_ASSETS, buildArgs)}`,
-      buildAttribute: { context: assetPathFromStack("load-balancer"), buildArgs },
-      keepLocally: false,
-    });
-  }
+/** The load balancers' image, built from assets/load-balancer: nginx with the consul-template binary beside it. */
+export function loadBalancerImage(scope: Construct, id: string, lab: Lab): AssetImage {
+  const { images } = lab.topology;
+  return new AssetImage(scope, id, {
+    lab,
+    name: "load-balancer",
+    assetDir: "load-balancer",
+    files: ["Dockerfile", "install-site-conf.sh"],
+    buildArgs: { NGINX_IMAGE: images.nginx, CONSUL_TEMPLATE_IMAGE: images.consulTemplate },
+  });
 }
 
 export interface LoadBalancerProps {

@@ -3,7 +3,7 @@
  * Modern equivalents of every setting in the article: `retry_join` instead of `start_join`, `ui_config`
  * instead of `ui_dir`, HTTP checks instead of `curl` scripts, and `tags` (never `tag`).
  */
-import type { Lab, ServiceInstance } from "../topology";
+import { Lab, NODE_LOOPBACK, ServiceInstance } from "../topology";
 
 /** Where the agent finds its files inside the official image. */
 export const CONSUL_CONFIG_DIR = "/consul/config";
@@ -39,6 +39,7 @@ export interface AgentService {
 export interface AgentConfig {
   readonly node_name: string;
   readonly datacenter: string;
+  readonly domain: string;
   readonly data_dir: string;
   readonly server: boolean;
   readonly bootstrap_expect?: number;
@@ -64,14 +65,14 @@ export interface AgentConfig {
 
 /** The load balancers' watch: the site's service health in, the maintenance flag out. */
 export function renderMaintenanceWatch(lab: Lab): AgentWatch {
-  const { site, consul } = lab.topology;
+  const { site } = lab.topology;
   return {
     type: "service",
     service: site.service,
     args: [
       "/bin/sh",
       MAINTENANCE_HANDLER_FILE,
-      `http://127.0.0.1:${consul.ports.http}`,
+      `http://${lab.agentHttpAddress}`,
       site.maintenanceKey,
       site.appTag,
       site.sorryTag,
@@ -84,8 +85,8 @@ function renderService(instance: ServiceInstance): AgentService {
   const { check } = service;
   const target =
     check.type === "http"
-      ? { http: `http://127.0.0.1:${service.port}${check.path ?? "/"}` }
-      : { tcp: `127.0.0.1:${service.port}` };
+      ? { http: `http://${NODE_LOOPBACK}:${service.port}${check.path ?? "/"}` }
+      : { tcp: `${NODE_LOOPBACK}:${service.port}` };
   return {
     id: instance.id,
     name: service.name,
@@ -111,15 +112,16 @@ export function renderAgentConfig(lab: Lab, nodeName: string): AgentConfig {
   return {
     node_name: node.name,
     datacenter: topology.datacenter,
+    domain: consul.domain,
     data_dir: CONSUL_DATA_DIR,
     server: isServer,
     ...(isServer ? { bootstrap_expect: lab.servers.length, ui_config: { enabled: true } } : {}),
     retry_join: lab.joinAddresses,
     bind_addr: node.address,
     advertise_addr: node.address,
-    // The API and DNS listen on every interface of the node's own namespace; the host only reaches
-    // them through the ports published on `publish.address`.
-    client_addr: "0.0.0.0",
+    // The API and DNS listen on the node's loopback, where its own containers and dnsmasq reach them, and on the
+    // node's lab address, where the ports published on `publish.address` arrive. Nowhere else.
+    client_addr: `${NODE_LOOPBACK} ${node.address}`,
     ports: { http: consul.ports.http, dns: consul.ports.dns },
     log_level: consul.logLevel,
     disable_update_check: true,

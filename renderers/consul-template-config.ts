@@ -41,10 +41,10 @@ export interface ConsulTemplateConfig {
 }
 
 export function renderConsulTemplateConfig(lab: Lab): ConsulTemplateConfig {
-  const { consulTemplate, consul } = lab.topology;
+  const { consulTemplate } = lab.topology;
   return {
     consul: {
-      address: `127.0.0.1:${consul.ports.http}`,
+      address: lab.agentHttpAddress,
       // attempts 0 retries forever: a leader election or an agent restart must never kill the load balancer.
       retry: { enabled: true, attempts: 0, backoff: "250ms", max_backoff: "30s" },
     },

@@ -18,6 +18,12 @@ export interface ServiceInstance {
   readonly id: string;
 }
 
+/**
+ * Where a node's processes reach their own agent: every container of a node shares the agent's network namespace,
+ * so the agent's HTTP API and DNS interface are on the node's loopback.
+ */
+export const NODE_LOOPBACK = "127.0.0.1";
+
 /** Consul's own ports inside a node (server RPC, LAN and WAN gossip); a service may not take them. */
 export const CONSUL_FIXED_PORTS: readonly number[] = [8300, 8301, 8302];
 
@@ -112,6 +118,11 @@ export class Lab {
   healthPathOf(serviceName: string): string | undefined {
     const service = this.topology.services.find((candidate) => candidate.name === serviceName);
     return service?.check.type === "http" ? (service.check.path ?? "/") : undefined;
+  }
+
+  /** The local agent's HTTP API as `host:port`, for consul-template, the watch handler and the Consul UI proxy. */
+  get agentHttpAddress(): string {
+    return `${NODE_LOOPBACK}:${this.topology.consul.ports.http}`;
   }
 
   /** The addresses agents join through: every server's. */

@@ -92,11 +92,18 @@ export const TopologySchema = z.strictObject({
       nginx: ImageRef.default("nginx:1.27-alpine"),
       /** Only its binary is used: it is copied into the load balancers' image, built on `nginx`. */
       consulTemplate: ImageRef.default("hashicorp/consul-template:0.43.0"),
+      /** Base of the DNS forwarders' image, built by the stack with Alpine's dnsmasq package. */
+      dnsmasqBase: ImageRef.default("alpine:3.20"),
     })
     .prefault({}),
   consul: z
     .strictObject({
       logLevel: z.enum(["TRACE", "DEBUG", "INFO", "WARN", "ERROR"]).default("INFO"),
+      /** The DNS domain Consul answers for (`dev1001.node.consul`); dnsmasq forwards exactly this domain. */
+      domain: z
+        .string()
+        .regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/, "domain must be one lowercase DNS label, such as consul")
+        .default("consul"),
       /** Upstream DNS servers for names outside `.consul`; empty because the lab also runs offline. */
       recursors: z.array(Ipv4Address).default([]),
       ports: z.strictObject({ http: Port.default(8500), dns: Port.default(8600) }).prefault({}),
@@ -138,6 +145,13 @@ export const TopologySchema = z.strictObject({
       entryService: consulName("service name").default("keepalived"),
       /** Virtual host on the load balancers that proxies the Consul UI and API. */
       consulUiHostname: z.string().default("consul.hoge.dev.jp"),
+    })
+    .prefault({}),
+  /** The dnsmasq on every node that forwards the Consul domain to the local agent. */
+  dnsForwarder: z
+    .strictObject({
+      /** Names dnsmasq keeps; Consul's own TTLs (consul.dns.nodeTtl/serviceTtl) still bound how long. */
+      cacheSize: z.int("cacheSize must be a whole number").min(0).max(10000, "cacheSize must be 0-10000").default(1000),
     })
     .prefault({}),
   /** How consul-template on the load balancers follows the catalog. */
