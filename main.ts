@@ -1,6 +1,6 @@
 /** Reads the topology, builds the stacks, synthesizes. Nothing else lives here. */
 import { App } from "cdktf";
-import { ClusterStack } from "./stacks";
+import { ClusterStack, ConsulStack } from "./stacks";
 import { loadLab, TopologyError } from "./topology";
 
 function main(): void {
@@ -14,7 +14,8 @@ function main(): void {
     return;
   }
   const app = new App();
-  new ClusterStack(app, "cluster", { lab });
+  const cluster = new ClusterStack(app, "cluster", { lab });
+  new ConsulStack(app, "consul", { lab, cluster });
   app.synth();
 }
 

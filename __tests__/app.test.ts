@@ -6,14 +6,18 @@ import { PROJECT_ROOT, runApp } from "./synth";
 describe("the app (main.ts)", () => {
   const first = runApp();
 
-  it("synthesizes the cluster stack", () => {
+  it("synthesizes the cluster and Consul stacks", () => {
     expect(first.stderr).toBe("");
     expect(first.status).toBe(0);
-    expect(Object.keys(first.files).sort()).toEqual(["manifest.json", "stacks/cluster/cdk.tf.json"]);
+    expect(Object.keys(first.files).sort()).toEqual([
+      "manifest.json",
+      "stacks/cluster/cdk.tf.json",
+      "stacks/consul/cdk.tf.json",
+    ]);
   });
 
-  it("matches the reviewed snapshot", () => {
-    expect(first.files["stacks/cluster/cdk.tf.json"]).toMatchSnapshot();
+  it.each(["cluster", "consul"])("matches the reviewed snapshot of the %s stack", (stack) => {
+    expect(first.files[`stacks/${stack}/cdk.tf.json`]).toMatchSnapshot();
   });
 
   it("writes byte-identical output on every run", () => {
@@ -28,9 +32,9 @@ describe("the app (main.ts)", () => {
     expect(text).not.toMatch(/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/);
   });
 
-  it("keeps Terraform state outside cdktf.out, by a relative path", () => {
-    const stack = JSON.parse(first.files["stacks/cluster/cdk.tf.json"]);
-    expect(stack.terraform.backend).toEqual({ local: { path: "../../../state/cluster.tfstate" } });
+  it.each(["cluster", "consul"])("keeps the %s stack's state outside cdktf.out, by a relative path", (name) => {
+    const stack = JSON.parse(first.files[`stacks/${name}/cdk.tf.json`]);
+    expect(stack.terraform.backend).toEqual({ local: { path: `../../../state/${name}.tfstate` } });
   });
 
   it("fails on an invalid topology, names every problem, and writes nothing", () => {

@@ -7,6 +7,8 @@ const SCRIPTS = [
   "assets/load-balancer/install-site-conf.sh",
   "scripts/render-template",
   ".ci/run",
+  "scripts/ops/backup.sh",
+  "scripts/ops/restore.sh",
 ];
 
 describe("shell scripts", () => {

@@ -52,6 +52,9 @@ export class ConsulAgent extends Construct {
       restart: "unless-stopped",
       mustRun: true,
       networksAdvanced: [{ name: props.networkName, ipv4Address: node.address }],
+      // Said explicitly: Docker reports "bridge" for an unset mode, which the provider would otherwise read as a
+      // change and replace every container on every plan (kreuzwerker/terraform-provider-docker#603).
+      networkMode: "bridge",
       volumes: [{ volumeName: this.dataVolume.name, containerPath: CONSUL_DATA_DIR }],
       upload: [
         { file: AGENT_CONFIG_FILE, content: renderAgentConfigJson(lab, node.name) },

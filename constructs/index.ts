@@ -6,3 +6,4 @@ export * from "./entry-point";
 export * from "./lab-network";
 export * from "./load-balancer";
 export * from "./node-workload";
+export * from "./consul-catalog";

@@ -12,7 +12,7 @@ export interface ClusterStackProps {
 /** The Docker side of the lab: network, images, and every node's Consul agent and workload. */
 export class ClusterStack extends TerraformStack {
   readonly cluster: ConsulCluster;
-  /** The Consul HTTP API as the host reaches it. */
+  /** The Consul HTTP API as the host reaches it (`127.0.0.1:8500`), as a reference into this stack's state. */
   readonly consulHttpAddress: string;
 
   constructor(scope: Construct, id: string, props: ClusterStackProps) {
@@ -24,13 +24,16 @@ export class ClusterStack extends TerraformStack {
     this.cluster = new ConsulCluster(this, "cluster", { lab });
 
     const { publish } = lab.topology;
-    this.consulHttpAddress = `${publish.address}:${publish.httpPort}`;
+    // Read back from the publishing container (its first published port is Consul's HTTP API), so a stack that
+    // uses it references this stack's state instead of retyping the address.
+    const published = this.cluster.nodes.get(lab.publishNode.name)!.agent.container.ports.get(0);
+    this.consulHttpAddress = `${published.ip}:${published.external}`;
     new TerraformOutput(this, "entry_url", {
       value: `http://${publish.address}:${publish.entryPort}/`,
       description: "The site's single entry point (the article's VIP), in front of every load balancer",
     });
     new TerraformOutput(this, "consul_ui_url", {
-      value: `http://${this.consulHttpAddress}/ui/`,
+      value: `http://${publish.address}:${publish.httpPort}/ui/`,
       description: "The Consul UI and HTTP API, published on the host",
     });
     new TerraformOutput(this, "consul_dns", {

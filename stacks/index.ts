@@ -1,2 +1,3 @@
 export * from "./cluster-stack";
 export * from "./state-backend";
+export * from "./consul-stack";

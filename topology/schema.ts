@@ -164,6 +164,36 @@ export const TopologySchema = z.strictObject({
       wait: z.strictObject({ min: Duration.default("2s"), max: Duration.default("10s") }).prefault({}),
     })
     .prefault({}),
+  /** Services outside the lab registered straight into the catalog, as the article's `vagrant`. */
+  externalServices: z
+    .array(
+      z.strictObject({
+        /** A catalog node with no agent behind it. */
+        node: NodeName,
+        address: Ipv4Address,
+        service: consulName("service name"),
+        port: Port.optional(),
+        tags: z.array(consulName("tag")).default([]),
+      }),
+    )
+    .default([{ node: "vagrant", address: "10.0.1.100", service: "vagrant", tags: [] }]),
+  /** Raft housekeeping, so a replaced server leaves no ghost peer behind (the article's "No cluster leader"). */
+  autopilot: z
+    .strictObject({
+      cleanupDeadServers: z.boolean().default(true),
+      lastContactThreshold: Duration.default("200ms"),
+      maxTrailingLogs: z.int().min(1).default(250),
+      serverStabilizationTime: Duration.default("10s"),
+    })
+    .prefault({}),
+  /**
+   * KV entries Terraform owns (the Consul stack writes them). Never the maintenance flag: the running system owns it.
+   */
+  kv: z
+    .record(z.string().regex(KV_PATH, "KV keys are paths such as web/site/description (no leading '/')"), z.string())
+    .default({
+      "web/test.hoge.dev.jp/description": "test.hoge.dev.jp: app servers tagged web, sorry server tagged sorry",
+    }),
   nodes: z.array(NodeSchema).min(1, "the lab needs nodes"),
   services: z.array(ServiceSchema).default([]),
 });

@@ -227,6 +227,31 @@ function checkPorts(topology: Topology, report: Report): void {
   }
 }
 
+function checkConsulSide(topology: Topology, report: Report): void {
+  const labNodes = new Set(topology.nodes.map((node) => node.name.toLowerCase()));
+  const seen = new Set<string>();
+  topology.externalServices.forEach((external, index) => {
+    if (labNodes.has(external.node.toLowerCase())) {
+      report(
+        `externalServices[${index}].node`,
+        `"${external.node}" is a lab node with an agent; an external service needs a node of its own`,
+      );
+    }
+    if (seen.has(external.node.toLowerCase()))
+      report(`externalServices[${index}].node`, `duplicate "${external.node}"`);
+    seen.add(external.node.toLowerCase());
+  });
+  const key = topology.site.maintenanceKey;
+  for (const path of Object.keys(topology.kv)) {
+    if (path === key) {
+      report(
+        `kv["${path}"]`,
+        `would let Terraform manage the maintenance flag "${key}", which the watch handler owns; use another key`,
+      );
+    }
+  }
+}
+
 function checkConsulTemplate(topology: Topology, report: Report): void {
   const { wait } = topology.consulTemplate;
   if (goDurationMs(wait.min) > goDurationMs(wait.max)) {
@@ -263,5 +288,6 @@ export function crossFieldProblems(topology: Topology): TopologyProblem[] {
   checkPorts(topology, report);
   checkDns(topology, report);
   checkConsulTemplate(topology, report);
+  checkConsulSide(topology, report);
   return problems;
 }

@@ -1,0 +1,117 @@
+import { execFile } from "node:child_process";
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer, Server } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { gzipSync } from "node:zlib";
+
+const ROOT = join(__dirname, "..");
+
+/** A loopback stand-in for Consul's /v1/snapshot endpoint that records each request. */
+class FakeSnapshotApi {
+  readonly requests: { method: string; body: Buffer }[] = [];
+  private server?: Server;
+  address = "";
+
+  async start(): Promise<void> {
+    this.server = createServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on("data", (chunk) => chunks.push(chunk));
+      request.on("end", () => {
+        this.requests.push({ method: request.method ?? "", body: Buffer.concat(chunks) });
+        response.end(request.method === "GET" ? gzipSync("raft state") : "");
+      });
+    });
+    await new Promise<void>((resolve) => this.server!.listen(0, "127.0.0.1", resolve));
+    const address = this.server.address();
+    this.address = `127.0.0.1:${typeof address === "object" && address ? address.port : 0}`;
+  }
+
+  stop(): Promise<void> {
+    return new Promise((resolve) => this.server!.close(() => resolve()));
+  }
+}
+
+function run(
+  script: string,
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) =>
+    execFile(
+      "bash",
+      [join(ROOT, "scripts", "ops", script), ...args],
+      { env: { ...process.env, ...env } },
+      (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+    ),
+  );
+}
+
+describe("npm run backup / restore", () => {
+  const api = new FakeSnapshotApi();
+  const dir = mkdtempSync(join(tmpdir(), "consul-lab-ops-"));
+  beforeAll(() => api.start());
+  afterAll(() => api.stop());
+  beforeEach(() => (api.requests.length = 0));
+
+  it("saves a snapshot under a timestamped name", async () => {
+    const backups = join(dir, "backups");
+    const result = await run("backup.sh", [], { CONSUL_HTTP_ADDR: api.address, CONSUL_LAB_BACKUP_DIR: backups });
+    expect(result.code).toBe(0);
+    const files = readdirSync(backups);
+    expect(files).toEqual([expect.stringMatching(/^consul-\d{8}T\d{6}Z\.snap$/)]);
+    expect(readFileSync(join(backups, files[0]))).toEqual(gzipSync("raft state"));
+    expect(result.stdout).toContain(`backup: saved ${backups}/${files[0]}`);
+  });
+
+  it("writes nothing when Consul cannot be reached", async () => {
+    const backups = join(dir, "unreachable");
+    const result = await run("backup.sh", [], { CONSUL_HTTP_ADDR: "127.0.0.1:1", CONSUL_LAB_BACKUP_DIR: backups });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("backup: could not take a snapshot from http://127.0.0.1:1; nothing was written");
+    expect(readdirSync(backups)).toEqual([]);
+  });
+
+  it("restores a snapshot file", async () => {
+    const file = join(dir, "good.snap");
+    writeFileSync(file, gzipSync("raft state"));
+    const result = await run("restore.sh", [file], { CONSUL_HTTP_ADDR: api.address });
+    expect(result.code).toBe(0);
+    expect(api.requests).toEqual([{ method: "PUT", body: gzipSync("raft state") }]);
+  });
+
+  it("prints its usage without a file", async () => {
+    const result = await run("restore.sh", [], { CONSUL_HTTP_ADDR: api.address });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("usage: npm run restore FILE");
+    expect(api.requests).toEqual([]);
+  });
+
+  const unreadable = join(dir, "secret.snap");
+  const cases: [string, () => string, string][] = [
+    ["a missing file", () => join(dir, "missing.snap"), "no such file"],
+    ["a directory", () => dir, "not a regular file"],
+    ["an empty file", () => (writeFileSync(join(dir, "empty.snap"), ""), join(dir, "empty.snap")), "is empty"],
+    [
+      "a file that is not a snapshot",
+      () => (writeFileSync(join(dir, "notes.txt"), "hello"), join(dir, "notes.txt")),
+      "is not a Consul snapshot",
+    ],
+  ];
+  if (process.getuid?.() !== 0) {
+    // root reads any file, so the permission case only means something for another user.
+    cases.push([
+      "an unreadable file",
+      () => (writeFileSync(unreadable, gzipSync("x")), chmodSync(unreadable, 0), unreadable),
+      "cannot read",
+    ]);
+  }
+
+  it.each(cases)("refuses %s and changes nothing", async (_, makeFile, reason) => {
+    const result = await run("restore.sh", [makeFile()], { CONSUL_HTTP_ADDR: api.address });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(reason);
+    expect(result.stderr).toContain("the cluster was not changed");
+    expect(api.requests).toEqual([]);
+  });
+});

@@ -1,0 +1,47 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { articleWithExtraApps } from "./helpers";
+import { runApp } from "./synth";
+
+type Resources = Map<string, unknown>;
+
+/** Every resource of every stack, by its Terraform address (`stack/type.name`). */
+function resourcesOf(files: Record<string, string>): Resources {
+  const resources: Resources = new Map();
+  for (const [path, text] of Object.entries(files)) {
+    const stack = /^stacks\/([^/]+)\/cdk\.tf\.json$/.exec(path)?.[1];
+    if (!stack) continue;
+    for (const [type, byName] of Object.entries(JSON.parse(text).resource ?? {})) {
+      for (const [name, body] of Object.entries(byName as Record<string, unknown>))
+        resources.set(`${stack}/${type}.${name}`, body);
+    }
+  }
+  return resources;
+}
+
+describe("adding a node to the topology", () => {
+  const before = resourcesOf(runApp().files);
+  const file = join(mkdtempSync(join(tmpdir(), "consul-lab-stable-")), "with-dev1007.json");
+  writeFileSync(file, JSON.stringify(articleWithExtraApps(1)));
+  const after = resourcesOf(runApp({ CONSUL_LAB_TOPOLOGY: file }).files);
+
+  it("keeps every existing resource at its address with the same properties", () => {
+    const changed = [...before].filter(
+      ([address, body]) => JSON.stringify(after.get(address)) !== JSON.stringify(body),
+    );
+    expect(changed.map(([address]) => address)).toEqual([]);
+  });
+
+  it("only adds dev1007's own resources", () => {
+    const added = [...after.keys()]
+      .filter((address) => !before.has(address))
+      .map((address) => address.replace(/_[0-9A-F]{8}$/, ""));
+    expect(added.sort()).toEqual([
+      "cluster/docker_container.cluster_dev1007_agent_container",
+      "cluster/docker_container.cluster_dev1007_dns_container",
+      "cluster/docker_container.cluster_dev1007_workload_container",
+      "cluster/docker_volume.cluster_dev1007_agent_data",
+    ]);
+  });
+});
