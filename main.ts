@@ -1,6 +1,6 @@
 /** Reads the topology, builds the stacks, synthesizes. Nothing else lives here. */
 import { App } from "cdktf";
-import { ClusterStack, ConsulStack } from "./stacks";
+import { ClusterStack, ConsulStack, withoutCreationStackTraces } from "./stacks";
 import { loadLab, TopologyError } from "./topology";
 
 function main(): void {
@@ -13,10 +13,12 @@ function main(): void {
     process.exitCode = 1;
     return;
   }
-  const app = new App();
-  const cluster = new ClusterStack(app, "cluster", { lab });
-  new ConsulStack(app, "consul", { lab, cluster });
-  app.synth();
+  withoutCreationStackTraces(() => {
+    const app = new App();
+    const cluster = new ClusterStack(app, "cluster", { lab });
+    new ConsulStack(app, "consul", { lab, cluster });
+    app.synth();
+  });
 }
 
 main();

@@ -26,8 +26,10 @@ export interface ConsulAgentProps {
 export class ConsulAgent extends Construct {
   readonly container: Container;
   readonly dataVolume: Volume;
-  /** The container's name, which is also the network namespace its workloads join. */
+  /** The container's name. */
   readonly containerName: string;
+  /** The network mode that joins this agent's namespace (`container:<id>`), for the node's other containers. */
+  readonly namespaceMode: string;
 
   constructor(scope: Construct, id: string, props: ConsulAgentProps) {
     super(scope, id);
@@ -76,6 +78,7 @@ export class ConsulAgent extends Construct {
       waitTimeout: props.waitTimeoutSeconds ?? 180,
       labels,
     });
+    this.namespaceMode = `container:${this.container.id}`;
   }
 }
 

@@ -35,6 +35,13 @@ export class ConsulCluster extends Construct {
     const lbImage =
       lab.nodesRunning("load-balancer").length > 0 ? loadBalancerImage(this, "load-balancer-image", lab) : undefined;
     const dnsImage = dnsForwarderImage(this, "dnsmasq-image", lab);
+    // Each attribute read creates a token; read each image's ID once, not once per node.
+    const imageIds = {
+      consul: consulImage.imageId,
+      nginx: nginxImage.imageId,
+      dns: dnsImage.image.imageId,
+      loadBalancer: lbImage?.image.imageId,
+    };
 
     const nodes = new Map<string, ClusterNode>();
     for (const node of lab.nodes) {
@@ -43,7 +50,7 @@ export class ConsulCluster extends Construct {
       const agent = new ConsulAgent(scopeOfNode, "agent", {
         lab,
         nodeName: node.name,
-        image: consulImage.imageId,
+        image: imageIds.consul,
         networkName: this.network.name,
       });
       const workloadProps = { lab, nodeName: node.name, agent };
@@ -54,16 +61,16 @@ export class ConsulCluster extends Construct {
         case "load-balancer":
           workload = new LoadBalancer(scopeOfNode, "workload", {
             ...workloadProps,
-            image: lbImage!.image.imageId,
+            image: imageIds.loadBalancer!,
           });
           break;
         case "entry":
-          workload = new EntryPoint(scopeOfNode, "workload", { ...workloadProps, image: nginxImage.imageId });
+          workload = new EntryPoint(scopeOfNode, "workload", { ...workloadProps, image: imageIds.nginx });
           break;
         default:
-          workload = new NodeWorkload(scopeOfNode, "workload", { ...workloadProps, image: nginxImage.imageId });
+          workload = new NodeWorkload(scopeOfNode, "workload", { ...workloadProps, image: imageIds.nginx });
       }
-      const dns = new DnsForwarder(scopeOfNode, "dns", { ...workloadProps, image: dnsImage.image.imageId });
+      const dns = new DnsForwarder(scopeOfNode, "dns", { ...workloadProps, image: imageIds.dns });
       nodes.set(node.name, { agent, workload, dns });
     }
     this.nodes = nodes;

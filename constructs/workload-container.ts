@@ -19,7 +19,7 @@ export function workloadContainerConfig(
     name: lab.dockerName(nodeName, role),
     // Joined by ID: the provider reads the mode back as `container:<id>`, so a name would show a diff on every plan,
     // and a replaced agent (new namespace) must replace its workload too.
-    networkMode: `container:${agent.container.id}`,
+    networkMode: agent.namespaceMode,
     restart: "unless-stopped",
     mustRun: true,
     labels: [

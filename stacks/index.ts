@@ -1,3 +1,4 @@
 export * from "./cluster-stack";
 export * from "./state-backend";
 export * from "./consul-stack";
+export * from "./creation-stack-traces";
