@@ -7,7 +7,16 @@ export default tseslint.config(
   ...tseslint.configs.recommended,
   {
     files: ["**/*.mjs", "**/*.cjs", "**/*.js"],
-    languageOptions: { globals: { process: "readonly", console: "readonly", module: "writable", require: "readonly" } },
+    languageOptions: {
+      globals: {
+        process: "readonly",
+        console: "readonly",
+        module: "writable",
+        require: "readonly",
+        fetch: "readonly",
+        setTimeout: "readonly",
+      },
+    },
   },
   {
     // Tests build deliberately malformed topologies and read raw synthesized JSON.

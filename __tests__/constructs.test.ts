@@ -18,7 +18,7 @@ import {
 } from "../constructs";
 import {
   LOAD_BALANCER_PATHS,
-  renderAgentConfigJson,
+  renderAgentConfigFiles,
   renderConsulTemplateConfigJson,
   renderConsulUiVhost,
   renderDnsmasqConf,
@@ -26,7 +26,7 @@ import {
   renderUpstreamTemplate,
   renderWorkloadSite,
 } from "../renderers";
-import { articleInput, labOf } from "./helpers";
+import { articleInput, labOf, TEST_SECRET_REFS } from "./helpers";
 
 const lab = labOf();
 
@@ -54,6 +54,7 @@ describe("ConsulAgent", () => {
           nodeName,
           image: "consul-image-id",
           networkName: "consul-lab",
+          secrets: TEST_SECRET_REFS,
         }),
     );
 
@@ -65,7 +66,14 @@ describe("ConsulAgent", () => {
       command: ["agent"],
       restart: "unless-stopped",
       networks_advanced: [{ name: "consul-lab", ipv4_address: "10.0.1.4" }],
-      upload: [{ file: "/consul/config/agent.json", content: renderAgentConfigJson(lab, "dev1004") }],
+      upload: Object.entries(
+        renderAgentConfigFiles(lab, "dev1004", {
+          gossipKey: "GOSSIP-KEY",
+          managementToken: "MANAGEMENT-TOKEN",
+          nodeToken: "TOKEN-FOR-node-dev1004",
+          maintenanceWatchToken: "TOKEN-FOR-maintenance-watch",
+        }),
+      ).map(([file, content]) => ({ file, content })),
       wait: true,
     });
   });
@@ -115,13 +123,16 @@ describe("ConsulAgent", () => {
 
   it("places the maintenance handler, executable, on the load balancers' agents only", () => {
     const [balancer] = resourcesOf(agentOn("dev1002"), "docker_container");
-    expect(balancer.upload[1]).toEqual({
+    expect(balancer.upload[2]).toEqual({
       file: "/consul/handlers/maintenance-flag.sh",
       content: readFileSync(join(__dirname, "..", "assets", "handlers", "maintenance-flag.sh"), "utf8"),
       executable: true,
     });
     const [app] = resourcesOf(agentOn("dev1004"), "docker_container");
-    expect(app.upload).toHaveLength(1);
+    expect(app.upload.map((upload: { file: string }) => upload.file)).toEqual([
+      "/consul/config/agent.json",
+      "/consul/config/secrets.json",
+    ]);
   });
 
   it("publishes from the node and ports the topology names", () => {
@@ -141,6 +152,7 @@ describe("NodeWorkload", () => {
         nodeName: "dev1006",
         image: "consul",
         networkName: "consul-lab",
+        secrets: TEST_SECRET_REFS,
       });
       new NodeWorkload(scope, "workload", { lab, nodeName: "dev1006", agent, image: "nginx-image-id" });
     });
@@ -167,6 +179,7 @@ describe("NodeWorkload", () => {
           nodeName: "dev1007",
           image: "consul",
           networkName: "n",
+          secrets: TEST_SECRET_REFS,
         });
         new NodeWorkload(scope, "workload", { lab: bare, nodeName: "dev1007", agent, image: "nginx" });
       }),
@@ -181,9 +194,16 @@ describe("LoadBalancer", () => {
       nodeName: "dev1002",
       image: "consul",
       networkName: "consul-lab",
+      secrets: TEST_SECRET_REFS,
     });
     const image = loadBalancerImage(scope, "image", lab);
-    new LoadBalancer(scope, "lb", { lab, nodeName: "dev1002", agent, image: image.image.imageId });
+    new LoadBalancer(scope, "lb", {
+      lab,
+      nodeName: "dev1002",
+      agent,
+      image: image.image.imageId,
+      secrets: TEST_SECRET_REFS,
+    });
   });
 
   it("builds its image from assets/load-balancer with the pinned bases, by a path relative to the stack", () => {
@@ -223,6 +243,7 @@ describe("DnsForwarder", () => {
         nodeName: "dev1003",
         image: "consul",
         networkName: "consul-lab",
+        secrets: TEST_SECRET_REFS,
       });
       const image = dnsForwarderImage(scope, "image", lab);
       new DnsForwarder(scope, "dns", { lab, nodeName: "dev1003", agent, image: image.image.imageId });
@@ -247,6 +268,7 @@ describe("EntryPoint", () => {
         nodeName: "dev1001",
         image: "consul",
         networkName: "consul-lab",
+        secrets: TEST_SECRET_REFS,
       });
       new EntryPoint(scope, "entry", { lab, nodeName: "dev1001", agent, image: "nginx-image-id" });
     });
@@ -259,7 +281,9 @@ describe("EntryPoint", () => {
 });
 
 describe("ConsulCluster", () => {
-  const synthesized = Testing.synthScope((scope) => new ConsulCluster(scope, "cluster", { lab }));
+  const synthesized = Testing.synthScope(
+    (scope) => new ConsulCluster(scope, "cluster", { lab, secrets: TEST_SECRET_REFS }),
+  );
 
   it("pins the pulled images and keeps them on destroy", () => {
     expect(synthesized).toHaveResourceWithProperties(Image, { name: "hashicorp/consul:1.20.6", keep_locally: true });
@@ -287,7 +311,9 @@ describe("ConsulCluster", () => {
     const input = articleInput();
     input.nodes.push({ name: "dev1007", address: "10.0.1.7", role: "client" });
     const names = resourcesOf(
-      Testing.synthScope((scope) => new ConsulCluster(scope, "cluster", { lab: labOf(input) })),
+      Testing.synthScope(
+        (scope) => new ConsulCluster(scope, "cluster", { lab: labOf(input), secrets: TEST_SECRET_REFS }),
+      ),
       "docker_container",
     ).map((container) => container.name);
     expect(names.filter((name) => name.includes("dev1007")).sort()).toEqual([

@@ -1,11 +1,21 @@
-import { renderAgentConfig, renderAgentConfigJson } from "../renderers";
-import { articleInput, labOf } from "./helpers";
+import { AgentSecrets, renderAgentConfig as render, renderAgentConfigFiles } from "../renderers";
+import type { Lab } from "../topology";
+import { articleInput, labOf, TEST_AGENT_SECRETS } from "./helpers";
+
+const SECRETS: AgentSecrets = TEST_AGENT_SECRETS;
+const renderAgentConfig = (lab: Lab, node: string) => render(lab, node, SECRETS);
+/** What the agent reads: its config dir's files, parsed and merged. */
+const renderedConfig = (lab: Lab, node: string) =>
+  Object.values(renderAgentConfigFiles(lab, node, SECRETS)).reduce(
+    (merged, text) => ({ ...merged, ...JSON.parse(text) }),
+    {},
+  );
 
 describe("the Consul agent config", () => {
   const lab = labOf();
 
   it("renders a server exactly", () => {
-    expect(JSON.parse(renderAgentConfigJson(lab, "dev1001"))).toEqual({
+    expect(renderedConfig(lab, "dev1001")).toEqual({
       node_name: "dev1001",
       datacenter: "dc1",
       domain: "consul",
@@ -40,11 +50,25 @@ describe("the Consul agent config", () => {
           ],
         },
       ],
+      encrypt: "GOSSIP-KEY",
+      encrypt_verify_incoming: true,
+      encrypt_verify_outgoing: true,
+      acl: {
+        enabled: true,
+        default_policy: "deny",
+        down_policy: "extend-cache",
+        enable_token_persistence: true,
+        tokens: {
+          initial_management: "MANAGEMENT-TOKEN",
+          agent: "NODE-TOKEN",
+          config_file_service_registration: "NODE-TOKEN",
+        },
+      },
     });
   });
 
   it("renders a client exactly", () => {
-    expect(JSON.parse(renderAgentConfigJson(lab, "dev1004"))).toEqual({
+    expect(renderedConfig(lab, "dev1004")).toEqual({
       node_name: "dev1004",
       datacenter: "dc1",
       domain: "consul",
@@ -77,6 +101,16 @@ describe("the Consul agent config", () => {
           ],
         },
       ],
+      encrypt: "GOSSIP-KEY",
+      encrypt_verify_incoming: true,
+      encrypt_verify_outgoing: true,
+      acl: {
+        enabled: true,
+        default_policy: "deny",
+        down_policy: "extend-cache",
+        enable_token_persistence: true,
+        tokens: { agent: "NODE-TOKEN", config_file_service_registration: "NODE-TOKEN" },
+      },
     });
   });
 
@@ -86,6 +120,7 @@ describe("the Consul agent config", () => {
         {
           type: "service",
           service: "test_hoge_dev_jp",
+          token: "WATCH-TOKEN",
           args: [
             "/bin/sh",
             "/consul/handlers/maintenance-flag.sh",
@@ -160,11 +195,53 @@ describe("the Consul agent config", () => {
   }
 
   it.each(labOf().nodes.map((node) => node.name))("uses no removed or unsafe key on %s", (name) => {
-    const keys = keysOf(JSON.parse(renderAgentConfigJson(lab, name)));
+    const keys = keysOf(renderedConfig(lab, name));
     expect(keys.filter((key) => FORBIDDEN_KEYS.includes(key))).toEqual([]);
   });
 
+  it.each(labOf().nodes.map((node) => node.name))(
+    "encrypts gossip and enables ACLs with default deny on %s",
+    (name) => {
+      const config = renderAgentConfig(lab, name);
+      expect(config.encrypt).toBe("GOSSIP-KEY");
+      expect(config.acl).toMatchObject({ enabled: true, default_policy: "deny" });
+      expect(config.acl!.tokens.initial_management === undefined).toBe(lab.node(name).role === "client");
+    },
+  );
+
+  it("keeps every secret-bearing setting out of agent.json, in secrets.json, which merges back to the whole", () => {
+    const files = renderAgentConfigFiles(lab, "dev1002", SECRETS);
+    expect(Object.keys(files)).toEqual(["/consul/config/agent.json", "/consul/config/secrets.json"]);
+    const readable = JSON.parse(files["/consul/config/agent.json"]);
+    const secret = JSON.parse(files["/consul/config/secrets.json"]);
+    expect(files["/consul/config/agent.json"]).not.toMatch(/GOSSIP-KEY|MANAGEMENT-TOKEN|NODE-TOKEN|WATCH-TOKEN/);
+    expect(Object.keys(secret)).toEqual([
+      "watches",
+      "encrypt",
+      "encrypt_verify_incoming",
+      "encrypt_verify_outgoing",
+      "acl",
+    ]);
+    expect({ ...readable, ...secret }).toEqual(renderAgentConfig(lab, "dev1002"));
+  });
+
+  it("refuses to render a secure config without secrets", () => {
+    expect(() => render(lab, "dev1001")).toThrow('the agent config of "dev1001" needs secrets in "secure" mode');
+  });
+
+  it('renders the article\'s open agent in security "none"', () => {
+    const input = articleInput();
+    input.security = "none";
+    const open = render(labOf(input), "dev1002");
+    expect(open.encrypt).toBeUndefined();
+    expect(open.acl).toBeUndefined();
+    expect(open.watches![0].token).toBeUndefined();
+    expect(Object.keys(renderAgentConfigFiles(labOf(input), "dev1002"))).toEqual(["/consul/config/agent.json"]);
+  });
+
   it("renders byte-identical text for the same topology", () => {
-    expect(renderAgentConfigJson(labOf(), "dev1002")).toBe(renderAgentConfigJson(labOf(), "dev1002"));
+    expect(renderAgentConfigFiles(labOf(), "dev1002", SECRETS)).toEqual(
+      renderAgentConfigFiles(labOf(), "dev1002", SECRETS),
+    );
   });
 });

@@ -1,5 +1,5 @@
 import { DNSMASQ_PORT, renderAgentConfig, renderDnsmasqConf } from "../renderers";
-import { articleInput, labOf } from "./helpers";
+import { articleInput, labOf, TEST_AGENT_SECRETS } from "./helpers";
 import { dig, dnsmasqTest, startDnsmasq } from "./tools/dnsmasq";
 import { freeLoopbackPort } from "./tools/nginx";
 
@@ -14,7 +14,7 @@ describe("the dnsmasq config", () => {
   });
 
   it("forwards the Consul domain to the agent's DNS port on the address the agent listens on", () => {
-    const agent = renderAgentConfig(lab, "dev1004");
+    const agent = renderAgentConfig(lab, "dev1004", TEST_AGENT_SECRETS);
     expect(conf).toContain(`server=/consul/127.0.0.1#${agent.ports.dns}`);
     expect(agent.client_addr.split(" ")).toContain("127.0.0.1");
     const settings = conf.split("\n").filter((line) => line && !line.startsWith("#"));

@@ -28,3 +28,19 @@ export function articleWithExtraApps(count: number): TopologyInput {
   input.services[2].nodes.push(...extra);
   return input;
 }
+
+/** Stand-ins for the Terraform variable references a stack passes to the agent config renderer. */
+export const TEST_AGENT_SECRETS = {
+  gossipKey: "GOSSIP-KEY",
+  managementToken: "MANAGEMENT-TOKEN",
+  nodeToken: "NODE-TOKEN",
+  maintenanceWatchToken: "WATCH-TOKEN",
+} as const;
+
+/** Stand-ins for the secret references a stack passes to constructs (see declareSecretVariables). */
+export const TEST_SECRET_REFS = {
+  gossipKey: "GOSSIP-KEY",
+  managementToken: "MANAGEMENT-TOKEN",
+  roleTokensJson: "ROLE-TOKENS-JSON",
+  roleToken: (role: string) => `TOKEN-FOR-${role}`,
+};

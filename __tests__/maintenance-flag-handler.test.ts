@@ -12,6 +12,8 @@ const [, , , KEY, APP_TAG, SORRY_TAG] = watch.args;
 class FakeKv {
   readonly values = new Map<string, string>();
   readonly writes: [string, string][] = [];
+  /** When set, requests without this X-Consul-Token are denied, as with ACLs on. */
+  requiredToken?: string;
   private server?: Server;
   url = "";
 
@@ -19,6 +21,11 @@ class FakeKv {
     this.server = createServer((request, response) => {
       const url = new URL(request.url ?? "/", "http://localhost");
       const key = decodeURIComponent(url.pathname.replace(/^\/v1\/kv\//, ""));
+      if (this.requiredToken !== undefined && request.headers["x-consul-token"] !== this.requiredToken) {
+        response.statusCode = 403;
+        response.end("Permission denied");
+        return;
+      }
       if (request.method === "GET") {
         const value = this.values.get(key);
         response.statusCode = value === undefined ? 404 : 200;
@@ -48,9 +55,9 @@ interface Run {
   stderr: string;
 }
 
-function runHandler(args: string[], stdin: string): Promise<Run> {
+function runHandler(args: string[], stdin: string, env: Record<string, string> = {}): Promise<Run> {
   return new Promise((resolve) => {
-    const child = execFile("sh", [HANDLER, ...args], (error, _stdout, stderr) =>
+    const child = execFile("sh", [HANDLER, ...args], { env: { ...process.env, ...env } }, (error, _stdout, stderr) =>
       resolve({ code: error ? Number(error.code ?? 1) : 0, stderr }),
     );
     child.stdin!.on("error", () => undefined); // the handler may exit before reading stdin
@@ -77,6 +84,7 @@ describe("the maintenance watch handler", () => {
   beforeEach(() => {
     kv.values.clear();
     kv.writes.length = 0;
+    kv.requiredToken = undefined;
   });
 
   const handle = (entries: unknown) =>
@@ -125,6 +133,19 @@ describe("the maintenance watch handler", () => {
     await handle("[]");
     await handle("null");
     expect(kv.writes).toEqual([[KEY, "on"]]);
+  });
+
+  it("authorizes its read and write with MAINTENANCE_FLAG_TOKEN", async () => {
+    kv.requiredToken = "watch-secret";
+    const entries = JSON.stringify([entry("dev1004", ["web"], "passing")]);
+    const denied = await runHandler([kv.url, KEY, APP_TAG, SORRY_TAG], entries);
+    expect(denied.code).toBe(1);
+    expect(denied.stderr).toContain(`ERROR: reading ${KEY} returned HTTP 403; flag left unchanged`);
+    const allowed = await runHandler([kv.url, KEY, APP_TAG, SORRY_TAG], entries, {
+      MAINTENANCE_FLAG_TOKEN: "watch-secret",
+    });
+    expect(allowed.code).toBe(0);
+    expect(kv.writes).toEqual([[KEY, "off"]]);
   });
 
   it("ignores an empty stdin", async () => {

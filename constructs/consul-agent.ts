@@ -1,9 +1,17 @@
 import { Container, ContainerPorts } from "@cdktf/provider-docker/lib/container";
 import { Volume } from "@cdktf/provider-docker/lib/volume";
 import { Construct } from "constructs";
-import { AGENT_CONFIG_FILE, CONSUL_DATA_DIR, MAINTENANCE_HANDLER_FILE, renderAgentConfigJson } from "../renderers";
+import {
+  AgentSecrets,
+  CONSUL_DATA_DIR,
+  MAINTENANCE_HANDLER_FILE,
+  MAINTENANCE_WATCH_ROLE,
+  nodeRole,
+  renderAgentConfigFiles,
+} from "../renderers";
 import { Lab, NODE_LOOPBACK } from "../topology";
 import { assetText } from "./assets";
+import { requireSecrets, SecretRefs } from "./secret-refs";
 
 export interface ConsulAgentProps {
   readonly lab: Lab;
@@ -17,6 +25,18 @@ export interface ConsulAgentProps {
    * @default 180
    */
   readonly waitTimeoutSeconds?: number;
+  /** The lab's secrets; required when the topology's security is "secure". */
+  readonly secrets?: SecretRefs;
+}
+
+/** What this node's agent config and environment carry in "secure" mode. */
+function agentSecrets(secrets: SecretRefs, nodeName: string): AgentSecrets {
+  return {
+    gossipKey: secrets.gossipKey,
+    managementToken: secrets.managementToken,
+    nodeToken: secrets.roleToken(nodeRole(nodeName)),
+    maintenanceWatchToken: secrets.roleToken(MAINTENANCE_WATCH_ROLE),
+  };
 }
 
 /**
@@ -35,6 +55,11 @@ export class ConsulAgent extends Construct {
     super(scope, id);
     const { lab, nodeName } = props;
     const node = lab.node(nodeName);
+    const secure = lab.topology.security === "secure";
+    const secrets = secure
+      ? agentSecrets(requireSecrets(props.secrets, `the agent of "${nodeName}"`), nodeName)
+      : undefined;
+    const isLoadBalancer = lab.workloadOf(node.name) === "load-balancer";
     const labels = [
       { label: "consul-lab.lab", value: lab.topology.name },
       { label: "consul-lab.node", value: node.name },
@@ -59,13 +84,19 @@ export class ConsulAgent extends Construct {
       networkMode: "bridge",
       volumes: [{ volumeName: this.dataVolume.name, containerPath: CONSUL_DATA_DIR }],
       upload: [
-        { file: AGENT_CONFIG_FILE, content: renderAgentConfigJson(lab, node.name) },
+        ...Object.entries(renderAgentConfigFiles(lab, node.name, secrets)).map(([file, content]) => ({
+          file,
+          content,
+        })),
         // The load balancers' agents run the maintenance watch's handler.
-        ...(lab.workloadOf(node.name) === "load-balancer"
+        ...(isLoadBalancer
           ? [{ file: MAINTENANCE_HANDLER_FILE, content: assetText("handlers/maintenance-flag.sh"), executable: true }]
           : []),
       ],
       ports: publishedPorts(lab, node.name),
+      // Consul passes its environment to watch handlers: the handler's token for its KV write.
+      // Left unset elsewhere: an empty list and an unset one read back alike, and would show as a change.
+      env: isLoadBalancer && secrets ? [`MAINTENANCE_FLAG_TOKEN=${secrets.maintenanceWatchToken}`] : undefined,
       healthcheck: {
         // A server is ready once a leader is elected; a client once it has joined one (it asks a server).
         test: ["CMD-SHELL", `wget -qO- http://${lab.agentHttpAddress}/v1/status/leader | grep -q ':'`],

@@ -1,7 +1,9 @@
 import { Image } from "@cdktf/provider-docker/lib/image";
 import { Construct } from "constructs";
 import type { Lab } from "../topology";
+import { AclBootstrap } from "./acl-bootstrap";
 import { ConsulAgent } from "./consul-agent";
+import { requireSecrets, SecretRefs } from "./secret-refs";
 import { EntryPoint } from "./entry-point";
 import { LabNetwork } from "./lab-network";
 import { DnsForwarder, dnsForwarderImage } from "./dns-forwarder";
@@ -10,6 +12,8 @@ import { NodeWorkload } from "./node-workload";
 
 export interface ConsulClusterProps {
   readonly lab: Lab;
+  /** The lab's secrets; required when the topology's security is "secure". */
+  readonly secrets?: SecretRefs;
 }
 
 /** One node of the lab: its Consul agent and, when it registers services, the workload they check. */
@@ -24,6 +28,8 @@ export class ConsulCluster extends Construct {
   readonly network: LabNetwork;
   /** Each node's constructs by node name, in topology order. */
   readonly nodes: ReadonlyMap<string, ClusterNode>;
+  /** Applies the ACL policies and tokens ("secure" mode only). */
+  readonly aclBootstrap?: AclBootstrap;
 
   constructor(scope: Construct, id: string, props: ConsulClusterProps) {
     super(scope, id);
@@ -52,6 +58,7 @@ export class ConsulCluster extends Construct {
         nodeName: node.name,
         image: imageIds.consul,
         networkName: this.network.name,
+        secrets: props.secrets,
       });
       const workloadProps = { lab, nodeName: node.name, agent };
       let workload: ClusterNode["workload"];
@@ -62,6 +69,7 @@ export class ConsulCluster extends Construct {
           workload = new LoadBalancer(scopeOfNode, "workload", {
             ...workloadProps,
             image: imageIds.loadBalancer!,
+            secrets: props.secrets,
           });
           break;
         case "entry":
@@ -74,5 +82,12 @@ export class ConsulCluster extends Construct {
       nodes.set(node.name, { agent, workload, dns });
     }
     this.nodes = nodes;
+    if (lab.topology.security === "secure") {
+      this.aclBootstrap = new AclBootstrap(this, "acl-bootstrap", {
+        lab,
+        secrets: requireSecrets(props.secrets, "the cluster"),
+        servers: lab.servers.map((server) => nodes.get(server.name)!.agent),
+      });
+    }
   }
 }

@@ -7,3 +7,5 @@ export * from "./lab-network";
 export * from "./load-balancer";
 export * from "./node-workload";
 export * from "./consul-catalog";
+export * from "./acl-bootstrap";
+export * from "./secret-refs";

@@ -1,6 +1,7 @@
 import { Container } from "@cdktf/provider-docker/lib/container";
 import { Construct } from "constructs";
 import {
+  CONSUL_TEMPLATE_ROLE,
   LOAD_BALANCER_PATHS,
   renderConsulTemplateConfigJson,
   renderConsulUiVhost,
@@ -9,6 +10,7 @@ import {
 import type { Lab } from "../topology";
 import { AssetImage } from "./asset-image";
 import type { ConsulAgent } from "./consul-agent";
+import { requireSecrets, SecretRefs } from "./secret-refs";
 import { workloadContainerConfig } from "./workload-container";
 
 /** The load balancers' image, built from assets/load-balancer: nginx with the consul-template binary beside it. */
@@ -30,6 +32,8 @@ export interface LoadBalancerProps {
   readonly agent: ConsulAgent;
   /** The image ID of the load balancers' image. */
   readonly image: string;
+  /** The lab's secrets; required when the topology's security is "secure". */
+  readonly secrets?: SecretRefs;
 }
 
 /**
@@ -45,6 +49,13 @@ export class LoadBalancer extends Construct {
     this.container = new Container(this, "container", {
       ...workloadContainerConfig(lab, nodeName, "load-balancer", props.agent),
       image: props.image,
+      // consul-template reads its token from CONSUL_TOKEN, never from its config file or the image.
+      env:
+        lab.topology.security === "secure"
+          ? [
+              `CONSUL_TOKEN=${requireSecrets(props.secrets, `the load balancer on "${nodeName}"`).roleToken(CONSUL_TEMPLATE_ROLE)}`,
+            ]
+          : undefined,
       upload: [
         { file: LOAD_BALANCER_PATHS.config, content: renderConsulTemplateConfigJson(lab) },
         { file: LOAD_BALANCER_PATHS.template, content: renderUpstreamTemplate(lab) },

@@ -9,12 +9,42 @@ import { Lab, NODE_LOOPBACK, ServiceInstance } from "../topology";
 export const CONSUL_CONFIG_DIR = "/consul/config";
 export const CONSUL_DATA_DIR = "/consul/data";
 export const AGENT_CONFIG_FILE = `${CONSUL_CONFIG_DIR}/agent.json`;
+/** The secret-bearing part of the config ("secure" mode), which the agent merges with agent.json. */
+export const AGENT_SECRETS_FILE = `${CONSUL_CONFIG_DIR}/secrets.json`;
 /** Where the maintenance watch's handler (assets/handlers/maintenance-flag.sh) is placed in the agent container. */
 export const MAINTENANCE_HANDLER_FILE = "/consul/handlers/maintenance-flag.sh";
+
+/**
+ * The secrets an agent config carries in "secure" mode. The stack passes Terraform variable references, so the
+ * synthesized JSON holds `${var...}` expressions, never values; tests pass literal values.
+ */
+export interface AgentSecrets {
+  readonly gossipKey: string;
+  /** Servers only: the initial management token. */
+  readonly managementToken: string;
+  /** The node's own token (see the node-<name> ACL role). */
+  readonly nodeToken: string;
+  /** Load balancers only: the maintenance watch's token. */
+  readonly maintenanceWatchToken: string;
+}
+
+export interface AgentAcl {
+  readonly enabled: true;
+  readonly default_policy: "deny";
+  readonly down_policy: "extend-cache";
+  readonly enable_token_persistence: true;
+  readonly tokens: {
+    readonly initial_management?: string;
+    readonly agent: string;
+    readonly config_file_service_registration: string;
+  };
+}
 
 export interface AgentWatch {
   readonly type: "service";
   readonly service: string;
+  /** The watch's own ACL token ("secure" mode). */
+  readonly token?: string;
   /** `args`, not the removed `handler` string: no shell parses it. */
   readonly args: readonly string[];
 }
@@ -61,14 +91,19 @@ export interface AgentConfig {
   };
   readonly services: readonly AgentService[];
   readonly watches?: readonly AgentWatch[];
+  readonly encrypt?: string;
+  readonly encrypt_verify_incoming?: boolean;
+  readonly encrypt_verify_outgoing?: boolean;
+  readonly acl?: AgentAcl;
 }
 
 /** The load balancers' watch: the site's service health in, the maintenance flag out. */
-export function renderMaintenanceWatch(lab: Lab): AgentWatch {
+export function renderMaintenanceWatch(lab: Lab, token?: string): AgentWatch {
   const { site } = lab.topology;
   return {
     type: "service",
     service: site.service,
+    ...(token === undefined ? {} : { token }),
     args: [
       "/bin/sh",
       MAINTENANCE_HANDLER_FILE,
@@ -104,11 +139,42 @@ function renderService(instance: ServiceInstance): AgentService {
   };
 }
 
-export function renderAgentConfig(lab: Lab, nodeName: string): AgentConfig {
+/** Gossip encryption and ACLs with default deny, for "secure" mode. */
+function securitySettings(
+  isServer: boolean,
+  secrets: AgentSecrets,
+): Pick<AgentConfig, "encrypt" | "encrypt_verify_incoming" | "encrypt_verify_outgoing" | "acl"> {
+  return {
+    encrypt: secrets.gossipKey,
+    encrypt_verify_incoming: true,
+    encrypt_verify_outgoing: true,
+    acl: {
+      enabled: true,
+      default_policy: "deny",
+      // A lost leader must not turn every cached permission into a denial.
+      down_policy: "extend-cache",
+      enable_token_persistence: true,
+      tokens: {
+        ...(isServer ? { initial_management: secrets.managementToken } : {}),
+        agent: secrets.nodeToken,
+        config_file_service_registration: secrets.nodeToken,
+      },
+    },
+  };
+}
+
+/**
+ * The agent config of one node. In "secure" mode `secrets` is required; in "none" mode (the article's open Consul)
+ * it is ignored.
+ */
+export function renderAgentConfig(lab: Lab, nodeName: string, secrets?: AgentSecrets): AgentConfig {
   const node = lab.node(nodeName);
   const { topology } = lab;
   const { consul } = topology;
   const isServer = node.role === "server";
+  const secure = topology.security === "secure";
+  if (secure && !secrets) throw new Error(`the agent config of "${nodeName}" needs secrets in "secure" mode`);
+  const isLoadBalancer = lab.workloadOf(node.name) === "load-balancer";
   return {
     node_name: node.name,
     datacenter: topology.datacenter,
@@ -135,11 +201,39 @@ export function renderAgentConfig(lab: Lab, nodeName: string): AgentConfig {
       service_ttl: { "*": consul.dns.serviceTtl },
     },
     services: lab.instancesOn(node.name).map(renderService),
-    ...(lab.workloadOf(node.name) === "load-balancer" ? { watches: [renderMaintenanceWatch(lab)] } : {}),
+    ...(isLoadBalancer
+      ? { watches: [renderMaintenanceWatch(lab, secure ? secrets!.maintenanceWatchToken : undefined)] }
+      : {}),
+    ...(secure ? securitySettings(isServer, secrets!) : {}),
   };
 }
 
-/** The file's text: stable key order, two-space indent, trailing newline. */
-export function renderAgentConfigJson(lab: Lab, nodeName: string): string {
-  return `${JSON.stringify(renderAgentConfig(lab, nodeName), null, 2)}\n`;
+/** A config file's text: stable key order, two-space indent, trailing newline. */
+function toJson(value: unknown): string {
+  return `${JSON.stringify(value, null, 2)}\n`;
+}
+
+/** Settings that carry a secret: they go to their own file. */
+const SECRET_BEARING_KEYS = [
+  "encrypt",
+  "encrypt_verify_incoming",
+  "encrypt_verify_outgoing",
+  "acl",
+  "watches",
+] as const;
+
+/**
+ * The config as the agent's config dir holds it: `agent.json` with everything readable, and in "secure" mode
+ * `secrets.json` with the gossip key, the ACL tokens and the token-bearing watches. Consul merges the two; keeping
+ * the secrets apart keeps a plan's diff of agent.json readable instead of one opaque sensitive value.
+ */
+export function renderAgentConfigFiles(lab: Lab, nodeName: string, secrets?: AgentSecrets): Record<string, string> {
+  const config = renderAgentConfig(lab, nodeName, secrets);
+  if (lab.topology.security !== "secure") return { [AGENT_CONFIG_FILE]: toJson(config) };
+  const readable: Record<string, unknown> = {};
+  const secret: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(config)) {
+    ((SECRET_BEARING_KEYS as readonly string[]).includes(key) ? secret : readable)[key] = value;
+  }
+  return { [AGENT_CONFIG_FILE]: toJson(readable), [AGENT_SECRETS_FILE]: toJson(secret) };
 }

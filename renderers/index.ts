@@ -1,3 +1,5 @@
+export * from "./acl-plan";
+export * from "./acl-policies";
 export * from "./consul-agent-config";
 export * from "./consul-template-config";
 export * from "./consul-ui-vhost";

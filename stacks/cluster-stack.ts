@@ -1,8 +1,9 @@
 import { DockerProvider } from "@cdktf/provider-docker/lib/provider";
-import { TerraformOutput, TerraformStack } from "cdktf";
+import { Annotations, TerraformOutput, TerraformStack } from "cdktf";
 import { Construct } from "constructs";
 import { ConsulCluster } from "../constructs";
 import type { Lab } from "../topology";
+import { declareSecretVariables } from "./secret-variables";
 import { useLocalState } from "./state-backend";
 
 export interface ClusterStackProps {
@@ -21,7 +22,16 @@ export class ClusterStack extends TerraformStack {
     useLocalState(this, id);
     // The Docker host comes from DOCKER_HOST (or the local socket), never from the synthesized JSON.
     new DockerProvider(this, "docker", {});
-    this.cluster = new ConsulCluster(this, "cluster", { lab });
+    const secure = lab.topology.security === "secure";
+    if (!secure) {
+      Annotations.of(this).addWarning(
+        'security is "none": gossip is unencrypted and ACLs are off, as in the article. Use it only to follow the article step by step.',
+      );
+    }
+    this.cluster = new ConsulCluster(this, "cluster", {
+      lab,
+      secrets: secure ? declareSecretVariables(this) : undefined,
+    });
 
     const { publish } = lab.topology;
     // Read back from the publishing container (its first published port is Consul's HTTP API), so a stack that

@@ -2,8 +2,10 @@ import { ConsulProvider } from "@cdktf/provider-consul/lib/provider";
 import { TerraformStack } from "cdktf";
 import { Construct } from "constructs";
 import { ConsulCatalog } from "../constructs";
+import { TERRAFORM_ROLE } from "../renderers";
 import type { Lab } from "../topology";
 import type { ClusterStack } from "./cluster-stack";
+import { declareRoleTokens, roleTokenOf } from "./secret-variables";
 import { useLocalState } from "./state-backend";
 
 export interface ConsulStackProps {
@@ -26,6 +28,8 @@ export class ConsulStack extends TerraformStack {
       address: cluster.consulHttpAddress,
       scheme: "http",
       datacenter: lab.topology.datacenter,
+      // Its own token: exactly what this stack manages (see the "terraform" ACL role), not the management token.
+      ...(lab.topology.security === "secure" ? { token: roleTokenOf(declareRoleTokens(this), TERRAFORM_ROLE) } : {}),
     });
     this.addDependency(cluster);
     this.catalog = new ConsulCatalog(this, "catalog", { lab });

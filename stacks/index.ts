@@ -2,3 +2,4 @@ export * from "./cluster-stack";
 export * from "./state-backend";
 export * from "./consul-stack";
 export * from "./creation-stack-traces";
+export * from "./secret-variables";

@@ -71,6 +71,11 @@ export const TopologySchema = z.strictObject({
     .string()
     .regex(DOCKER_NAME, "lab name must be 1-40 lowercase letters, digits, '_', '.' or '-'")
     .default("consul-lab"),
+  /**
+   * "secure": gossip encryption and ACLs with default deny, a least-privilege token per role.
+   * "none": the article's wide-open Consul, for following it step by step; synth warns about it.
+   */
+  security: z.enum(["secure", "none"], 'security must be "secure" or "none"').default("secure"),
   datacenter: z
     .string()
     .regex(/^[a-z0-9_-]{1,64}$/, "datacenter must be 1-64 lowercase letters, digits, '_' or '-'")

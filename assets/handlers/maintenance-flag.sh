@@ -7,7 +7,8 @@
 # instance, with .Service.Tags and .Checks[].Status. The flag is "off" while at least one app server (an instance
 # tagged APP_TAG and not SORRY_TAG) passes all its checks, and "on" otherwise. The sorry server never counts as an
 # app server. The handler writes only when the value changes, so the watch firing at agent start or on reload
-# with nothing new is a no-op.
+# with nothing new is a no-op. With ACLs on, MAINTENANCE_FLAG_TOKEN (from the agent's environment) authorizes the
+# read and the write; its policy allows writing this key only.
 set -eu
 
 if [ "$#" -ne 4 ]; then
@@ -21,6 +22,11 @@ sorry_tag=$4
 
 log() {
   echo "maintenance-flag: $*" >&2
+}
+
+# The token travels in a header read from a file descriptor, so it never shows in `ps`.
+consul() {
+  printf 'X-Consul-Token: %s\n' "${MAINTENANCE_FLAG_TOKEN:-}" | curl -sS -H @- "$@"
 }
 
 entries=$(cat)
@@ -43,7 +49,7 @@ if [ "$passing" -gt 0 ]; then desired=off; else desired=on; fi
 # 404 (no key yet) leaves current empty; any other failure stops before a write.
 body=$(mktemp)
 trap 'rm -f "$body"' EXIT
-status=$(curl -sS -o "$body" -w '%{http_code}' "$consul_url/v1/kv/$key?raw") || {
+status=$(consul -o "$body" -w '%{http_code}' "$consul_url/v1/kv/$key?raw") || {
   log "ERROR: cannot reach Consul at $consul_url; flag left unchanged"
   exit 1
 }
@@ -61,7 +67,7 @@ if [ "$current" = "$desired" ]; then
   exit 0
 fi
 
-if ! result=$(curl -sS -f -X PUT --data-binary "$desired" "$consul_url/v1/kv/$key"); then
+if ! result=$(consul -f -X PUT --data-binary "$desired" "$consul_url/v1/kv/$key"); then
   log "ERROR: writing $key failed; flag left at ${current:-<unset>}"
   exit 1
 fi

@@ -1,0 +1,189 @@
+import { execFile } from "node:child_process";
+import { createServer, Server } from "node:http";
+import { join } from "node:path";
+import { ANONYMOUS_TOKEN_ACCESSOR, renderAclPlan } from "../renderers";
+import { generateSecrets, roleTokenSecrets } from "../secrets";
+import { labOf } from "./helpers";
+
+const SCRIPT = join(__dirname, "..", "scripts", "acl-bootstrap.mjs");
+const MANAGEMENT = "6a1d7c1e-0c55-4c1e-9d8e-6f5b7f1f2a10";
+
+/** An in-memory stand-in for Consul's ACL endpoints on loopback. */
+class FakeAclApi {
+  policies = new Map<string, { ID: string; Name: string; Description: string; Rules: string }>();
+  tokens = new Map<
+    string,
+    { AccessorID: string; SecretID: string; Description: string; Policies: { Name: string }[] }
+  >();
+  writes: string[] = [];
+  leaderlessRequests = 0;
+  private server?: Server;
+  address = "";
+
+  reset(): void {
+    this.policies.clear();
+    this.tokens.clear();
+    this.tokens.set(ANONYMOUS_TOKEN_ACCESSOR, {
+      AccessorID: ANONYMOUS_TOKEN_ACCESSOR,
+      SecretID: "anonymous",
+      Description: "Anonymous Token",
+      Policies: [],
+    });
+    this.writes = [];
+    this.leaderlessRequests = 0;
+  }
+
+  async start(): Promise<void> {
+    this.reset();
+    this.server = createServer((request, response) => {
+      let text = "";
+      request.on("data", (chunk) => (text += chunk));
+      request.on("end", () => {
+        const reply = (status: number, body: unknown) => {
+          response.statusCode = status;
+          response.end(typeof body === "string" ? body : JSON.stringify(body));
+        };
+        if (this.leaderlessRequests > 0) {
+          this.leaderlessRequests -= 1;
+          return reply(500, "No cluster leader");
+        }
+        if (request.headers["x-consul-token"] !== MANAGEMENT) return reply(403, "Permission denied");
+        const body = text ? JSON.parse(text) : undefined;
+        const path = request.url ?? "";
+        const method = request.method ?? "";
+        let match: RegExpExecArray | null;
+        if (method !== "GET") this.writes.push(`${method} ${path}`);
+        if ((match = /^\/v1\/acl\/policy\/name\/(.+)$/.exec(path)) && method === "GET") {
+          const policy = [...this.policies.values()].find(
+            (candidate) => candidate.Name === decodeURIComponent(match![1]),
+          );
+          return policy ? reply(200, policy) : reply(403, "ACL not found");
+        }
+        if (path === "/v1/acl/policy" && method === "PUT") {
+          const policy = { ...body, ID: `policy-${this.policies.size + 1}` };
+          this.policies.set(policy.ID, policy);
+          return reply(200, policy);
+        }
+        if ((match = /^\/v1\/acl\/policy\/(.+)$/.exec(path)) && method === "PUT") {
+          this.policies.set(match[1], { ...body, ID: match[1] });
+          return reply(200, this.policies.get(match[1]));
+        }
+        if ((match = /^\/v1\/acl\/token\/(.+)$/.exec(path))) {
+          const token = this.tokens.get(match[1]);
+          if (method === "GET") return token ? reply(200, token) : reply(403, "ACL not found");
+          if (method === "DELETE")
+            return this.tokens.delete(match[1]) ? reply(200, "true") : reply(403, "ACL not found");
+          if (method === "PUT") {
+            if (!token) return reply(403, "ACL not found");
+            this.tokens.set(match[1], { ...token, ...body, SecretID: token.SecretID });
+            return reply(200, this.tokens.get(match[1]));
+          }
+        }
+        if (path === "/v1/acl/token" && method === "PUT") {
+          if (this.tokens.has(body.AccessorID)) return reply(400, "Token AccessorID already in use");
+          this.tokens.set(body.AccessorID, body);
+          return reply(200, body);
+        }
+        return reply(404, `unexpected ${method} ${path}`);
+      });
+    });
+    await new Promise<void>((resolve) => this.server!.listen(0, "127.0.0.1", resolve));
+    const address = this.server.address();
+    this.address = `127.0.0.1:${typeof address === "object" && address ? address.port : 0}`;
+  }
+
+  stop(): Promise<void> {
+    return new Promise((resolve) => this.server!.close(() => resolve()));
+  }
+}
+
+const lab = labOf();
+const plan = renderAclPlan(lab);
+
+function bootstrap(
+  api: FakeAclApi,
+  roleTokens: Record<string, string>,
+  token = MANAGEMENT,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) =>
+    execFile(
+      process.execPath,
+      [SCRIPT],
+      {
+        env: {
+          ...process.env,
+          CONSUL_HTTP_ADDR: api.address,
+          CONSUL_HTTP_TOKEN: token,
+          CONSUL_LAB_ACL_PLAN: JSON.stringify(plan),
+          CONSUL_LAB_ROLE_TOKENS: JSON.stringify(roleTokens),
+          CONSUL_LAB_ACL_ATTEMPTS: "5",
+        },
+      },
+      (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+    ),
+  );
+}
+
+describe("the ACL bootstrap", () => {
+  const api = new FakeAclApi();
+  beforeAll(() => api.start());
+  afterAll(() => api.stop());
+  beforeEach(() => api.reset());
+  const secrets = generateSecrets();
+  const roleTokens = roleTokenSecrets(lab, secrets);
+
+  it("creates every policy and a token per role with its derived secret", async () => {
+    const run = await bootstrap(api, roleTokens);
+    expect(run.stderr).toBe("");
+    expect(run.code).toBe(0);
+    expect([...api.policies.values()].map((policy) => [policy.Name, policy.Rules])).toEqual(
+      plan.policies.map((policy) => [policy.name, policy.rules]),
+    );
+    for (const token of plan.tokens) {
+      expect(api.tokens.get(token.accessorId)).toMatchObject({
+        SecretID: roleTokens[token.role],
+        Policies: [{ Name: token.role }],
+      });
+    }
+    expect(api.tokens.get(ANONYMOUS_TOKEN_ACCESSOR)!.Policies).toEqual([{ Name: "dns" }]);
+  });
+
+  it("changes nothing but the anonymous token on a second run", async () => {
+    await bootstrap(api, roleTokens);
+    api.writes = [];
+    const run = await bootstrap(api, roleTokens);
+    expect(run.code).toBe(0);
+    expect(api.writes).toEqual([`PUT /v1/acl/token/${ANONYMOUS_TOKEN_ACCESSOR}`]);
+    expect(run.stdout).toContain("policy consul-template: unchanged");
+  });
+
+  it("replaces a token whose secret was rotated", async () => {
+    await bootstrap(api, roleTokens);
+    const rotated = roleTokenSecrets(lab, generateSecrets());
+    const run = await bootstrap(api, rotated);
+    expect(run.code).toBe(0);
+    const watch = plan.tokens.find((token) => token.role === "maintenance-watch")!;
+    expect(api.tokens.get(watch.accessorId)!.SecretID).toBe(rotated["maintenance-watch"]);
+    expect(run.stdout).toContain(`token maintenance-watch (${watch.accessorId}): rotated`);
+  });
+
+  it("waits out a cluster without a leader", async () => {
+    api.leaderlessRequests = 3;
+    const run = await bootstrap(api, roleTokens);
+    expect(run.code).toBe(0);
+    expect(api.tokens.size).toBe(plan.tokens.length + 1);
+  });
+
+  it("fails clearly with a wrong management token", async () => {
+    const run = await bootstrap(api, roleTokens, "not-the-management-token");
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain("acl-bootstrap: reading policy node-dev1001: HTTP 403 Permission denied");
+  });
+
+  it("fails clearly when a role has no secret", async () => {
+    const incomplete = Object.fromEntries(Object.entries(roleTokens).filter(([role]) => role !== "terraform"));
+    const run = await bootstrap(api, incomplete);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('acl-bootstrap: no secret for role "terraform" in CONSUL_LAB_ROLE_TOKENS');
+  });
+});

@@ -1,0 +1,111 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createSecrets, roleTokenSecrets } from "../secrets";
+import { articleInput, labOf } from "./helpers";
+import { runApp } from "./synth";
+
+const dir = mkdtempSync(join(tmpdir(), "consul-lab-security-"));
+
+describe("secrets in the synthesized output", () => {
+  // Real secrets, present in the environment exactly as `npm run deploy` passes them to cdktf.
+  const secrets = createSecrets(join(dir, "consul-lab.json"));
+  const roleTokens = roleTokenSecrets(labOf(), secrets);
+  const run = runApp({
+    TF_VAR_gossip_key: secrets.gossipKey,
+    TF_VAR_management_token: secrets.managementToken,
+    TF_VAR_role_tokens: JSON.stringify(roleTokens),
+    CONSUL_LAB_SECRETS_FILE: join(dir, "consul-lab.json"),
+  });
+  const everything = Object.values(run.files).join("\n");
+  const cluster = JSON.parse(run.files["stacks/cluster/cdk.tf.json"]);
+  const consul = JSON.parse(run.files["stacks/consul/cdk.tf.json"]);
+
+  it("holds no secret value anywhere", () => {
+    expect(run.status).toBe(0);
+    const values = [secrets.gossipKey, secrets.managementToken, secrets.roleTokenSeed, ...Object.values(roleTokens)];
+    expect(values.filter((value) => everything.includes(value))).toEqual([]);
+  });
+
+  it("holds references to sensitive variables instead", () => {
+    expect(cluster.variable).toEqual({
+      gossip_key: expect.objectContaining({ type: "string", sensitive: true, nullable: false }),
+      management_token: expect.objectContaining({ type: "string", sensitive: true, nullable: false }),
+      role_tokens: expect.objectContaining({ type: "map(string)", sensitive: true, nullable: false }),
+    });
+    const agent = Object.values(cluster.resource.docker_container).find(
+      (container: any) => container.name === "consul-lab-dev1001",
+    ) as any;
+    const secretsFile = agent.upload.find((upload: any) => upload.file === "/consul/config/secrets.json")
+      .content as string;
+    expect(secretsFile).toContain('"encrypt": "${var.gossip_key}"');
+    expect(secretsFile).toContain('"initial_management": "${var.management_token}"');
+    expect(secretsFile).toContain('"agent": "${var.role_tokens["node-dev1001"]}"');
+    expect(agent.upload.find((upload: any) => upload.file === "/consul/config/agent.json").content).not.toContain(
+      "${var.",
+    );
+  });
+
+  it("gives consul-template and the watch handler their tokens through the environment", () => {
+    const containers = Object.values(cluster.resource.docker_container) as any[];
+    const byName = (name: string) => containers.find((container) => container.name === name);
+    expect(byName("consul-lab-dev1002-load-balancer").env).toEqual([
+      'CONSUL_TOKEN=${var.role_tokens["consul-template"]}',
+    ]);
+    expect(byName("consul-lab-dev1002").env).toEqual([
+      'MAINTENANCE_FLAG_TOKEN=${var.role_tokens["maintenance-watch"]}',
+    ]);
+    expect(byName("consul-lab-dev1004").env ?? []).toEqual([]);
+  });
+
+  it("gives the Consul stack's provider its own token, not the management token", () => {
+    expect(consul.provider.consul[0].token).toBe("${var.role_tokens.terraform}");
+    expect(consul.variable).toEqual({ role_tokens: expect.objectContaining({ sensitive: true }) });
+    expect(run.files["stacks/consul/cdk.tf.json"]).not.toContain("management_token");
+  });
+
+  it("marks every output that could carry a secret sensitive", () => {
+    for (const [name, output] of Object.entries({ ...cluster.output, ...consul.output }) as [string, any][]) {
+      if (JSON.stringify(output.value).includes("var."))
+        expect({ name, sensitive: output.sensitive }).toEqual({ name, sensitive: true });
+    }
+  });
+
+  it("publishes nothing beyond 127.0.0.1", () => {
+    const ports = (Object.values(cluster.resource.docker_container) as any[]).flatMap(
+      (container) => container.ports ?? [],
+    );
+    expect(ports.length).toBeGreaterThan(0);
+    expect(ports.every((port) => port.ip === "127.0.0.1")).toBe(true);
+  });
+
+  it("keeps script checks local-only", () => {
+    expect(everything).toContain('\\"enable_local_script_checks\\": true');
+    expect(everything).not.toContain("enable_script_checks");
+  });
+});
+
+describe('security "none"', () => {
+  const input = articleInput();
+  input.security = "none";
+  const file = join(dir, "open.json");
+  writeFileSync(file, JSON.stringify(input));
+  const run = runApp({ CONSUL_LAB_TOPOLOGY: file });
+
+  it("is the article's open Consul: no variables, no encryption, no ACLs", () => {
+    expect(run.status).toBe(0);
+    const cluster = JSON.parse(run.files["stacks/cluster/cdk.tf.json"]);
+    expect(cluster.variable).toBeUndefined();
+    expect(run.files["stacks/cluster/cdk.tf.json"]).not.toMatch(/encrypt|\\"acl\\"|terraform_data/);
+  });
+
+  it("is warned about at synth", () => {
+    const manifest = JSON.parse(run.files["manifest.json"]);
+    expect(manifest.stacks.cluster.annotations).toEqual([
+      expect.objectContaining({
+        level: "@cdktf/warn",
+        message: expect.stringContaining('security is "none": gossip is unencrypted and ACLs are off'),
+      }),
+    ]);
+  });
+});

@@ -1,0 +1,108 @@
+/**
+ * The ACL policy of every role in the lab, as Consul's HCL rules, each the least that lets the role work. Service
+ * names, key paths and node names come from the same model as the agent configs, templates and watch.
+ */
+import type { Lab } from "../topology";
+
+export interface AclRole {
+  /** Policy name, token description key, and key of the role's secret in `role_tokens`. */
+  readonly name: string;
+  readonly description: string;
+  readonly rules: string;
+}
+
+/** The policy Consul's anonymous token gets, so DNS answers without a token. */
+export const DNS_POLICY = "dns";
+/** The anonymous token's fixed accessor ID in every Consul datacenter. */
+export const ANONYMOUS_TOKEN_ACCESSOR = "00000000-0000-0000-0000-000000000002";
+
+export const CONSUL_TEMPLATE_ROLE = "consul-template";
+export const MAINTENANCE_WATCH_ROLE = "maintenance-watch";
+export const TERRAFORM_ROLE = "terraform";
+
+export function nodeRole(nodeName: string): string {
+  return `node-${nodeName}`;
+}
+
+function rule(resource: string, name: string, policy: "read" | "write"): string {
+  return `${resource} ${JSON.stringify(name)} {\n  policy = "${policy}"\n}`;
+}
+
+function rules(...lines: string[]): string {
+  return `${lines.join("\n")}\n`;
+}
+
+/** The maintenance flag's folder, which consul-template may read. */
+function maintenancePrefix(lab: Lab): string {
+  const key = lab.topology.site.maintenanceKey;
+  return key.slice(0, key.lastIndexOf("/") + 1);
+}
+
+/**
+ * Each node's agent: register itself and the services its config file lists, read the catalog for anti-entropy.
+ * Used as both the agent token and the config-file registration token.
+ */
+function nodeRoles(lab: Lab): AclRole[] {
+  return lab.nodes.map((node) => {
+    const services = [...new Set(lab.instancesOn(node.name).map((instance) => instance.service.name))];
+    return {
+      name: nodeRole(node.name),
+      description: `Consul agent on ${node.name}: its node and the services it registers`,
+      rules: rules(
+        rule("node", node.name, "write"),
+        rule("service_prefix", "", "read"),
+        ...services.map((service) => rule("service", service, "write")),
+      ),
+    };
+  });
+}
+
+export function aclRoles(lab: Lab): AclRole[] {
+  const { site, kv, externalServices } = lab.topology;
+  return [
+    ...nodeRoles(lab),
+    {
+      name: CONSUL_TEMPLATE_ROLE,
+      description: "consul-template on the load balancers: the site's service health and the maintenance flag",
+      rules: rules(
+        rule("service", site.service, "read"),
+        rule("node_prefix", "", "read"),
+        rule("key_prefix", maintenancePrefix(lab), "read"),
+      ),
+    },
+    {
+      name: MAINTENANCE_WATCH_ROLE,
+      description: "the maintenance watch and its handler: the site's service health in, the maintenance flag out",
+      rules: rules(
+        rule("service", site.service, "read"),
+        rule("node_prefix", "", "read"),
+        rule("key", site.maintenanceKey, "write"),
+      ),
+    },
+    {
+      name: TERRAFORM_ROLE,
+      description: "the Consul stack's provider: exactly what that stack manages",
+      rules: rules(
+        ...externalServices.flatMap((external) => [
+          rule("node", external.node, "write"),
+          rule("service", external.service, "write"),
+        ]),
+        rule("service", site.service, "read"),
+        rule("query", site.service, "write"),
+        ...Object.keys(kv)
+          .sort()
+          .map((path) => rule("key", path, "write")),
+        'operator = "write"',
+      ),
+    },
+  ];
+}
+
+/** What DNS may answer: nodes and services, nothing else (no KV, no ACLs, no operator data). */
+export function dnsPolicy(): AclRole {
+  return {
+    name: DNS_POLICY,
+    description: "anonymous (DNS) lookups: node and service names",
+    rules: rules(rule("node_prefix", "", "read"), rule("service_prefix", "", "read")),
+  };
+}

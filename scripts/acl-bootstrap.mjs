@@ -1,0 +1,129 @@
+// Applies the lab's ACL plan to a running cluster: creates or updates every policy, a token per role with the
+// secret the deploy derived for it, and the DNS policy on the anonymous token. Idempotent; run by the cluster stack
+// (a terraform_data local-exec) once the servers are healthy.
+//
+// Environment:
+//   CONSUL_HTTP_ADDR        host:port of an agent (the published API)
+//   CONSUL_HTTP_TOKEN       the management token
+//   CONSUL_LAB_ACL_PLAN     the plan (renderers/acl-plan.ts) as JSON
+//   CONSUL_LAB_ROLE_TOKENS  {"<role>": "<secret ID>", ...} as JSON
+import process from "node:process";
+
+const ANONYMOUS = "00000000-0000-0000-0000-000000000002";
+
+function fail(message) {
+  console.error(`acl-bootstrap: ${message}`);
+  process.exit(1);
+}
+
+function parseJsonEnv(name) {
+  const text = process.env[name];
+  if (!text) fail(`${name} is not set`);
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    fail(`${name} is not valid JSON: ${error.message}`);
+  }
+}
+
+const address = process.env.CONSUL_HTTP_ADDR ?? "127.0.0.1:8500";
+const base = /^https?:\/\//.test(address) ? address : `http://${address}`;
+const token = process.env.CONSUL_HTTP_TOKEN || fail("CONSUL_HTTP_TOKEN (the management token) is not set");
+const plan = parseJsonEnv("CONSUL_LAB_ACL_PLAN");
+const secrets = parseJsonEnv("CONSUL_LAB_ROLE_TOKENS");
+const attempts = Number(process.env.CONSUL_LAB_ACL_ATTEMPTS ?? 30);
+
+/** One API call; retried while the cluster has no leader yet or cannot be reached. */
+async function call(method, path, body) {
+  for (let attempt = 1; ; attempt++) {
+    let response;
+    try {
+      response = await fetch(`${base}${path}`, {
+        method,
+        headers: { "X-Consul-Token": token, "Content-Type": "application/json" },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch (error) {
+      if (attempt >= attempts) fail(`cannot reach Consul at ${base}: ${error.cause?.message ?? error.message}`);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      continue;
+    }
+    const text = await response.text();
+    const retryable = response.status >= 500 || /No cluster leader|ACL system must be bootstrapped/i.test(text);
+    if (retryable && attempt < attempts) {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      continue;
+    }
+    return { status: response.status, text, json: () => JSON.parse(text) };
+  }
+}
+
+/** Consul answers a read of a missing ACL object with 403 "ACL not found" (or 404), and a denied one with 403 too. */
+function isMissing(result) {
+  return result.status === 404 || (result.status === 403 && /not found/i.test(result.text));
+}
+
+function expectOk(result, what) {
+  if (result.status !== 200) fail(`${what} failed: HTTP ${result.status} ${result.text.trim()}`);
+  return result.json();
+}
+
+async function applyPolicy(policy) {
+  const existing = await call("GET", `/v1/acl/policy/name/${encodeURIComponent(policy.name)}`);
+  const body = { Name: policy.name, Description: policy.description, Rules: policy.rules };
+  if (existing.status === 200) {
+    const current = existing.json();
+    if (current.Rules === policy.rules && current.Description === policy.description) return "unchanged";
+    expectOk(await call("PUT", `/v1/acl/policy/${current.ID}`, body), `updating policy ${policy.name}`);
+    return "updated";
+  }
+  if (!isMissing(existing)) fail(`reading policy ${policy.name}: HTTP ${existing.status} ${existing.text.trim()}`);
+  expectOk(await call("PUT", "/v1/acl/policy", body), `creating policy ${policy.name}`);
+  return "created";
+}
+
+async function applyToken(spec) {
+  const secret = secrets[spec.role];
+  if (!secret) fail(`no secret for role "${spec.role}" in CONSUL_LAB_ROLE_TOKENS`);
+  const body = {
+    AccessorID: spec.accessorId,
+    SecretID: secret,
+    Description: spec.description,
+    Policies: spec.policies.map((name) => ({ Name: name })),
+  };
+  const existing = await call("GET", `/v1/acl/token/${spec.accessorId}`);
+  if (existing.status === 200) {
+    const current = existing.json();
+    if (current.SecretID !== secret) {
+      // A secret ID cannot change in place: a rotated seed replaces the token.
+      expectOk(await call("DELETE", `/v1/acl/token/${spec.accessorId}`), `deleting the rotated token ${spec.role}`);
+      expectOk(await call("PUT", "/v1/acl/token", body), `creating token ${spec.role}`);
+      return "rotated";
+    }
+    const policies = (current.Policies ?? [])
+      .map((policy) => policy.Name)
+      .sort()
+      .join(",");
+    if (current.Description === spec.description && policies === [...spec.policies].sort().join(","))
+      return "unchanged";
+    expectOk(await call("PUT", `/v1/acl/token/${spec.accessorId}`, body), `updating token ${spec.role}`);
+    return "updated";
+  }
+  if (!isMissing(existing)) fail(`reading token ${spec.role}: HTTP ${existing.status} ${existing.text.trim()}`);
+  expectOk(await call("PUT", "/v1/acl/token", body), `creating token ${spec.role}`);
+  return "created";
+}
+
+for (const policy of plan.policies) console.log(`acl-bootstrap: policy ${policy.name}: ${await applyPolicy(policy)}`);
+for (const spec of plan.tokens)
+  console.log(`acl-bootstrap: token ${spec.role} (${spec.accessorId}): ${await applyToken(spec)}`);
+const anonymous = expectOk(await call("GET", `/v1/acl/token/${ANONYMOUS}`), "reading the anonymous token");
+expectOk(
+  await call("PUT", `/v1/acl/token/${ANONYMOUS}`, {
+    AccessorID: ANONYMOUS,
+    Description: anonymous.Description,
+    Policies: plan.anonymousPolicies.map((name) => ({ Name: name })),
+  }),
+  "giving the anonymous token its DNS policy",
+);
+console.log(`acl-bootstrap: anonymous token: ${plan.anonymousPolicies.join(", ")}`);

@@ -1,0 +1,2 @@
+export * from "./secrets-file";
+export * from "./role-tokens";

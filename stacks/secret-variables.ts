@@ -1,0 +1,44 @@
+import { Fn, TerraformStack, TerraformVariable, Token } from "cdktf";
+import type { SecretRefs } from "../constructs";
+
+/** The Terraform variables `npm run deploy` fills from the secrets file (TF_VAR_<name>). */
+export const SECRET_VARIABLES = {
+  gossipKey: "gossip_key",
+  managementToken: "management_token",
+  roleTokens: "role_tokens",
+} as const;
+
+/**
+ * Declares the secrets as sensitive variables of `stack` (at its root, so their names are exactly those in
+ * SECRET_VARIABLES) and returns references to them: `${var...}` expressions, never values.
+ */
+export function declareSecretVariables(stack: TerraformStack): SecretRefs {
+  const sensitiveString = (name: string, description: string) =>
+    new TerraformVariable(stack, name, { type: "string", sensitive: true, nullable: false, description });
+  const gossipKey = sensitiveString(SECRET_VARIABLES.gossipKey, "Consul gossip encryption key (from the secrets file)");
+  const managementToken = sensitiveString(
+    SECRET_VARIABLES.managementToken,
+    "Consul's initial management token (from the secrets file)",
+  );
+  const roleTokens = declareRoleTokens(stack);
+  return {
+    gossipKey: gossipKey.stringValue,
+    managementToken: managementToken.stringValue,
+    roleTokensJson: Fn.jsonencode(roleTokens.value),
+    roleToken: (role) => roleTokenOf(roleTokens, role),
+  };
+}
+
+/** Only the role tokens, for a stack that needs no other secret. */
+export function declareRoleTokens(stack: TerraformStack): TerraformVariable {
+  return new TerraformVariable(stack, SECRET_VARIABLES.roleTokens, {
+    type: "map(string)",
+    sensitive: true,
+    nullable: false,
+    description: "Each role's ACL token secret, derived from the secrets file by npm run deploy",
+  });
+}
+
+export function roleTokenOf(roleTokens: TerraformVariable, role: string): string {
+  return Token.asString(Fn.lookup(roleTokens.value, role));
+}
