@@ -4,12 +4,14 @@ import { createServer, Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
+import { createSecrets } from "../secrets";
 
 const ROOT = join(__dirname, "..");
+const dir = mkdtempSync(join(tmpdir(), "consul-lab-ops-"));
 
 /** A loopback stand-in for Consul's /v1/snapshot endpoint that records each request. */
 class FakeSnapshotApi {
-  readonly requests: { method: string; body: Buffer }[] = [];
+  readonly requests: { method: string; token: string; body: Buffer }[] = [];
   private server?: Server;
   address = "";
 
@@ -18,7 +20,11 @@ class FakeSnapshotApi {
       const chunks: Buffer[] = [];
       request.on("data", (chunk) => chunks.push(chunk));
       request.on("end", () => {
-        this.requests.push({ method: request.method ?? "", body: Buffer.concat(chunks) });
+        this.requests.push({
+          method: request.method ?? "",
+          token: String(request.headers["x-consul-token"] ?? ""),
+          body: Buffer.concat(chunks),
+        });
         response.end(request.method === "GET" ? gzipSync("raft state") : "");
       });
     });
@@ -41,7 +47,7 @@ function run(
     execFile(
       "bash",
       [join(ROOT, "scripts", "ops", script), ...args],
-      { env: { ...process.env, ...env } },
+      { env: { ...process.env, CONSUL_HTTP_TOKEN: "", CONSUL_LAB_SECRETS_FILE: join(dir, "no-secrets.json"), ...env } },
       (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
     ),
   );
@@ -49,7 +55,6 @@ function run(
 
 describe("npm run backup / restore", () => {
   const api = new FakeSnapshotApi();
-  const dir = mkdtempSync(join(tmpdir(), "consul-lab-ops-"));
   beforeAll(() => api.start());
   afterAll(() => api.stop());
   beforeEach(() => (api.requests.length = 0));
@@ -77,7 +82,24 @@ describe("npm run backup / restore", () => {
     writeFileSync(file, gzipSync("raft state"));
     const result = await run("restore.sh", [file], { CONSUL_HTTP_ADDR: api.address });
     expect(result.code).toBe(0);
-    expect(api.requests).toEqual([{ method: "PUT", body: gzipSync("raft state") }]);
+    expect(api.requests).toEqual([{ method: "PUT", token: "", body: gzipSync("raft state") }]);
+  });
+
+  it("authenticates with the management token from the secrets file, or CONSUL_HTTP_TOKEN", async () => {
+    const secretsFile = join(dir, "consul-lab.json");
+    const secrets = createSecrets(secretsFile);
+    const backups = join(dir, "with-token");
+    await run("backup.sh", [], {
+      CONSUL_HTTP_ADDR: api.address,
+      CONSUL_LAB_BACKUP_DIR: backups,
+      CONSUL_LAB_SECRETS_FILE: secretsFile,
+    });
+    await run("backup.sh", [], {
+      CONSUL_HTTP_ADDR: api.address,
+      CONSUL_LAB_BACKUP_DIR: backups,
+      CONSUL_HTTP_TOKEN: "explicit",
+    });
+    expect(api.requests.map((request) => request.token)).toEqual([secrets.managementToken, "explicit"]);
   });
 
   it("prints its usage without a file", async () => {

@@ -4,8 +4,8 @@
 # datacenter is the one saved.
 set -euo pipefail
 
-address=${CONSUL_HTTP_ADDR:-127.0.0.1:8500}
-case "$address" in http://* | https://*) ;; *) address="http://$address" ;; esac
+# shellcheck source=scripts/ops/consul-api.sh
+source "$(dirname "${BASH_SOURCE[0]}")/consul-api.sh"
 dir=${CONSUL_LAB_BACKUP_DIR:-backups}
 
 if [ "$#" -ne 0 ]; then
@@ -17,7 +17,7 @@ mkdir -p "$dir"
 file="$dir/consul-$(date -u +%Y%m%dT%H%M%SZ).snap"
 partial="$file.partial"
 trap 'rm -f "$partial"' EXIT
-if ! curl -sS -f -o "$partial" "$address/v1/snapshot"; then
+if ! consul_api -o "$partial" "$address/v1/snapshot"; then
   echo "backup: could not take a snapshot from $address; nothing was written" >&2
   exit 1
 fi

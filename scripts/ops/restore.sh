@@ -9,8 +9,8 @@ if [ "$#" -ne 1 ]; then
   exit 2
 fi
 file=$1
-address=${CONSUL_HTTP_ADDR:-127.0.0.1:8500}
-case "$address" in http://* | https://*) ;; *) address="http://$address" ;; esac
+# shellcheck source=scripts/ops/consul-api.sh
+source "$(dirname "${BASH_SOURCE[0]}")/consul-api.sh"
 
 fail() {
   echo "restore: $1; the cluster was not changed" >&2
@@ -24,7 +24,7 @@ fail() {
 # A Consul snapshot is a gzip-compressed archive; refuse anything else before talking to Consul.
 gzip -t "$file" 2>/dev/null || fail "$file is not a Consul snapshot (not gzip data)"
 
-if ! curl -sS -f -X PUT --data-binary "@$file" "$address/v1/snapshot" >/dev/null; then
+if ! consul_api -X PUT --data-binary "@$file" "$address/v1/snapshot" >/dev/null; then
   echo "restore: Consul at $address refused the snapshot" >&2
   exit 1
 fi
