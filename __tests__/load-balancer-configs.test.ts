@@ -5,6 +5,7 @@ import {
   renderConsulTemplateConfigJson,
   renderConsulUiVhost,
   renderEntryPointConf,
+  renderUpstreamTemplate,
 } from "../renderers";
 import { articleInput, labOf } from "./helpers";
 import { freeLoopbackPort, httpGet, nginxTest, startNginx } from "./tools/nginx";
@@ -69,6 +70,14 @@ describe("the entry point", () => {
     expect(nginxTest(conf).output).toContain("test is successful");
     expect(conf).toContain("server 10.0.1.2:80 max_fails=1 fail_timeout=5s; # dev1002");
     expect(conf).toContain("server 10.0.1.3:80 max_fails=1 fail_timeout=5s; # dev1003");
+  });
+
+  it("follows the load balancers' service port", () => {
+    const input = articleInput();
+    input.services[1].port = 8081;
+    const custom = labOf(input);
+    expect(renderEntryPointConf(custom)).toContain("server 10.0.1.2:8081 max_fails=1 fail_timeout=5s; # dev1002");
+    expect(renderUpstreamTemplate(custom)).toContain("    listen 8081 default_server;");
   });
 
   it("keeps answering when either load balancer is down, and answers its own check", async () => {

@@ -118,7 +118,7 @@ export class ConsulAgent extends Construct {
  * the site's entry on the entry node. Published by the agent's container because it owns the namespace.
  */
 function publishedPorts(lab: Lab, nodeName: string): ContainerPorts[] {
-  const { publish, consul, site, services } = lab.topology;
+  const { publish, consul, site } = lab.topology;
   const ports: ContainerPorts[] = [];
   if (lab.publishNode.name === nodeName) {
     ports.push(
@@ -127,9 +127,9 @@ function publishedPorts(lab: Lab, nodeName: string): ContainerPorts[] {
       { internal: consul.ports.dns, external: publish.dnsPort, ip: publish.address, protocol: "udp" },
     );
   }
-  const entryService = services.find((service) => service.name === site.entryService);
-  if (entryService && lab.entryNode?.name === nodeName) {
-    ports.push({ internal: entryService.port, external: publish.entryPort, ip: publish.address, protocol: "tcp" });
+  const entryPort = lab.portOf(site.entryService);
+  if (entryPort !== undefined && lab.entryNode?.name === nodeName) {
+    ports.push({ internal: entryPort, external: publish.entryPort, ip: publish.address, protocol: "tcp" });
   }
   return ports;
 }

@@ -3,11 +3,12 @@
  * every load balancer and moves on to the next when one does not answer, so the site stays up while either LB is down.
  */
 import type { Lab } from "../topology";
+import { healthLocation } from "./nginx-snippets";
 
 export function renderEntryPointConf(lab: Lab): string {
   const { site } = lab.topology;
-  const entryPort = lab.topology.services.find((service) => service.name === site.entryService)?.port ?? 80;
-  const lbPort = lab.topology.services.find((service) => service.name === site.loadBalancerService)?.port ?? 80;
+  const entryPort = lab.portOf(site.entryService) ?? 80;
+  const lbPort = lab.portOf(site.loadBalancerService) ?? 80;
   const healthPath = lab.healthPathOf(site.entryService);
   const balancers = lab.nodesRunning("load-balancer");
   if (balancers.length === 0) throw new Error("the entry point needs at least one load balancer");
@@ -20,16 +21,7 @@ export function renderEntryPointConf(lab: Lab): string {
     "server {",
     `    listen ${entryPort} default_server;`,
     "    server_name _;",
-    ...(healthPath
-      ? [
-          "",
-          "    # The entry point's own Consul check: this process answers, whatever the LBs' state.",
-          `    location = ${healthPath} {`,
-          "        access_log off;",
-          '        return 200 "ok\\n";',
-          "    }",
-        ]
-      : []),
+    ...healthLocation(healthPath, "The entry point's own Consul check: this process answers, whatever the LBs' state."),
     "",
     "    location / {",
     "        proxy_pass http://load_balancers;",

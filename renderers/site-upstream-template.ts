@@ -8,6 +8,7 @@
  * server, and with nothing to proxy to nginx answers 503 with its own maintenance page.
  */
 import type { Lab } from "../topology";
+import { healthLocation } from "./nginx-snippets";
 
 /** Characters that may appear inside a Go template string literal or an nginx token without quoting trouble. */
 const SAFE_LITERAL = /^[A-Za-z0-9_.\-/@|]+$/;
@@ -59,18 +60,9 @@ export function renderUpstreamTemplate(lab: Lab): string {
     "{{- end }}",
     "",
     "server {",
-    "    listen 80 default_server;",
+    `    listen ${lab.portOf(site.loadBalancerService) ?? 80} default_server;`,
     `    server_name ${site.hostname};`,
-    ...(healthPath
-      ? [
-          "",
-          "    # The load balancer's own Consul check: answered here, whatever the backends' state.",
-          `    location = ${healthPath} {`,
-          "        access_log off;",
-          '        return 200 "ok\\n";',
-          "    }",
-        ]
-      : []),
+    ...healthLocation(healthPath, "The load balancer's own Consul check: answered here, whatever the backends' state."),
     "",
     "    location / {",
     "{{- if or $apps $sorry }}",

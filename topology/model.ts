@@ -111,6 +111,11 @@ export class Lab {
     return this.nodesRunning("entry")[0];
   }
 
+  /** The port a service listens on (the first definition's, as every instance of the lab's roles shares it). */
+  portOf(serviceName: string): number | undefined {
+    return this.topology.services.find((candidate) => candidate.name === serviceName)?.port;
+  }
+
   /**
    * The path a service's HTTP check requests, which its workload must answer itself;
    * undefined for a TCP check or an unknown service.
