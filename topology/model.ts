@@ -59,8 +59,10 @@ export class Lab {
   /** The node whose Consul HTTP and DNS ports the host can reach. */
   readonly publishNode: NodeSpec;
   private readonly instancesByNode = new Map<string, ServiceInstance[]>();
+  private readonly nodesByName: ReadonlyMap<string, NodeSpec>;
+  private readonly workloadsByNode = new Map<string, WorkloadKind>();
 
-  /** Use `loadTopology` or `labFromTopology`: a Lab is only built from a validated topology. */
+  /** Build it with `loadLab()` or `new Lab(parseTopology(input))`: a Lab assumes a validated topology. */
   constructor(topology: Topology) {
     this.topology = topology;
     this.servers = topology.nodes.filter((node) => node.role === "server");
@@ -73,6 +75,12 @@ export class Lab {
       list.push(instance);
       this.instancesByNode.set(instance.node, list);
     }
+    this.nodesByName = new Map(topology.nodes.map((node) => [node.name, node]));
+    // A node runs the workload of its first service that plays a part in the site, or a placeholder page.
+    for (const [nodeName, instances] of this.instancesByNode) {
+      const kinds = instances.map((instance) => instanceWorkload(topology.site, instance.service));
+      this.workloadsByNode.set(nodeName, kinds.find((kind) => kind !== undefined) ?? "placeholder");
+    }
   }
 
   get nodes(): readonly NodeSpec[] {
@@ -80,7 +88,7 @@ export class Lab {
   }
 
   node(name: string): NodeSpec {
-    const found = this.topology.nodes.find((node) => node.name === name);
+    const found = this.nodesByName.get(name);
     if (!found) throw new Error(`no node named "${name}" in the topology`);
     return found;
   }
@@ -92,13 +100,7 @@ export class Lab {
 
   /** The node's workload, or undefined when the node registers no service and runs the agent alone. */
   workloadOf(nodeName: string): WorkloadKind | undefined {
-    const instances = this.instancesOn(nodeName);
-    if (instances.length === 0) return undefined;
-    for (const instance of instances) {
-      const kind = instanceWorkload(this.topology.site, instance.service);
-      if (kind) return kind;
-    }
-    return "placeholder";
+    return this.workloadsByNode.get(nodeName);
   }
 
   /** The nodes running a given workload, in topology order. */
