@@ -15,6 +15,7 @@ import {
   LoadBalancer,
   loadBalancerImage,
   NodeWorkload,
+  terraformLiteral,
 } from "../constructs";
 import {
   LOAD_BALANCER_PATHS,
@@ -125,7 +126,9 @@ describe("ConsulAgent", () => {
     const [balancer] = resourcesOf(agentOn("dev1002"), "docker_container");
     expect(balancer.upload[2]).toEqual({
       file: "/consul/handlers/maintenance-flag.sh",
-      content: readFileSync(join(__dirname, "..", "assets", "handlers", "maintenance-flag.sh"), "utf8"),
+      content: terraformLiteral(
+        readFileSync(join(__dirname, "..", "assets", "handlers", "maintenance-flag.sh"), "utf8"),
+      ),
       executable: true,
     });
     const [app] = resourcesOf(agentOn("dev1004"), "docker_container");

@@ -4,6 +4,7 @@ import { renderAclPlan } from "../renderers";
 import type { Lab } from "../topology";
 import type { ConsulAgent } from "./consul-agent";
 import type { SecretRefs } from "./secret-refs";
+import { terraformLiteral } from "./terraform-literal";
 
 export interface AclBootstrapProps {
   readonly lab: Lab;
@@ -25,7 +26,7 @@ export class AclBootstrap extends Construct {
     super(scope, id);
     const { lab, secrets } = props;
     const { publish } = lab.topology;
-    const plan = JSON.stringify(renderAclPlan(lab));
+    const plan = terraformLiteral(JSON.stringify(renderAclPlan(lab)));
     this.resource = new DataResource(this, "apply", {
       dependsOn: props.servers.map((server) => server.container),
       triggersReplace: { plan, roleTokens: Fn.sha256(secrets.roleTokensJson) },

@@ -2,6 +2,7 @@ import { Container, ContainerPorts } from "@cdktf/provider-docker/lib/container"
 import { Volume } from "@cdktf/provider-docker/lib/volume";
 import { Construct } from "constructs";
 import {
+  AGENT_SECRETS_FILE,
   AgentSecrets,
   CONSUL_DATA_DIR,
   MAINTENANCE_HANDLER_FILE,
@@ -12,6 +13,7 @@ import {
 import { Lab, NODE_LOOPBACK } from "../topology";
 import { assetText } from "./assets";
 import { requireSecrets, SecretRefs } from "./secret-refs";
+import { terraformLiteral } from "./terraform-literal";
 
 export interface ConsulAgentProps {
   readonly lab: Lab;
@@ -84,13 +86,21 @@ export class ConsulAgent extends Construct {
       networkMode: "bridge",
       volumes: [{ volumeName: this.dataVolume.name, containerPath: CONSUL_DATA_DIR }],
       upload: [
+        // agent.json is literal text; secrets.json carries `${var...}` references between literals made only of
+        // validated names, paths and booleans, so it is passed as it is.
         ...Object.entries(renderAgentConfigFiles(lab, node.name, secrets)).map(([file, content]) => ({
           file,
-          content,
+          content: file === AGENT_SECRETS_FILE ? content : terraformLiteral(content),
         })),
         // The load balancers' agents run the maintenance watch's handler.
         ...(isLoadBalancer
-          ? [{ file: MAINTENANCE_HANDLER_FILE, content: assetText("handlers/maintenance-flag.sh"), executable: true }]
+          ? [
+              {
+                file: MAINTENANCE_HANDLER_FILE,
+                content: terraformLiteral(assetText("handlers/maintenance-flag.sh")),
+                executable: true,
+              },
+            ]
           : []),
       ],
       ports: publishedPorts(lab, node.name),

@@ -4,6 +4,7 @@ import { DNSMASQ_CONF_FILE, renderDnsmasqConf } from "../renderers";
 import type { Lab } from "../topology";
 import { AssetImage } from "./asset-image";
 import type { ConsulAgent } from "./consul-agent";
+import { terraformLiteral } from "./terraform-literal";
 import { workloadContainerConfig } from "./workload-container";
 
 /** The DNS forwarders' image, built from assets/dnsmasq on the pinned Alpine base. */
@@ -36,7 +37,7 @@ export class DnsForwarder extends Construct {
     this.container = new Container(this, "container", {
       ...workloadContainerConfig(lab, nodeName, "dns", props.agent),
       image: props.image,
-      upload: [{ file: DNSMASQ_CONF_FILE, content: renderDnsmasqConf(lab) }],
+      upload: [{ file: DNSMASQ_CONF_FILE, content: terraformLiteral(renderDnsmasqConf(lab)) }],
     });
   }
 }

@@ -3,6 +3,7 @@ import { Construct } from "constructs";
 import { renderEntryPointConf, WORKLOAD_NGINX_CONF } from "../renderers";
 import type { Lab } from "../topology";
 import type { ConsulAgent } from "./consul-agent";
+import { terraformLiteral } from "./terraform-literal";
 import { workloadContainerConfig } from "./workload-container";
 
 export interface EntryPointProps {
@@ -27,7 +28,7 @@ export class EntryPoint extends Construct {
     this.container = new Container(this, "container", {
       ...workloadContainerConfig(lab, nodeName, "entry", props.agent),
       image: props.image,
-      upload: [{ file: WORKLOAD_NGINX_CONF, content: renderEntryPointConf(lab) }],
+      upload: [{ file: WORKLOAD_NGINX_CONF, content: terraformLiteral(renderEntryPointConf(lab)) }],
     });
   }
 }

@@ -9,3 +9,4 @@ export * from "./node-workload";
 export * from "./consul-catalog";
 export * from "./acl-bootstrap";
 export * from "./secret-refs";
+export * from "./terraform-literal";

@@ -11,6 +11,7 @@ import type { Lab } from "../topology";
 import { AssetImage } from "./asset-image";
 import type { ConsulAgent } from "./consul-agent";
 import { requireSecrets, SecretRefs } from "./secret-refs";
+import { terraformLiteral } from "./terraform-literal";
 import { workloadContainerConfig } from "./workload-container";
 
 /** The load balancers' image, built from assets/load-balancer: nginx with the consul-template binary beside it. */
@@ -57,9 +58,9 @@ export class LoadBalancer extends Construct {
             ]
           : undefined,
       upload: [
-        { file: LOAD_BALANCER_PATHS.config, content: renderConsulTemplateConfigJson(lab) },
-        { file: LOAD_BALANCER_PATHS.template, content: renderUpstreamTemplate(lab) },
-        { file: LOAD_BALANCER_PATHS.consulUi, content: renderConsulUiVhost(lab) },
+        { file: LOAD_BALANCER_PATHS.config, content: terraformLiteral(renderConsulTemplateConfigJson(lab)) },
+        { file: LOAD_BALANCER_PATHS.template, content: terraformLiteral(renderUpstreamTemplate(lab)) },
+        { file: LOAD_BALANCER_PATHS.consulUi, content: terraformLiteral(renderConsulUiVhost(lab)) },
       ],
     });
   }

@@ -3,6 +3,7 @@ import { Construct } from "constructs";
 import { renderWorkloadSite, WORKLOAD_HTML_ROOT, WORKLOAD_NGINX_CONF } from "../renderers";
 import type { Lab, WorkloadKind } from "../topology";
 import type { ConsulAgent } from "./consul-agent";
+import { terraformLiteral } from "./terraform-literal";
 import { workloadContainerConfig } from "./workload-container";
 
 export interface NodeWorkloadProps {
@@ -32,8 +33,8 @@ export class NodeWorkload extends Construct {
       ...workloadContainerConfig(lab, nodeName, site.kind, props.agent),
       image: props.image,
       upload: [
-        { file: WORKLOAD_NGINX_CONF, content: site.nginxConf },
-        { file: `${WORKLOAD_HTML_ROOT}/index.html`, content: site.indexHtml },
+        { file: WORKLOAD_NGINX_CONF, content: terraformLiteral(site.nginxConf) },
+        { file: `${WORKLOAD_HTML_ROOT}/index.html`, content: terraformLiteral(site.indexHtml) },
       ],
     });
   }
