@@ -6,4 +6,5 @@ module.exports = {
   // Type checking is `npm run lint`'s job; the tests only transpile, which keeps them fast.
   transform: { "^.+\\.ts$": ["ts-jest", { diagnostics: false }] },
   setupFilesAfterEnv: ["<rootDir>/__tests__/setup.ts"],
+  reporters: ["default", "<rootDir>/__tests__/summary-reporter.js"],
 };
