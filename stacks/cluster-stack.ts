@@ -10,7 +10,7 @@ export interface ClusterStackProps {
   readonly lab: Lab;
 }
 
-/** The Docker side of the lab: network, images, and every node's Consul agent and workload. */
+/** The Docker side of the lab: network, images, every node's agent, workload and DNS forwarder, and the ACL bootstrap. */
 export class ClusterStack extends TerraformStack {
   readonly cluster: ConsulCluster;
   /** The Consul HTTP API as the host reaches it (`127.0.0.1:8500`), as a reference into this stack's state. */
