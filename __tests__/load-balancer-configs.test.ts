@@ -31,7 +31,12 @@ describe("the consul-template config", () => {
   });
 
   it("supervises nginx and installs each render through the validating installer", () => {
-    expect(config.exec.command).toEqual(["nginx", "-g", "daemon off;"]);
+    expect(config.exec).toEqual({
+      command: ["nginx", "-g", "daemon off;"],
+      reload_signal: "SIGHUP",
+      kill_signal: "SIGQUIT",
+      kill_timeout: "10s",
+    });
     expect(config.template).toEqual([
       {
         source: LOAD_BALANCER_PATHS.template,

@@ -1,7 +1,8 @@
 /**
  * consul-template's configuration on a load balancer, as JSON (consul-template reads JSON as well as HCL).
- * consul-template supervises nginx (exec mode) and, on every change, hands the rendered site to an installer
- * that keeps it only if `nginx -t` accepts it, so a bad render never takes the load balancer down.
+ * consul-template supervises nginx (exec mode). On every change it hands the rendered site to an installer that
+ * keeps it only if `nginx -t` accepts it, then signals nginx to reload, so nginx only ever loads a validated config
+ * and a bad render never takes the load balancer down.
  */
 import type { Lab } from "../topology";
 
@@ -30,7 +31,12 @@ export interface ConsulTemplateConfig {
   readonly max_stale: string;
   readonly kill_signal: string;
   readonly wait: { readonly min: string; readonly max: string };
-  readonly exec: { readonly command: readonly string[]; readonly kill_signal: string; readonly kill_timeout: string };
+  readonly exec: {
+    readonly command: readonly string[];
+    readonly reload_signal: string;
+    readonly kill_signal: string;
+    readonly kill_timeout: string;
+  };
   readonly template: readonly {
     readonly source: string;
     readonly destination: string;
@@ -53,13 +59,15 @@ export function renderConsulTemplateConfig(lab: Lab): ConsulTemplateConfig {
     // Docker stops containers with SIGTERM; let consul-template treat it as its graceful stop.
     kill_signal: "SIGTERM",
     wait: { min: consulTemplate.wait.min, max: consulTemplate.wait.max },
-    exec: { command: ["nginx", "-g", "daemon off;"], kill_signal: "SIGQUIT", kill_timeout: "10s" },
+    // SIGHUP is nginx's graceful reload; without a reload signal consul-template would restart nginx on every change.
+    // SIGQUIT is its graceful stop.
+    exec: { command: ["nginx", "-g", "daemon off;"], reload_signal: "SIGHUP", kill_signal: "SIGQUIT", kill_timeout: "10s" },
     template: [
       {
         source: LOAD_BALANCER_PATHS.template,
         destination: LOAD_BALANCER_PATHS.rendered,
         create_dest_dirs: true,
-        // The installer validates, installs and reloads; it exits 0 when it keeps the last good config, because
+        // The installer validates and installs; it exits 0 when it keeps the last good config, because
         // consul-template exits on a failed command and would take nginx down with it.
         command: ["/bin/sh", LOAD_BALANCER_PATHS.installer, LOAD_BALANCER_PATHS.rendered, LOAD_BALANCER_PATHS.liveSite],
         command_timeout: "30s",

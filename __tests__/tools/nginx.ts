@@ -63,6 +63,8 @@ export async function freeLoopbackPort(): Promise<number> {
 
 export interface RunningNginx {
   readonly dir: string;
+  /** SIGHUP: re-read the configuration, as consul-template's exec reload_signal does. */
+  reload(): void;
   stop(): Promise<void>;
 }
 
@@ -85,6 +87,9 @@ export async function startNginx(serverBlocks: string, port: number): Promise<Ru
   }
   return {
     dir,
+    reload: () => {
+      child.kill("SIGHUP");
+    },
     stop: () =>
       new Promise((resolve) => {
         child.once("exit", () => resolve());

@@ -1,17 +1,17 @@
 #!/bin/sh
-# Installs a site config rendered by consul-template, but only if nginx accepts it, then reloads nginx.
+# Installs a site config rendered by consul-template, but only if nginx accepts it. consul-template then sends the
+# nginx it supervises SIGHUP (exec mode's reload_signal), so nginx only ever reloads a config `nginx -t` passed.
 #
 #   install-site-conf RENDERED LIVE
 #
 # A rejected render leaves the last good config in place and is logged as an ERROR; the script still exits 0,
 # because consul-template exits when a template command fails and would take nginx down with it.
-# NGINX_CONF and NGINX_PID point it at another nginx (the tests run it against one on loopback).
+# NGINX_CONF points it at another nginx configuration (the tests use one on loopback).
 set -u
 
 rendered=${1:?usage: install-site-conf RENDERED LIVE}
 live=${2:?usage: install-site-conf RENDERED LIVE}
 nginx_conf=${NGINX_CONF:-/etc/nginx/nginx.conf}
-nginx_pid=${NGINX_PID:-/var/run/nginx.pid}
 last_good="$live.last-good"
 
 log() {
@@ -38,14 +38,5 @@ if ! test_output=$(nginx -t -c "$nginx_conf" 2>&1); then
   fi
   exit 0
 fi
-
-if [ -s "$nginx_pid" ] && kill -0 "$(cat "$nginx_pid")" 2>/dev/null; then
-  if nginx -s reload -c "$nginx_conf"; then
-    log "installed and reloaded: $live"
-  else
-    log "ERROR: nginx -s reload failed; the new config takes effect when nginx restarts"
-  fi
-else
-  log "installed: $live (nginx is not running yet)"
-fi
-exit 0
+rm -f "$last_good"
+log "installed: $live"
