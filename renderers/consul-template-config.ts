@@ -61,7 +61,12 @@ export function renderConsulTemplateConfig(lab: Lab): ConsulTemplateConfig {
     wait: { min: consulTemplate.wait.min, max: consulTemplate.wait.max },
     // SIGHUP is nginx's graceful reload; without a reload signal consul-template would restart nginx on every change.
     // SIGQUIT is its graceful stop.
-    exec: { command: ["nginx", "-g", "daemon off;"], reload_signal: "SIGHUP", kill_signal: "SIGQUIT", kill_timeout: "10s" },
+    exec: {
+      command: ["nginx", "-g", "daemon off;"],
+      reload_signal: "SIGHUP",
+      kill_signal: "SIGQUIT",
+      kill_timeout: "10s",
+    },
     template: [
       {
         source: LOAD_BALANCER_PATHS.template,
