@@ -1,4 +1,5 @@
 import { ARTICLE_TOPOLOGY, parseTopology } from "../topology";
+import { generatedTopology } from "../scripts/generated-topology";
 import { articleInput, problemsOf } from "./helpers";
 
 describe("the article's topology", () => {
@@ -91,6 +92,10 @@ describe("topology validation", () => {
     expect(problems).toHaveLength(1);
     expect(problems[0].startsWith(`nodes: ${start}; use an odd number of at least 3`)).toBe(true);
     expect(problems[0]).toContain("quorum");
+  });
+
+  it.each([6, 60, 600])("accepts the benchmark's generated %i-node lab", (nodes) => {
+    expect(problemsOf(generatedTopology(nodes))).toEqual([]);
   });
 
   it("accepts five servers", () => {
