@@ -17,6 +17,8 @@ class FakeAclApi {
   >();
   writes: string[] = [];
   leaderlessRequests = 0;
+  /** Requests answered as if the management token did not exist yet. */
+  unknownManagementRequests = 0;
   private server?: Server;
   address = "";
 
@@ -31,6 +33,7 @@ class FakeAclApi {
     });
     this.writes = [];
     this.leaderlessRequests = 0;
+    this.unknownManagementRequests = 0;
   }
 
   async start(): Promise<void> {
@@ -47,12 +50,17 @@ class FakeAclApi {
           this.leaderlessRequests -= 1;
           return reply(500, "No cluster leader");
         }
-        if (request.headers["x-consul-token"] !== MANAGEMENT) return reply(403, "Permission denied");
+        if (this.unknownManagementRequests > 0) {
+          this.unknownManagementRequests -= 1;
+          return reply(403, "ACL not found");
+        }
+        if (request.headers["x-consul-token"] !== MANAGEMENT) return reply(403, "ACL not found");
         const body = text ? JSON.parse(text) : undefined;
         const path = request.url ?? "";
         const method = request.method ?? "";
         let match: RegExpExecArray | null;
         if (method !== "GET") this.writes.push(`${method} ${path}`);
+        if (path === "/v1/acl/token/self" && method === "GET") return reply(200, { AccessorID: "management" });
         if ((match = /^\/v1\/acl\/policy\/name\/(.+)$/.exec(path)) && method === "GET") {
           const policy = [...this.policies.values()].find(
             (candidate) => candidate.Name === decodeURIComponent(match![1]),
@@ -117,6 +125,7 @@ function bootstrap(
           CONSUL_LAB_ACL_PLAN: JSON.stringify(plan),
           CONSUL_LAB_ROLE_TOKENS: JSON.stringify(roleTokens),
           CONSUL_LAB_ACL_ATTEMPTS: "5",
+          CONSUL_LAB_ACL_RETRY_MS: "20",
         },
       },
       (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
@@ -174,10 +183,18 @@ describe("the ACL bootstrap", () => {
     expect(api.tokens.size).toBe(plan.tokens.length + 1);
   });
 
-  it("fails clearly with a wrong management token", async () => {
+  it("waits until the servers know the management token before reading anything", async () => {
+    api.unknownManagementRequests = 2;
+    const run = await bootstrap(api, roleTokens);
+    expect(run.code).toBe(0);
+    expect(api.policies.size).toBe(plan.policies.length);
+  });
+
+  it("fails clearly with a wrong management token, and writes nothing", async () => {
     const run = await bootstrap(api, roleTokens, "not-the-management-token");
     expect(run.code).toBe(1);
-    expect(run.stderr).toContain("acl-bootstrap: reading policy node-dev1001: HTTP 403 Permission denied");
+    expect(run.stderr).toContain("acl-bootstrap: the management token is not accepted: HTTP 403 ACL not found");
+    expect(api.writes).toEqual([]);
   });
 
   it("fails clearly when a role has no secret", async () => {

@@ -7,6 +7,8 @@
 //   CONSUL_HTTP_TOKEN       the management token
 //   CONSUL_LAB_ACL_PLAN     the plan (renderers/acl-plan.ts) as JSON
 //   CONSUL_LAB_ROLE_TOKENS  {"<role>": "<secret ID>", ...} as JSON
+//   CONSUL_LAB_ACL_ATTEMPTS, CONSUL_LAB_ACL_RETRY_MS  how long to wait for a leader and the management token
+//                           (default 60 tries, 1000 ms apart)
 import process from "node:process";
 
 const ANONYMOUS = "00000000-0000-0000-0000-000000000002";
@@ -31,7 +33,9 @@ const base = /^https?:\/\//.test(address) ? address : `http://${address}`;
 const token = process.env.CONSUL_HTTP_TOKEN || fail("CONSUL_HTTP_TOKEN (the management token) is not set");
 const plan = parseJsonEnv("CONSUL_LAB_ACL_PLAN");
 const secrets = parseJsonEnv("CONSUL_LAB_ROLE_TOKENS");
-const attempts = Number(process.env.CONSUL_LAB_ACL_ATTEMPTS ?? 30);
+const attempts = Number(process.env.CONSUL_LAB_ACL_ATTEMPTS ?? 60);
+const retryMs = Number(process.env.CONSUL_LAB_ACL_RETRY_MS ?? 1000);
+const pause = () => new Promise((resolve) => setTimeout(resolve, retryMs));
 
 /** One API call; retried while the cluster has no leader yet or cannot be reached. */
 async function call(method, path, body) {
@@ -45,13 +49,13 @@ async function call(method, path, body) {
       });
     } catch (error) {
       if (attempt >= attempts) fail(`cannot reach Consul at ${base}: ${error.cause?.message ?? error.message}`);
-      await new Promise((resolve) => setTimeout(resolve, 1000));
+      await pause();
       continue;
     }
     const text = await response.text();
     const retryable = response.status >= 500 || /No cluster leader|ACL system must be bootstrapped/i.test(text);
     if (retryable && attempt < attempts) {
-      await new Promise((resolve) => setTimeout(resolve, 1000));
+      await pause();
       continue;
     }
     return { status: response.status, text, json: () => JSON.parse(text) };
@@ -114,6 +118,20 @@ async function applyToken(spec) {
   return "created";
 }
 
+/**
+ * The servers create the initial management token only once they have elected a leader, and Consul answers both an
+ * unknown token and an unknown object with 403 "ACL not found": wait until our token is known before reading objects.
+ */
+async function waitForManagementToken() {
+  for (let attempt = 1; ; attempt++) {
+    const self = await call("GET", "/v1/acl/token/self");
+    if (self.status === 200) return;
+    if (attempt >= attempts) fail(`the management token is not accepted: HTTP ${self.status} ${self.text.trim()}`);
+    await pause();
+  }
+}
+
+await waitForManagementToken();
 for (const policy of plan.policies) console.log(`acl-bootstrap: policy ${policy.name}: ${await applyPolicy(policy)}`);
 for (const spec of plan.tokens)
   console.log(`acl-bootstrap: token ${spec.role} (${spec.accessorId}): ${await applyToken(spec)}`);
