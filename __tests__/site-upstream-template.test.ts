@@ -46,14 +46,15 @@ function expectedServers(passingApps: number, sorryPassing: boolean, flag: strin
 }
 
 describe("the site's upstream template", () => {
-  const scenarios: [number, boolean, string | undefined][] = [];
+  const scenarios: [number, boolean, "off" | "on" | "missing"][] = [];
   for (const passingApps of [0, 1, 2])
     for (const sorryPassing of [true, false])
-      for (const flag of ["off", "on", undefined]) scenarios.push([passingApps, sorryPassing, flag]);
+      for (const flagState of ["off", "on", "missing"] as const) scenarios.push([passingApps, sorryPassing, flagState]);
 
   it.each(scenarios)(
     "renders a config nginx accepts with %i passing APs, sorry passing: %s, flag: %s",
-    (passingApps, sorryPassing, flag) => {
+    (passingApps, sorryPassing, flagState) => {
+      const flag = flagState === "missing" ? undefined : flagState;
       const instances = [
         app("dev1004", passingApps >= 1 ? "passing" : "critical"),
         app("dev1005", passingApps >= 2 ? "passing" : "critical"),
