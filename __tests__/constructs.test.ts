@@ -8,6 +8,7 @@ import { join } from "node:path";
 import {
   ConsulAgent,
   ConsulCluster,
+  ConsulTemplateJob,
   DnsForwarder,
   dnsForwarderImage,
   EntryPoint,
@@ -20,6 +21,7 @@ import {
 import {
   LOAD_BALANCER_PATHS,
   renderAgentConfigFiles,
+  loadBalancerJob,
   renderConsulTemplateConfigJson,
   renderConsulUiVhost,
   renderDnsmasqConf,
@@ -230,7 +232,7 @@ describe("LoadBalancer", () => {
       name: "consul-lab-dev1002-load-balancer",
       network_mode: expect.stringMatching(/^container:\$\{docker_container\.agent_container_[0-9A-F]+\.id\}$/),
       upload: [
-        { file: LOAD_BALANCER_PATHS.config, content: renderConsulTemplateConfigJson(lab) },
+        { file: LOAD_BALANCER_PATHS.config, content: renderConsulTemplateConfigJson(lab, loadBalancerJob()) },
         { file: LOAD_BALANCER_PATHS.template, content: renderUpstreamTemplate(lab) },
         { file: LOAD_BALANCER_PATHS.consulUi, content: renderConsulUiVhost(lab) },
       ],
@@ -323,5 +325,40 @@ describe("ConsulCluster", () => {
       "consul-lab-dev1007",
       "consul-lab-dev1007-dns",
     ]);
+  });
+});
+
+describe("ConsulTemplateJob", () => {
+  it("uploads its config and every template, and passes its token in the environment", () => {
+    let job: ConsulTemplateJob | undefined;
+    Testing.synthScope((scope) => {
+      job = new ConsulTemplateJob(scope, "job", {
+        lab,
+        job: loadBalancerJob(),
+        templateContents: { [LOAD_BALANCER_PATHS.template]: '{{ key "x" }}' },
+        configFile: LOAD_BALANCER_PATHS.config,
+        secrets: TEST_SECRET_REFS,
+      });
+    });
+    expect(job!.uploads.map((upload) => upload.file)).toEqual([
+      LOAD_BALANCER_PATHS.config,
+      LOAD_BALANCER_PATHS.template,
+    ]);
+    expect(job!.env).toEqual(["CONSUL_TOKEN=TOKEN-FOR-consul-template"]);
+  });
+
+  it("refuses a template without contents", () => {
+    expect(() =>
+      Testing.synthScope(
+        (scope) =>
+          new ConsulTemplateJob(scope, "job", {
+            lab,
+            job: loadBalancerJob(),
+            templateContents: {},
+            configFile: LOAD_BALANCER_PATHS.config,
+            secrets: TEST_SECRET_REFS,
+          }),
+      ),
+    ).toThrow(`no contents for template(s) ${LOAD_BALANCER_PATHS.template}; add them to templateContents`);
   });
 });

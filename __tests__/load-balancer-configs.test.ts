@@ -2,6 +2,7 @@ import { spawnSync } from "node:child_process";
 import { createServer } from "node:http";
 import {
   LOAD_BALANCER_PATHS,
+  loadBalancerJob,
   renderConsulTemplateConfigJson,
   renderConsulUiVhost,
   renderEntryPointConf,
@@ -13,7 +14,7 @@ import { freeLoopbackPort, httpGet, nginxTest, startNginx } from "./tools/nginx"
 const lab = labOf();
 
 describe("the consul-template config", () => {
-  const json = renderConsulTemplateConfigJson(lab);
+  const json = renderConsulTemplateConfigJson(lab, loadBalancerJob());
   const config = JSON.parse(json);
 
   it("is JSON that jq reads back unchanged", () => {
@@ -48,10 +49,26 @@ describe("the consul-template config", () => {
     ]);
   });
 
+  it("renders any job: several templates, and no supervised process", () => {
+    const job = {
+      templates: [
+        { source: "/t/a.ctmpl", destination: "/out/a", command: ["touch", "/out/a.done"] },
+        { source: "/t/b.ctmpl", destination: "/out/b", command: [] },
+      ],
+    };
+    const config = JSON.parse(renderConsulTemplateConfigJson(lab, job));
+    expect(config.exec).toBeUndefined();
+    expect(config.template.map((template: { source: string }) => template.source)).toEqual([
+      "/t/a.ctmpl",
+      "/t/b.ctmpl",
+    ]);
+    expect(config.consul.address).toBe("127.0.0.1:8500");
+  });
+
   it("takes quiescence and staleness from the topology", () => {
     const input = articleInput();
     input.consulTemplate = { wait: { min: "5s", max: "30s" }, maxStale: "1m", logLevel: "debug" };
-    expect(JSON.parse(renderConsulTemplateConfigJson(labOf(input)))).toMatchObject({
+    expect(JSON.parse(renderConsulTemplateConfigJson(labOf(input), loadBalancerJob()))).toMatchObject({
       wait: { min: "5s", max: "30s" },
       max_stale: "1m",
       log_level: "debug",

@@ -10,3 +10,4 @@ export * from "./consul-catalog";
 export * from "./acl-bootstrap";
 export * from "./secret-refs";
 export * from "./terraform-literal";
+export * from "./consul-template-job";

@@ -1,16 +1,11 @@
 import { Container } from "@cdktf/provider-docker/lib/container";
 import { Construct } from "constructs";
-import {
-  CONSUL_TEMPLATE_ROLE,
-  LOAD_BALANCER_PATHS,
-  renderConsulTemplateConfigJson,
-  renderConsulUiVhost,
-  renderUpstreamTemplate,
-} from "../renderers";
+import { LOAD_BALANCER_PATHS, loadBalancerJob, renderConsulUiVhost, renderUpstreamTemplate } from "../renderers";
 import type { Lab } from "../topology";
 import { AssetImage } from "./asset-image";
 import type { ConsulAgent } from "./consul-agent";
-import { requireSecrets, SecretRefs } from "./secret-refs";
+import { ConsulTemplateJob } from "./consul-template-job";
+import type { SecretRefs } from "./secret-refs";
 import { terraformLiteral } from "./terraform-literal";
 import { workloadContainerConfig } from "./workload-container";
 
@@ -47,19 +42,19 @@ export class LoadBalancer extends Construct {
   constructor(scope: Construct, id: string, props: LoadBalancerProps) {
     super(scope, id);
     const { lab, nodeName } = props;
+    const consulTemplate = new ConsulTemplateJob(this, "consul-template", {
+      lab,
+      job: loadBalancerJob(),
+      templateContents: { [LOAD_BALANCER_PATHS.template]: renderUpstreamTemplate(lab) },
+      configFile: LOAD_BALANCER_PATHS.config,
+      secrets: props.secrets,
+    });
     this.container = new Container(this, "container", {
       ...workloadContainerConfig(lab, nodeName, "load-balancer", props.agent),
       image: props.image,
-      // consul-template reads its token from CONSUL_TOKEN, never from its config file or the image.
-      env:
-        lab.topology.security === "secure"
-          ? [
-              `CONSUL_TOKEN=${requireSecrets(props.secrets, `the load balancer on "${nodeName}"`).roleToken(CONSUL_TEMPLATE_ROLE)}`,
-            ]
-          : undefined,
+      env: consulTemplate.env,
       upload: [
-        { file: LOAD_BALANCER_PATHS.config, content: terraformLiteral(renderConsulTemplateConfigJson(lab)) },
-        { file: LOAD_BALANCER_PATHS.template, content: terraformLiteral(renderUpstreamTemplate(lab)) },
+        ...consulTemplate.uploads,
         { file: LOAD_BALANCER_PATHS.consulUi, content: terraformLiteral(renderConsulUiVhost(lab)) },
       ],
     });

@@ -31,7 +31,7 @@ export interface ConsulTemplateConfig {
   readonly max_stale: string;
   readonly kill_signal: string;
   readonly wait: { readonly min: string; readonly max: string };
-  readonly exec: {
+  readonly exec?: {
     readonly command: readonly string[];
     readonly reload_signal: string;
     readonly kill_signal: string;
@@ -46,7 +46,31 @@ export interface ConsulTemplateConfig {
   }[];
 }
 
-export function renderConsulTemplateConfig(lab: Lab): ConsulTemplateConfig {
+/** A process consul-template supervises (exec mode), and how it is told to reload and to stop. */
+export interface SupervisedProcess {
+  readonly command: readonly string[];
+  readonly reloadSignal: string;
+  readonly killSignal: string;
+}
+
+/** One template of a job: where its source and output live, and what runs after each render. */
+export interface JobTemplate {
+  readonly source: string;
+  readonly destination: string;
+  readonly command: readonly string[];
+}
+
+/** What a consul-template job does: the templates it renders and, optionally, the process it supervises. */
+export interface ConsulTemplateJobSpec {
+  readonly templates: readonly JobTemplate[];
+  readonly exec?: SupervisedProcess;
+}
+
+/**
+ * A job's configuration: how it reaches Consul comes from the topology (the local agent, retries, staleness,
+ * quiescence); what it renders and supervises from the job.
+ */
+export function renderConsulTemplateConfig(lab: Lab, job: ConsulTemplateJobSpec): ConsulTemplateConfig {
   const { consulTemplate } = lab.topology;
   return {
     consul: {
@@ -59,28 +83,45 @@ export function renderConsulTemplateConfig(lab: Lab): ConsulTemplateConfig {
     // Docker stops containers with SIGTERM; let consul-template treat it as its graceful stop.
     kill_signal: "SIGTERM",
     wait: { min: consulTemplate.wait.min, max: consulTemplate.wait.max },
-    // SIGHUP is nginx's graceful reload; without a reload signal consul-template would restart nginx on every change.
-    // SIGQUIT is its graceful stop.
-    exec: {
-      command: ["nginx", "-g", "daemon off;"],
-      reload_signal: "SIGHUP",
-      kill_signal: "SIGQUIT",
-      kill_timeout: "10s",
-    },
-    template: [
-      {
-        source: LOAD_BALANCER_PATHS.template,
-        destination: LOAD_BALANCER_PATHS.rendered,
-        create_dest_dirs: true,
-        // The installer validates and installs; it exits 0 when it keeps the last good config, because
-        // consul-template exits on a failed command and would take nginx down with it.
-        command: ["/bin/sh", LOAD_BALANCER_PATHS.installer, LOAD_BALANCER_PATHS.rendered, LOAD_BALANCER_PATHS.liveSite],
-        command_timeout: "30s",
-      },
-    ],
+    ...(job.exec
+      ? {
+          exec: {
+            command: job.exec.command,
+            reload_signal: job.exec.reloadSignal,
+            kill_signal: job.exec.killSignal,
+            kill_timeout: "10s",
+          },
+        }
+      : {}),
+    template: job.templates.map((template) => ({
+      source: template.source,
+      destination: template.destination,
+      create_dest_dirs: true,
+      command: template.command,
+      command_timeout: "30s",
+    })),
   };
 }
 
-export function renderConsulTemplateConfigJson(lab: Lab): string {
-  return `${JSON.stringify(renderConsulTemplateConfig(lab), null, 2)}\n`;
+/**
+ * The load balancers' job: render the site's upstream, install it through the validating installer (which exits 0
+ * when it keeps the last good config, because consul-template exits on a failed command and would take nginx down
+ * with it), and supervise nginx. SIGHUP is nginx's graceful reload (without a reload signal consul-template would
+ * restart nginx on every change); SIGQUIT its graceful stop.
+ */
+export function loadBalancerJob(): ConsulTemplateJobSpec {
+  return {
+    templates: [
+      {
+        source: LOAD_BALANCER_PATHS.template,
+        destination: LOAD_BALANCER_PATHS.rendered,
+        command: ["/bin/sh", LOAD_BALANCER_PATHS.installer, LOAD_BALANCER_PATHS.rendered, LOAD_BALANCER_PATHS.liveSite],
+      },
+    ],
+    exec: { command: ["nginx", "-g", "daemon off;"], reloadSignal: "SIGHUP", killSignal: "SIGQUIT" },
+  };
+}
+
+export function renderConsulTemplateConfigJson(lab: Lab, job: ConsulTemplateJobSpec): string {
+  return `${JSON.stringify(renderConsulTemplateConfig(lab, job), null, 2)}\n`;
 }

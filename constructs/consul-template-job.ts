@@ -1,0 +1,51 @@
+import type { ContainerUpload } from "@cdktf/provider-docker/lib/container";
+import { Construct } from "constructs";
+import { CONSUL_TEMPLATE_ROLE, ConsulTemplateJobSpec, renderConsulTemplateConfigJson } from "../renderers";
+import type { Lab } from "../topology";
+import { requireSecrets, SecretRefs } from "./secret-refs";
+import { terraformLiteral } from "./terraform-literal";
+
+export interface ConsulTemplateJobProps {
+  readonly lab: Lab;
+  /** What the job renders and supervises (see renderers/consul-template-config.ts). */
+  readonly job: ConsulTemplateJobSpec;
+  /** The contents of each template, by its `source` path in the container. */
+  readonly templateContents: Readonly<Record<string, string>>;
+  /** Where the container reads the rendered configuration. */
+  readonly configFile: string;
+  /** The lab's secrets; required when the topology's security is "secure". */
+  readonly secrets?: SecretRefs;
+}
+
+/**
+ * A consul-template job for a container that runs consul-template: its configuration rendered from the topology and
+ * the job, its templates, and its ACL token. The container takes `uploads` and `env`; nothing reaches the image.
+ */
+export class ConsulTemplateJob extends Construct {
+  /** The files to upload into the container: the configuration and every template. */
+  readonly uploads: ContainerUpload[];
+  /** The container's environment: consul-template reads its token from CONSUL_TOKEN ("secure" mode). */
+  readonly env?: string[];
+
+  constructor(scope: Construct, id: string, props: ConsulTemplateJobProps) {
+    super(scope, id);
+    const { lab, job } = props;
+    const missing = job.templates.filter((template) => props.templateContents[template.source] === undefined);
+    if (missing.length > 0) {
+      throw new Error(
+        `no contents for template(s) ${missing.map((template) => template.source).join(", ")}; add them to templateContents`,
+      );
+    }
+    this.uploads = [
+      { file: props.configFile, content: terraformLiteral(renderConsulTemplateConfigJson(lab, job)) },
+      ...job.templates.map((template) => ({
+        file: template.source,
+        content: terraformLiteral(props.templateContents[template.source]),
+      })),
+    ];
+    if (lab.topology.security === "secure") {
+      const secrets = requireSecrets(props.secrets, "a consul-template job");
+      this.env = [`CONSUL_TOKEN=${secrets.roleToken(CONSUL_TEMPLATE_ROLE)}`];
+    }
+  }
+}
