@@ -120,6 +120,6 @@ describe("npm run diff without secrets", () => {
       encoding: "utf8",
     });
     expect(result.status).toBe(2);
-    expect(result.stderr).toContain("usage: cdktf-with-secrets deploy|diff|destroy");
+    expect(result.stderr).toContain("usage: cdktf-with-secrets synth|deploy|diff|destroy");
   });
 });

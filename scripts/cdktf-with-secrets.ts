@@ -1,7 +1,7 @@
 /**
- * `npm run deploy | diff | destroy`: runs cdktf on every stack with the lab's secrets passed as sensitive Terraform
- * variables (TF_VAR_*), so no secret is ever written into cdktf.out. The first deploy creates the secrets file; diff
- * and destroy only read it. A topology with security "none" needs no secrets.
+ * `npm run synth | deploy | diff | destroy`: runs cdktf on every stack with the lab's secrets passed as sensitive
+ * Terraform variables (TF_VAR_*), so no secret is ever written into cdktf.out. The first deploy creates the secrets
+ * file; diff and destroy only read it; synth needs none, and neither does a topology with security "none".
  */
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
@@ -17,6 +17,7 @@ import {
 import { loadLab, TopologyError } from "../topology";
 
 const COMMANDS: Record<string, string[]> = {
+  synth: ["synth"],
   deploy: ["deploy", "*", "--auto-approve", "--outputs-file", "outputs.json"],
   diff: ["diff", "*"],
   destroy: ["destroy", "*"],
@@ -32,7 +33,7 @@ function main(): number {
   const env: NodeJS.ProcessEnv = { ...process.env, CHECKPOINT_DISABLE: "1" };
   try {
     const lab = loadLab();
-    if (lab.topology.security === "secure") {
+    if (lab.topology.security === "secure" && command !== "synth") {
       const file = process.env[SECRETS_FILE_ENV] || DEFAULT_SECRETS_FILE;
       let secrets;
       if (command === "deploy") {
