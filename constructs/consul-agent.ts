@@ -104,8 +104,7 @@ export class ConsulAgent extends Construct {
           : []),
       ],
       ports: publishedPorts(lab, node.name),
-      // Consul passes its environment to watch handlers: the handler's token for its KV write.
-      // Left unset elsewhere: an empty list and an unset one read back alike, and would show as a change.
+      // Consul passes its environment to watch handlers: the handler's token for its KV write. Unset on other nodes.
       env: isLoadBalancer && secrets ? [`MAINTENANCE_FLAG_TOKEN=${secrets.maintenanceWatchToken}`] : undefined,
       healthcheck: {
         // A server is ready once a leader is elected; a client once it has joined one (it asks a server).
