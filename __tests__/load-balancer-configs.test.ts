@@ -100,6 +100,7 @@ describe("the entry point", () => {
     const custom = labOf(input);
     expect(renderEntryPointConf(custom)).toContain("server 10.0.1.2:8081 max_fails=1 fail_timeout=5s; # dev1002");
     expect(renderUpstreamTemplate(custom)).toContain("    listen 8081 default_server;");
+    expect(renderConsulUiVhost(custom)).toContain("    listen 8081;");
   });
 
   it("keeps answering when either load balancer is down, and answers its own check", async () => {
