@@ -2,6 +2,7 @@
 // esbuild only strips types (type checking is `npm run lint`'s job), so start-up stays fast; cdktf.json's
 // app and the npm scripts all go through here.
 import { buildSync } from "esbuild";
+import { renameSync } from "node:fs";
 import { createRequire } from "node:module";
 import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -13,9 +14,11 @@ if (!entry) {
 }
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const outfile = join(root, ".build", `${basename(entry, ".ts")}.js`);
+// Built under a name of its own, then renamed into place: runs in parallel never read a half-written bundle.
+const partial = `${outfile}.${process.pid}.tmp`;
 buildSync({
   entryPoints: [resolve(entry)],
-  outfile,
+  outfile: partial,
   bundle: true,
   platform: "node",
   target: "node20",
@@ -23,5 +26,6 @@ buildSync({
   packages: "external",
   logLevel: "warning",
 });
+renameSync(partial, outfile);
 process.argv = [process.argv[0], outfile, ...args];
 createRequire(import.meta.url)(outfile);
