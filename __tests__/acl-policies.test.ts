@@ -95,7 +95,7 @@ describe("ACL policies", () => {
     expect(plan.tokens.every((token) => token.policies.length === 1 && token.policies[0] === token.role)).toBe(true);
     expect(new Set(plan.tokens.map((token) => token.accessorId)).size).toBe(plan.tokens.length);
     expect(renderAclPlan(labOf()).tokens).toEqual(plan.tokens);
-    expect(plan.anonymousPolicies).toEqual(["dns"]);
+    expect(plan.anonymousToken).toEqual({ accessorId: "00000000-0000-0000-0000-000000000002", policies: ["dns"] });
     expect(plan.policies.map((policy) => policy.name)).toEqual([...Object.keys(roles), "dns"]);
   });
 });

@@ -4,7 +4,7 @@
  */
 import { derivedUuid } from "../secrets/secrets-file";
 import type { Lab } from "../topology";
-import { aclRoles, dnsPolicy } from "./acl-policies";
+import { aclRoles, ANONYMOUS_TOKEN_ACCESSOR, dnsPolicy } from "./acl-policies";
 
 export interface AclPlan {
   readonly policies: readonly { readonly name: string; readonly description: string; readonly rules: string }[];
@@ -15,7 +15,8 @@ export interface AclPlan {
     readonly description: string;
     readonly policies: readonly string[];
   }[];
-  readonly anonymousPolicies: readonly string[];
+  /** Consul's anonymous token (fixed accessor ID in every datacenter) and the policies DNS answers with. */
+  readonly anonymousToken: { readonly accessorId: string; readonly policies: readonly string[] };
 }
 
 /** A role token's accessor ID: public, and stable for a lab name and role, so the bootstrap updates instead of duplicating. */
@@ -34,6 +35,6 @@ export function renderAclPlan(lab: Lab): AclPlan {
       description: `consul-lab ${role.name}: ${role.description}`,
       policies: [role.name],
     })),
-    anonymousPolicies: [dns.name],
+    anonymousToken: { accessorId: ANONYMOUS_TOKEN_ACCESSOR, policies: [dns.name] },
   };
 }

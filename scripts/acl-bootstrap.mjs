@@ -11,8 +11,6 @@
 //                           (default 60 tries, 1000 ms apart)
 import process from "node:process";
 
-const ANONYMOUS = "00000000-0000-0000-0000-000000000002";
-
 function fail(message) {
   console.error(`acl-bootstrap: ${message}`);
   process.exit(1);
@@ -135,13 +133,14 @@ await waitForManagementToken();
 for (const policy of plan.policies) console.log(`acl-bootstrap: policy ${policy.name}: ${await applyPolicy(policy)}`);
 for (const spec of plan.tokens)
   console.log(`acl-bootstrap: token ${spec.role} (${spec.accessorId}): ${await applyToken(spec)}`);
-const anonymous = expectOk(await call("GET", `/v1/acl/token/${ANONYMOUS}`), "reading the anonymous token");
+const { accessorId: anonymousId, policies: anonymousPolicies } = plan.anonymousToken;
+const anonymous = expectOk(await call("GET", `/v1/acl/token/${anonymousId}`), "reading the anonymous token");
 expectOk(
-  await call("PUT", `/v1/acl/token/${ANONYMOUS}`, {
-    AccessorID: ANONYMOUS,
+  await call("PUT", `/v1/acl/token/${anonymousId}`, {
+    AccessorID: anonymousId,
     Description: anonymous.Description,
-    Policies: plan.anonymousPolicies.map((name) => ({ Name: name })),
+    Policies: anonymousPolicies.map((name) => ({ Name: name })),
   }),
   "giving the anonymous token its DNS policy",
 );
-console.log(`acl-bootstrap: anonymous token: ${plan.anonymousPolicies.join(", ")}`);
+console.log(`acl-bootstrap: anonymous token: ${anonymousPolicies.join(", ")}`);

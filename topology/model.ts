@@ -53,7 +53,6 @@ export function networkGateway(topology: Topology): string {
 export class Lab {
   readonly topology: Topology;
   readonly servers: readonly NodeSpec[];
-  readonly clients: readonly NodeSpec[];
   /** The Docker network's gateway address. */
   readonly gateway: string;
   /** The node whose Consul HTTP and DNS ports the host can reach. */
@@ -66,7 +65,6 @@ export class Lab {
   constructor(topology: Topology) {
     this.topology = topology;
     this.servers = topology.nodes.filter((node) => node.role === "server");
-    this.clients = topology.nodes.filter((node) => node.role === "client");
     this.gateway = networkGateway(topology);
     const publishName = topology.publish.node ?? this.servers[0].name;
     this.publishNode = topology.nodes.find((node) => node.name === publishName)!;
