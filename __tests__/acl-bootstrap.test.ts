@@ -5,7 +5,7 @@ import { ANONYMOUS_TOKEN_ACCESSOR, renderAclPlan } from "../renderers";
 import { generateSecrets, roleTokenSecrets } from "../secrets";
 import { labOf } from "./helpers";
 
-const SCRIPT = join(__dirname, "..", "scripts", "acl-bootstrap.mjs");
+const SCRIPT = join(__dirname, "..", "scripts", "deploy-time", "acl-bootstrap.mjs");
 const MANAGEMENT = "6a1d7c1e-0c55-4c1e-9d8e-6f5b7f1f2a10";
 
 /** An in-memory stand-in for Consul's ACL endpoints on loopback. */

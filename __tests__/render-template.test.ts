@@ -10,9 +10,9 @@ const instances = {
   ],
 };
 
-describe("scripts/render-template", () => {
+describe("tools/render-template", () => {
   it("prints its usage, with the fixture format, when called without arguments", () => {
-    const result = spawnSync(join(__dirname, "..", "scripts", "render-template"), [], { encoding: "utf8" });
+    const result = spawnSync(join(__dirname, "tools", "render-template", "render-template"), [], { encoding: "utf8" });
     expect(result.status).toBe(2);
     expect(result.stderr).toContain("usage: render-template TEMPLATE FIXTURE.json");
     expect(result.stderr).toContain('"services"');

@@ -104,7 +104,7 @@ describe("the secrets file", () => {
 describe("npm run diff without secrets", () => {
   it("stops before cdktf with the secrets file's message", () => {
     const missing = join(dir, "never-created", "consul-lab.json");
-    const result = spawnSync(process.execPath, ["scripts/run-ts.mjs", "scripts/cdktf-with-secrets.ts", "diff"], {
+    const result = spawnSync(process.execPath, ["scripts/run-ts.mjs", "cli/cdktf-with-secrets.ts", "diff"], {
       cwd: PROJECT_ROOT,
       env: { ...process.env, CONSUL_LAB_SECRETS_FILE: missing, CONSUL_LAB_TOPOLOGY: "" },
       encoding: "utf8",
@@ -115,7 +115,7 @@ describe("npm run diff without secrets", () => {
   });
 
   it("prints its usage for an unknown command", () => {
-    const result = spawnSync(process.execPath, ["scripts/run-ts.mjs", "scripts/cdktf-with-secrets.ts", "apply"], {
+    const result = spawnSync(process.execPath, ["scripts/run-ts.mjs", "cli/cdktf-with-secrets.ts", "apply"], {
       cwd: PROJECT_ROOT,
       encoding: "utf8",
     });

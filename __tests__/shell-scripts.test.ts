@@ -5,7 +5,7 @@ const ROOT = join(__dirname, "..");
 const SCRIPTS = [
   "assets/handlers/maintenance-flag.sh",
   "assets/load-balancer/install-site-conf.sh",
-  "scripts/render-template",
+  "__tests__/tools/render-template/render-template",
   ".ci/run",
   "scripts/ops/backup.sh",
   "scripts/ops/restore.sh",

@@ -15,7 +15,7 @@ export interface AclBootstrapProps {
 
 /**
  * Applies the lab's ACL plan (policies, a token per role, the DNS policy on the anonymous token) to the running
- * cluster with the management token, through scripts/acl-bootstrap.mjs on the deploying machine. Consul's Terraform
+ * cluster with the management token, through scripts/deploy-time/acl-bootstrap.mjs on the deploying machine. Consul's Terraform
  * provider cannot create a token with a chosen secret ID, and every agent needs its token in its config before the
  * Consul stack could run, so this step belongs to the cluster. It runs again when the plan or a secret changes.
  */
@@ -34,7 +34,7 @@ export class AclBootstrap extends Construct {
         {
           type: "local-exec",
           // Relative to the directory Terraform runs in (cdktf.out/stacks/<stack>).
-          command: "node ../../../scripts/acl-bootstrap.mjs",
+          command: "node ../../../scripts/deploy-time/acl-bootstrap.mjs",
           environment: {
             CONSUL_HTTP_ADDR: `${publish.address}:${publish.httpPort}`,
             CONSUL_HTTP_TOKEN: secrets.managementToken,

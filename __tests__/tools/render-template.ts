@@ -1,10 +1,10 @@
-/** Renders a consul-template template over a fixture with scripts/render-template (Go's text/template). */
+/** Renders a consul-template template over a fixture with tools/render-template (Go's text/template). */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-const SCRIPT = join(__dirname, "..", "..", "scripts", "render-template");
+const SCRIPT = join(__dirname, "render-template", "render-template");
 
 export interface HealthInstance {
   Node: string;

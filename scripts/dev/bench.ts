@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generatedTopology } from "./generated-topology";
 
-const ROOT = join(__dirname, "..");
+const ROOT = join(__dirname, "..", "..");
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 
 interface Measurement {
@@ -50,7 +50,7 @@ function main(): void {
       const file = join(work, `lab-${nodeCount}.json`);
       writeFileSync(file, JSON.stringify(generatedTopology(nodeCount)));
       const result = repeat(() =>
-        measure(process.execPath, ["-r", "./scripts/report-peak-rss.cjs", ".build/main.js"], {
+        measure(process.execPath, ["-r", "./scripts/dev/report-peak-rss.cjs", ".build/main.js"], {
           CONSUL_LAB_TOPOLOGY: file,
           CDKTF_OUTDIR: join(work, `out-${nodeCount}`),
         }),

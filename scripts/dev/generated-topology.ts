@@ -1,5 +1,5 @@
-import type { TopologyInput } from "../topology";
-import { intToIpv4, ipv4ToInt } from "../topology/ipv4";
+import type { TopologyInput } from "../../topology";
+import { intToIpv4, ipv4ToInt } from "../../topology/ipv4";
 
 /** A lab shaped like the article's (3 servers, 2 load balancers, 1 sorry server), with the rest app servers. */
 export function generatedTopology(nodeCount: number): TopologyInput {
