@@ -121,9 +121,11 @@ function bootstrap(
         env: {
           ...process.env,
           CONSUL_HTTP_ADDR: api.address,
-          CONSUL_HTTP_TOKEN: token,
+          CONSUL_LAB_MANAGEMENT_TOKEN_ENV: "TF_VAR_management_token",
+          TF_VAR_management_token: token,
+          CONSUL_LAB_ROLE_TOKENS_ENV: "TF_VAR_role_tokens",
           CONSUL_LAB_ACL_PLAN: JSON.stringify(plan),
-          CONSUL_LAB_ROLE_TOKENS: JSON.stringify(roleTokens),
+          TF_VAR_role_tokens: JSON.stringify(roleTokens),
           CONSUL_LAB_ACL_ATTEMPTS: "5",
           CONSUL_LAB_ACL_RETRY_MS: "20",
         },
@@ -201,6 +203,6 @@ describe("the ACL bootstrap", () => {
     const incomplete = Object.fromEntries(Object.entries(roleTokens).filter(([role]) => role !== "terraform"));
     const run = await bootstrap(api, incomplete);
     expect(run.code).toBe(1);
-    expect(run.stderr).toContain('acl-bootstrap: no secret for role "terraform" in CONSUL_LAB_ROLE_TOKENS');
+    expect(run.stderr).toContain('acl-bootstrap: no secret for role "terraform" in the role tokens');
   });
 });

@@ -9,15 +9,19 @@ import {
   ConsulAgent,
   ConsulCluster,
   ConsulTemplateJob,
+  AssetImage,
   DnsForwarder,
-  dnsForwarderImage,
+  dnsForwarderImageSpec,
   EntryPoint,
   LabNetwork,
   LoadBalancer,
-  loadBalancerImage,
+  loadBalancerImageSpec,
+  NodeNamespace,
   NodeWorkload,
   terraformLiteral,
 } from "../constructs";
+import type { Construct } from "constructs";
+import type { Lab } from "../topology";
 import {
   LOAD_BALANCER_PATHS,
   renderAgentConfigFiles,
@@ -32,6 +36,11 @@ import {
 import { articleInput, labOf, TEST_SECRET_REFS } from "./helpers";
 
 const lab = labOf();
+
+/** A node's namespace, as the cluster creates it. */
+function namespaceOf(scope: Construct, nodeName: string, topology: Lab = lab): NodeNamespace {
+  return new NodeNamespace(scope, "namespace", { lab: topology, nodeName, image: "consul", networkName: "consul-lab" });
+}
 
 function resourcesOf(synthesized: string, type: string): Record<string, any>[] {
   return Object.values(JSON.parse(synthesized).resource?.[type] ?? {});
@@ -49,26 +58,34 @@ describe("LabNetwork", () => {
 });
 
 describe("ConsulAgent", () => {
-  const agentOn = (nodeName: string, topology = lab) =>
+  const agentOn = (nodeName: string, topology = lab, waitForLeader = false) =>
     Testing.synthScope(
       (scope) =>
         new ConsulAgent(scope, "agent", {
           lab: topology,
           nodeName,
           image: "consul-image-id",
-          networkName: "consul-lab",
+          namespace: namespaceOf(scope, nodeName, topology),
           secrets: TEST_SECRET_REFS,
+          waitForLeader,
         }),
     );
+  const agentContainer = (synthesized: string) =>
+    resourcesOf(synthesized, "docker_container").find((container) =>
+      container.labels.some((label: any) => label.value === "agent"),
+    )!;
+  const namespaceContainer = (synthesized: string) =>
+    resourcesOf(synthesized, "docker_container").find((container) =>
+      container.labels.some((label: any) => label.value === "netns"),
+    )!;
 
-  it("runs the node's agent at its static address with its rendered config", () => {
-    expect(agentOn("dev1004")).toHaveResourceWithProperties(Container, {
+  it("runs the node's agent in the node's namespace with its rendered config", () => {
+    expect(agentOn("dev1004", lab, true)).toHaveResourceWithProperties(Container, {
       name: "consul-lab-dev1004",
-      hostname: "dev1004",
       image: "consul-image-id",
       command: ["agent"],
       restart: "unless-stopped",
-      networks_advanced: [{ name: "consul-lab", ipv4_address: "10.0.1.4" }],
+      network_mode: expect.stringMatching(/^container:\$\{docker_container\.namespace_container_[0-9A-F]+\.id\}$/),
       upload: Object.entries(
         renderAgentConfigFiles(lab, "dev1004", {
           gossipKey: "GOSSIP-KEY",
@@ -81,10 +98,25 @@ describe("ConsulAgent", () => {
     });
   });
 
+  it("holds the node's address, hostname and resolver in its namespace, which does nothing else", () => {
+    expect(namespaceContainer(agentOn("dev1004"))).toMatchObject({
+      name: "consul-lab-dev1004-net",
+      hostname: "dev1004",
+      network_mode: "bridge",
+      networks_advanced: [{ name: "consul-lab", ipv4_address: "10.0.1.4" }],
+      restart: "unless-stopped",
+      entrypoint: ["/bin/sh", "-c", expect.stringContaining("trap 'exit 0' TERM")],
+    });
+  });
+
+  it("does not wait for a leader unless asked to", () => {
+    expect(agentContainer(agentOn("dev1001")).wait).toBe(false);
+  });
+
   it("keeps the agent's data in a named volume", () => {
     const synthesized = agentOn("dev1004");
     expect(synthesized).toHaveResourceWithProperties(Volume, { name: "consul-lab-dev1004-data" });
-    expect(resourcesOf(synthesized, "docker_container")[0].volumes).toEqual([
+    expect(agentContainer(synthesized).volumes).toEqual([
       {
         volume_name: expect.stringMatching(/^\$\{docker_volume\.agent_data_[0-9A-F]+\.name\}$/),
         container_path: "/consul/data",
@@ -93,7 +125,7 @@ describe("ConsulAgent", () => {
   });
 
   it("is healthy only once the cluster has a leader", () => {
-    const [container] = resourcesOf(agentOn("dev1002"), "docker_container");
+    const container = agentContainer(agentOn("dev1002"));
     expect(container.healthcheck.test).toEqual([
       "CMD-SHELL",
       "wget -qO- http://127.0.0.1:8500/v1/status/leader | grep -q ':'",
@@ -101,31 +133,32 @@ describe("ConsulAgent", () => {
   });
 
   it("publishes HTTP and DNS on 127.0.0.1 from the publish node only", () => {
-    const [published] = resourcesOf(agentOn("dev1001"), "docker_container");
+    const published = namespaceContainer(agentOn("dev1001"));
     expect(published.ports).toEqual([
       { internal: 8500, external: 8500, ip: "127.0.0.1", protocol: "tcp" },
       { internal: 8600, external: 8600, ip: "127.0.0.1", protocol: "tcp" },
       { internal: 8600, external: 8600, ip: "127.0.0.1", protocol: "udp" },
       { internal: 80, external: 8080, ip: "127.0.0.1", protocol: "tcp" },
     ]);
-    const [other] = resourcesOf(agentOn("dev1002"), "docker_container");
-    expect(other.ports ?? []).toEqual([]);
+    expect(namespaceContainer(agentOn("dev1002")).ports ?? []).toEqual([]);
+    expect(agentContainer(agentOn("dev1001")).ports).toBeUndefined();
   });
 
-  it("resolves through the node's dnsmasq with the article's search domains", () => {
-    expect(agentOn("dev1005")).toHaveResourceWithProperties(Container, {
+  it("resolves through the node's dnsmasq with the Consul search domains and musl's ndots", () => {
+    expect(namespaceContainer(agentOn("dev1005"))).toMatchObject({
       dns: ["127.0.0.1"],
-      dns_search: ["node.consul", "service.consul"],
+      dns_search: ["node.consul", "service.consul", "consul"],
+      dns_opts: ["ndots:2"],
     });
   });
 
   it("publishes the site's entry on 127.0.0.1 from the entry node", () => {
-    const [entry] = resourcesOf(agentOn("dev1001"), "docker_container");
+    const entry = namespaceContainer(agentOn("dev1001"));
     expect(entry.ports).toContainEqual({ internal: 80, external: 8080, ip: "127.0.0.1", protocol: "tcp" });
   });
 
   it("places the maintenance handler, executable, on the load balancers' agents only", () => {
-    const [balancer] = resourcesOf(agentOn("dev1002"), "docker_container");
+    const balancer = agentContainer(agentOn("dev1002"));
     expect(balancer.upload[2]).toEqual({
       file: "/consul/handlers/maintenance-flag.sh",
       content: terraformLiteral(
@@ -133,7 +166,11 @@ describe("ConsulAgent", () => {
       ),
       executable: true,
     });
-    const [app] = resourcesOf(agentOn("dev1004"), "docker_container");
+    expect(balancer.env).toEqual([
+      "MAINTENANCE_FLAG_LOG=/consul/data/maintenance-flag.log",
+      "MAINTENANCE_FLAG_TOKEN=TOKEN-FOR-maintenance-watch",
+    ]);
+    const app = agentContainer(agentOn("dev1004"));
     expect(app.upload.map((upload: { file: string }) => upload.file)).toEqual([
       "/consul/config/agent.json",
       "/consul/config/secrets.json",
@@ -144,28 +181,22 @@ describe("ConsulAgent", () => {
     const input = articleInput();
     input.publish = { node: "dev1003", httpPort: 18500, dnsPort: 18600 };
     const custom = labOf(input);
-    const [container] = resourcesOf(agentOn("dev1003", custom), "docker_container");
+    const container = namespaceContainer(agentOn("dev1003", custom));
     expect(container.ports[0]).toEqual({ internal: 8500, external: 18500, ip: "127.0.0.1", protocol: "tcp" });
   });
 });
 
 describe("NodeWorkload", () => {
-  it("joins the agent's network namespace and serves the node's site", () => {
+  it("joins the node's namespace and serves the node's site", () => {
     const synthesized = Testing.synthScope((scope) => {
-      const agent = new ConsulAgent(scope, "agent", {
-        lab,
-        nodeName: "dev1006",
-        image: "consul",
-        networkName: "consul-lab",
-        secrets: TEST_SECRET_REFS,
-      });
-      new NodeWorkload(scope, "workload", { lab, nodeName: "dev1006", agent, image: "nginx-image-id" });
+      const namespace = namespaceOf(scope, "dev1006");
+      new NodeWorkload(scope, "workload", { lab, nodeName: "dev1006", namespace, image: "nginx-image-id" });
     });
     const site = renderWorkloadSite(lab, "dev1006")!;
     expect(synthesized).toHaveResourceWithProperties(Container, {
       name: "consul-lab-dev1006-sorry",
       image: "nginx-image-id",
-      network_mode: expect.stringMatching(/^container:\$\{docker_container\.agent_container_[0-9A-F]+\.id\}$/),
+      network_mode: expect.stringMatching(/^container:\$\{docker_container\.namespace_container_[0-9A-F]+\.id\}$/),
       upload: [
         { file: "/etc/nginx/conf.d/default.conf", content: site.nginxConf },
         { file: "/usr/share/nginx/html/index.html", content: site.indexHtml },
@@ -179,14 +210,8 @@ describe("NodeWorkload", () => {
     const bare = labOf(input);
     expect(() =>
       Testing.synthScope((scope) => {
-        const agent = new ConsulAgent(scope, "agent", {
-          lab: bare,
-          nodeName: "dev1007",
-          image: "consul",
-          networkName: "n",
-          secrets: TEST_SECRET_REFS,
-        });
-        new NodeWorkload(scope, "workload", { lab: bare, nodeName: "dev1007", agent, image: "nginx" });
+        const namespace = namespaceOf(scope, "dev1007", bare);
+        new NodeWorkload(scope, "workload", { lab: bare, nodeName: "dev1007", namespace, image: "nginx" });
       }),
     ).toThrow('node "dev1007" registers no service, so it has no workload to run');
   });
@@ -194,43 +219,46 @@ describe("NodeWorkload", () => {
 
 describe("LoadBalancer", () => {
   const synthesized = Testing.synthScope((scope) => {
-    const agent = new ConsulAgent(scope, "agent", {
-      lab,
-      nodeName: "dev1002",
-      image: "consul",
-      networkName: "consul-lab",
-      secrets: TEST_SECRET_REFS,
-    });
-    const image = loadBalancerImage(scope, "image", lab);
+    const namespace = namespaceOf(scope, "dev1002");
+    const image = new AssetImage(scope, "image", { lab, spec: loadBalancerImageSpec(lab) });
     new LoadBalancer(scope, "lb", {
       lab,
       nodeName: "dev1002",
-      agent,
+      namespace,
       image: image.image.imageId,
       secrets: TEST_SECRET_REFS,
     });
   });
 
-  it("builds its image from assets/load-balancer with the pinned bases, by a path relative to the stack", () => {
+  it("refers to its image, built from assets/load-balancer by the deploy, by tag without a provider build", () => {
     const [image] = resourcesOf(synthesized, "docker_image");
     expect(image.name).toMatch(/^consul-lab-load-balancer:[0-9a-f]{12}$/);
-    expect(image.build).toEqual({
-      context: "../../../assets/load-balancer",
-      build_args: { NGINX_IMAGE: "nginx:1.27-alpine", CONSUL_TEMPLATE_IMAGE: "hashicorp/consul-template:0.43.0" },
+    expect(image.build).toBeUndefined();
+    expect(image.keep_locally).toBe(false);
+    expect(loadBalancerImageSpec(lab).buildArgs).toEqual({
+      NGINX_IMAGE: "nginx:1.27-alpine",
+      CONSUL_TEMPLATE_IMAGE: "hashicorp/consul-template:0.43.0",
     });
   });
 
   it("renames the image when a base image changes, so Docker rebuilds it", () => {
     const input = articleInput();
     input.images = { nginx: "nginx:1.28-alpine" };
-    const other = Testing.synthScope((scope) => loadBalancerImage(scope, "image", labOf(input)));
-    expect(resourcesOf(other, "docker_image")[0].name).not.toBe(resourcesOf(synthesized, "docker_image")[0].name);
+    const other = labOf(input);
+    const tagOf = (topology: Lab) =>
+      resourcesOf(
+        Testing.synthScope(
+          (scope) => new AssetImage(scope, "image", { lab: topology, spec: loadBalancerImageSpec(topology) }),
+        ),
+        "docker_image",
+      )[0].name;
+    expect(tagOf(other)).not.toBe(tagOf(lab));
   });
 
   it("runs consul-template with its rendered config, template and the Consul UI vhost", () => {
     expect(synthesized).toHaveResourceWithProperties(Container, {
       name: "consul-lab-dev1002-load-balancer",
-      network_mode: expect.stringMatching(/^container:\$\{docker_container\.agent_container_[0-9A-F]+\.id\}$/),
+      network_mode: expect.stringMatching(/^container:\$\{docker_container\.namespace_container_[0-9A-F]+\.id\}$/),
       upload: [
         { file: LOAD_BALANCER_PATHS.config, content: renderConsulTemplateConfigJson(lab, loadBalancerJob()) },
         { file: LOAD_BALANCER_PATHS.template, content: renderUpstreamTemplate(lab) },
@@ -243,15 +271,9 @@ describe("LoadBalancer", () => {
 describe("DnsForwarder", () => {
   it("runs the rendered dnsmasq config in the node's namespace, from an image built from assets/dnsmasq", () => {
     const synthesized = Testing.synthScope((scope) => {
-      const agent = new ConsulAgent(scope, "agent", {
-        lab,
-        nodeName: "dev1003",
-        image: "consul",
-        networkName: "consul-lab",
-        secrets: TEST_SECRET_REFS,
-      });
-      const image = dnsForwarderImage(scope, "image", lab);
-      new DnsForwarder(scope, "dns", { lab, nodeName: "dev1003", agent, image: image.image.imageId });
+      const namespace = namespaceOf(scope, "dev1003");
+      const image = new AssetImage(scope, "image", { lab, spec: dnsForwarderImageSpec(lab) });
+      new DnsForwarder(scope, "dns", { lab, nodeName: "dev1003", namespace, image: image.image.imageId });
     });
     expect(synthesized).toHaveResourceWithProperties(Container, {
       name: "consul-lab-dev1003-dns",
@@ -260,22 +282,16 @@ describe("DnsForwarder", () => {
     });
     expect(resourcesOf(synthesized, "docker_image")[0]).toMatchObject({
       name: expect.stringMatching(/^consul-lab-dnsmasq:[0-9a-f]{12}$/),
-      build: { context: "../../../assets/dnsmasq", build_args: { BASE_IMAGE: "alpine:3.20" } },
     });
+    expect(dnsForwarderImageSpec(lab)).toMatchObject({ assetDir: "dnsmasq", buildArgs: { BASE_IMAGE: "alpine:3.20" } });
   });
 });
 
 describe("EntryPoint", () => {
   it("runs nginx with the entry config in the keepalived node's namespace", () => {
     const synthesized = Testing.synthScope((scope) => {
-      const agent = new ConsulAgent(scope, "agent", {
-        lab,
-        nodeName: "dev1001",
-        image: "consul",
-        networkName: "consul-lab",
-        secrets: TEST_SECRET_REFS,
-      });
-      new EntryPoint(scope, "entry", { lab, nodeName: "dev1001", agent, image: "nginx-image-id" });
+      const namespace = namespaceOf(scope, "dev1001");
+      new EntryPoint(scope, "entry", { lab, nodeName: "dev1001", namespace, image: "nginx-image-id" });
     });
     expect(synthesized).toHaveResourceWithProperties(Container, {
       name: "consul-lab-dev1001-entry",
@@ -295,11 +311,12 @@ describe("ConsulCluster", () => {
     expect(synthesized).toHaveResourceWithProperties(Image, { name: "nginx:1.27-alpine", keep_locally: true });
   });
 
-  it("creates an agent, a data volume and a workload for every node", () => {
+  it("creates a namespace, an agent, a data volume and a workload for every node", () => {
     const containers = resourcesOf(synthesized, "docker_container").map((container) => container.name);
     expect(containers.sort()).toEqual(
       [
         ...lab.nodes.map((node) => `consul-lab-${node.name}`),
+        ...lab.nodes.map((node) => `consul-lab-${node.name}-net`),
         "consul-lab-dev1001-entry",
         "consul-lab-dev1002-load-balancer",
         "consul-lab-dev1003-load-balancer",
@@ -324,6 +341,7 @@ describe("ConsulCluster", () => {
     expect(names.filter((name) => name.includes("dev1007")).sort()).toEqual([
       "consul-lab-dev1007",
       "consul-lab-dev1007-dns",
+      "consul-lab-dev1007-net",
     ]);
   });
 });

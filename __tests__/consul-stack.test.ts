@@ -59,26 +59,21 @@ describe("the Consul stack", () => {
     expect(synthesized).not.toContain("maintenance/key");
   });
 
-  it("talks to the address the cluster stack published, through its state", () => {
-    // Cross-stack references are wired by the app's synth, so this reads what `cdktf synth` writes.
+  it("talks to the published HTTP API the topology names, with no reference into the cluster's state", () => {
     const written = runApp().files;
     const json = JSON.parse(written["stacks/consul/cdk.tf.json"]);
-    const cluster = JSON.parse(written["stacks/cluster/cdk.tf.json"]);
     expect(JSON.stringify(json)).toHaveProviderWithProperties(ConsulProvider, {
-      address:
-        "${data.terraform_remote_state.cross-stack-reference-input-cluster.outputs.cross-stack-output-docker_containercluster_dev1001_agent_container_9855A74Cports0ip}:${data.terraform_remote_state.cross-stack-reference-input-cluster.outputs.cross-stack-output-docker_containercluster_dev1001_agent_container_9855A74Cports0external}",
+      address: "127.0.0.1:8500",
       scheme: "http",
     });
-    expect(json.data.terraform_remote_state["cross-stack-reference-input-cluster"]).toEqual({
-      backend: "local",
-      config: { path: "../../../state/cluster.tfstate" },
-      workspace: "${terraform.workspace}",
-    });
-    expect(
-      cluster.output["cross-stack-output-docker_containercluster_dev1001_agent_container_9855A74Cports0ip"],
-    ).toEqual({
-      sensitive: true,
-      value: "${docker_container.cluster_dev1001_agent_container_9855A74C.ports[0].ip}",
+    expect(json.data?.terraform_remote_state).toBeUndefined();
+  });
+
+  it("follows publish.address and publish.httpPort", () => {
+    const input = articleInput();
+    input.publish = { address: "127.0.0.2", httpPort: 18500 };
+    expect(consulStackOf(input).synthesized).toHaveProviderWithProperties(ConsulProvider, {
+      address: "127.0.0.2:18500",
     });
   });
 
@@ -107,11 +102,19 @@ describe("deploy order", () => {
     expect(manifest.stacks.consul.dependencies).toEqual(["cluster"]);
   });
 
-  it("waits for each agent to be healthy (leader elected) before the stack that needs it", () => {
+  it("makes every client agent wait to be healthy (leader elected), and no server", () => {
     const { cluster } = consulStackOf();
     const containers = Object.values(JSON.parse(Testing.synth(cluster)).resource.docker_container) as any[];
     const agents = containers.filter((container) => container.healthcheck);
     expect(agents).toHaveLength(6);
-    for (const agent of agents) expect(agent).toMatchObject({ wait: true, wait_timeout: 180 });
+    const waits = Object.fromEntries(agents.map((agent) => [agent.name, agent.wait]));
+    expect(waits).toEqual({
+      "consul-lab-dev1001": false,
+      "consul-lab-dev1002": false,
+      "consul-lab-dev1003": false,
+      "consul-lab-dev1004": true,
+      "consul-lab-dev1005": true,
+      "consul-lab-dev1006": true,
+    });
   });
 });

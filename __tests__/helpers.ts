@@ -43,4 +43,5 @@ export const TEST_SECRET_REFS = {
   managementToken: "MANAGEMENT-TOKEN",
   roleTokensJson: "ROLE-TOKENS-JSON",
   roleToken: (role: string) => `TOKEN-FOR-${role}`,
+  deployEnvironment: { managementToken: "MANAGEMENT-TOKEN-ENV", roleTokensJson: "ROLE-TOKENS-ENV" },
 };

@@ -53,6 +53,7 @@ describe("secrets in the synthesized output", () => {
       'CONSUL_TOKEN=${var.role_tokens["consul-template"]}',
     ]);
     expect(byName("consul-lab-dev1002").env).toEqual([
+      "MAINTENANCE_FLAG_LOG=/consul/data/maintenance-flag.log",
       'MAINTENANCE_FLAG_TOKEN=${var.role_tokens["maintenance-watch"]}',
     ]);
     expect(byName("consul-lab-dev1004").env ?? []).toEqual([]);
@@ -96,7 +97,11 @@ describe('security "none"', () => {
     expect(run.status).toBe(0);
     const cluster = JSON.parse(run.files["stacks/cluster/cdk.tf.json"]);
     expect(cluster.variable).toBeUndefined();
-    expect(run.files["stacks/cluster/cdk.tf.json"]).not.toMatch(/encrypt|\\"acl\\"|terraform_data/);
+    expect(run.files["stacks/cluster/cdk.tf.json"]).not.toMatch(/encrypt|\\"acl\\"|acl-bootstrap/);
+    // The only deploy-time step left is the wait for a leader.
+    expect(Object.keys(cluster.resource.terraform_data).map((id) => id.replace(/_[0-9A-F]{8}$/, ""))).toEqual([
+      "cluster_leader_wait",
+    ]);
   });
 
   it("is warned about at synth", () => {

@@ -50,6 +50,7 @@ describe("adding a node to the topology", () => {
     expect(added.sort()).toEqual([
       "cluster/docker_container.cluster_dev1007_agent_container",
       "cluster/docker_container.cluster_dev1007_dns_container",
+      "cluster/docker_container.cluster_dev1007_namespace_container",
       "cluster/docker_container.cluster_dev1007_workload_container",
       "cluster/docker_volume.cluster_dev1007_agent_data",
     ]);

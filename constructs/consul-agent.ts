@@ -1,17 +1,21 @@
-import { Container, ContainerPorts } from "@cdktf/provider-docker/lib/container";
+import { Container } from "@cdktf/provider-docker/lib/container";
 import { Volume } from "@cdktf/provider-docker/lib/volume";
+import type { ITerraformDependable } from "cdktf";
 import { Construct } from "constructs";
 import {
   AGENT_SECRETS_FILE,
   AgentSecrets,
   CONSUL_DATA_DIR,
   MAINTENANCE_HANDLER_FILE,
+  MAINTENANCE_HANDLER_LOG,
   MAINTENANCE_WATCH_ROLE,
   nodeRole,
   renderAgentConfigFiles,
 } from "../renderers";
-import { Lab, NODE_LOOPBACK } from "../topology";
+import type { Lab } from "../topology";
 import { assetText } from "./assets";
+import { labLabels } from "./labels";
+import type { NodeNamespace } from "./node-namespace";
 import { requireSecrets, SecretRefs } from "./secret-refs";
 import { terraformLiteral } from "./terraform-literal";
 
@@ -20,13 +24,25 @@ export interface ConsulAgentProps {
   readonly nodeName: string;
   /** The image ID to run (a `docker_image`'s `imageId`), so the container follows image changes. */
   readonly image: string;
-  /** The Docker network to attach to. */
-  readonly networkName: string;
+  /** The node's namespace (address, hostname, resolver, published ports), which the agent joins. */
+  readonly namespace: NodeNamespace;
   /**
-   * Seconds Terraform waits for the container to become healthy (leader elected, node joined).
+   * Whether Terraform waits until the agent is healthy (it knows a leader). Only an agent created after every
+   * server may wait: a server waiting for a leader could hold one of Terraform's parallel slots that another
+   * server needs to start, and a leader needs them all.
+   * @default false
+   */
+  readonly waitForLeader?: boolean;
+  /**
+   * Seconds Terraform waits for the container to become healthy, when `waitForLeader` is set.
    * @default 180
    */
   readonly waitTimeoutSeconds?: number;
+  /**
+   * What must exist before the agent is created (a client waits for the cluster's leader gate).
+   * @default none
+   */
+  readonly dependsOn?: ITerraformDependable[];
   /** The lab's secrets; required when the topology's security is "secure". */
   readonly secrets?: SecretRefs;
 }
@@ -48,10 +64,8 @@ function agentSecrets(secrets: SecretRefs, nodeName: string): AgentSecrets {
 export class ConsulAgent extends Construct {
   readonly container: Container;
   readonly dataVolume: Volume;
-  /** The container's name. */
+  /** The container's name, for `docker exec` and `docker logs`. */
   readonly containerName: string;
-  /** The network mode that joins this agent's namespace (`container:<id>`), for the node's other containers. */
-  readonly namespaceMode: string;
 
   constructor(scope: Construct, id: string, props: ConsulAgentProps) {
     super(scope, id);
@@ -62,28 +76,19 @@ export class ConsulAgent extends Construct {
       ? agentSecrets(requireSecrets(props.secrets, `the agent of "${nodeName}"`), nodeName)
       : undefined;
     const isLoadBalancer = lab.workloadOf(node.name) === "load-balancer";
-    const labels = [
-      { label: "consul-lab.lab", value: lab.topology.name },
-      { label: "consul-lab.node", value: node.name },
-    ];
-
-    this.dataVolume = new Volume(this, "data", { name: lab.dockerName(node.name, "data"), labels });
+    this.dataVolume = new Volume(this, "data", {
+      name: lab.dockerName(node.name, "data"),
+      labels: labLabels(lab, { node: node.name }),
+    });
     this.containerName = lab.dockerName(node.name);
     this.container = new Container(this, "container", {
       name: this.containerName,
       image: props.image,
-      hostname: node.name,
-      // The node resolves through its dnsmasq (see DnsForwarder), which Docker's embedded DNS forwards to; the
-      // search domains let `keepalived.service` and `dev1001` resolve inside any node, as in the article.
-      dns: [NODE_LOOPBACK],
-      dnsSearch: [`node.${lab.topology.consul.domain}`, `service.${lab.topology.consul.domain}`],
       command: ["agent"],
       restart: "unless-stopped",
       mustRun: true,
-      networksAdvanced: [{ name: props.networkName, ipv4Address: node.address }],
-      // Said explicitly: Docker reports "bridge" for an unset mode, which the provider would otherwise read as a
-      // change and replace every container on every plan (kreuzwerker/terraform-provider-docker#603).
-      networkMode: "bridge",
+      // Address, hostname, resolver and published ports belong to the namespace; Docker refuses them here.
+      networkMode: props.namespace.joinMode,
       volumes: [{ volumeName: this.dataVolume.name, containerPath: CONSUL_DATA_DIR }],
       upload: [
         // agent.json is literal text; secrets.json carries `${var...}` references between literals made only of
@@ -103,9 +108,14 @@ export class ConsulAgent extends Construct {
             ]
           : []),
       ],
-      ports: publishedPorts(lab, node.name),
-      // Consul passes its environment to watch handlers: the handler's token for its KV write. Unset on other nodes.
-      env: isLoadBalancer && secrets ? [`MAINTENANCE_FLAG_TOKEN=${secrets.maintenanceWatchToken}`] : undefined,
+      // Consul passes its environment to watch handlers: where the handler logs each flag change (Consul logs
+      // handler output at DEBUG only), and its token for the KV write. Unset on other nodes.
+      env: isLoadBalancer
+        ? [
+            `MAINTENANCE_FLAG_LOG=${MAINTENANCE_HANDLER_LOG}`,
+            ...(secrets ? [`MAINTENANCE_FLAG_TOKEN=${secrets.maintenanceWatchToken}`] : []),
+          ]
+        : undefined,
       healthcheck: {
         // A server is ready once a leader is elected; a client once it has joined one (it asks a server).
         test: ["CMD-SHELL", `wget -qO- http://${lab.agentHttpAddress}/v1/status/leader | grep -q ':'`],
@@ -114,31 +124,10 @@ export class ConsulAgent extends Construct {
         retries: 3,
         startPeriod: "10s",
       },
-      wait: true,
-      waitTimeout: props.waitTimeoutSeconds ?? 180,
-      labels,
+      wait: props.waitForLeader ?? false,
+      ...(props.waitForLeader ? { waitTimeout: props.waitTimeoutSeconds ?? 180 } : {}),
+      dependsOn: props.dependsOn,
+      labels: labLabels(lab, { node: node.name, role: "agent" }),
     });
-    this.namespaceMode = `container:${this.container.id}`;
   }
-}
-
-/**
- * The host ports a node's namespace publishes, on `publish.address` only: Consul's HTTP and DNS on the publish node,
- * the site's entry on the entry node. Published by the agent's container because it owns the namespace.
- */
-function publishedPorts(lab: Lab, nodeName: string): ContainerPorts[] {
-  const { publish, consul, site } = lab.topology;
-  const ports: ContainerPorts[] = [];
-  if (lab.publishNode.name === nodeName) {
-    ports.push(
-      { internal: consul.ports.http, external: publish.httpPort, ip: publish.address, protocol: "tcp" },
-      { internal: consul.ports.dns, external: publish.dnsPort, ip: publish.address, protocol: "tcp" },
-      { internal: consul.ports.dns, external: publish.dnsPort, ip: publish.address, protocol: "udp" },
-    );
-  }
-  const entryPort = lab.portOf(site.entryService);
-  if (entryPort !== undefined && lab.entryNode?.name === nodeName) {
-    ports.push({ internal: entryPort, external: publish.entryPort, ip: publish.address, protocol: "tcp" });
-  }
-  return ports;
 }

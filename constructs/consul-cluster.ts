@@ -2,13 +2,17 @@ import { Image } from "@cdktf/provider-docker/lib/image";
 import { Construct } from "constructs";
 import type { Lab } from "../topology";
 import { AclBootstrap } from "./acl-bootstrap";
+import { AssetImage } from "./asset-image";
+import { dnsForwarderImageSpec, loadBalancerImageSpec } from "./asset-images";
 import { ConsulAgent } from "./consul-agent";
-import { requireSecrets, SecretRefs } from "./secret-refs";
+import { DnsForwarder } from "./dns-forwarder";
 import { EntryPoint } from "./entry-point";
 import { LabNetwork } from "./lab-network";
-import { DnsForwarder, dnsForwarderImage } from "./dns-forwarder";
-import { LoadBalancer, loadBalancerImage } from "./load-balancer";
+import { LeaderGate } from "./leader-gate";
+import { LoadBalancer } from "./load-balancer";
+import { NodeNamespace } from "./node-namespace";
 import { NodeWorkload } from "./node-workload";
+import { requireSecrets, SecretRefs } from "./secret-refs";
 
 export interface ConsulClusterProps {
   readonly lab: Lab;
@@ -16,8 +20,9 @@ export interface ConsulClusterProps {
   readonly secrets?: SecretRefs;
 }
 
-/** One node of the lab: its Consul agent and, when it registers services, the workload they check. */
+/** One node of the lab: the namespace it lives in, its Consul agent, its workload if any, and its DNS forwarder. */
 export interface ClusterNode {
+  readonly namespace: NodeNamespace;
   readonly agent: ConsulAgent;
   readonly workload?: NodeWorkload | LoadBalancer | EntryPoint;
   readonly dns: DnsForwarder;
@@ -28,6 +33,8 @@ export class ConsulCluster extends Construct {
   readonly network: LabNetwork;
   /** Each node's constructs by node name, in topology order. */
   readonly nodes: ReadonlyMap<string, ClusterNode>;
+  /** Completes once the servers have elected a leader. */
+  readonly leaderGate: LeaderGate;
   /** Applies the ACL policies and tokens ("secure" mode only). */
   readonly aclBootstrap?: AclBootstrap;
 
@@ -39,8 +46,10 @@ export class ConsulCluster extends Construct {
     const nginxImage = new Image(this, "nginx-image", { name: lab.topology.images.nginx, keepLocally: true });
     this.network = new LabNetwork(this, "network", { lab });
     const lbImage =
-      lab.nodesRunning("load-balancer").length > 0 ? loadBalancerImage(this, "load-balancer-image", lab) : undefined;
-    const dnsImage = dnsForwarderImage(this, "dnsmasq-image", lab);
+      lab.nodesRunning("load-balancer").length > 0
+        ? new AssetImage(this, "load-balancer-image", { lab, spec: loadBalancerImageSpec(lab) })
+        : undefined;
+    const dnsImage = new AssetImage(this, "dnsmasq-image", { lab, spec: dnsForwarderImageSpec(lab) });
     // Each attribute read creates a token; read each image's ID once, not once per node.
     const imageIds = {
       consul: consulImage.imageId,
@@ -49,44 +58,72 @@ export class ConsulCluster extends Construct {
       loadBalancer: lbImage?.image.imageId,
     };
 
+    // Servers first: nothing they run waits, so Terraform can start them all whatever it schedules first.
+    const namespaces = new Map<string, NodeNamespace>();
+    const agents = new Map<string, ConsulAgent>();
+    const agentOf = (nodeName: string, waitForLeader: boolean, dependsOn?: LeaderGate) => {
+      const scopeOfNode = new Construct(this, nodeName);
+      const namespace = new NodeNamespace(scopeOfNode, "namespace", {
+        lab,
+        nodeName,
+        image: imageIds.consul,
+        networkName: this.network.name,
+      });
+      const agent = new ConsulAgent(scopeOfNode, "agent", {
+        lab,
+        nodeName,
+        image: imageIds.consul,
+        namespace,
+        secrets: props.secrets,
+        waitForLeader,
+        dependsOn: dependsOn ? [dependsOn.resource] : undefined,
+      });
+      namespaces.set(nodeName, namespace);
+      agents.set(nodeName, agent);
+    };
+    // The publish node's agent serves the API the gate asks, so it starts with the servers when it is a client.
+    const startsWithServers = (nodeName: string) =>
+      lab.node(nodeName).role === "server" || nodeName === lab.publishNode.name;
+    for (const node of lab.nodes) if (startsWithServers(node.name)) agentOf(node.name, false);
+    this.leaderGate = new LeaderGate(this, "leader", {
+      lab,
+      agents: lab.nodes.filter((node) => startsWithServers(node.name)).map((node) => agents.get(node.name)!.container),
+    });
+    // Clients start once there is a leader, so waiting for their own health cannot block a server.
+    for (const node of lab.nodes) if (!startsWithServers(node.name)) agentOf(node.name, true, this.leaderGate);
+
     const nodes = new Map<string, ClusterNode>();
     for (const node of lab.nodes) {
       // One scope per node name keeps every resource's logical ID tied to its node, not to its position.
-      const scopeOfNode = new Construct(this, node.name);
-      const agent = new ConsulAgent(scopeOfNode, "agent", {
-        lab,
-        nodeName: node.name,
-        image: imageIds.consul,
-        networkName: this.network.name,
-        secrets: props.secrets,
-      });
-      const workloadProps = { lab, nodeName: node.name, agent };
+      const scopeOfNode = this.node.findChild(node.name) as Construct;
+      const namespace = namespaces.get(node.name)!;
+      const sidecar = { lab, nodeName: node.name, namespace };
       let workload: ClusterNode["workload"];
       switch (lab.workloadOf(node.name)) {
         case undefined:
           break;
         case "load-balancer":
           workload = new LoadBalancer(scopeOfNode, "workload", {
-            ...workloadProps,
+            ...sidecar,
             image: imageIds.loadBalancer!,
             secrets: props.secrets,
           });
           break;
         case "entry":
-          workload = new EntryPoint(scopeOfNode, "workload", { ...workloadProps, image: imageIds.nginx });
+          workload = new EntryPoint(scopeOfNode, "workload", { ...sidecar, image: imageIds.nginx });
           break;
         default:
-          workload = new NodeWorkload(scopeOfNode, "workload", { ...workloadProps, image: imageIds.nginx });
+          workload = new NodeWorkload(scopeOfNode, "workload", { ...sidecar, image: imageIds.nginx });
       }
-      const dns = new DnsForwarder(scopeOfNode, "dns", { ...workloadProps, image: imageIds.dns });
-      nodes.set(node.name, { agent, workload, dns });
+      const dns = new DnsForwarder(scopeOfNode, "dns", { ...sidecar, image: imageIds.dns });
+      nodes.set(node.name, { namespace, agent: agents.get(node.name)!, workload, dns });
     }
     this.nodes = nodes;
     if (lab.topology.security === "secure") {
       this.aclBootstrap = new AclBootstrap(this, "acl-bootstrap", {
         lab,
         secrets: requireSecrets(props.secrets, "the cluster"),
-        servers: lab.servers.map((server) => nodes.get(server.name)!.agent),
+        after: this.leaderGate,
       });
     }
   }

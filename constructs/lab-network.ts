@@ -1,6 +1,7 @@
 import { Network } from "@cdktf/provider-docker/lib/network";
 import { Construct } from "constructs";
 import type { Lab } from "../topology";
+import { labLabels } from "./labels";
 
 export interface LabNetworkProps {
   readonly lab: Lab;
@@ -19,7 +20,7 @@ export class LabNetwork extends Construct {
       name: lab.topology.name,
       driver: "bridge",
       ipamConfig: [{ subnet: lab.topology.network.subnet, gateway: lab.gateway }],
-      labels: [{ label: "consul-lab.lab", value: lab.topology.name }],
+      labels: labLabels(lab),
     });
     this.name = this.network.name;
   }

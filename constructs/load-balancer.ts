@@ -1,33 +1,12 @@
 import { Container } from "@cdktf/provider-docker/lib/container";
 import { Construct } from "constructs";
 import { LOAD_BALANCER_PATHS, loadBalancerJob, renderConsulUiVhost, renderUpstreamTemplate } from "../renderers";
-import type { Lab } from "../topology";
-import { AssetImage } from "./asset-image";
-import type { ConsulAgent } from "./consul-agent";
 import { ConsulTemplateJob } from "./consul-template-job";
 import type { SecretRefs } from "./secret-refs";
 import { terraformLiteral } from "./terraform-literal";
-import { workloadContainerConfig } from "./workload-container";
+import { sidecarContainerConfig, SidecarProps } from "./sidecar";
 
-/** The load balancers' image, built from assets/load-balancer: nginx with the consul-template binary beside it. */
-export function loadBalancerImage(scope: Construct, id: string, lab: Lab): AssetImage {
-  const { images } = lab.topology;
-  return new AssetImage(scope, id, {
-    lab,
-    name: "load-balancer",
-    assetDir: "load-balancer",
-    files: ["Dockerfile", "install-site-conf.sh"],
-    buildArgs: { NGINX_IMAGE: images.nginx, CONSUL_TEMPLATE_IMAGE: images.consulTemplate },
-  });
-}
-
-export interface LoadBalancerProps {
-  readonly lab: Lab;
-  readonly nodeName: string;
-  /** The agent whose network namespace the load balancer shares; consul-template talks to it on 127.0.0.1. */
-  readonly agent: ConsulAgent;
-  /** The image ID of the load balancers' image. */
-  readonly image: string;
+export interface LoadBalancerProps extends SidecarProps {
   /** The lab's secrets; required when the topology's security is "secure". */
   readonly secrets?: SecretRefs;
 }
@@ -41,7 +20,7 @@ export class LoadBalancer extends Construct {
 
   constructor(scope: Construct, id: string, props: LoadBalancerProps) {
     super(scope, id);
-    const { lab, nodeName } = props;
+    const { lab } = props;
     const consulTemplate = new ConsulTemplateJob(this, "consul-template", {
       lab,
       job: loadBalancerJob(),
@@ -50,8 +29,7 @@ export class LoadBalancer extends Construct {
       secrets: props.secrets,
     });
     this.container = new Container(this, "container", {
-      ...workloadContainerConfig(lab, nodeName, "load-balancer", props.agent),
-      image: props.image,
+      ...sidecarContainerConfig(props, "load-balancer"),
       env: consulTemplate.env,
       upload: [
         ...consulTemplate.uploads,

@@ -1,19 +1,12 @@
 import { Container } from "@cdktf/provider-docker/lib/container";
 import { Construct } from "constructs";
 import { renderWorkloadSite, WORKLOAD_HTML_ROOT, WORKLOAD_NGINX_CONF } from "../renderers";
-import type { Lab, WorkloadKind } from "../topology";
-import type { ConsulAgent } from "./consul-agent";
+import type { WorkloadKind } from "../topology";
 import { terraformLiteral } from "./terraform-literal";
-import { workloadContainerConfig } from "./workload-container";
+import { sidecarContainerConfig, SidecarProps } from "./sidecar";
 
-export interface NodeWorkloadProps {
-  readonly lab: Lab;
-  readonly nodeName: string;
-  /** The agent whose network namespace the workload shares, so checks on 127.0.0.1 reach it. */
-  readonly agent: ConsulAgent;
-  /** The image ID of the nginx image that serves the site. */
-  readonly image: string;
-}
+/** The page runs the nginx image that serves the site. */
+export type NodeWorkloadProps = SidecarProps;
 
 /**
  * What an app server's, the sorry server's or another service's checks test: an nginx in the agent's network
@@ -30,8 +23,7 @@ export class NodeWorkload extends Construct {
     if (!site) throw new Error(`node "${nodeName}" registers no service, so it has no workload to run`);
     this.kind = site.kind;
     this.container = new Container(this, "container", {
-      ...workloadContainerConfig(lab, nodeName, site.kind, props.agent),
-      image: props.image,
+      ...sidecarContainerConfig(props, site.kind),
       upload: [
         { file: WORKLOAD_NGINX_CONF, content: terraformLiteral(site.nginxConf) },
         { file: `${WORKLOAD_HTML_ROOT}/index.html`, content: terraformLiteral(site.indexHtml) },

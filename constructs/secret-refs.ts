@@ -9,6 +9,12 @@ export interface SecretRefs {
   readonly roleTokensJson: string;
   /** One role's token secret. */
   roleToken(role: string): string;
+  /**
+   * The environment variables that hold the management token and the role tokens (as JSON) when Terraform runs,
+   * for deploy-time scripts: they inherit Terraform's environment, so they get secrets without a sensitive value in
+   * their own configuration.
+   */
+  readonly deployEnvironment: { readonly managementToken: string; readonly roleTokensJson: string };
 }
 
 /** The secrets a "secure" lab needs, or a clear error when a stack forgot to pass them. */

@@ -13,6 +13,11 @@ export const AGENT_CONFIG_FILE = `${CONSUL_CONFIG_DIR}/agent.json`;
 export const AGENT_SECRETS_FILE = `${CONSUL_CONFIG_DIR}/secrets.json`;
 /** Where the maintenance watch's handler (assets/handlers/maintenance-flag.sh) is placed in the agent container. */
 export const MAINTENANCE_HANDLER_FILE = "/consul/handlers/maintenance-flag.sh";
+/**
+ * Where the handler appends a line for every flag it sets (the agent logs handler output at DEBUG only): in the
+ * agent's data volume, which the agent's user may write. `npm run verify` shows its last lines.
+ */
+export const MAINTENANCE_HANDLER_LOG = `${CONSUL_DATA_DIR}/maintenance-flag.log`;
 
 /**
  * The secrets an agent config carries in "secure" mode. The stack passes Terraform variable references, so the

@@ -7,3 +7,4 @@ export * from "./dnsmasq-config";
 export * from "./entry-point";
 export * from "./site-upstream-template";
 export * from "./workload-site";
+export * from "./node-resolver";

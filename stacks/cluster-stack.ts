@@ -13,8 +13,6 @@ export interface ClusterStackProps {
 /** The Docker side of the lab: network, images, every node's agent, workload and DNS forwarder, and the ACL bootstrap. */
 export class ClusterStack extends TerraformStack {
   readonly cluster: ConsulCluster;
-  /** The Consul HTTP API as the host reaches it (`127.0.0.1:8500`), as a reference into this stack's state. */
-  readonly consulHttpAddress: string;
 
   constructor(scope: Construct, id: string, props: ClusterStackProps) {
     super(scope, id);
@@ -34,10 +32,6 @@ export class ClusterStack extends TerraformStack {
     });
 
     const { publish } = lab.topology;
-    // Read back from the publishing container (its first published port is Consul's HTTP API), so a stack that
-    // uses it references this stack's state instead of retyping the address.
-    const published = this.cluster.nodes.get(lab.publishNode.name)!.agent.container.ports.get(0);
-    this.consulHttpAddress = `${published.ip}:${published.external}`;
     new TerraformOutput(this, "entry_url", {
       value: `http://${publish.address}:${publish.entryPort}/`,
       description: "The site's single entry point (the article's VIP), in front of every load balancer",

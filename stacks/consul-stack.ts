@@ -10,7 +10,7 @@ import { useLocalState } from "./state-backend";
 
 export interface ConsulStackProps {
   readonly lab: Lab;
-  /** The cluster whose published HTTP API this stack configures; deployed first. */
+  /** The cluster this stack configures through its published HTTP API; deployed first. */
   readonly cluster: ClusterStack;
 }
 
@@ -22,15 +22,16 @@ export class ConsulStack extends TerraformStack {
     super(scope, id);
     const { lab, cluster } = props;
     useLocalState(this, id);
-    // The address is a reference into the cluster stack's state (cdktf wires it through terraform_remote_state),
-    // so the Consul provider talks to what the cluster actually published, and the cluster deploys first.
+    // The topology knows the published address, so it is a literal: a reference into the cluster's state would
+    // need that state to exist before this stack could even be planned, and the Docker provider re-sorts `ports`.
     new ConsulProvider(this, "consul", {
-      address: cluster.consulHttpAddress,
+      address: lab.publishedHttpAddress,
       scheme: "http",
       datacenter: lab.topology.datacenter,
       // Its own token: exactly what this stack manages (see the "terraform" ACL role), not the management token.
       ...(lab.topology.security === "secure" ? { token: roleTokenOf(declareRoleTokens(this), TERRAFORM_ROLE) } : {}),
     });
+    // Nothing here references the cluster stack, so the order is said explicitly (cdktf.out's manifest).
     this.addDependency(cluster);
     this.catalog = new ConsulCatalog(this, "catalog", { lab });
   }

@@ -26,6 +26,10 @@ export function declareSecretVariables(stack: TerraformStack): SecretRefs {
     managementToken: managementToken.stringValue,
     roleTokensJson: Fn.jsonencode(roleTokens.value),
     roleToken: (role) => roleTokenOf(roleTokens, role),
+    deployEnvironment: {
+      managementToken: `TF_VAR_${SECRET_VARIABLES.managementToken}`,
+      roleTokensJson: `TF_VAR_${SECRET_VARIABLES.roleTokens}`,
+    },
   };
 }
 

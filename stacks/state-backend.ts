@@ -1,4 +1,5 @@
 import { LocalBackend, TerraformStack } from "cdktf";
+import { fromStackDir } from "../constructs/project-paths";
 
 /** Where stack state lives, relative to the project root: outside `cdktf.out`, which every synth rewrites. */
 export const STATE_DIR = "state";
@@ -8,5 +9,5 @@ export const STATE_DIR = "state";
  * (`cdktf.out/stacks/<stack>`), so the synthesized JSON holds no absolute path of this checkout.
  */
 export function useLocalState(stack: TerraformStack, stackName: string): LocalBackend {
-  return new LocalBackend(stack, { path: `../../../${STATE_DIR}/${stackName}.tfstate` });
+  return new LocalBackend(stack, { path: fromStackDir(`${STATE_DIR}/${stackName}.tfstate`) });
 }

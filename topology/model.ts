@@ -130,6 +130,12 @@ export class Lab {
     return `${NODE_LOOPBACK}:${this.topology.consul.ports.http}`;
   }
 
+  /** The Consul HTTP API as the deploying machine reaches it: `publish.address:publish.httpPort`. */
+  get publishedHttpAddress(): string {
+    const { publish } = this.topology;
+    return `${publish.address}:${publish.httpPort}`;
+  }
+
   /** The addresses agents join through: every server's. */
   get joinAddresses(): string[] {
     return this.servers.map((server) => server.address);

@@ -8,7 +8,8 @@
 # tagged APP_TAG and not SORRY_TAG) passes all its checks, and "on" otherwise. The sorry server never counts as an
 # app server. The handler writes only when the value changes, so the watch firing at agent start or on reload
 # with nothing new is a no-op. With ACLs on, MAINTENANCE_FLAG_TOKEN (from the agent's environment) authorizes the
-# read and the write; its policy allows writing this key only.
+# read and the write; its policy allows writing this key only. Consul logs a handler's output at DEBUG only, so
+# every change and error is also appended to MAINTENANCE_FLAG_LOG when it is set (its last 200 lines are kept).
 set -eu
 
 if [ "$#" -ne 4 ]; then
@@ -22,6 +23,17 @@ sorry_tag=$4
 
 log() {
   echo "maintenance-flag: $*" >&2
+}
+
+# What an operator must see at the default log level: a line with a UTC time in MAINTENANCE_FLAG_LOG.
+record() {
+  log "$@"
+  logfile=${MAINTENANCE_FLAG_LOG:-}
+  [ -n "$logfile" ] || return 0
+  printf '%s %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*" >>"$logfile" 2>/dev/null || return 0
+  if [ "$(wc -l <"$logfile")" -gt 400 ]; then
+    tail -n 200 "$logfile" >"$logfile.tmp" && mv "$logfile.tmp" "$logfile"
+  fi
 }
 
 # The token travels in a header read from a file descriptor, so it never shows in `ps`.
@@ -40,7 +52,7 @@ if ! passing=$(printf '%s' "$entries" | jq --arg app "$app_tag" --arg sorry "$so
     | select(any(.Service.Tags[]?; . == $app) and (any(.Service.Tags[]?; . == $sorry) | not))
     | select(all(.Checks[]?; .Status == "passing")) ]
   | length'); then
-  log "ERROR: stdin is not a list of health entries; flag left unchanged"
+  record "ERROR: stdin is not a list of health entries; flag left unchanged"
   exit 1
 fi
 
@@ -50,14 +62,14 @@ if [ "$passing" -gt 0 ]; then desired=off; else desired=on; fi
 body=$(mktemp)
 trap 'rm -f "$body"' EXIT
 status=$(consul -o "$body" -w '%{http_code}' "$consul_url/v1/kv/$key?raw") || {
-  log "ERROR: cannot reach Consul at $consul_url; flag left unchanged"
+  record "ERROR: cannot reach Consul at $consul_url; flag left unchanged"
   exit 1
 }
 case "$status" in
   200) current=$(cat "$body") ;;
   404) current="" ;;
   *)
-    log "ERROR: reading $key returned HTTP $status; flag left unchanged"
+    record "ERROR: reading $key returned HTTP $status; flag left unchanged"
     exit 1
     ;;
 esac
@@ -68,11 +80,11 @@ if [ "$current" = "$desired" ]; then
 fi
 
 if ! result=$(consul -f -X PUT --data-binary "$desired" "$consul_url/v1/kv/$key"); then
-  log "ERROR: writing $key failed; flag left at ${current:-<unset>}"
+  record "ERROR: writing $key failed; flag left at ${current:-<unset>}"
   exit 1
 fi
 if [ "$result" != "true" ]; then
-  log "ERROR: Consul refused to write $key ($result)"
+  record "ERROR: Consul refused to write $key ($result)"
   exit 1
 fi
-log "set $key to $desired, was ${current:-<unset>} ($passing passing app servers)"
+record "set $key to $desired, was ${current:-<unset>} ($passing passing app servers)"

@@ -1,12 +1,15 @@
 // Applies the lab's ACL plan to a running cluster: creates or updates every policy, a token per role with the
 // secret the deploy derived for it, and the DNS policy on the anonymous token. Idempotent; run by the cluster stack
-// (a terraform_data local-exec) once the servers are healthy.
+// (a terraform_data local-exec) once the cluster has a leader.
 //
 // Environment:
 //   CONSUL_HTTP_ADDR        host:port of an agent (the published API)
-//   CONSUL_HTTP_TOKEN       the management token
 //   CONSUL_LAB_ACL_PLAN     the plan (renderers/acl-plan.ts) as JSON
-//   CONSUL_LAB_ROLE_TOKENS  {"<role>": "<secret ID>", ...} as JSON
+//   CONSUL_LAB_MANAGEMENT_TOKEN_ENV  the name of the variable that holds the management token
+//   CONSUL_LAB_ROLE_TOKENS_ENV       the name of the variable that holds {"<role>": "<secret ID>", ...} as JSON
+//                           Terraform runs this with the TF_VAR_* variables the deploy gave it; naming them instead of
+//                           passing values keeps every secret out of the provisioner's configuration, so Terraform
+//                           shows this script's output instead of hiding it as sensitive.
 //   CONSUL_LAB_ACL_ATTEMPTS, CONSUL_LAB_ACL_RETRY_MS  how long to wait for a leader and the management token
 //                           (default 60 tries, 1000 ms apart)
 import process from "node:process";
@@ -28,9 +31,17 @@ function parseJsonEnv(name) {
 
 const address = process.env.CONSUL_HTTP_ADDR ?? "127.0.0.1:8500";
 const base = /^https?:\/\//.test(address) ? address : `http://${address}`;
-const token = process.env.CONSUL_HTTP_TOKEN || fail("CONSUL_HTTP_TOKEN (the management token) is not set");
+/** The name of the variable that holds a secret, itself named by `nameVariable`. */
+function secretVariable(nameVariable) {
+  const name = process.env[nameVariable];
+  if (!name) fail(`${nameVariable} is not set`);
+  if (!process.env[name]) fail(`${name} is not set; run the deploy through \`npm run deploy\`, which sets it`);
+  return name;
+}
+
+const token = process.env[secretVariable("CONSUL_LAB_MANAGEMENT_TOKEN_ENV")];
 const plan = parseJsonEnv("CONSUL_LAB_ACL_PLAN");
-const secrets = parseJsonEnv("CONSUL_LAB_ROLE_TOKENS");
+const secrets = parseJsonEnv(secretVariable("CONSUL_LAB_ROLE_TOKENS_ENV"));
 const attempts = Number(process.env.CONSUL_LAB_ACL_ATTEMPTS ?? 60);
 const retryMs = Number(process.env.CONSUL_LAB_ACL_RETRY_MS ?? 1000);
 const pause = () => new Promise((resolve) => setTimeout(resolve, retryMs));
@@ -86,7 +97,7 @@ async function applyPolicy(policy) {
 
 async function applyToken(spec) {
   const secret = secrets[spec.role];
-  if (!secret) fail(`no secret for role "${spec.role}" in CONSUL_LAB_ROLE_TOKENS`);
+  if (!secret) fail(`no secret for role "${spec.role}" in the role tokens`);
   const body = {
     AccessorID: spec.accessorId,
     SecretID: secret,

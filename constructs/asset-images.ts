@@ -1,0 +1,57 @@
+/**
+ * The images the lab builds from assets/, as data: the deploy command builds them with `docker build` before
+ * Terraform runs, and the cluster stack refers to them by tag. The tag is a digest of the build's inputs, so a
+ * change to a file or a base image makes a new tag, which replaces the containers that run it.
+ */
+import { createHash } from "node:crypto";
+import type { Lab } from "../topology";
+import { assetText } from "./assets";
+
+export interface AssetImageSpec {
+  /** The image's name after the lab's prefix: `load-balancer` makes `consul-lab-load-balancer:<digest>`. */
+  readonly name: string;
+  /** The build context, a directory under assets/ holding a Dockerfile. */
+  readonly assetDir: string;
+  /** The files of `assetDir` the build reads; they and the build args make the tag. */
+  readonly files: readonly string[];
+  readonly buildArgs: Readonly<Record<string, string>>;
+}
+
+/** The load balancers' image: nginx with the consul-template binary beside it. */
+export function loadBalancerImageSpec(lab: Lab): AssetImageSpec {
+  const { images } = lab.topology;
+  return {
+    name: "load-balancer",
+    assetDir: "load-balancer",
+    files: ["Dockerfile", "install-site-conf.sh"],
+    buildArgs: { NGINX_IMAGE: images.nginx, CONSUL_TEMPLATE_IMAGE: images.consulTemplate },
+  };
+}
+
+/** The DNS forwarders' image: dnsmasq on the pinned Alpine base. */
+export function dnsForwarderImageSpec(lab: Lab): AssetImageSpec {
+  return {
+    name: "dnsmasq",
+    assetDir: "dnsmasq",
+    files: ["Dockerfile"],
+    buildArgs: { BASE_IMAGE: lab.topology.images.dnsmasqBase },
+  };
+}
+
+/** Every image this lab builds: the forwarders' always, the load balancers' when a node runs one. */
+export function labAssetImages(lab: Lab): AssetImageSpec[] {
+  const hasLoadBalancers = lab.nodesRunning("load-balancer").length > 0;
+  return [...(hasLoadBalancers ? [loadBalancerImageSpec(lab)] : []), dnsForwarderImageSpec(lab)];
+}
+
+/** The image's full reference: `<lab>-<name>:<digest of its inputs>`. */
+export function assetImageTag(lab: Lab, spec: AssetImageSpec): string {
+  const hash = createHash("sha256");
+  for (const file of spec.files) {
+    const path = `${spec.assetDir}/${file}`;
+    hash.update(path).update("\0").update(assetText(path)).update("\0");
+  }
+  for (const [key, value] of Object.entries(spec.buildArgs).sort())
+    hash.update(key).update("=").update(value).update("\0");
+  return `${lab.dockerName(spec.name)}:${hash.digest("hex").slice(0, 12)}`;
+}

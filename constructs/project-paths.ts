@@ -1,0 +1,11 @@
+/**
+ * Terraform runs each stack in `cdktf.out/stacks/<stack>`, three levels below the project root. Paths the
+ * synthesized JSON gives Terraform (state, assets, deploy-time scripts) are relative to that directory, so no
+ * absolute path of this checkout lands in the output.
+ */
+export const PROJECT_ROOT_FROM_STACK = "../../..";
+
+/** A path under the project root, as Terraform reaches it from a stack's working directory. */
+export function fromStackDir(projectRelativePath: string): string {
+  return `${PROJECT_ROOT_FROM_STACK}/${projectRelativePath}`;
+}

@@ -1,0 +1,36 @@
+import type { ContainerConfig } from "@cdktf/provider-docker/lib/container";
+import type { Lab, WorkloadKind } from "../topology";
+import { labLabels } from "./labels";
+import type { NodeNamespace } from "./node-namespace";
+
+/** What a container beside the agent does: its workload, or the node's DNS forwarder. */
+export type SidecarRole = WorkloadKind | "dns";
+
+/** What every container beside a node's agent is built from. */
+export interface SidecarProps {
+  readonly lab: Lab;
+  readonly nodeName: string;
+  /** The node's namespace, which the sidecar joins: the agent's checks on 127.0.0.1 reach it, and it the agent. */
+  readonly namespace: NodeNamespace;
+  /** The image ID to run. */
+  readonly image: string;
+}
+
+/**
+ * What every sidecar shares: it joins the node's namespace, restarts with Docker, and is labelled by node and role.
+ */
+export function sidecarContainerConfig(
+  props: SidecarProps,
+  role: SidecarRole,
+): Pick<ContainerConfig, "name" | "image" | "networkMode" | "restart" | "mustRun" | "labels"> {
+  const { lab, nodeName } = props;
+  return {
+    name: lab.dockerName(nodeName, role),
+    image: props.image,
+    // Joined by ID, which the provider reads back as written; a replaced namespace replaces its sidecars too.
+    networkMode: props.namespace.joinMode,
+    restart: "unless-stopped",
+    mustRun: true,
+    labels: labLabels(lab, { node: nodeName, role }),
+  };
+}
