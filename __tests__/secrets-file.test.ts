@@ -1,9 +1,7 @@
-import { spawnSync } from "node:child_process";
 import { chmodSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createSecrets, ensureSecrets, generateSecrets, readSecrets, roleTokenSecret } from "../secrets";
-import { PROJECT_ROOT } from "./synth";
 
 const dir = mkdtempSync(join(tmpdir(), "consul-lab-secrets-"));
 let counter = 0;
@@ -98,28 +96,5 @@ describe("the secrets file", () => {
     expect(roleTokenSecret(secrets, "node-dev1001")).toBe(first);
     expect(roleTokenSecret(secrets, "node-dev1002")).not.toBe(first);
     expect(roleTokenSecret(generateSecrets(), "node-dev1001")).not.toBe(first);
-  });
-});
-
-describe("npm run diff without secrets", () => {
-  it("stops before cdktf with the secrets file's message", () => {
-    const missing = join(dir, "never-created", "consul-lab.json");
-    const result = spawnSync(process.execPath, ["scripts/run-ts.mjs", "cli/cdktf-with-secrets.ts", "diff"], {
-      cwd: PROJECT_ROOT,
-      env: { ...process.env, CONSUL_LAB_SECRETS_FILE: missing, CONSUL_LAB_TOPOLOGY: "" },
-      encoding: "utf8",
-    });
-    expect(result.status).toBe(1);
-    expect(result.stderr).toContain(`consul-lab: no secrets file at ${missing}; run \`npm run secrets\``);
-    expect(() => statSync(missing)).toThrow();
-  });
-
-  it("prints its usage for an unknown command", () => {
-    const result = spawnSync(process.execPath, ["scripts/run-ts.mjs", "cli/cdktf-with-secrets.ts", "apply"], {
-      cwd: PROJECT_ROOT,
-      encoding: "utf8",
-    });
-    expect(result.status).toBe(2);
-    expect(result.stderr).toContain("usage: cdktf-with-secrets synth|deploy|diff|destroy");
   });
 });

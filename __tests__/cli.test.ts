@@ -1,0 +1,232 @@
+/**
+ * The README's commands, run end to end with `npm run` in a copy of the checkout, with recording fakes of `terraform`
+ * and `docker` first on the PATH: the order of stacks, what reaches Terraform and how, and how failures stop a run.
+ */
+import { createServer, Server } from "node:http";
+import { existsSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { articleInput } from "./helpers";
+import { HEALTHY_DOCKER, LabCheckout } from "./tools/lab-checkout";
+
+/** Free ports on loopback for the lab to publish, so the doctor's port check passes whatever runs on this machine. */
+async function freePorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<Server>((resolve) => {
+          const server = createServer();
+          server.listen(0, "127.0.0.1", () => resolve(server));
+        }),
+    ),
+  );
+  const ports = servers.map((server) => (server.address() as { port: number }).port);
+  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  return ports;
+}
+
+/** What the CLI asked Terraform, as `<dir>: <argv>`; cdktf's own `terraform version` check during synth left out. */
+const terraformCommands = (checkout: LabCheckout) =>
+  checkout
+    .calls("terraform")
+    .filter((call) => call.argv.join(" ") !== "version")
+    .map(
+      (call) => `${call.cwd.split("/").pop()}: ${call.argv.filter((arg) => !arg.startsWith("-no-color")).join(" ")}`,
+    );
+
+// Each command bundles and runs the real CLI and app: seconds, not milliseconds, on a busy 2-core machine.
+jest.setTimeout(60_000);
+
+describe("the npm commands, against recording fakes of terraform and docker", () => {
+  const checkout = new LabCheckout();
+  let topologyFile: string;
+  let httpPort: number;
+
+  beforeAll(async () => {
+    const [http, dns, entry] = await freePorts(3);
+    httpPort = http;
+    const input = articleInput();
+    input.publish = { httpPort: http, dnsPort: dns, entryPort: entry };
+    topologyFile = join(checkout.root, "lab.json");
+    writeFileSync(topologyFile, JSON.stringify(input));
+  });
+
+  const run = (script: string, args: string[] = [], env: Record<string, string> = {}) =>
+    checkout.npm(script, args, { CONSUL_LAB_TOPOLOGY: topologyFile, ...env });
+
+  it("synth writes cdktf.out with the app alone, without calling terraform", async () => {
+    const result = await run("synth");
+    expect(result.stderr).toBe("");
+    expect(result.status).toBe(0);
+    expect(existsSync(join(checkout.root, "cdktf.out", "stacks", "cluster", "cdk.tf.json"))).toBe(true);
+    expect(JSON.parse(checkout.file("cdktf.out/manifest.json")).stacks.consul.dependencies).toEqual(["cluster"]);
+    expect(terraformCommands(checkout)).toEqual([]);
+  });
+
+  it("diff before the first deploy plans the cluster and says why the consul stack waits", async () => {
+    expect((await run("secrets")).status).toBe(0);
+    const result = await run("diff");
+    expect(result.status).toBe(0);
+    expect(terraformCommands(checkout)).toEqual([
+      "cluster: init -input=false",
+      "cluster: plan -input=false -out=consul-lab.tfplan",
+      "cluster: show -json consul-lab.tfplan",
+    ]);
+    expect(result.stdout).toMatch(/cluster: \d+ to add, 0 to change, 0 to destroy/);
+    expect(result.stdout).toContain(
+      "consul: not planned: it configures what the cluster stack runs, and cluster is not deployed yet",
+    );
+    expect(result.stderr).not.toMatch(/at .*\.js:\d+/);
+  });
+
+  it("deploy runs the doctor first, builds the images, then applies cluster before consul and writes outputs.json", async () => {
+    const result = await run("deploy");
+    expect(result.stderr).toBe("");
+    expect(result.status).toBe(0);
+    const doctorLines = result.stdout.split("\n").filter((line) => /^(ok|PROBLEM) /.test(line));
+    expect(doctorLines.map((line) => line.split(":")[0].replace(/^ok\s+/, ""))).toEqual([
+      "node",
+      "terraform",
+      "docker host",
+      "docker engine",
+      "image store",
+      "ports",
+      "subnet",
+      "images",
+      "secrets",
+    ]);
+    const docker = checkout.calls("docker").map((call) => call.argv.slice(0, 3).join(" "));
+    const firstBuild = docker.findIndex((call) => call.startsWith("build --tag"));
+    expect(docker.slice(0, firstBuild)).toContain("version --format {{json .}}");
+    expect(docker.filter((call) => call.startsWith("build --tag")).map((call) => call.split(" ")[2])).toEqual([
+      expect.stringMatching(/^consul-lab-load-balancer:[0-9a-f]{12}$/),
+      expect.stringMatching(/^consul-lab-dnsmasq:[0-9a-f]{12}$/),
+    ]);
+    expect(terraformCommands(checkout)).toEqual(
+      [
+        "consul-lab: version -json",
+        "cluster: init -input=false",
+        "cluster: plan -input=false -out=consul-lab.tfplan",
+        "cluster: show -json consul-lab.tfplan",
+        "cluster: apply -input=false consul-lab.tfplan",
+        "cluster: output -json",
+        "consul: init -input=false",
+        "consul: plan -input=false -out=consul-lab.tfplan",
+        "consul: show -json consul-lab.tfplan",
+        "consul: apply -input=false consul-lab.tfplan",
+        "consul: output -json",
+      ].map((line) => line.replace("consul-lab:", `${checkout.root.split("/").pop()}:`)),
+    );
+    const outputs = JSON.parse(checkout.file("outputs.json"));
+    expect(Object.keys(outputs)).toEqual(["cluster", "consul"]);
+    expect(outputs.cluster.entry_url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+    expect(outputs.cluster.nodes.dev1004).toEqual({ address: "10.0.1.4", role: "client", workload: "app" });
+    expect(result.stdout).toMatch(
+      /deploy summary:\n {2}cluster: applied \(\d+ to add, 0 to change, 0 to destroy\)\n {2}consul: applied/,
+    );
+  });
+
+  it("gives Terraform the secrets only through its environment, never on a command line or in cdktf.out", async () => {
+    await run("deploy");
+    const secrets = JSON.parse(checkout.file(".secrets/consul-lab.json"));
+    const values = [secrets.gossipKey, secrets.managementToken];
+    for (const call of checkout.calls("terraform").filter((call) => call.argv[0] !== "version")) {
+      expect(call.tfVars).toEqual(["TF_VAR_gossip_key", "TF_VAR_management_token", "TF_VAR_role_tokens"]);
+      for (const value of values) expect(call.argv.join(" ")).not.toContain(value);
+    }
+    const synthesized =
+      checkout.file("cdktf.out/stacks/cluster/cdk.tf.json") + checkout.file("cdktf.out/stacks/consul/cdk.tf.json");
+    for (const value of values) expect(synthesized).not.toContain(value);
+  });
+
+  it("diff of a deployed lab plans both stacks in order, and summarizes each", async () => {
+    // What the consul stack's diff asks before planning: is there a Consul at the published address?
+    const consulApi = createServer((request, response) => {
+      response.end(request.url === "/v1/status/leader" ? '"10.0.1.1:8300"' : "");
+    });
+    await new Promise<void>((resolve) => consulApi.listen(httpPort, "127.0.0.1", resolve));
+    const result = await run("diff");
+    await new Promise((resolve) => consulApi.close(resolve));
+    expect(result.status).toBe(0);
+    expect(terraformCommands(checkout).filter((line) => line.includes(" plan "))).toEqual([
+      "cluster: plan -input=false -out=consul-lab.tfplan",
+      "consul: plan -input=false -out=consul-lab.tfplan",
+    ]);
+    expect(result.stdout).toMatch(
+      /diff summary:\n {2}cluster: 0 to add, 0 to change, 0 to destroy\n {2}consul: 0 to add, 0 to change, 0 to destroy/,
+    );
+  });
+
+  it("a failing apply stops the run with a clear line and a non-zero exit, before the next stack", async () => {
+    const result = await run("deploy", [], { FAKE_FAIL: "terraform:apply:cluster" });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain("consul-lab: terraform apply of stack cluster failed (exit 1); see above");
+    expect(terraformCommands(checkout).some((line) => line.startsWith("consul:"))).toBe(false);
+  });
+
+  it("diff of a deployed lab whose Consul does not answer says so instead of planning the consul stack", async () => {
+    const result = await run("diff");
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(
+      /consul: not planned: Consul's API at 127\.0\.0\.1:\d+ does not answer \(.*\); is the lab running\?/,
+    );
+    expect(terraformCommands(checkout).some((line) => line.startsWith("consul:"))).toBe(false);
+  });
+
+  it("destroy refuses to run unattended without --auto-approve, and changes nothing", async () => {
+    const result = await run("destroy");
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain(
+      "destroy asks before it deletes anything; run it in a terminal, or pass --auto-approve",
+    );
+    expect(terraformCommands(checkout)).toEqual([]);
+  });
+
+  it("destroy --auto-approve destroys consul before cluster", async () => {
+    const result = await run("destroy", ["--auto-approve"]);
+    expect(result.status).toBe(0);
+    expect(terraformCommands(checkout).filter((line) => / (plan|apply) /.test(line))).toEqual([
+      "consul: plan -input=false -destroy -out=consul-lab.tfplan",
+      "consul: apply -input=false consul-lab.tfplan",
+      "cluster: plan -input=false -destroy -out=consul-lab.tfplan",
+      "cluster: apply -input=false consul-lab.tfplan",
+    ]);
+    expect(result.stdout).toMatch(/consul: destroyed .*\n {2}cluster: destroyed/);
+  });
+
+  it("deploy stops before any change when the doctor finds a problem", async () => {
+    checkout.setDocker(null);
+    try {
+      const result = await run("deploy");
+      expect(result.status).toBe(1);
+      expect(result.stdout).toMatch(
+        /^PROBLEM {2}docker engine: cannot reach the engine at unix:\/\/\/var\/run\/docker.sock: Cannot connect to the Docker daemon.*Fix: start Docker/m,
+      );
+      expect(result.stderr).toContain("consul-lab: the host is not ready; nothing was changed");
+      expect(terraformCommands(checkout)).toEqual([expect.stringMatching(/: version -json$/)]);
+      expect(checkout.calls("docker").some((call) => call.argv[0] === "build")).toBe(false);
+    } finally {
+      checkout.setDocker(HEALTHY_DOCKER);
+    }
+  });
+
+  it("diff without a secrets file stops before Terraform with the way to create one", async () => {
+    const missing = join(checkout.root, "never-created", "consul-lab.json");
+    const result = await run("diff", [], { CONSUL_LAB_SECRETS_FILE: missing });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain(`consul-lab: no secrets file at ${missing}; run \`npm run secrets\``);
+    expect(existsSync(missing)).toBe(false);
+    expect(terraformCommands(checkout)).toEqual([]);
+  });
+
+  it("an invalid topology stops every command with its problems and no stack trace", async () => {
+    const bad = join(checkout.root, "bad.json");
+    writeFileSync(bad, JSON.stringify({ ...articleInput(), nodes: [] }));
+    for (const script of ["synth", "diff", "deploy", "doctor"]) {
+      const result = await run(script, [], { CONSUL_LAB_TOPOLOGY: bad });
+      expect({ script, status: result.status }).toEqual({ script, status: 1 });
+      expect(result.stderr).toContain("is not a valid topology");
+      expect(result.stderr).not.toMatch(/\n\s+at /);
+    }
+  });
+});

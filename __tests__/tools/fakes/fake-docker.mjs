@@ -1,0 +1,54 @@
+// A stand-in for the Docker CLI: it records every call (record.mjs) and answers from FAKE_DOCKER_STATE, a JSON file
+// of {version, info, networks, images, containers, buildx}; `build` adds the tag to the state's images. Without a
+// state file it behaves like a CLI whose engine is down. Fails on cue (FAKE_FAIL=docker:build).
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import process from "node:process";
+import { failsOnCue, record } from "./record.mjs";
+
+record("docker");
+const argv = process.argv.slice(2);
+const file = process.env.FAKE_DOCKER_STATE;
+const state = file && existsSync(file) ? JSON.parse(readFileSync(file, "utf8")) : undefined;
+const down = () => {
+  console.error("Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?");
+  process.exit(1);
+};
+const [command, sub] = argv;
+if (failsOnCue("docker", command)) {
+  console.error(`docker ${command} failed on cue`);
+  process.exit(1);
+}
+
+if (command === "context") {
+  console.log(JSON.stringify("unix:///var/run/docker.sock"));
+} else if (!state) {
+  down();
+} else if (command === "version") {
+  console.log(JSON.stringify(state.version));
+} else if (command === "info") {
+  console.log(JSON.stringify(state.info ?? {}));
+} else if (command === "buildx") {
+  process.exit(state.buildx === false ? 1 : 0);
+} else if (command === "network" && sub === "ls") {
+  for (const network of state.networks ?? []) console.log(network.Id);
+} else if (command === "network" && sub === "inspect") {
+  const ids = argv.slice(2);
+  console.log(JSON.stringify((state.networks ?? []).filter((network) => ids.includes(network.Id))));
+} else if (command === "image" && sub === "inspect") {
+  const reference = argv[argv.length - 1];
+  if (!(state.images ?? []).includes(reference)) {
+    console.error(`Error response from daemon: No such image: ${reference}`);
+    process.exit(1);
+  }
+  console.log("sha256:0000");
+} else if (command === "ps") {
+  for (const container of state.containers ?? []) console.log(JSON.stringify(container));
+} else if (command === "build") {
+  const tag = argv[argv.indexOf("--tag") + 1];
+  state.images = [...(state.images ?? []), tag];
+  writeFileSync(file, JSON.stringify(state));
+  console.log(`naming to ${tag} done`);
+} else {
+  console.error(`the fake does not know \`docker ${argv.join(" ")}\``);
+  process.exit(1);
+}

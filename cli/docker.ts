@@ -1,0 +1,67 @@
+/**
+ * The Docker CLI, asked for JSON (`--format '{{json .}}'`) rather than text. It honours DOCKER_HOST, contexts and TLS
+ * settings exactly as the user's own `docker` commands do, and `docker build` uses BuildKit with any image store.
+ */
+import { join } from "node:path";
+import { AssetImageSpec, assetImageTag } from "../constructs/asset-images";
+import type { Lab } from "../topology";
+import { capture, CliError, CommandResult, passThrough, PROJECT_ROOT } from "./process";
+
+export class DockerCli {
+  constructor(private readonly env: NodeJS.ProcessEnv) {}
+
+  run(args: readonly string[]): CommandResult {
+    return capture("docker", args, { env: this.env });
+  }
+
+  /** One JSON document from a command, or undefined when the command failed. */
+  json<T>(args: readonly string[]): T | undefined {
+    const result = this.run(args);
+    if (result.status !== 0 || result.startError) return undefined;
+    return JSON.parse(result.stdout) as T;
+  }
+
+  /** One JSON document per line, as `--format '{{json .}}'` prints lists. */
+  jsonLines<T>(args: readonly string[]): T[] {
+    const result = this.run(args);
+    if (result.status !== 0) return [];
+    return result.stdout
+      .split("\n")
+      .filter((line) => line.trim())
+      .map((line) => JSON.parse(line) as T);
+  }
+
+  hasImage(reference: string): boolean {
+    return this.run(["image", "inspect", "--format", "{{.Id}}", reference]).status === 0;
+  }
+
+  /** Builds an image from assets/ with the user's own builder, showing its progress. */
+  build(tag: string, spec: AssetImageSpec): void {
+    const args = ["build", "--tag", tag];
+    for (const [name, value] of Object.entries(spec.buildArgs)) args.push("--build-arg", `${name}=${value}`);
+    args.push(join(PROJECT_ROOT, "assets", spec.assetDir));
+    const status = passThrough("docker", args, { env: this.env });
+    if (status !== 0) throw new CliError(`docker build of ${tag} failed (exit ${status}); see above`);
+  }
+}
+
+/**
+ * Builds every image the lab runs from assets/ that is not already local. Its tag is a digest of its inputs, so a tag
+ * that exists is the image these inputs make.
+ */
+export function buildAssetImages(
+  lab: Lab,
+  docker: DockerCli,
+  specs: readonly AssetImageSpec[],
+  say: (line: string) => void,
+): void {
+  for (const spec of specs) {
+    const tag = assetImageTag(lab, spec);
+    if (docker.hasImage(tag)) {
+      say(`image ${tag}: present`);
+      continue;
+    }
+    say(`image ${tag}: building from assets/${spec.assetDir}`);
+    docker.build(tag, spec);
+  }
+}

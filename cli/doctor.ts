@@ -1,0 +1,329 @@
+/**
+ * `npm run doctor`, and the first step of `npm run deploy`: is this host ready for the lab? Each check prints one
+ * line, ok or a problem with its fix, and a deploy stops before it changes anything when one fails.
+ */
+import { createSocket } from "node:dgram";
+import { existsSync, readFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { labAssetImages } from "../constructs/asset-images";
+import { readSecrets, SecretsError } from "../secrets";
+import type { Lab } from "../topology";
+import { parseCidr, Subnet } from "../topology/ipv4";
+import type { DockerCli } from "./docker";
+import { capture } from "./process";
+import { secretsFile } from "./secrets-env";
+import { terraformBinary } from "./terraform";
+
+export interface CheckResult {
+  readonly check: string;
+  readonly ok: boolean;
+  /** What was seen: a version, an address, the cause of a problem. */
+  readonly detail: string;
+  /** What to do about a problem. */
+  readonly fix?: string;
+}
+
+export interface DoctorContext {
+  readonly lab: Lab;
+  readonly env: NodeJS.ProcessEnv;
+  readonly docker: DockerCli;
+  /** The kernel's IPv4 route table (`/proc/net/route` on Linux); absent elsewhere, where the check is skipped. */
+  readonly routeTable: string;
+}
+
+/** The oldest Terraform cdktf 0.21 supports, and the Node this project needs. */
+export const MIN_TERRAFORM = "1.2.0";
+export const MIN_NODE_MAJOR = 20;
+
+const ok = (check: string, detail: string): CheckResult => ({ check, ok: true, detail });
+const problem = (check: string, detail: string, fix: string): CheckResult => ({ check, ok: false, detail, fix });
+
+function versionAtLeast(version: string, minimum: string): boolean {
+  const parts = (text: string) =>
+    text
+      .split(/[.-]/)
+      .slice(0, 3)
+      .map((part) => Number.parseInt(part, 10) || 0);
+  const [a, b] = [parts(version), parts(minimum)];
+  for (let index = 0; index < 3; index++) if (a[index] !== b[index]) return a[index] > b[index];
+  return true;
+}
+
+function checkNode(): CheckResult {
+  const major = Number(process.versions.node.split(".")[0]);
+  return major >= MIN_NODE_MAJOR
+    ? ok("node", `v${process.versions.node}`)
+    : problem("node", `v${process.versions.node} is too old`, `install Node ${MIN_NODE_MAJOR} or newer`);
+}
+
+function checkTerraform(context: DoctorContext): CheckResult {
+  const binary = terraformBinary(context.env);
+  const result = capture(binary, ["version", "-json"], { env: context.env });
+  if (result.startError || result.status !== 0) {
+    return problem(
+      "terraform",
+      `\`${binary}\` is not on the PATH or does not run (${(result.startError ?? result.stderr).trim().split("\n")[0]})`,
+      `install Terraform ${MIN_TERRAFORM} or newer (https://developer.hashicorp.com/terraform/install), or OpenTofu with TERRAFORM_BINARY_NAME=tofu`,
+    );
+  }
+  const version = String(JSON.parse(result.stdout).terraform_version ?? "");
+  return versionAtLeast(version, MIN_TERRAFORM)
+    ? ok("terraform", `${binary} ${version}`)
+    : problem(
+        "terraform",
+        `${binary} ${version} is older than ${MIN_TERRAFORM}`,
+        `upgrade to Terraform ${MIN_TERRAFORM} or newer`,
+      );
+}
+
+/** Where the Docker CLI sends its requests: DOCKER_HOST, or the current context's endpoint. */
+function dockerHost(context: DoctorContext): string {
+  if (context.env.DOCKER_HOST) return context.env.DOCKER_HOST;
+  const endpoint = context.docker.json<string>(["context", "inspect", "--format", "{{json .Endpoints.docker.Host}}"]);
+  return endpoint || "unix:///var/run/docker.sock";
+}
+
+/**
+ * The Consul provider, the leader gate and the ACL bootstrap reach the lab at `publish.address` from the deploying
+ * machine, so the engine must run on this machine: a remote engine publishes its ports on its own loopback.
+ */
+function checkDockerHost(context: DoctorContext, host: string): CheckResult {
+  const remote = /^(ssh|tcp|https?):\/\/(.*@)?([^:/]+)/.exec(host);
+  if (remote && !["127.0.0.1", "localhost", "::1", "[::1]"].includes(remote[3])) {
+    return problem(
+      "docker host",
+      `${host} is a remote engine; the lab publishes Consul and the site on ${context.lab.topology.publish.address} of that machine, which Terraform and the deploy scripts here cannot reach`,
+      "run `npm run deploy` on the Docker host itself (unset DOCKER_HOST, or `docker context use default`)",
+    );
+  }
+  return ok("docker host", host);
+}
+
+interface DockerVersion {
+  Server?: { Version?: string; ApiVersion?: string; Os?: string; Arch?: string };
+}
+
+function checkDockerEngine(context: DoctorContext, host: string): CheckResult {
+  const result = context.docker.run(["version", "--format", "{{json .}}"]);
+  if (result.startError) {
+    return problem(
+      "docker engine",
+      "the `docker` CLI is not on the PATH",
+      "install Docker (https://docs.docker.com/engine/install/)",
+    );
+  }
+  const version = result.stdout.trim() ? (JSON.parse(result.stdout) as DockerVersion) : {};
+  if (result.status !== 0 || !version.Server?.Version) {
+    const cause = result.stderr.trim().split("\n").filter(Boolean).pop() ?? "no answer";
+    return problem(
+      "docker engine",
+      `cannot reach the engine at ${host}: ${cause}`,
+      "start Docker (`sudo systemctl start docker`), or let your user use it (`sudo usermod -aG docker $USER`, then log in again)",
+    );
+  }
+  return ok(
+    "docker engine",
+    `${version.Server.Version} (API ${version.Server.ApiVersion}, ${version.Server.Os}/${version.Server.Arch})`,
+  );
+}
+
+interface DockerInfo {
+  DriverStatus?: [string, string][];
+  Driver?: string;
+}
+
+/** Informational since the deploy builds with `docker build`: the provider's own builds needed the classic store. */
+function checkImageStore(context: DoctorContext): CheckResult {
+  const info = context.docker.json<DockerInfo>(["info", "--format", "{{json .}}"]) ?? {};
+  const containerd = (info.DriverStatus ?? []).some(
+    ([key, value]) => key === "driver-type" && value.includes("containerd"),
+  );
+  const buildx = context.docker.run(["buildx", "version"]).status === 0;
+  return ok(
+    "image store",
+    `${containerd ? "containerd" : `classic (${info.Driver ?? "unknown driver"})`}; images are built with \`docker build\`${buildx ? " (BuildKit)" : " (legacy builder: buildx is not installed)"}`,
+  );
+}
+
+/** Binds a port as the lab would publish it; resolves to the error code when it cannot. */
+function tryBind(address: string, port: number, protocol: "tcp" | "udp"): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    if (protocol === "tcp") {
+      const server = createServer();
+      server.once("error", (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+      server.listen({ host: address, port, exclusive: true }, () => server.close(() => resolve(undefined)));
+    } else {
+      const socket = createSocket("udp4");
+      socket.once("error", (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+      socket.bind({ address, port, exclusive: true }, () => socket.close(() => resolve(undefined)));
+    }
+  });
+}
+
+interface ContainerListing {
+  Names?: string;
+  Ports?: string;
+}
+
+async function checkPorts(context: DoctorContext): Promise<CheckResult> {
+  const { publish } = context.lab.topology;
+  const wanted: [number, "tcp" | "udp", string][] = [
+    [publish.httpPort, "tcp", "publish.httpPort"],
+    [publish.dnsPort, "tcp", "publish.dnsPort"],
+    [publish.dnsPort, "udp", "publish.dnsPort"],
+    ...(context.lab.entryNode ? [[publish.entryPort, "tcp", "publish.entryPort"] as [number, "tcp", string]] : []),
+  ];
+  // A redeploy finds the ports taken by the lab's own containers, which is fine.
+  const labContainers = context.docker.jsonLines<ContainerListing>([
+    "ps",
+    "--filter",
+    `label=consul-lab.lab=${context.lab.topology.name}`,
+    "--format",
+    "{{json .}}",
+  ]);
+  const heldByLab = (port: number, protocol: string) =>
+    labContainers.some(
+      (container) =>
+        (container.Ports ?? "").includes(`${publish.address}:${port}->`) &&
+        (container.Ports ?? "").includes(`/${protocol}`),
+    );
+  const taken: string[] = [];
+  for (const [port, protocol, field] of wanted) {
+    const error = await tryBind(publish.address, port, protocol);
+    if (!error || heldByLab(port, protocol)) continue;
+    if (error === "EADDRNOTAVAIL") {
+      return problem(
+        "ports",
+        `publish.address ${publish.address} is not an address of this machine`,
+        "set publish.address to 127.0.0.1 or an address of this host",
+      );
+    }
+    taken.push(`${publish.address}:${port}/${protocol} (${field}: ${error === "EADDRINUSE" ? "in use" : error})`);
+  }
+  if (taken.length > 0) {
+    return problem(
+      "ports",
+      `taken: ${taken.join(", ")}`,
+      "stop what holds them (`sudo ss -lntup`), or choose other ports in the topology's publish section",
+    );
+  }
+  return ok(
+    "ports",
+    `${wanted.map(([port, protocol]) => `${port}/${protocol}`).join(", ")} free on ${publish.address}`,
+  );
+}
+
+function overlaps(a: Subnet, b: Subnet): boolean {
+  return a.network < b.network + b.size && b.network < a.network + a.size;
+}
+
+interface NetworkInspect {
+  Name: string;
+  Id: string;
+  IPAM?: { Config?: { Subnet?: string }[] };
+}
+
+/** Routes of the kernel's table, as `/proc/net/route` lists them (hexadecimal, little-endian). */
+function hostRoutes(table: string): { iface: string; subnet: Subnet; cidr: string }[] {
+  const fromHex = (hex: string) => Buffer.from(hex, "hex").readUInt32LE(0);
+  return table
+    .split("\n")
+    .slice(1)
+    .map((line) => line.trim().split(/\s+/))
+    .filter((fields) => fields.length >= 8 && /^[0-9A-Fa-f]{8}$/.test(fields[1]))
+    .map(([iface, destination, , , , , , mask]) => {
+      const network = fromHex(destination);
+      const prefixLength = fromHex(mask).toString(2).replace(/0/g, "").length;
+      const cidr = `${[24, 16, 8, 0].map((shift) => (network >>> shift) & 255).join(".")}/${prefixLength}`;
+      return { iface, subnet: parseCidr(cidr), cidr };
+    })
+    .filter((route) => route.subnet.prefixLength > 0);
+}
+
+function checkSubnet(context: DoctorContext): CheckResult {
+  const { name, network } = context.lab.topology;
+  const lab = parseCidr(network.subnet);
+  const ids = context.docker.run(["network", "ls", "--quiet", "--no-trunc"]).stdout.split("\n").filter(Boolean);
+  const networks = ids.length > 0 ? (context.docker.json<NetworkInspect[]>(["network", "inspect", ...ids]) ?? []) : [];
+  const own = networks.find((candidate) => candidate.Name === name);
+  const clashes = networks
+    .filter((candidate) => candidate.Name !== name)
+    .flatMap((candidate) =>
+      (candidate.IPAM?.Config ?? [])
+        .map((config) => config.Subnet ?? "")
+        .filter((subnet) => /^\d+\.\d+\.\d+\.\d+\/\d+$/.test(subnet) && overlaps(parseCidr(subnet), lab))
+        .map((subnet) => `Docker network ${candidate.Name} (${subnet})`),
+    );
+  // The lab's own bridge is `br-<first 12 of its ID>`; its route is the lab's.
+  const ownBridge = own ? `br-${own.Id.slice(0, 12)}` : undefined;
+  clashes.push(
+    ...hostRoutes(context.routeTable)
+      .filter((route) => route.iface !== ownBridge && overlaps(route.subnet, lab))
+      .map((route) => `host route ${route.cidr} on ${route.iface}`),
+  );
+  if (clashes.length > 0) {
+    return problem(
+      "subnet",
+      `${network.subnet} overlaps ${clashes.join(", ")}; Docker would refuse it ("Pool overlaps with other one on this address space")`,
+      "choose another network.subnet (and node addresses) in your topology, or remove the other network",
+    );
+  }
+  return ok("subnet", `${network.subnet} is free${own ? ` (network ${name} is the lab's own)` : ""}`);
+}
+
+function checkSecrets(context: DoctorContext): CheckResult {
+  if (context.lab.topology.security !== "secure") return ok("secrets", 'none needed (security "none")');
+  const file = secretsFile(context.env);
+  if (!existsSync(file)) return ok("secrets", `${file} does not exist yet; the first deploy creates it`);
+  try {
+    readSecrets(file);
+  } catch (error) {
+    if (!(error instanceof SecretsError)) throw error;
+    return problem(
+      "secrets",
+      error.message,
+      "fix or restore the file; never replace it while the lab runs (a new gossip key splits the cluster)",
+    );
+  }
+  return ok("secrets", `${file} is valid and owner-only`);
+}
+
+function checkImages(context: DoctorContext): CheckResult {
+  const { images } = context.lab.topology;
+  const pulled = [images.consul, images.nginx, images.consulTemplate, images.dnsmasqBase];
+  const missing = pulled.filter((reference) => !context.docker.hasImage(reference));
+  const built = labAssetImages(context.lab).length;
+  return ok(
+    "images",
+    missing.length === 0
+      ? `all ${pulled.length} pinned images are local; ${built} more are built from assets/`
+      : `${missing.join(", ")} will be pulled from their registry; ${built} images are built from assets/`,
+  );
+}
+
+/** Every check, in the order they print. The engine's checks stop at the first that cannot reach it. */
+export async function runDoctor(context: DoctorContext): Promise<CheckResult[]> {
+  const results: CheckResult[] = [checkNode(), checkTerraform(context)];
+  const host = dockerHost(context);
+  const hostCheck = checkDockerHost(context, host);
+  results.push(hostCheck);
+  const engine = checkDockerEngine(context, host);
+  results.push(engine);
+  if (engine.ok && hostCheck.ok) {
+    results.push(checkImageStore(context), await checkPorts(context), checkSubnet(context), checkImages(context));
+  }
+  results.push(checkSecrets(context));
+  return results;
+}
+
+/** One line per check: `ok` or `PROBLEM`, the check, what was seen, and the fix. */
+export function formatCheck(result: CheckResult): string {
+  return result.ok
+    ? `ok       ${result.check}: ${result.detail}`
+    : `PROBLEM  ${result.check}: ${result.detail}. Fix: ${result.fix}`;
+}
+
+export function routeTableOf(env: NodeJS.ProcessEnv): string {
+  const file = env.CONSUL_LAB_ROUTE_TABLE || "/proc/net/route";
+  return existsSync(file) ? readFileSync(file, "utf8") : "";
+}

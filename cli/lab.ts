@@ -1,0 +1,235 @@
+/**
+ * The lab's command line, behind the npm scripts:
+ *
+ *   npm run synth      write cdktf.out/ (the app alone, without the cdktf CLI's start-up)
+ *   npm run doctor     is this host ready for a deploy?
+ *   npm run diff       plan every stack in dependency order, with a summary per stack
+ *   npm run deploy     doctor, build the images, apply every stack in order, write outputs.json
+ *   npm run destroy    destroy every stack in reverse order (asks first; -- --auto-approve in scripts)
+ *   npm run cdktf -- ARGS   the cdktf CLI itself with the lab's secrets in its environment (`cdktf diff consul`)
+ *
+ * Secrets reach Terraform only as TF_VAR_* variables in its environment, never on a command line or in cdktf.out.
+ */
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { createInterface } from "node:readline/promises";
+import { labAssetImages } from "../constructs/asset-images";
+import { SecretsError } from "../secrets";
+import { Lab, loadLab, TopologyError } from "../topology";
+import { buildAssetImages, DockerCli } from "./docker";
+import { formatCheck, routeTableOf, runDoctor } from "./doctor";
+import { readStacks, SynthesizedStack } from "./manifest";
+import { describePlan } from "./plan-summary";
+import { CliError, passThrough, PROJECT_ROOT } from "./process";
+import { secretVariables } from "./secrets-env";
+import { StackTerraform } from "./terraform";
+
+const OUTDIR = join(PROJECT_ROOT, "cdktf.out");
+const OUTPUTS_FILE = join(PROJECT_ROOT, "outputs.json");
+
+const say = (line: string) => console.log(`consul-lab: ${line}`);
+
+interface Invocation {
+  readonly lab: Lab;
+  readonly env: NodeJS.ProcessEnv;
+  readonly options: readonly string[];
+}
+
+/** Runs the app (main.ts) into cdktf.out, as `cdktf synth` would, and reports its annotations as the CLI does. */
+function synth(env: NodeJS.ProcessEnv): SynthesizedStack[] {
+  const status = passThrough(
+    process.execPath,
+    [join(PROJECT_ROOT, "scripts", "run-ts.mjs"), join(PROJECT_ROOT, "main.ts")],
+    {
+      cwd: PROJECT_ROOT,
+      env: { ...env, CDKTF_OUTDIR: OUTDIR },
+    },
+  );
+  if (status !== 0) throw new CliError(`synth failed (exit ${status}); see above`);
+  const stacks = readStacks(OUTDIR);
+  let errors = 0;
+  for (const stack of stacks) {
+    for (const annotation of stack.annotations) {
+      const level = annotation.level.replace("@cdktf/", "");
+      if (level === "error") errors++;
+      if (level === "error" || level === "warn") console.error(`[${level}] ${stack.name}: ${annotation.message}`);
+    }
+  }
+  if (errors > 0) throw new CliError(`synth reported ${errors} error(s); see above`);
+  return stacks;
+}
+
+function terraformFor(stack: SynthesizedStack, env: NodeJS.ProcessEnv): StackTerraform {
+  return new StackTerraform(stack, { env, color: Boolean(process.stdout.isTTY) });
+}
+
+async function doctor({ lab, env }: Invocation): Promise<boolean> {
+  const results = await runDoctor({ lab, env, docker: new DockerCli(env), routeTable: routeTableOf(env) });
+  for (const result of results) console.log(formatCheck(result));
+  const problems = results.filter((result) => !result.ok).length;
+  console.log(problems === 0 ? "doctor: the host is ready" : `doctor: ${problems} problem(s); fix them and run again`);
+  return problems === 0;
+}
+
+/** Whether the Consul API the `consul` stack configures answers, for a clear word instead of a provider trace. */
+async function consulAnswers(lab: Lab): Promise<string | undefined> {
+  try {
+    const response = await fetch(`http://${lab.publishedHttpAddress}/v1/status/leader`, {
+      signal: AbortSignal.timeout(3000),
+    });
+    return response.ok ? undefined : `HTTP ${response.status}`;
+  } catch (error) {
+    return (error as { cause?: Error }).cause?.message ?? (error as Error).message;
+  }
+}
+
+/** Why a stack cannot be planned yet, or undefined when it can. */
+async function notPlannable(invocation: Invocation, stack: SynthesizedStack, stacks: SynthesizedStack[]) {
+  for (const dependency of stack.dependencies) {
+    const before = stacks.find((candidate) => candidate.name === dependency)!;
+    if (terraformFor(before, invocation.env).deployedResourceCount() === 0) {
+      return `it configures what the ${dependency} stack runs, and ${dependency} is not deployed yet; \`npm run deploy\` applies both in order`;
+    }
+  }
+  if (stack.dependencies.length > 0) {
+    const down = await consulAnswers(invocation.lab);
+    if (down)
+      return `Consul's API at ${invocation.lab.publishedHttpAddress} does not answer (${down}); is the lab running? (\`npm run doctor\`, \`docker ps\`)`;
+  }
+  return undefined;
+}
+
+async function diff(invocation: Invocation): Promise<void> {
+  const env = { ...invocation.env, ...secretVariables(invocation.lab, invocation.env, false, say) };
+  const stacks = synth(env);
+  const summary: string[] = [];
+  for (const stack of stacks) {
+    const skipped = await notPlannable(invocation, stack, stacks);
+    if (skipped) {
+      summary.push(`${stack.name}: not planned: ${skipped}`);
+      continue;
+    }
+    say(`planning stack ${stack.name}`);
+    const terraform = terraformFor(stack, env);
+    terraform.init();
+    summary.push(`${stack.name}: ${describePlan(terraform.plan())}`);
+  }
+  console.log("\ndiff summary:");
+  for (const line of summary) console.log(`  ${line}`);
+}
+
+async function deploy(invocation: Invocation): Promise<void> {
+  if (!invocation.options.includes("--skip-doctor") && !(await doctor(invocation))) {
+    throw new CliError("the host is not ready; nothing was changed");
+  }
+  const env = { ...invocation.env, ...secretVariables(invocation.lab, invocation.env, true, say) };
+  const stacks = synth(env);
+  buildAssetImages(invocation.lab, new DockerCli(env), labAssetImages(invocation.lab), say);
+  const outputs: Record<string, Record<string, unknown>> = {};
+  const summary: string[] = [];
+  for (const stack of stacks) {
+    say(`deploying stack ${stack.name}`);
+    const terraform = terraformFor(stack, env);
+    terraform.init();
+    const plan = terraform.plan();
+    terraform.applyPlan();
+    outputs[stack.name] = terraform.outputs();
+    summary.push(`${stack.name}: applied (${describePlan(plan)})`);
+    // Written after each stack, so a later failure still leaves what the finished stacks report.
+    writeFileSync(OUTPUTS_FILE, `${JSON.stringify(outputs, null, 2)}\n`);
+  }
+  console.log("\ndeploy summary:");
+  for (const line of summary) console.log(`  ${line}`);
+  say(`outputs written to outputs.json; check the lab with \`npm run verify\``);
+}
+
+async function confirm(question: string): Promise<boolean> {
+  const prompt = createInterface({ input: process.stdin, output: process.stdout });
+  try {
+    return (await prompt.question(question)).trim() === "yes";
+  } finally {
+    prompt.close();
+  }
+}
+
+async function destroy(invocation: Invocation): Promise<void> {
+  const env = { ...invocation.env, ...secretVariables(invocation.lab, invocation.env, false, say) };
+  const stacks = synth(env).reverse();
+  if (!invocation.options.includes("--auto-approve")) {
+    if (!process.stdin.isTTY)
+      throw new CliError("destroy asks before it deletes anything; run it in a terminal, or pass --auto-approve");
+    const names = stacks.map((stack) => stack.name).join(", ");
+    if (!(await confirm(`Destroy the stacks ${names} of lab ${invocation.lab.topology.name}? Only "yes" goes on: `))) {
+      throw new CliError("destroy cancelled; nothing was changed");
+    }
+  }
+  const summary: string[] = [];
+  for (const stack of stacks) {
+    const terraform = terraformFor(stack, env);
+    if (terraform.deployedResourceCount() === 0) {
+      summary.push(`${stack.name}: nothing to destroy`);
+      continue;
+    }
+    say(`destroying stack ${stack.name}`);
+    terraform.init();
+    const plan = terraform.plan(true);
+    terraform.applyPlan();
+    summary.push(`${stack.name}: destroyed (${describePlan(plan)})`);
+  }
+  console.log("\ndestroy summary:");
+  for (const line of summary) console.log(`  ${line}`);
+}
+
+function cdktf({ lab, env, options }: Invocation): number {
+  const creates = options[0] === "deploy" || options[0] === "apply";
+  const withSecrets = { ...env, ...secretVariables(lab, env, creates, say) };
+  return passThrough(join(PROJECT_ROOT, "node_modules", ".bin", "cdktf"), options, {
+    cwd: PROJECT_ROOT,
+    env: withSecrets,
+  });
+}
+
+const COMMANDS = ["synth", "doctor", "diff", "deploy", "destroy", "cdktf"] as const;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...options] = argv;
+  if (!(COMMANDS as readonly string[]).includes(command ?? "")) {
+    console.error(`usage: lab ${COMMANDS.join("|")} [options]  (see cli/lab.ts)`);
+    return 2;
+  }
+  const env: NodeJS.ProcessEnv = { ...process.env, CHECKPOINT_DISABLE: "1" };
+  try {
+    const invocation = { lab: loadLab(env), env, options };
+    switch (command) {
+      case "synth":
+        synth(env);
+        say(`wrote ${OUTDIR}`);
+        return 0;
+      case "doctor":
+        return (await doctor(invocation)) ? 0 : 1;
+      case "diff":
+        await diff(invocation);
+        return 0;
+      case "deploy":
+        await deploy(invocation);
+        return 0;
+      case "destroy":
+        await destroy(invocation);
+        return 0;
+      default:
+        return cdktf(invocation);
+    }
+  } catch (error) {
+    if (error instanceof TopologyError) {
+      console.error(error.message);
+      return 1;
+    }
+    if (error instanceof CliError || error instanceof SecretsError) {
+      console.error(`consul-lab: ${error.message}`);
+      return 1;
+    }
+    throw error;
+  }
+}
+
+main(process.argv.slice(2)).then((status) => (process.exitCode = status));

@@ -1,0 +1,98 @@
+/**
+ * Terraform, run in each synthesized stack's directory: the same commands `cdktf deploy` runs, driven here so the
+ * deploy can go stack by stack in dependency order, print a one-line summary per stack, and stop on the first failure.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { isAbsolute, join } from "node:path";
+import type { SynthesizedStack } from "./manifest";
+import { describePlan, PlanSummary, summarizePlan } from "./plan-summary";
+import { capture, CliError, passThrough } from "./process";
+
+/** The plan file each stack's plan is saved to, inside its working directory. */
+export const PLAN_FILE = "consul-lab.tfplan";
+
+export interface TerraformOptions {
+  /** The environment Terraform runs with: the user's, plus the lab's TF_VAR_* secrets. */
+  readonly env: NodeJS.ProcessEnv;
+  /** Whether output goes to a terminal; otherwise Terraform's colour codes are turned off. */
+  readonly color: boolean;
+}
+
+/** The Terraform (or OpenTofu) binary: TERRAFORM_BINARY_NAME, as cdktf reads it, or `terraform`. */
+export function terraformBinary(env: NodeJS.ProcessEnv): string {
+  return env.TERRAFORM_BINARY_NAME || "terraform";
+}
+
+export class StackTerraform {
+  constructor(
+    readonly stack: SynthesizedStack,
+    private readonly options: TerraformOptions,
+  ) {}
+
+  private run(args: string[]): number {
+    return passThrough(terraformBinary(this.options.env), args, {
+      cwd: this.stack.workingDirectory,
+      env: this.options.env,
+    });
+  }
+
+  private flags(): string[] {
+    return ["-input=false", ...(this.options.color ? [] : ["-no-color"])];
+  }
+
+  private require(status: number, what: string): void {
+    if (status !== 0)
+      throw new CliError(`terraform ${what} of stack ${this.stack.name} failed (exit ${status}); see above`);
+  }
+
+  init(): void {
+    this.require(this.run(["init", ...this.flags()]), "init");
+  }
+
+  /** Plans, saves the plan, prints Terraform's own account of it, and returns its counts. */
+  plan(destroy = false): PlanSummary {
+    this.require(this.run(["plan", ...this.flags(), ...(destroy ? ["-destroy"] : []), `-out=${PLAN_FILE}`]), "plan");
+    const shown = capture(terraformBinary(this.options.env), ["show", "-json", PLAN_FILE], {
+      cwd: this.stack.workingDirectory,
+      env: this.options.env,
+    });
+    if (shown.status !== 0)
+      throw new CliError(`terraform show of stack ${this.stack.name} failed: ${shown.stderr.trim()}`);
+    return summarizePlan(JSON.parse(shown.stdout));
+  }
+
+  /** Applies the saved plan, exactly what was shown. */
+  applyPlan(): void {
+    this.require(this.run(["apply", ...this.flags(), PLAN_FILE]), "apply");
+  }
+
+  /** The stack's outputs, as `{name: value}`. */
+  outputs(): Record<string, unknown> {
+    const result = capture(terraformBinary(this.options.env), ["output", "-json"], {
+      cwd: this.stack.workingDirectory,
+      env: this.options.env,
+    });
+    if (result.status !== 0)
+      throw new CliError(`terraform output of stack ${this.stack.name} failed: ${result.stderr.trim()}`);
+    const outputs = JSON.parse(result.stdout || "{}") as Record<string, { value: unknown }>;
+    return Object.fromEntries(Object.entries(outputs).map(([name, output]) => [name, output.value]));
+  }
+
+  /** How many resources the stack's state holds: 0 when it was never deployed or has been destroyed. */
+  deployedResourceCount(): number {
+    const file = stateFileOf(this.stack);
+    if (!file || !existsSync(file)) return 0;
+    const state = JSON.parse(readFileSync(file, "utf8")) as { resources?: { mode?: string }[] };
+    return (state.resources ?? []).filter((resource) => resource.mode !== "data").length;
+  }
+}
+
+export { describePlan };
+
+/** The local backend's state file of a stack, from its synthesized configuration. */
+export function stateFileOf(stack: SynthesizedStack): string | undefined {
+  const config = JSON.parse(readFileSync(join(stack.workingDirectory, "cdk.tf.json"), "utf8"));
+  const path: string | undefined = config.terraform?.backend?.local?.path;
+  if (!path) return undefined;
+  return isAbsolute(path) ? path : join(stack.workingDirectory, path);
+}
