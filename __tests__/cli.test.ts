@@ -164,6 +164,15 @@ describe("the npm commands, against recording fakes of terraform and docker", ()
     expect(terraformCommands(checkout).some((line) => line.startsWith("consul:"))).toBe(false);
   });
 
+  it("cdktf diff of one stack works through `npm run cdktf`, with the secrets in Terraform's environment", async () => {
+    expect((await run("secrets")).status).toBe(0);
+    const result = await run("cdktf", ["diff", "cluster"], { CI: "true" });
+    expect(result.status).toBe(0);
+    const plans = checkout.calls("terraform").filter((call) => call.argv[0] === "plan");
+    expect(plans.map((call) => call.cwd.split("/").pop())).toEqual(["cluster"]);
+    expect(plans[0].tfVars).toEqual(["TF_VAR_gossip_key", "TF_VAR_management_token", "TF_VAR_role_tokens"]);
+  });
+
   it("diff of a deployed lab whose Consul does not answer says so instead of planning the consul stack", async () => {
     const result = await run("diff");
     expect(result.status).toBe(0);

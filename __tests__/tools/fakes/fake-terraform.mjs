@@ -38,7 +38,7 @@ function fail(message) {
   process.exit(1);
 }
 
-if (command === "version") {
+if (command === "version" || command === "-v" || command === "--version") {
   const version = process.env.FAKE_TERRAFORM_VERSION ?? "1.11.4";
   if (args.includes("-json"))
     console.log(
@@ -59,8 +59,13 @@ switch (command) {
   case "init":
     console.log("Terraform has been successfully initialized!");
     break;
+  case "providers":
+    // `cdktf diff` locks providers for the host's platform after init.
+    break;
   case "plan": {
-    const out = args.find((arg) => arg.startsWith("-out="))?.slice(5);
+    const out =
+      args.find((arg) => arg.startsWith("-out="))?.slice(5) ??
+      (args.includes("-out") ? args[args.indexOf("-out") + 1] : undefined);
     const wanted = args.includes("-destroy") ? [] : addresses(config().resource);
     const have = stateAddresses();
     const changes = [
