@@ -5,6 +5,7 @@ import { PreparedQuery } from "@cdktf/provider-consul/lib/prepared-query";
 import { Service } from "@cdktf/provider-consul/lib/service";
 import { Construct } from "constructs";
 import type { Lab } from "../topology";
+import { terraformLiteral } from "./terraform-literal";
 
 export interface ConsulCatalogProps {
   readonly lab: Lab;
@@ -64,7 +65,8 @@ export class ConsulCatalog extends Construct {
       new Keys(this, "kv", {
         datacenter,
         // consul_keys manages exactly these keys (never a whole prefix), so the runtime-owned flag stays untouched.
-        key: entries.map(([path, value]) => ({ path, value })),
+        // Terraform reads every string as a template: a value is escaped so it is stored exactly as written.
+        key: entries.map(([path, value]) => ({ path, value: terraformLiteral(value) })),
       });
     }
   }

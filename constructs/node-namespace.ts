@@ -65,9 +65,13 @@ function publishedPorts(lab: Lab, nodeName: string): ContainerPorts[] {
       { internal: consul.ports.dns, external: publish.dnsPort, ip: publish.address, protocol: "udp" },
     );
   }
-  const entryPort = lab.portOf(site.entryService);
-  if (entryPort !== undefined && lab.entryNode?.name === nodeName) {
-    ports.push({ internal: entryPort, external: publish.entryPort, ip: publish.address, protocol: "tcp" });
+  if (lab.entryNode?.name === nodeName) {
+    ports.push({
+      internal: lab.portOf(site.entryService),
+      external: publish.entryPort,
+      ip: publish.address,
+      protocol: "tcp",
+    });
   }
   return ports;
 }

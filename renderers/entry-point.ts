@@ -7,8 +7,8 @@ import { healthLocation } from "./nginx-snippets";
 
 export function renderEntryPointConf(lab: Lab): string {
   const { site } = lab.topology;
-  const entryPort = lab.portOf(site.entryService) ?? 80;
-  const lbPort = lab.portOf(site.loadBalancerService) ?? 80;
+  const entryPort = lab.portOf(site.entryService);
+  const lbPort = lab.portOf(site.loadBalancerService);
   const healthPath = lab.healthPathOf(site.entryService);
   const balancers = lab.nodesRunning("load-balancer");
   if (balancers.length === 0) throw new Error("the entry point needs at least one load balancer");

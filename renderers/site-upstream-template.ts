@@ -60,7 +60,7 @@ export function renderUpstreamTemplate(lab: Lab): string {
     "{{- end }}",
     "",
     "server {",
-    `    listen ${lab.portOf(site.loadBalancerService) ?? 80} default_server;`,
+    `    listen ${lab.portOf(site.loadBalancerService)} default_server;`,
     `    server_name ${site.hostname};`,
     ...healthLocation(healthPath, "The load balancer's own Consul check: answered here, whatever the backends' state."),
     "",

@@ -30,11 +30,14 @@ export class TopologyError extends Error {
 // Keys people carry over from the article's hand-written agent configs.
 const KEY_HINTS: Record<string, string> = { tag: "tags", ID: "id", Name: "name", node_name: "name" };
 
+/** `nodes[4].name`, or `kv["web/key"]` for a key that is not a plain field name. */
 function formatPath(path: readonly PropertyKey[]): string {
-  return path.reduce<string>(
-    (text, key) => (typeof key === "number" ? `${text}[${key}]` : text ? `${text}.${String(key)}` : String(key)),
-    "",
-  );
+  return path.reduce<string>((text, key) => {
+    if (typeof key === "number") return `${text}[${key}]`;
+    const name = String(key);
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) return `${text}[${JSON.stringify(name)}]`;
+    return text ? `${text}.${name}` : name;
+  }, "");
 }
 
 function describeIssue(issue: z.core.$ZodIssue): TopologyProblem[] {
@@ -42,7 +45,7 @@ function describeIssue(issue: z.core.$ZodIssue): TopologyProblem[] {
   if (issue.code === "unrecognized_keys") {
     return issue.keys.map((key) => ({
       path: path ? `${path}.${key}` : key,
-      message: `unknown field "${key}"${KEY_HINTS[key] ? `; did you mean "${KEY_HINTS[key]}"?` : "; remove it or check its spelling"}`,
+      message: `unknown field "${key}"${Object.hasOwn(KEY_HINTS, key) ? `; did you mean "${KEY_HINTS[key]}"?` : "; remove it or check its spelling"}`,
     }));
   }
   if (issue.code === "invalid_type" && issue.input === undefined) {

@@ -111,9 +111,11 @@ export class Lab {
     return this.nodesRunning("entry")[0];
   }
 
-  /** The port a service listens on (the first definition's, as every instance of the lab's roles shares it). */
-  portOf(serviceName: string): number | undefined {
-    return this.topology.services.find((candidate) => candidate.name === serviceName)?.port;
+  /** The port a role's service listens on (validation makes every definition of a role's service agree on it). */
+  portOf(serviceName: string): number {
+    const service = this.topology.services.find((candidate) => candidate.name === serviceName);
+    if (!service) throw new Error(`no service named "${serviceName}" in the topology`);
+    return service.port;
   }
 
   /**

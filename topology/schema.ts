@@ -11,6 +11,11 @@ const CONSUL_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
 const GO_DURATION = /^(\d+(ns|us|ms|s|m|h))+$/;
 const DOCKER_NAME = /^[a-z0-9][a-z0-9_.-]{0,39}$/;
 const IMAGE_REF = /^[a-z0-9][a-z0-9._/:-]*(:[A-Za-z0-9._-]+|@sha256:[a-f0-9]{64})$/;
+// What an HTTP check path may hold: unreserved characters and percent-escapes, nothing nginx or a URL parser reads
+// as syntax (no space, ';', '{', '}', quote, '?', '#' or '$').
+const HTTP_PATH = /^\/(?:[A-Za-z0-9._~/-]|%[0-9A-Fa-f]{2}){0,255}$/;
+/** Consul's default `limits.kv_max_value_size`: a larger value is refused at apply time. */
+const KV_VALUE_LIMIT = 512 * 1024;
 const KV_PATH = /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/;
 
 function consulName(what: string) {
@@ -49,7 +54,13 @@ export const CheckSchema = z.strictObject({
   /** `http` expects a 2xx from `http://127.0.0.1:<port><path>`; `tcp` only expects the port to accept a connection. */
   type: z.enum(["http", "tcp"], 'check type must be "http" or "tcp"').default("http"),
   /** Request path for `http` checks. @default "/" */
-  path: z.string().startsWith("/", "check path must start with '/'").optional(),
+  path: z
+    .string()
+    .regex(
+      HTTP_PATH,
+      "check path must be an HTTP path of at most 256 characters: '/' then letters, digits, '-', '.', '_', '~', '/' or %XX escapes (it goes into nginx and Consul configs verbatim)",
+    )
+    .optional(),
   interval: Duration.default("10s"),
   timeout: Duration.default("2s"),
 });
@@ -195,7 +206,15 @@ export const TopologySchema = z.strictObject({
    * KV entries Terraform owns (the Consul stack writes them). Never the maintenance flag: the running system owns it.
    */
   kv: z
-    .record(z.string().regex(KV_PATH, "KV keys are paths such as web/site/description (no leading '/')"), z.string())
+    .record(
+      z.string().regex(KV_PATH, "KV keys are paths such as web/site/description (no leading '/')"),
+      z
+        .string()
+        .refine(
+          (value) => Buffer.byteLength(value, "utf8") <= KV_VALUE_LIMIT,
+          `a KV value may hold at most ${KV_VALUE_LIMIT} bytes (Consul's default kv_max_value_size, 512 KiB)`,
+        ),
+    )
     .default({
       "web/test.hoge.dev.jp/description": "test.hoge.dev.jp: app servers tagged web, sorry server tagged sorry",
     }),

@@ -154,6 +154,27 @@ function checkSite(topology: Topology, report: Report): void {
     }
   }
 
+  // The three roles are told apart by service name, so each needs its own.
+  const roleFields = ["service", "loadBalancerService", "entryService"] as const;
+  roleFields.forEach((field, index) => {
+    for (const other of roleFields.slice(index + 1)) {
+      if (site[field] === site[other])
+        report(
+          `site.${other}`,
+          `"${site[other]}" is also site.${field}; the site's roles need three different services`,
+        );
+    }
+  });
+  // A role's port is the service's port, wherever an instance runs; two definitions must agree on it.
+  for (const field of ["loadBalancerService", "entryService"] as const) {
+    const ports = new Set(services.filter((service) => service.name === site[field]).map((service) => service.port));
+    if (ports.size > 1)
+      report(
+        `site.${field}`,
+        `the instances of "${site[field]}" listen on different ports (${[...ports].join(", ")}); give them one port`,
+      );
+  }
+
   let apps = 0;
   let sorries = 0;
   services.forEach((service, index) => {
@@ -221,6 +242,10 @@ function checkPorts(topology: Topology, report: Report): void {
   }
   if (publish.httpPort === publish.dnsPort)
     report("publish.dnsPort", `must differ from publish.httpPort (${publish.httpPort})`);
+  for (const field of ["httpPort", "dnsPort"] as const) {
+    if (publish.entryPort === publish[field])
+      report("publish.entryPort", `must differ from publish.${field} (${publish[field]}); each is its own host port`);
+  }
   if (publish.node !== undefined) {
     const node = topology.nodes.find((candidate) => candidate.name === publish.node);
     if (!node) report("publish.node", `unknown node "${publish.node}"`);
