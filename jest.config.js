@@ -5,6 +5,7 @@ module.exports = {
   testMatch: ["**/*.test.ts"],
   // Type checking is `npm run lint`'s job; the tests only transpile, which keeps them fast.
   transform: { "^.+\\.ts$": ["ts-jest", { diagnostics: false }] },
+  globalSetup: "<rootDir>/__tests__/preflight.js",
   setupFilesAfterEnv: ["<rootDir>/__tests__/setup.ts"],
   reporters: ["default", "<rootDir>/__tests__/summary-reporter.js"],
 };
