@@ -20,6 +20,11 @@ export default tseslint.config(
     },
   },
   {
+    // Jest loads its config hooks (globalSetup, reporters) as CommonJS.
+    files: ["__tests__/**/*.js", "jest.config.js"],
+    rules: { "@typescript-eslint/no-require-imports": "off" },
+  },
+  {
     // Tests build deliberately malformed topologies and read raw synthesized JSON.
     files: ["__tests__/**/*.ts"],
     rules: { "@typescript-eslint/no-explicit-any": "off" },

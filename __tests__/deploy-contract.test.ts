@@ -113,6 +113,14 @@ describe.each(STACKS)("the synthesized stacks of $name", ({ lab, cluster, consul
     }
   });
 
+  it("keep every secret out of provisioners' configuration, so Terraform shows their output", () => {
+    const provisioners = Object.values<any>(cluster.resource.terraform_data ?? {}).flatMap(
+      (data) => data.provisioner ?? [],
+    );
+    expect(provisioners.length).toBeGreaterThan(0);
+    for (const provisioner of provisioners) expect(expressionsIn(provisioner)).toEqual([]);
+  });
+
   it("hold no absolute path of this checkout, and reach the project's files from the stack directory", () => {
     const paths = stringsIn([cluster, consul])
       .map((entry) => entry.text)

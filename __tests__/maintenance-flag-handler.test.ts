@@ -1,5 +1,7 @@
 import { execFile } from "node:child_process";
 import { createServer, Server } from "node:http";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { renderMaintenanceWatch } from "../renderers";
 import { labOf } from "./helpers";
@@ -146,6 +148,23 @@ describe("the maintenance watch handler", () => {
     });
     expect(allowed.code).toBe(0);
     expect(kv.writes).toEqual([[KEY, "off"]]);
+  });
+
+  it("logs each change and error to MAINTENANCE_FLAG_LOG, which operators read at the default log level", async () => {
+    const log = join(mkdtempSync(join(tmpdir(), "consul-lab-flag-log-")), "maintenance-flag.log");
+    const passing = JSON.stringify([entry("dev1004", ["web"], "passing")]);
+    await runHandler([kv.url, KEY, APP_TAG, SORRY_TAG], passing, { MAINTENANCE_FLAG_LOG: log });
+    await runHandler([kv.url, KEY, APP_TAG, SORRY_TAG], passing, { MAINTENANCE_FLAG_LOG: log });
+    await runHandler([kv.url, KEY, APP_TAG, SORRY_TAG], "[]", { MAINTENANCE_FLAG_LOG: log });
+    const lines = readFileSync(log, "utf8").trimEnd().split("\n");
+    expect(lines).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ set ${KEY} to off, was <unset> \\(1 passing app servers\\)$`,
+        ),
+      ),
+      expect.stringMatching(new RegExp(`Z set ${KEY} to on, was off \\(0 passing app servers\\)$`)),
+    ]);
   });
 
   it("ignores an empty stdin", async () => {

@@ -1,0 +1,181 @@
+/** `npm run doctor`'s checks, each failing on cue: a fake `docker` on the PATH, a port taken on loopback, a route. */
+import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
+import { createServer, Server } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DockerCli } from "../cli/docker";
+import { CheckResult, formatCheck, runDoctor } from "../cli/doctor";
+import { createSecrets, generateSecrets } from "../secrets";
+import { articleInput, labOf } from "./helpers";
+import { FAKES_BIN, HEALTHY_DOCKER } from "./tools/lab-checkout";
+
+const dir = mkdtempSync(join(tmpdir(), "consul-lab-doctor-"));
+let taken: Server;
+let takenPort: number;
+let freePort: number;
+
+beforeAll(async () => {
+  const listen = () =>
+    new Promise<Server>((resolve) => {
+      const server = createServer();
+      server.listen(0, "127.0.0.1", () => resolve(server));
+    });
+  taken = await listen();
+  takenPort = (taken.address() as { port: number }).port;
+  const probe = await listen();
+  freePort = (probe.address() as { port: number }).port;
+  await new Promise((resolve) => probe.close(resolve));
+});
+afterAll(() => new Promise((resolve) => taken.close(resolve)));
+
+interface Setup {
+  docker?: unknown;
+  env?: Record<string, string>;
+  routeTable?: string;
+  topology?: (input: ReturnType<typeof articleInput>) => void;
+}
+
+async function doctor(setup: Setup = {}): Promise<Record<string, CheckResult>> {
+  const state = join(dir, `docker-${Math.random().toString(36).slice(2)}.json`);
+  writeFileSync(state, JSON.stringify(setup.docker === undefined ? HEALTHY_DOCKER : setup.docker));
+  const input = articleInput();
+  // Ports nobody holds, unless a test says otherwise.
+  input.publish = { httpPort: freePort, dnsPort: freePort + 2, entryPort: freePort + 1 };
+  setup.topology?.(input);
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PATH: `${FAKES_BIN}:${process.env.PATH}`,
+    FAKE_DOCKER_STATE: state,
+    CONSUL_LAB_SECRETS_FILE: join(dir, "absent.json"),
+    ...setup.env,
+  };
+  // The machine's own DOCKER_HOST must not decide the test.
+  if (!setup.env?.DOCKER_HOST) delete env.DOCKER_HOST;
+  const results = await runDoctor({
+    lab: labOf(input),
+    env,
+    docker: new DockerCli(env),
+    routeTable: setup.routeTable ?? "",
+  });
+  return Object.fromEntries(results.map((result) => [result.check, result]));
+}
+
+const ROUTE_HEADER = "Iface\tDestination\tGateway\tFlags\tRefCnt\tUse\tMetric\tMask\tMTU\tWindow\tIRTT\n";
+
+describe("npm run doctor", () => {
+  it("passes every check on a ready host, one line each", async () => {
+    const results = await doctor();
+    expect(Object.values(results).filter((result) => !result.ok)).toEqual([]);
+    expect(Object.keys(results)).toEqual([
+      "node",
+      "terraform",
+      "docker host",
+      "docker engine",
+      "image store",
+      "ports",
+      "subnet",
+      "images",
+      "secrets",
+    ]);
+    expect(formatCheck(results["docker engine"])).toBe("ok       docker engine: 29.0.1 (API 1.52, linux/amd64)");
+    expect(results["image store"].detail).toContain("containerd");
+  });
+
+  it("refuses a remote engine, whose published ports this machine cannot reach", async () => {
+    const results = await doctor({ env: { DOCKER_HOST: "ssh://me@build-host" } });
+    expect(results["docker host"]).toMatchObject({
+      ok: false,
+      fix: expect.stringContaining("on the Docker host itself"),
+    });
+  });
+
+  it("reports an engine it cannot reach, with how to start it", async () => {
+    const results = await doctor({ docker: null });
+    expect(formatCheck(results["docker engine"])).toMatch(
+      /^PROBLEM {2}docker engine: cannot reach the engine at unix:\/\/\/var\/run\/docker.sock: Cannot connect.*Fix: start Docker/,
+    );
+    expect(results.ports).toBeUndefined();
+  });
+
+  it("reports a missing or old Terraform", async () => {
+    expect((await doctor({ env: { TERRAFORM_BINARY_NAME: "no-such-terraform" } })).terraform).toMatchObject({
+      ok: false,
+      fix: expect.stringContaining("install Terraform"),
+    });
+    expect((await doctor({ env: { FAKE_TERRAFORM_VERSION: "1.1.9" } })).terraform).toMatchObject({
+      ok: false,
+      detail: "terraform 1.1.9 is older than 1.2.0",
+    });
+  });
+
+  it("names a published port another process holds", async () => {
+    const results = await doctor({ topology: (input) => (input.publish!.httpPort = takenPort) });
+    expect(results.ports).toMatchObject({
+      ok: false,
+      detail: `taken: 127.0.0.1:${takenPort}/tcp (publish.httpPort: in use)`,
+    });
+  });
+
+  it("accepts a port the lab's own container holds, as on a redeploy", async () => {
+    const docker = {
+      ...HEALTHY_DOCKER,
+      containers: [{ Names: "consul-lab-dev1001-net", Ports: `127.0.0.1:${takenPort}->8500/tcp` }],
+    };
+    const results = await doctor({ docker, topology: (input) => (input.publish!.httpPort = takenPort) });
+    expect(results.ports.ok).toBe(true);
+  });
+
+  it("reports a subnet that overlaps another Docker network", async () => {
+    const docker = {
+      ...HEALTHY_DOCKER,
+      networks: [
+        ...HEALTHY_DOCKER.networks,
+        { Name: "other-lab", Id: "c".repeat(64), IPAM: { Config: [{ Subnet: "10.0.0.0/16" }] } },
+      ],
+    };
+    const results = await doctor({ docker });
+    expect(results.subnet).toMatchObject({
+      ok: false,
+      detail: expect.stringContaining("10.0.1.0/24 overlaps Docker network other-lab (10.0.0.0/16)"),
+    });
+  });
+
+  it("accepts the lab's own network and its bridge's route, as on a redeploy", async () => {
+    const own = {
+      Name: "consul-lab",
+      Id: `abcdef012345${"0".repeat(52)}`,
+      IPAM: { Config: [{ Subnet: "10.0.1.0/24" }] },
+    };
+    // 10.0.1.0/24 on the lab's bridge, as the kernel lists it: little-endian hexadecimal.
+    const routeTable = `${ROUTE_HEADER}br-abcdef012345\t0001000A\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n`;
+    const results = await doctor({ docker: { ...HEALTHY_DOCKER, networks: [own] }, routeTable });
+    expect(results.subnet).toMatchObject({
+      ok: true,
+      detail: "10.0.1.0/24 is free (network consul-lab is the lab's own)",
+    });
+  });
+
+  it("reports a subnet that overlaps a host route, such as a VPN's", async () => {
+    const routeTable = `${ROUTE_HEADER}eth0\t00000000\t0101A8C0\t0003\t0\t0\t0\t00000000\t0\t0\t0\ntun0\t0000000A\t00000000\t0001\t0\t0\t0\t0000FFFF\t0\t0\t0\n`;
+    const results = await doctor({ routeTable });
+    expect(results.subnet).toMatchObject({
+      ok: false,
+      detail: expect.stringContaining("host route 10.0.0.0/16 on tun0"),
+    });
+  });
+
+  it("reports a secrets file others can read", async () => {
+    const file = join(dir, "open-secrets.json");
+    createSecrets(file, generateSecrets());
+    chmodSync(file, 0o644);
+    const results = await doctor({ env: { CONSUL_LAB_SECRETS_FILE: file } });
+    expect(results.secrets).toMatchObject({ ok: false, detail: expect.stringContaining("can be read by other users") });
+  });
+
+  it("says which pinned images will be pulled", async () => {
+    const results = await doctor({ docker: { ...HEALTHY_DOCKER, images: ["hashicorp/consul:1.20.6"] } });
+    expect(results.images.detail).toBe(
+      "nginx:1.27-alpine, hashicorp/consul-template:0.43.0, alpine:3.20 will be pulled from their registry; 2 images are built from assets/",
+    );
+  });
+});
