@@ -2,6 +2,7 @@
  * The Docker CLI, asked for JSON (`--format '{{json .}}'`) rather than text. It honours DOCKER_HOST, contexts and TLS
  * settings exactly as the user's own `docker` commands do, and `docker build` uses BuildKit with any image store.
  */
+import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { AssetImageSpec, assetImageTag } from "../constructs/asset-images";
 import type { Lab } from "../topology";
@@ -12,6 +13,24 @@ export class DockerCli {
 
   run(args: readonly string[]): CommandResult {
     return capture("docker", args, { env: this.env });
+  }
+
+  /** As `run`, without blocking the event loop: for `verify`, which asks the lab while it watches the entry. */
+  runAsync(args: readonly string[]): Promise<CommandResult> {
+    return new Promise((resolve) =>
+      execFile(
+        "docker",
+        [...args],
+        { env: this.env, encoding: "utf8", maxBuffer: 16 * 1024 * 1024 },
+        (error, stdout, stderr) =>
+          resolve({
+            status: error ? (typeof error.code === "number" ? error.code : 1) : 0,
+            stdout,
+            stderr,
+            startError: error && typeof error.code === "string" ? error.message : undefined,
+          }),
+      ),
+    );
   }
 
   /** One JSON document from a command, or undefined when the command failed. */

@@ -38,12 +38,17 @@ export async function startDnsmasq(conf: string, port: number): Promise<RunningD
   let stderr = "";
   child.stderr!.on("data", (chunk) => (stderr += chunk));
   const deadline = Date.now() + 5000;
-  while (dig(port, "ready.invalid").status !== 0) {
-    if (Date.now() > deadline || child.exitCode !== null) {
-      child.kill("SIGKILL");
-      throw new Error(`dnsmasq did not start on 127.0.0.1:${port}: ${stderr}`);
+  try {
+    while (dig(port, "ready.invalid").status !== 0) {
+      if (Date.now() > deadline || child.exitCode !== null) {
+        throw new Error(`dnsmasq did not start on 127.0.0.1:${port}: ${stderr}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    await new Promise((resolve) => setTimeout(resolve, 50));
+  } catch (error) {
+    // Whatever went wrong (no dig, no answer), the dnsmasq started here must not outlive the test run.
+    child.kill("SIGKILL");
+    throw error;
   }
   return {
     queriedNames: () =>

@@ -42,7 +42,37 @@ if (command === "context") {
   }
   console.log("sha256:0000");
 } else if (command === "ps") {
-  for (const container of state.containers ?? []) console.log(JSON.stringify(container));
+  const filter = argv.includes("--filter") ? argv[argv.indexOf("--filter") + 1] : undefined;
+  const wanted = filter?.startsWith("label=") ? filter.slice("label=".length) : undefined;
+  const all = argv.includes("--all") || argv.includes("-a");
+  for (const container of state.containers ?? []) {
+    if (!all && container.State && container.State !== "running") continue;
+    if (wanted && !(container.Labels ?? "").split(",").includes(wanted)) continue;
+    console.log(JSON.stringify(container));
+  }
+} else if (command === "stop" || command === "start") {
+  const container = (state.containers ?? []).find((candidate) => candidate.Names === sub);
+  if (!container) {
+    console.error(`Error response from daemon: No such container: ${sub}`);
+    process.exit(1);
+  }
+  container.State = command === "stop" ? "exited" : "running";
+  writeFileSync(file, JSON.stringify(state));
+  console.log(sub);
+} else if (command === "exec") {
+  // What runs inside a container is the stand-in lab's business: it answers over HTTP (FAKE_LAB_URL).
+  const container = (state.containers ?? []).find((candidate) => candidate.Names === sub);
+  if (!container || container.State !== "running") {
+    console.error(`Error response from daemon: container ${sub} is not running`);
+    process.exit(1);
+  }
+  const response = await fetch(`${process.env.FAKE_LAB_URL}/_exec`, {
+    method: "POST",
+    body: JSON.stringify({ container: sub, command: argv.slice(2) }),
+  });
+  const answer = await response.json();
+  process.stdout.write(answer.stdout);
+  process.exit(answer.status);
 } else if (command === "build") {
   const tag = argv[argv.indexOf("--tag") + 1];
   state.images = [...(state.images ?? []), tag];

@@ -1,0 +1,368 @@
+/**
+ * A deployed lab, stood in for on loopback: a fake Consul HTTP API whose state follows a scripted timeline, a real
+ * nginx as the entry point (app backend first, sorry backend as backup), a real dnsmasq answering Consul's names,
+ * and the fake `docker` (tools/fakes) listing the lab's containers and passing `docker exec` here. Stopping an app
+ * container makes its checks fail after `healthDelayMs`, the watch handler set the flag `flagDelayMs` later and the
+ * load balancers' upstream follow after `upstreamDelayMs`; stopping the leader elects another after `electionDelayMs`.
+ */
+import { spawnSync } from "node:child_process";
+import { readFileSync, writeFileSync, mkdtempSync } from "node:fs";
+import { createServer, IncomingMessage, Server, ServerResponse } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { LOAD_BALANCER_PATHS, MAINTENANCE_HANDLER_LOG } from "../../renderers";
+import type { Lab } from "../../topology";
+import { startDnsmasq, RunningDnsmasq } from "./dnsmasq";
+import { freeLoopbackPort, RunningNginx, startNginx } from "./nginx";
+
+export interface Timeline {
+  healthDelayMs: number;
+  flagDelayMs: number;
+  upstreamDelayMs: number;
+  electionDelayMs: number;
+  /** The watch handler never writes the flag: a step waiting for it must fail at its deadline. */
+  flagNeverChanges: boolean;
+  /** ACLs let anonymous writes through (a misconfigured lab). */
+  anonymousWrites: boolean;
+}
+
+interface ContainerLine {
+  Names: string;
+  Labels: string;
+  State: string;
+}
+
+const listen = (server: Server, port: number) =>
+  new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
+const close = (server: Server) => new Promise((resolve) => server.close(resolve));
+
+export class LabStandIn {
+  readonly timeline: Timeline = {
+    healthDelayMs: 300,
+    flagDelayMs: 200,
+    upstreamDelayMs: 400,
+    electionDelayMs: 500,
+    flagNeverChanges: false,
+    anonymousWrites: false,
+  };
+  readonly dir = mkdtempSync(join(tmpdir(), "consul-lab-stand-in-"));
+  readonly dockerState = join(this.dir, "docker.json");
+  kv = new Map<string, string>();
+  leader: string;
+  /** Raft servers as the API reports them; a test may drop one. */
+  raftServers: string[];
+  private passing = new Map<string, boolean>();
+  private upstream: string[] = [];
+  private lastRunning = new Map<string, boolean>();
+  private timers: NodeJS.Timeout[] = [];
+  private poller?: NodeJS.Timeout;
+  private api?: Server;
+  private appBackend?: Server;
+  private sorryBackend?: Server;
+  private nginx?: RunningNginx;
+  private dnsmasq?: RunningDnsmasq;
+  /** Every `docker exec` the lab saw, as `container: command`. */
+  readonly execs: string[] = [];
+
+  constructor(readonly lab: Lab) {
+    this.leader = `${lab.servers[0].address}:8300`;
+    this.raftServers = lab.servers.map((server) => server.name);
+    for (const node of lab.nodesRunning("app")) this.passing.set(node.name, true);
+    this.upstream = this.expectedUpstream();
+    this.kv.set(lab.topology.site.maintenanceKey, "off");
+    const containers: ContainerLine[] = lab.nodes.flatMap((node) => {
+      const roles = ["netns", "agent", "dns", ...(lab.workloadOf(node.name) ? [lab.workloadOf(node.name)!] : [])];
+      return roles.map((role) => ({
+        Names:
+          role === "agent" ? lab.dockerName(node.name) : lab.dockerName(node.name, role === "netns" ? "net" : role),
+        Labels: `consul-lab.lab=${lab.topology.name},consul-lab.node=${node.name},consul-lab.role=${role}`,
+        State: "running",
+      }));
+    });
+    // Someone else's container on the same engine, which the drill must never touch.
+    containers.push({
+      Names: "someone-elses-app",
+      Labels: "consul-lab.lab=other,consul-lab.node=x,consul-lab.role=app",
+      State: "running",
+    });
+    this.writeContainers(containers);
+  }
+
+  containers(): ContainerLine[] {
+    return JSON.parse(readFileSync(this.dockerState, "utf8")).containers;
+  }
+
+  private writeContainers(containers: ContainerLine[]): void {
+    writeFileSync(
+      this.dockerState,
+      JSON.stringify({
+        version: { Server: { Version: "29.0.1", ApiVersion: "1.52", Os: "linux", Arch: "amd64" } },
+        containers,
+      }),
+    );
+  }
+
+  /** Sets a container's state directly, as if it had stopped before the test. */
+  setRunning(name: string, running: boolean): void {
+    const containers = this.containers();
+    containers.find((container) => container.Names === name)!.State = running ? "running" : "exited";
+    this.writeContainers(containers);
+    this.observe(true);
+  }
+
+  private running(name: string): boolean {
+    return this.containers().find((container) => container.Names === name)?.State === "running";
+  }
+
+  private expectedUpstream(): string[] {
+    const apps = this.lab.nodesRunning("app").filter((node) => this.passing.get(node.name));
+    const sorry = this.lab.nodesRunning("sorry");
+    return (apps.length > 0 ? [...apps, ...sorry] : sorry).map((node) => node.address);
+  }
+
+  private later(ms: number, action: () => void, immediate: boolean): void {
+    if (immediate) action();
+    else this.timers.push(setTimeout(action, ms));
+  }
+
+  /** Follows the containers' states and plays the timeline's consequences. */
+  private observe(immediate = false): void {
+    const { timeline, lab } = this;
+    for (const node of lab.nodesRunning("app")) {
+      const name = lab.dockerName(node.name, "app");
+      const running = this.running(name);
+      if (this.lastRunning.get(name) === running) continue;
+      this.lastRunning.set(name, running);
+      this.later(
+        timeline.healthDelayMs,
+        () => {
+          this.passing.set(node.name, running);
+          const anyPassing = [...this.passing.values()].some(Boolean);
+          this.later(timeline.upstreamDelayMs, () => (this.upstream = this.expectedUpstream()), immediate);
+          if (!timeline.flagNeverChanges) {
+            this.later(
+              timeline.flagDelayMs,
+              () => {
+                const value = anyPassing ? "off" : "on";
+                if (this.kv.get(lab.topology.site.maintenanceKey) !== value) {
+                  this.kv.set(lab.topology.site.maintenanceKey, value);
+                  this.flagLog.push(`2026-11-26T00:00:00Z set ${lab.topology.site.maintenanceKey} to ${value}`);
+                }
+              },
+              immediate,
+            );
+          }
+        },
+        immediate,
+      );
+    }
+    const leaderNode = lab.servers.find((server) => this.leader.startsWith(`${server.address}:`));
+    if (leaderNode && !this.running(lab.dockerName(leaderNode.name)) && !this.electing) {
+      this.electing = true;
+      this.later(
+        timeline.electionDelayMs,
+        () => {
+          const next = lab.servers.find((server) => server !== leaderNode && this.running(lab.dockerName(server.name)));
+          this.leader = next ? `${next.address}:8300` : "";
+          this.electing = false;
+        },
+        immediate,
+      );
+    }
+  }
+  private electing = false;
+  private flagLog: string[] = [];
+
+  /** What `docker exec` runs inside the lab's containers, as far as `verify` needs. */
+  private exec(container: string, command: string[]): { status: number; stdout: string } {
+    this.execs.push(`${container}: ${command.join(" ")}`);
+    const [program, ...args] = command;
+    if (program === "cat" && args[0] === LOAD_BALANCER_PATHS.liveSite) {
+      const port = this.lab.portOf(this.lab.topology.site.service);
+      return {
+        status: 0,
+        stdout: `upstream site {\n${this.upstream.map((address) => `    server ${address}:${port};`).join("\n")}\n}\n`,
+      };
+    }
+    if (program === "tail" && args.at(-1) === MAINTENANCE_HANDLER_LOG) {
+      return { status: this.flagLog.length ? 0 : 1, stdout: this.flagLog.length ? `${this.flagLog.at(-1)}\n` : "" };
+    }
+    if (program === "wget" && args.at(-1)?.endsWith("/v1/status/leader"))
+      return { status: 0, stdout: JSON.stringify(this.leader) };
+    if (program === "nslookup") {
+      // The node's dnsmasq is stood in for by the real dnsmasq the host's queries reach.
+      const result = spawnSync(
+        "dig",
+        ["+short", "+tries=1", "+time=1", "-p", String(this.lab.topology.publish.dnsPort), "@127.0.0.1", args[0], "A"],
+        { encoding: "utf8" },
+      );
+      const addresses = result.stdout.split("\n").filter((line) => /^[0-9.]+$/.test(line));
+      if (addresses.length === 0)
+        return {
+          status: 1,
+          stdout: `Server:\t\t127.0.0.1\nAddress:\t127.0.0.1:53\n\n** server can't find ${args[0]}: NXDOMAIN\n`,
+        };
+      return {
+        status: 0,
+        stdout: `Server:\t\t127.0.0.1\nAddress:\t127.0.0.1:53\n\nName:\t${args[0]}\n${addresses.map((a) => `Address: ${a}`).join("\n")}\n`,
+      };
+    }
+    return { status: 127, stdout: "" };
+  }
+
+  private healthOf(name: string): unknown[] {
+    const { lab } = this;
+    return lab.nodes.flatMap((node) =>
+      lab
+        .instancesOn(node.name)
+        .filter((instance) => instance.service.name === name)
+        .map((instance) => {
+          const passing = this.passing.get(node.name) ?? true;
+          return {
+            Node: { Node: node.name, Address: node.address },
+            Service: { ID: instance.id, Service: name, Tags: instance.service.tags },
+            Checks: [
+              {
+                CheckID: `${instance.id}-http`,
+                Name: `${name} answers HTTP`,
+                Status: passing ? "passing" : "critical",
+                Output: passing ? "HTTP GET: 200 OK" : "connection refused",
+              },
+            ],
+          };
+        }),
+    );
+  }
+
+  private handleApi(request: IncomingMessage, response: ServerResponse, body: string): void {
+    const url = new URL(request.url ?? "/", "http://stand-in");
+    const json = (value: unknown, status = 200) => {
+      response.writeHead(status, { "Content-Type": "application/json" });
+      response.end(JSON.stringify(value));
+    };
+    const { lab } = this;
+    if (url.pathname === "/_exec") {
+      const { container, command } = JSON.parse(body);
+      return json(this.exec(container, command));
+    }
+    if (url.pathname === "/v1/status/leader") return json(this.leader);
+    if (url.pathname === "/v1/operator/raft/configuration")
+      return json({ Servers: this.raftServers.map((name) => ({ Node: name, Voter: true })) });
+    if (url.pathname === "/v1/agent/members") return json(lab.nodes.map((node) => ({ Name: node.name, Status: 1 })));
+    if (url.pathname === "/v1/agent/self") return json({ Stats: { serf_lan: { encrypted: "true" } } });
+    if (url.pathname.startsWith("/v1/health/service/")) {
+      const entries = this.healthOf(url.pathname.slice("/v1/health/service/".length)) as {
+        Checks: { Status: string }[];
+      }[];
+      return json(
+        url.searchParams.get("passing")
+          ? entries.filter((e) => e.Checks.every((c) => c.Status === "passing"))
+          : entries,
+      );
+    }
+    if (url.pathname.startsWith("/v1/kv/")) {
+      const key = url.pathname.slice("/v1/kv/".length);
+      if (request.method === "PUT") {
+        if (!request.headers["x-consul-token"] && !this.timeline.anonymousWrites) return json("Permission denied", 403);
+        this.kv.set(key, body);
+        return json(true);
+      }
+      if (request.method === "DELETE") {
+        this.kv.delete(key);
+        return json(true);
+      }
+      const value = this.kv.get(key);
+      if (value === undefined) return json(null, 404);
+      response.writeHead(200);
+      return void response.end(value);
+    }
+    if (url.pathname === "/ui/") {
+      response.writeHead(200);
+      return void response.end("<html>Consul</html>");
+    }
+    json(null, 404);
+  }
+
+  async start(): Promise<void> {
+    const { lab } = this;
+    const { publish, site } = lab.topology;
+    this.api = createServer((request, response) => {
+      let body = "";
+      request.on("data", (chunk) => (body += chunk));
+      request.on("end", () => this.handleApi(request, response, body));
+    });
+    await listen(this.api, publish.httpPort);
+    const page = (text: string) => `<!doctype html><html><body><p>${text}</p></body></html>\n`;
+    // The app backend answers as one of the running app servers, or fails, so nginx falls back to the sorry backend.
+    // Like the load balancers: app servers only while the upstream lists one and the flag is not on.
+    this.appBackend = createServer((_request, response) => {
+      const app = lab
+        .nodesRunning("app")
+        .find((node) => this.running(lab.dockerName(node.name, "app")) && this.upstream.includes(node.address));
+      if (!app || this.kv.get(site.maintenanceKey) === "on") return void response.socket?.destroy();
+      response.end(page(`Served by app server ${app.name} (${app.address}).`));
+    });
+    const sorry = lab.nodesRunning("sorry")[0];
+    this.sorryBackend = createServer((_request, response) =>
+      response.end(page(`Sorry, no app server is available. Served by ${sorry.name} (${sorry.address}).`)),
+    );
+    const [appPort, sorryPort] = [await freeLoopbackPort(), await freeLoopbackPort()];
+    await listen(this.appBackend, appPort);
+    await listen(this.sorryBackend, sorryPort);
+    this.nginx = await startNginx(
+      [
+        "upstream site {",
+        `    server 127.0.0.1:${appPort} max_fails=0;`,
+        `    server 127.0.0.1:${sorryPort} backup;`,
+        "}",
+        "server {",
+        `    listen 127.0.0.1:${publish.entryPort} default_server;`,
+        "    location / { proxy_pass http://site; proxy_next_upstream error timeout http_502; }",
+        "}",
+        "server {",
+        `    listen 127.0.0.1:${publish.entryPort};`,
+        `    server_name ${site.consulUiHostname};`,
+        "    location / { return 200 'Consul UI'; }",
+        "}",
+      ].join("\n"),
+      publish.entryPort,
+    );
+    const hosts = join(this.dir, "consul.hosts");
+    const domain = lab.topology.consul.domain;
+    const lbs = lab.nodesRunning("load-balancer");
+    const lbTag = lab.topology.services.find((service) => service.name === site.loadBalancerService)?.tags[0];
+    writeFileSync(
+      hosts,
+      [
+        ...lab.nodes.map((node) => `${node.address} ${node.name}.node.${domain}`),
+        ...lbs.map(
+          (node) =>
+            `${node.address} ${site.loadBalancerService}.service.${domain}${lbTag ? ` ${lbTag}.${site.loadBalancerService}.service.${domain}` : ""}`,
+        ),
+        ...lab.nodesRunning("app").map((node) => `${node.address} ${site.service}.query.${domain}`),
+        "",
+      ].join("\n"),
+    );
+    this.dnsmasq = await startDnsmasq(
+      [
+        `listen-address=127.0.0.1`,
+        "bind-interfaces",
+        `port=${publish.dnsPort}`,
+        "no-resolv",
+        "no-hosts",
+        `addn-hosts=${hosts}`,
+      ].join("\n"),
+      publish.dnsPort,
+    );
+    this.observe(true);
+    this.poller = setInterval(() => this.observe(), 50);
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.poller);
+    this.timers.forEach(clearTimeout);
+    await this.nginx?.stop();
+    await this.dnsmasq?.stop();
+    for (const server of [this.api, this.appBackend, this.sorryBackend]) if (server) await close(server);
+  }
+}

@@ -1,0 +1,200 @@
+/**
+ * `npm run verify` and `npm run verify -- --drill`, run end to end against a stand-in lab on loopback (fake Consul
+ * API, real nginx and dnsmasq, the fake docker), whose timeline the tests script.
+ */
+import { ChildProcess, spawn } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { articleInput, labOf } from "./helpers";
+import { FAKES_BIN, LabCheckout } from "./tools/lab-checkout";
+import { LabStandIn } from "./tools/lab-stand-in";
+import { freeLoopbackPort } from "./tools/nginx";
+
+jest.setTimeout(90_000);
+
+const checkout = new LabCheckout();
+let topologyFile: string;
+let input: ReturnType<typeof articleInput>;
+
+beforeAll(async () => {
+  input = articleInput();
+  input.publish = {
+    httpPort: await freeLoopbackPort(),
+    dnsPort: await freeLoopbackPort(),
+    entryPort: await freeLoopbackPort(),
+  };
+  topologyFile = join(checkout.root, "lab.json");
+  writeFileSync(topologyFile, JSON.stringify(input));
+  expect((await checkout.npm("secrets", [], { CONSUL_LAB_TOPOLOGY: topologyFile })).status).toBe(0);
+});
+
+async function withStandIn<T>(
+  script: (standIn: LabStandIn) => Promise<T>,
+  setup?: (standIn: LabStandIn) => void,
+): Promise<T> {
+  const standIn = new LabStandIn(labOf(input));
+  setup?.(standIn);
+  await standIn.start();
+  try {
+    return await script(standIn);
+  } finally {
+    await standIn.stop();
+  }
+}
+
+const verifyEnv = (standIn: LabStandIn, extra: Record<string, string> = {}) => ({
+  CONSUL_LAB_TOPOLOGY: topologyFile,
+  FAKE_DOCKER_STATE: standIn.dockerState,
+  FAKE_LAB_URL: `http://127.0.0.1:${input.publish!.httpPort}`,
+  CONSUL_LAB_DRILL_DEADLINE_SECONDS: "8",
+  CONSUL_LAB_DRILL_WINDOW_SECONDS: "1",
+  ...extra,
+});
+
+const factLines = (stdout: string) => stdout.split("\n").filter((line) => /^(ok {2}|FAIL) {2}/.test(line));
+
+describe("npm run verify", () => {
+  it("passes on a healthy lab, one line per fact with the value seen, and writes the report", () =>
+    withStandIn(async (standIn) => {
+      const result = await checkout.npm("verify", [], verifyEnv(standIn));
+      expect(factLines(result.stdout).filter((line) => line.startsWith("FAIL"))).toEqual([]);
+      expect(result.status).toBe(0);
+      expect(result.stdout).toContain("ok    a leader is elected: 10.0.1.1:8300");
+      expect(result.stdout).toContain(
+        "ok    the raft peers are the servers (dev1001, dev1002, dev1003), all voters: dev1001, dev1002, dev1003",
+      );
+      expect(result.stdout).toContain("ok    ACLs refuse an anonymous write: HTTP 403");
+      expect(result.stdout).toMatch(
+        /ok {4}DNS udp 127\.0\.0\.1:\d+: lb\.nginx\.service\.consul -> 10\.0\.1\.2, 10\.0\.1\.3: 10\.0\.1\.2, 10\.0\.1\.3/,
+      );
+      expect(result.stdout).toMatch(/ok {4}DNS tcp .*test_hoge_dev_jp\.query\.consul -> 10\.0\.1\.4, 10\.0\.1\.5/);
+      expect(result.stdout).toContain(
+        "ok    DNS inside dev1001 (its dnsmasq): dev1001.node.consul -> 10.0.1.1: 10.0.1.1",
+      );
+      expect(result.stdout).toMatch(
+        /ok {4}http:\/\/127\.0\.0\.1:\d+\/ answers 200 with an app server's page: HTTP 200, app page from dev1004/,
+      );
+      const report = JSON.parse(checkout.file("verify-report.json"));
+      expect(report).toMatchObject({ lab: "consul-lab", passed: true });
+      expect(report.facts.length).toBe(factLines(result.stdout).length);
+      // Read-only: nothing was stopped or started.
+      expect(checkout.calls("docker").filter((call) => ["stop", "start"].includes(call.argv[0]))).toEqual([]);
+    }));
+
+  it("names each failing fact with its cause", () =>
+    withStandIn(
+      async (standIn) => {
+        const result = await checkout.npm("verify", [], verifyEnv(standIn));
+        expect(result.status).toBe(1);
+        const failing = factLines(result.stdout).filter((line) => line.startsWith("FAIL"));
+        expect(failing).toEqual(
+          expect.arrayContaining([
+            "FAIL  the raft peers are the servers (dev1001, dev1002, dev1003), all voters: dev1001, dev1002",
+            "FAIL  ACLs refuse an anonymous write: HTTP 200",
+            expect.stringMatching(
+              /^FAIL {2}test_hoge_dev_jp: 3 instance\(s\) registered, every check passing: web on dev1005: test_hoge_dev_jp answers HTTP is critical \(connection refused\)$/,
+            ),
+          ]),
+        );
+        expect(JSON.parse(checkout.file("verify-report.json")).passed).toBe(false);
+        expect(result.stdout).toMatch(/verify: \d+ check\(s\) failed/);
+      },
+      (standIn) => {
+        standIn.raftServers = ["dev1001", "dev1002"];
+        standIn.timeline.anonymousWrites = true;
+        standIn.setRunning("consul-lab-dev1005-app", false);
+      },
+    ));
+
+  it("refuses to run when no container carries the lab's label", () =>
+    withStandIn(async (standIn) => {
+      const other = join(checkout.root, "other-lab.json");
+      writeFileSync(other, JSON.stringify({ ...input, name: "not-deployed" }));
+      const result = await checkout.npm("verify", ["--drill"], { ...verifyEnv(standIn), CONSUL_LAB_TOPOLOGY: other });
+      expect(result.status).toBe(1);
+      expect(result.stderr).toContain("no container labelled consul-lab.lab=not-deployed was found");
+      expect(checkout.calls("docker").filter((call) => call.argv[0] !== "ps")).toEqual([]);
+    }));
+});
+
+describe("npm run verify -- --drill", () => {
+  it("times the switch to the sorry server and back on the scripted timeline, and restores the lab", () =>
+    withStandIn(async (standIn) => {
+      const result = await checkout.npm("verify", ["--drill"], verifyEnv(standIn));
+      expect(result.stderr).toBe("");
+      expect(result.status).toBe(0);
+      const report = JSON.parse(checkout.file("verify-report.json"));
+      const rows = report.drill as { step: string; expected: string; seconds: number; ok: boolean; seen: string }[];
+      expect(rows.every((row) => row.ok)).toBe(true);
+      const secondsOf = (expected: string) => rows.find((row) => row.expected.startsWith(expected))!.seconds;
+      // The entry falls back at once (nginx's backup); Consul follows the timeline: checks 0.3 s, flag 0.2 s later.
+      expect(secondsOf("the entry serves the sorry page")).toBeLessThan(2);
+      expect(secondsOf("web/test.hoge.dev.jp/maintenance/key reads on")).toBeGreaterThanOrEqual(0.45);
+      expect(secondsOf("every load balancer's upstream lists only the sorry server")).toBeGreaterThanOrEqual(0.65);
+      expect(secondsOf("another server becomes leader")).toBeGreaterThanOrEqual(0.45);
+      expect(rows.find((row) => row.expected === "the entry serves the sorry page")!.seen).toMatch(
+        /; 0 of \d+ requests failed$/,
+      );
+      expect(result.stdout).toMatch(/step\s+expected\s+seen\s+seconds\s+result/);
+      // Everything stopped was started again, the flag is as the running lab says, and nothing else was touched.
+      expect(standIn.containers().filter((container) => container.State !== "running")).toEqual([]);
+      expect(standIn.kv.get("web/test.hoge.dev.jp/maintenance/key")).toBe("off");
+      const touched = checkout.calls("docker").filter((call) => ["stop", "start", "exec"].includes(call.argv[0]));
+      expect(touched.length).toBeGreaterThan(0);
+      expect(touched.every((call) => call.argv[1].startsWith("consul-lab-"))).toBe(true);
+    }));
+
+  it("fails a step that never completes at its deadline, and still restores the lab", () =>
+    withStandIn(
+      async (standIn) => {
+        const result = await checkout.npm(
+          "verify",
+          ["--drill"],
+          verifyEnv(standIn, { CONSUL_LAB_DRILL_DEADLINE_SECONDS: "2" }),
+        );
+        expect(result.status).toBe(1);
+        const rows = JSON.parse(checkout.file("verify-report.json")).drill as {
+          expected: string;
+          ok: boolean;
+          seen: string;
+        }[];
+        expect(rows.find((row) => row.expected.endsWith("reads on"))).toMatchObject({
+          ok: false,
+          seen: "not by the deadline (last: flag off)",
+        });
+        expect(standIn.containers().filter((container) => container.State !== "running")).toEqual([]);
+      },
+      (standIn) => (standIn.timeline.flagNeverChanges = true),
+    ));
+
+  it.each([
+    ["SIGINT", 130],
+    ["SIGTERM", 143],
+  ] as const)("restores every container it stopped on %s", (signal, code) =>
+    withStandIn(async (standIn) => {
+      const child: ChildProcess = spawn(process.execPath, ["scripts/run-ts.mjs", "cli/verify.ts", "--drill"], {
+        cwd: checkout.root,
+        env: {
+          ...process.env,
+          PATH: `${FAKES_BIN}:${process.env.PATH}`,
+          FAKE_LOG: checkout.log,
+          ...verifyEnv(standIn, { CONSUL_LAB_DRILL_DEADLINE_SECONDS: "30" }),
+        },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let stdout = "";
+      child.stdout!.on("data", (chunk) => (stdout += chunk));
+      // Once the app servers are down, interrupt.
+      const deadline = Date.now() + 30_000;
+      while (!standIn.containers().some((container) => container.State !== "running") && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      child.kill(signal);
+      const exit = await new Promise<number | null>((resolve) => child.on("exit", (status) => resolve(status)));
+      expect(exit).toBe(code);
+      expect(stdout).toContain(`drill: ${signal}; restoring the lab`);
+      expect(stdout).toContain("restored: started consul-lab-dev1004-app again");
+      expect(standIn.containers().filter((container) => container.State !== "running")).toEqual([]);
+    }),
+  );
+});

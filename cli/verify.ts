@@ -1,0 +1,134 @@
+/**
+ * `npm run verify [-- --drill]`: proves a deployed lab works (one line per fact, with the value seen) and, with
+ * --drill, runs the article's failover experiment and times it. Writes verify-report.json; exits 1 on any failure.
+ */
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { readSecrets, SecretsError } from "../secrets";
+import { loadLab, TopologyError } from "../topology";
+import { DockerCli } from "./docker";
+import { PROJECT_ROOT } from "./process";
+import { secretsFile } from "./secrets-env";
+import { ConsulApi } from "./verify/consul-api";
+import { DrillRow, Restorer, runDrill } from "./verify/drill";
+import { Fact, verifyLab } from "./verify/facts";
+import { LabContainers } from "./verify/lab-containers";
+import { Progress } from "./verify/progress";
+
+export const REPORT_FILE = "verify-report.json";
+
+function seconds(name: string, fallback: number, env: NodeJS.ProcessEnv): number {
+  const value = Number(env[name] ?? fallback);
+  return Number.isFinite(value) && value > 0 ? value : fallback;
+}
+
+function table(rows: DrillRow[]): string {
+  const header = ["step", "expected", "seen", "seconds", "result"];
+  const cells = rows.map((row) => [
+    row.step,
+    row.expected,
+    row.seen,
+    row.seconds?.toFixed(1) ?? "-",
+    row.ok ? "PASS" : "FAIL",
+  ]);
+  const widths = header.map((title, column) =>
+    Math.min(60, Math.max(title.length, ...cells.map((cell) => cell[column].length))),
+  );
+  const format = (cell: string[]) =>
+    cell
+      .map((text, column) => text.padEnd(widths[column]))
+      .join("  ")
+      .trimEnd();
+  return [format(header), format(widths.map((width) => "-".repeat(width))), ...cells.map(format)].join("\n");
+}
+
+async function main(argv: string[]): Promise<number> {
+  const drill = argv.includes("--drill");
+  const env = process.env;
+  const progress = new Progress();
+  let lab;
+  let token: string | undefined;
+  try {
+    lab = loadLab(env);
+    token =
+      env.CONSUL_HTTP_TOKEN ||
+      (lab.topology.security === "secure" ? readSecrets(secretsFile(env)).managementToken : undefined);
+  } catch (error) {
+    if (error instanceof TopologyError || error instanceof SecretsError) {
+      console.error(`consul-lab: ${error.message}`);
+      return 1;
+    }
+    throw error;
+  }
+  const { publish } = lab.topology;
+  const api = new ConsulApi(lab.publishedHttpAddress, token);
+  const containers = new LabContainers(new DockerCli(env), lab.topology.name);
+  const entryUrl = `http://${publish.address}:${publish.entryPort}/`;
+
+  if (containers.list().length === 0) {
+    console.error(
+      `consul-lab: no container labelled consul-lab.lab=${lab.topology.name} was found; is the lab deployed (npm run deploy) with this topology?`,
+    );
+    return 1;
+  }
+
+  console.log(`verify: lab ${lab.topology.name}, Consul at ${lab.publishedHttpAddress}, entry ${entryUrl}`);
+  const facts: Fact[] = await verifyLab({ lab, api, containers, entryUrl });
+  for (const fact of facts) console.log(`${fact.ok ? "ok  " : "FAIL"}  ${fact.fact}: ${fact.seen}`);
+
+  let rows: DrillRow[] = [];
+  let restored: string[] = [];
+  if (drill) {
+    const restorer = new Restorer(containers, api);
+    // Ctrl-C or a SIGTERM still puts the lab back before the process ends.
+    const onSignal = (signal: NodeJS.Signals) => {
+      progress.line(`drill: ${signal}; restoring the lab`);
+      void restorer.restore().then((lines) => {
+        for (const line of lines) progress.line(`restored: ${line}`);
+        process.exit(signal === "SIGINT" ? 130 : 143);
+      });
+    };
+    process.once("SIGINT", onSignal);
+    process.once("SIGTERM", onSignal);
+    try {
+      rows = await runDrill(
+        {
+          lab,
+          api,
+          containers,
+          entryUrl,
+          progress,
+          options: {
+            deadlineSeconds: seconds("CONSUL_LAB_DRILL_DEADLINE_SECONDS", 60, env),
+            windowSeconds: seconds("CONSUL_LAB_DRILL_WINDOW_SECONDS", 10, env),
+            pollMs: 100,
+          },
+        },
+        restorer,
+      );
+    } finally {
+      restored = await restorer.restore();
+      process.removeListener("SIGINT", onSignal);
+      process.removeListener("SIGTERM", onSignal);
+    }
+    for (const line of restored) progress.line(`restored: ${line}`);
+    console.log(`\n${table(rows)}`);
+  }
+
+  const passed = facts.every((fact) => fact.ok) && rows.every((row) => row.ok);
+  const report = {
+    lab: lab.topology.name,
+    passed,
+    facts,
+    drill: drill ? rows : undefined,
+    restored: drill ? restored : undefined,
+  };
+  writeFileSync(join(PROJECT_ROOT, REPORT_FILE), `${JSON.stringify(report, null, 2)}\n`);
+  const failures = facts.filter((fact) => !fact.ok).length + rows.filter((row) => !row.ok).length;
+  console.log(
+    passed ? `verify: every check passed (${REPORT_FILE})` : `verify: ${failures} check(s) failed (${REPORT_FILE})`,
+  );
+  return passed ? 0 : 1;
+}
+
+main(process.argv.slice(2)).then((status) => (process.exitCode = status));

@@ -1,0 +1,77 @@
+/** Consul's HTTP API through Node's own fetch: what `verify` reads, and the one write an operator makes. */
+
+export interface ApiAnswer<T> {
+  readonly status: number;
+  readonly body: T | undefined;
+  readonly text: string;
+}
+
+export class ConsulApi {
+  constructor(
+    /** `host:port` of an agent's HTTP API. */
+    readonly address: string,
+    /** The token for reads and the operator's writes ("secure" mode); undefined for an open lab. */
+    private readonly token: string | undefined,
+    private readonly timeoutMs = 3000,
+  ) {}
+
+  async request<T>(
+    method: string,
+    path: string,
+    options: { body?: string; anonymous?: boolean } = {},
+  ): Promise<ApiAnswer<T>> {
+    const headers: Record<string, string> = {};
+    if (this.token && !options.anonymous) headers["X-Consul-Token"] = this.token;
+    const response = await fetch(`http://${this.address}${path}`, {
+      method,
+      headers,
+      body: options.body,
+      signal: AbortSignal.timeout(this.timeoutMs),
+    });
+    const text = await response.text();
+    let body: T | undefined;
+    try {
+      body = text ? (JSON.parse(text) as T) : undefined;
+    } catch {
+      body = undefined;
+    }
+    return { status: response.status, body, text };
+  }
+
+  /** A GET that must answer 200; its JSON body. */
+  async get<T>(path: string): Promise<T> {
+    const answer = await this.request<T>("GET", path);
+    if (answer.status !== 200) throw new Error(`GET ${path}: HTTP ${answer.status} ${answer.text.trim()}`);
+    return answer.body as T;
+  }
+
+  /** A KV value as text, or undefined when the key does not exist. */
+  async kv(key: string): Promise<string | undefined> {
+    const answer = await this.request<unknown>("GET", `/v1/kv/${key}?raw`);
+    if (answer.status === 404) return undefined;
+    if (answer.status !== 200) throw new Error(`reading ${key}: HTTP ${answer.status} ${answer.text.trim()}`);
+    return answer.text;
+  }
+
+  async putKv(key: string, value: string): Promise<void> {
+    const answer = await this.request<boolean>("PUT", `/v1/kv/${key}`, { body: value });
+    if (answer.status !== 200 || answer.text.trim() !== "true")
+      throw new Error(`writing ${key}: HTTP ${answer.status} ${answer.text.trim()}`);
+  }
+
+  async deleteKv(key: string): Promise<void> {
+    await this.request("DELETE", `/v1/kv/${key}`);
+  }
+}
+
+/** One instance in /v1/health/service/<name>. */
+export interface HealthEntry {
+  readonly Node: { readonly Node: string; readonly Address: string };
+  readonly Service: { readonly ID: string; readonly Service: string; readonly Tags: readonly string[] | null };
+  readonly Checks: readonly {
+    readonly CheckID: string;
+    readonly Name: string;
+    readonly Status: string;
+    readonly Output: string;
+  }[];
+}

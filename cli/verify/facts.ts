@@ -1,0 +1,279 @@
+/**
+ * `npm run verify`: what a deployed lab must show, each fact checked against the running lab and printed with the
+ * value seen. Read-only: the one write it tries (an anonymous KV write in "secure" mode) must be refused.
+ */
+import { MAINTENANCE_HANDLER_LOG } from "../../renderers";
+import type { Lab } from "../../topology";
+import type { ConsulApi, HealthEntry } from "./consul-api";
+import { DnsAnswer, resolveTcp, resolveUdp } from "./dns-client";
+import type { LabContainers } from "./lab-containers";
+
+export interface Fact {
+  readonly fact: string;
+  readonly ok: boolean;
+  /** What was seen, or why it could not be seen. */
+  readonly seen: string;
+}
+
+export interface VerifyContext {
+  readonly lab: Lab;
+  readonly api: ConsulApi;
+  readonly containers: LabContainers;
+  /** The site's entry, `http://<publish.address>:<publish.entryPort>/`. */
+  readonly entryUrl: string;
+}
+
+/** What the entry answered: which kind of page, and from which node. */
+export interface SitePage {
+  readonly status: number;
+  readonly kind: "app" | "sorry" | "other";
+  readonly node?: string;
+}
+
+export async function fetchSitePage(url: string, hostHeader?: string): Promise<SitePage> {
+  const response = await fetch(url, {
+    headers: hostHeader ? { Host: hostHeader } : {},
+    signal: AbortSignal.timeout(2000),
+  });
+  const text = await response.text();
+  const app = /Served by app server ([A-Za-z0-9-]+)/.exec(text);
+  const sorry = /Sorry, no app server is available\. Served by ([A-Za-z0-9-]+)/.exec(text);
+  if (response.status === 200 && app) return { status: 200, kind: "app", node: app[1] };
+  if (response.status === 200 && sorry) return { status: 200, kind: "sorry", node: sorry[1] };
+  return { status: response.status, kind: "other" };
+}
+
+/** The app servers that pass every check now, by node name. */
+export async function passingAppServers(lab: Lab, api: ConsulApi): Promise<string[]> {
+  const { site } = lab.topology;
+  const entries = await api.get<HealthEntry[]>(`/v1/health/service/${site.service}?passing=true`);
+  return entries
+    .filter(
+      (entry) =>
+        (entry.Service.Tags ?? []).includes(site.appTag) && !(entry.Service.Tags ?? []).includes(site.sorryTag),
+    )
+    .map((entry) => entry.Node.Node)
+    .sort();
+}
+
+async function fact(name: string, check: () => Promise<{ ok: boolean; seen: string }>): Promise<Fact> {
+  try {
+    return { fact: name, ...(await check()) };
+  } catch (error) {
+    return { fact: name, ok: false, seen: (error as { cause?: Error }).cause?.message ?? (error as Error).message };
+  }
+}
+
+const same = (a: readonly string[], b: readonly string[]) =>
+  JSON.stringify([...a].sort()) === JSON.stringify([...b].sort());
+
+async function clusterFacts({ lab, api }: VerifyContext): Promise<Fact[]> {
+  const servers = lab.servers.map((server) => server.name);
+  const facts = [
+    await fact("a leader is elected", async () => {
+      const leader = await api.get<string>("/v1/status/leader");
+      return { ok: Boolean(leader), seen: leader || "no leader" };
+    }),
+    await fact(`the raft peers are the servers (${servers.join(", ")}), all voters`, async () => {
+      const config = await api.get<{ Servers: { Node: string; Voter: boolean }[] }>("/v1/operator/raft/configuration");
+      const seen = config.Servers.map((server) => `${server.Node}${server.Voter ? "" : " (non-voter)"}`);
+      return {
+        ok:
+          same(
+            config.Servers.map((s) => s.Node),
+            servers,
+          ) && config.Servers.every((s) => s.Voter),
+        seen: seen.join(", "),
+      };
+    }),
+    await fact(`every node is an alive member (${lab.nodes.length})`, async () => {
+      const members = await api.get<{ Name: string; Status: number }[]>("/v1/agent/members");
+      const notAlive = lab.nodes
+        .map((node) => node.name)
+        .filter((name) => members.find((member) => member.Name === name)?.Status !== 1);
+      return {
+        ok: notAlive.length === 0,
+        seen: notAlive.length === 0 ? `${members.length} alive` : `not alive: ${notAlive.join(", ")}`,
+      };
+    }),
+  ];
+  if (lab.topology.security === "secure") {
+    facts.push(
+      await fact("gossip is encrypted", async () => {
+        const self = await api.get<{ Stats?: { serf_lan?: { encrypted?: string } } }>("/v1/agent/self");
+        const encrypted = self.Stats?.serf_lan?.encrypted;
+        return { ok: encrypted === "true", seen: `serf_lan encrypted=${encrypted}` };
+      }),
+      await fact("ACLs refuse an anonymous write", async () => {
+        const probe = "consul-lab/verify/anonymous-write-probe";
+        const answer = await api.request("PUT", `/v1/kv/${probe}`, { body: "x", anonymous: true });
+        if (answer.status === 200) await api.deleteKv(probe);
+        return { ok: answer.status === 403, seen: `HTTP ${answer.status}` };
+      }),
+    );
+  }
+  return facts;
+}
+
+async function catalogFacts({ lab, api }: VerifyContext): Promise<Fact[]> {
+  const facts: Fact[] = [];
+  for (const name of [...new Set(lab.topology.services.map((service) => service.name))]) {
+    const expected = lab.nodes.flatMap((node) =>
+      lab
+        .instancesOn(node.name)
+        .filter((instance) => instance.service.name === name)
+        .map((instance) => ({ node: node.name, id: instance.id })),
+    );
+    facts.push(
+      await fact(`${name}: ${expected.length} instance(s) registered, every check passing`, async () => {
+        const entries = await api.get<HealthEntry[]>(`/v1/health/service/${name}`);
+        const problems: string[] = [];
+        for (const { node, id } of expected) {
+          const entry = entries.find((candidate) => candidate.Node.Node === node && candidate.Service.ID === id);
+          if (!entry) {
+            problems.push(`${id} on ${node} is not registered`);
+            continue;
+          }
+          for (const check of entry.Checks.filter((candidate) => candidate.Status !== "passing")) {
+            problems.push(`${id} on ${node}: ${check.Name} is ${check.Status} (${check.Output.trim().slice(0, 120)})`);
+          }
+        }
+        return {
+          ok: problems.length === 0,
+          seen: problems.length === 0 ? `${entries.length} passing` : problems.join("; "),
+        };
+      }),
+    );
+  }
+  return facts;
+}
+
+function describeDns(answer: DnsAnswer): string {
+  return answer.addresses.length > 0 ? answer.addresses.join(", ") : answer.rcode;
+}
+
+async function dnsFacts(context: VerifyContext): Promise<Fact[]> {
+  const { lab, api } = context;
+  const { consul, publish, site } = lab.topology;
+  const domain = consul.domain;
+  const lbService = lab.topology.services.find((service) => service.name === site.loadBalancerService);
+  const lbNodes = lab.nodesRunning("load-balancer").map((node) => node.address);
+  const passingApps = await passingAppServers(lab, api).catch(() => [] as string[]);
+  const names: [string, string[]][] = [
+    [`${lab.publishNode.name}.node.${domain}`, [lab.publishNode.address]],
+    [`${site.loadBalancerService}.service.${domain}`, lbNodes],
+    ...(lbService?.tags[0]
+      ? [[`${lbService.tags[0]}.${site.loadBalancerService}.service.${domain}`, lbNodes] as [string, string[]]]
+      : []),
+    [`${site.service}.query.${domain}`, passingApps.map((name) => lab.node(name).address)],
+  ];
+  const facts: Fact[] = [];
+  for (const [name, addresses] of names) {
+    for (const [protocol, resolve] of [
+      ["udp", resolveUdp],
+      ["tcp", resolveTcp],
+    ] as const) {
+      facts.push(
+        await fact(
+          `DNS ${protocol} ${publish.address}:${publish.dnsPort}: ${name} -> ${addresses.join(", ") || "none"}`,
+          async () => {
+            const answer = await resolve(name, publish.address, publish.dnsPort);
+            return { ok: same(answer.addresses, addresses), seen: describeDns(answer) };
+          },
+        ),
+      );
+    }
+  }
+  // Inside a node: its dnsmasq on the node's loopback, as the node's own resolver reaches it.
+  const inside = context.containers.find(lab.publishNode.name, "dns");
+  const nodeName = `${lab.publishNode.name}.node.${domain}`;
+  facts.push(
+    await fact(
+      `DNS inside ${lab.publishNode.name} (its dnsmasq): ${nodeName} -> ${lab.publishNode.address}`,
+      async () => {
+        if (!inside) return { ok: false, seen: "no DNS forwarder container found" };
+        const output = (await context.containers.exec(inside, ["nslookup", nodeName, "127.0.0.1"])) ?? "";
+        const seen = [...output.matchAll(/Address(?: \d+)?:\s*([0-9.]+)(?!#)/g)]
+          .map((m) => m[1])
+          .filter((a) => a !== "127.0.0.1");
+        return { ok: seen.includes(lab.publishNode.address), seen: seen.join(", ") || "no answer" };
+      },
+    ),
+  );
+  const recursing = consul.recursors.length > 0;
+  facts.push(
+    await fact(
+      `DNS inside ${lab.publishNode.name}: example.com ${recursing ? "resolves through Consul's recursors" : "gets no answer (no recursors)"}`,
+      async () => {
+        if (!inside) return { ok: false, seen: "no DNS forwarder container found" };
+        const output = await context.containers.exec(inside, ["nslookup", "example.com", "127.0.0.1"]);
+        const answered =
+          output !== undefined && /Address(?: \d+)?:\s*[0-9.]+(?!#)\s*$/m.test(output.split(/Name:/)[1] ?? "");
+        return { ok: answered === recursing, seen: answered ? "answered" : "no answer" };
+      },
+    ),
+  );
+  return facts;
+}
+
+async function siteFacts(context: VerifyContext): Promise<Fact[]> {
+  const { lab, api, entryUrl } = context;
+  const { site, publish } = lab.topology;
+  const facts: Fact[] = [];
+  const passing = await passingAppServers(lab, api).catch(() => undefined);
+  facts.push(
+    await fact(`the maintenance flag ${site.maintenanceKey} agrees with the passing app servers`, async () => {
+      const flag = await api.kv(site.maintenanceKey);
+      const expected = passing && passing.length > 0 ? "off" : "on";
+      return {
+        ok: flag === expected,
+        seen: `${flag ?? "<unset>"} with ${passing?.length ?? "?"} passing (${(passing ?? []).join(", ") || "none"})`,
+      };
+    }),
+    await fact(
+      `${entryUrl} answers 200 with ${passing && passing.length > 0 ? "an app server's page" : "the sorry page"}`,
+      async () => {
+        const page = await fetchSitePage(entryUrl);
+        const expected = passing && passing.length > 0 ? "app" : "sorry";
+        return {
+          ok: page.kind === expected,
+          seen: `HTTP ${page.status}, ${page.kind === "other" ? "unexpected page" : `${page.kind} page from ${page.node}`}`,
+        };
+      },
+    ),
+    await fact(`the Consul UI through the load balancers (Host: ${site.consulUiHostname}) answers 200`, async () => {
+      const response = await fetch(`${entryUrl}ui/`, {
+        headers: { Host: site.consulUiHostname },
+        signal: AbortSignal.timeout(2000),
+      });
+      return { ok: response.status === 200, seen: `HTTP ${response.status}` };
+    }),
+    await fact(`the Consul UI http://${publish.address}:${publish.httpPort}/ui/ answers 200`, async () => {
+      const response = await fetch(`http://${publish.address}:${publish.httpPort}/ui/`, {
+        signal: AbortSignal.timeout(2000),
+      });
+      return { ok: response.status === 200, seen: `HTTP ${response.status}` };
+    }),
+  );
+  for (const lb of lab.nodesRunning("load-balancer")) {
+    const agent = context.containers.find(lb.name, "agent");
+    const last = agent ? await context.containers.exec(agent, ["tail", "-n", "1", MAINTENANCE_HANDLER_LOG]) : undefined;
+    // The handler's log is for people: shown, never a failure (a fresh lab may not have changed the flag yet).
+    facts.push({
+      fact: `the watch handler's last change on ${lb.name}`,
+      ok: true,
+      seen: last?.trim() || "none logged yet",
+    });
+  }
+  return facts;
+}
+
+/** Every fact, in the order they print. */
+export async function verifyLab(context: VerifyContext): Promise<Fact[]> {
+  return [
+    ...(await clusterFacts(context)),
+    ...(await catalogFacts(context)),
+    ...(await dnsFacts(context)),
+    ...(await siteFacts(context)),
+  ];
+}
