@@ -3,7 +3,7 @@
  * and `docker` first on the PATH: the order of stacks, what reaches Terraform and how, and how failures stop a run.
  */
 import { createServer, Server } from "node:http";
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { articleInput } from "./helpers";
 import { HEALTHY_DOCKER, LabCheckout } from "./tools/lab-checkout";
@@ -25,13 +25,34 @@ async function freePorts(count: number): Promise<number[]> {
   return ports;
 }
 
+function filesUnder(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? filesUnder(path) : [path];
+  });
+}
+
+/** What the consul stack's diff and destroy ask first: is there a Consul at the published address? */
+async function fakeConsulLeader(port: number): Promise<Server> {
+  const server = createServer((request, response) => {
+    response.end(request.url === "/v1/status/leader" ? '"10.0.1.1:8300"' : "");
+  });
+  await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
+  return server;
+}
+
 /** What the CLI asked Terraform, as `<dir>: <argv>`; cdktf's own `terraform version` check during synth left out. */
 const terraformCommands = (checkout: LabCheckout) =>
   checkout
     .calls("terraform")
     .filter((call) => call.argv.join(" ") !== "version")
     .map(
-      (call) => `${call.cwd.split("/").pop()}: ${call.argv.filter((arg) => !arg.startsWith("-no-color")).join(" ")}`,
+      (call) =>
+        `${call.cwd.split("/").pop()}: ${call.argv
+          .filter((arg) => !arg.startsWith("-no-color"))
+          .join(" ")
+          .replace(/\/\S*\/consul-lab-plan-\w+\/\w+\.tfplan/g, "<plan>")}`,
     );
 
 // Each command bundles and runs the real CLI and app: seconds, not milliseconds, on a busy 2-core machine.
@@ -69,8 +90,8 @@ describe("the npm commands, against recording fakes of terraform and docker", ()
     expect(result.status).toBe(0);
     expect(terraformCommands(checkout)).toEqual([
       "cluster: init -input=false",
-      "cluster: plan -input=false -out=consul-lab.tfplan",
-      "cluster: show -json consul-lab.tfplan",
+      "cluster: plan -input=false -out=<plan>",
+      "cluster: show -json <plan>",
     ]);
     expect(result.stdout).toMatch(/cluster: \d+ to add, 0 to change, 0 to destroy/);
     expect(result.stdout).toContain(
@@ -96,9 +117,15 @@ describe("the npm commands, against recording fakes of terraform and docker", ()
       "secrets",
     ]);
     const docker = checkout.calls("docker").map((call) => call.argv.slice(0, 3).join(" "));
-    const firstBuild = docker.findIndex((call) => call.startsWith("build --tag"));
+    const builds = checkout.calls("docker").filter((call) => call.argv.includes("--tag"));
+    const firstBuild = docker.findIndex((call) => call.startsWith("buildx build"));
     expect(docker.slice(0, firstBuild)).toContain("version --format {{json .}}");
-    expect(docker.filter((call) => call.startsWith("build --tag")).map((call) => call.split(" ")[2])).toEqual([
+    // buildx with --load, so a container builder still leaves the image in the engine's store.
+    expect(builds.map((call) => call.argv.slice(0, 3).join(" "))).toEqual([
+      "buildx build --load",
+      "buildx build --load",
+    ]);
+    expect(builds.map((call) => call.argv[call.argv.indexOf("--tag") + 1])).toEqual([
       expect.stringMatching(/^consul-lab-load-balancer:[0-9a-f]{12}$/),
       expect.stringMatching(/^consul-lab-dnsmasq:[0-9a-f]{12}$/),
     ]);
@@ -106,14 +133,14 @@ describe("the npm commands, against recording fakes of terraform and docker", ()
       [
         "consul-lab: version -json",
         "cluster: init -input=false",
-        "cluster: plan -input=false -out=consul-lab.tfplan",
-        "cluster: show -json consul-lab.tfplan",
-        "cluster: apply -input=false consul-lab.tfplan",
+        "cluster: plan -input=false -out=<plan>",
+        "cluster: show -json <plan>",
+        "cluster: apply -input=false <plan>",
         "cluster: output -json",
         "consul: init -input=false",
-        "consul: plan -input=false -out=consul-lab.tfplan",
-        "consul: show -json consul-lab.tfplan",
-        "consul: apply -input=false consul-lab.tfplan",
+        "consul: plan -input=false -out=<plan>",
+        "consul: show -json <plan>",
+        "consul: apply -input=false <plan>",
         "consul: output -json",
       ].map((line) => line.replace("consul-lab:", `${checkout.root.split("/").pop()}:`)),
     );
@@ -134,23 +161,22 @@ describe("the npm commands, against recording fakes of terraform and docker", ()
       expect(call.tfVars).toEqual(["TF_VAR_gossip_key", "TF_VAR_management_token", "TF_VAR_role_tokens"]);
       for (const value of values) expect(call.argv.join(" ")).not.toContain(value);
     }
-    const synthesized =
-      checkout.file("cdktf.out/stacks/cluster/cdk.tf.json") + checkout.file("cdktf.out/stacks/consul/cdk.tf.json");
-    for (const value of values) expect(synthesized).not.toContain(value);
+    // Every file under cdktf.out and state/, including what Terraform leaves there (a saved plan holds variables).
+    const written = filesUnder(join(checkout.root, "cdktf.out")).concat(filesUnder(join(checkout.root, "state")));
+    expect(written.length).toBeGreaterThan(2);
+    for (const file of written)
+      for (const value of values)
+        expect({ file, leaks: readFileSync(file, "utf8").includes(value) }).toEqual({ file, leaks: false });
   });
 
   it("diff of a deployed lab plans both stacks in order, and summarizes each", async () => {
-    // What the consul stack's diff asks before planning: is there a Consul at the published address?
-    const consulApi = createServer((request, response) => {
-      response.end(request.url === "/v1/status/leader" ? '"10.0.1.1:8300"' : "");
-    });
-    await new Promise<void>((resolve) => consulApi.listen(httpPort, "127.0.0.1", resolve));
+    const consulApi = await fakeConsulLeader(httpPort);
     const result = await run("diff");
     await new Promise((resolve) => consulApi.close(resolve));
     expect(result.status).toBe(0);
     expect(terraformCommands(checkout).filter((line) => line.includes(" plan "))).toEqual([
-      "cluster: plan -input=false -out=consul-lab.tfplan",
-      "consul: plan -input=false -out=consul-lab.tfplan",
+      "cluster: plan -input=false -out=<plan>",
+      "consul: plan -input=false -out=<plan>",
     ]);
     expect(result.stdout).toMatch(
       /diff summary:\n {2}cluster: 0 to add, 0 to change, 0 to destroy\n {2}consul: 0 to add, 0 to change, 0 to destroy/,
@@ -192,15 +218,31 @@ describe("the npm commands, against recording fakes of terraform and docker", ()
   });
 
   it("destroy --auto-approve destroys consul before cluster", async () => {
+    const consulApi = await fakeConsulLeader(httpPort);
+    const result = await run("destroy", ["--auto-approve"]);
+    await new Promise((resolve) => consulApi.close(resolve));
+    expect(result.status).toBe(0);
+    expect(terraformCommands(checkout).filter((line) => / (plan|apply) /.test(line))).toEqual([
+      "consul: plan -input=false -destroy -out=<plan>",
+      "consul: apply -input=false <plan>",
+      "cluster: plan -input=false -destroy -out=<plan>",
+      "cluster: apply -input=false <plan>",
+    ]);
+    expect(result.stdout).toMatch(/consul: destroyed .*\n {2}cluster: destroyed/);
+  });
+
+  it("destroy of a lab whose Consul does not answer sets the consul stack's state aside and destroys the cluster", async () => {
+    expect((await run("deploy")).status).toBe(0);
     const result = await run("destroy", ["--auto-approve"]);
     expect(result.status).toBe(0);
     expect(terraformCommands(checkout).filter((line) => / (plan|apply) /.test(line))).toEqual([
-      "consul: plan -input=false -destroy -out=consul-lab.tfplan",
-      "consul: apply -input=false consul-lab.tfplan",
-      "cluster: plan -input=false -destroy -out=consul-lab.tfplan",
-      "cluster: apply -input=false consul-lab.tfplan",
+      "cluster: plan -input=false -destroy -out=<plan>",
+      "cluster: apply -input=false <plan>",
     ]);
-    expect(result.stdout).toMatch(/consul: destroyed .*\n {2}cluster: destroyed/);
+    expect(result.stdout).toMatch(
+      /consul: Consul does not answer \(.*\); its state was set aside as .*state\/consul\.tfstate\.set-aside/,
+    );
+    expect(existsSync(join(checkout.root, "state", "consul.tfstate.set-aside"))).toBe(true);
   });
 
   it("deploy stops before any change when the doctor finds a problem", async () => {

@@ -5,6 +5,7 @@
 import { Testing } from "cdktf";
 import { join } from "node:path";
 import { generatedTopology } from "../scripts/dev/generated-topology";
+import { renderNodeResolver } from "../renderers";
 import { ClusterStack, ConsulStack } from "../stacks";
 import { loadTopology, Lab } from "../topology";
 import { labOf } from "./helpers";
@@ -92,7 +93,13 @@ describe.each(STACKS)("the synthesized stacks of $name", ({ lab, cluster, consul
     const joined = containers.filter((container) => String(container.network_mode).startsWith("container:"));
     const holders = containers.filter((container) => !String(container.network_mode).startsWith("container:"));
     expect(holders.map((holder) => labelOf(holder, "consul-lab.role"))).toEqual(lab.nodes.map(() => "netns"));
+    const resolver = renderNodeResolver(lab);
     for (const holder of holders) {
+      expect({ dns: holder.dns, dns_search: holder.dns_search, dns_opts: holder.dns_opts }).toEqual({
+        dns: resolver.nameservers,
+        dns_search: resolver.search,
+        dns_opts: resolver.options,
+      });
       // The provider defaults network_mode to "bridge"; said explicitly so the read-back always matches.
       expect(holder.network_mode).toBe("bridge");
       expect(holder.restart).toBe("unless-stopped");
@@ -119,6 +126,31 @@ describe.each(STACKS)("the synthesized stacks of $name", ({ lab, cluster, consul
     );
     expect(provisioners.length).toBeGreaterThan(0);
     for (const provisioner of provisioners) expect(expressionsIn(provisioner)).toEqual([]);
+  });
+
+  it("never let a refresh delete a container someone stopped (must_run)", () => {
+    const containers = Object.values<any>(cluster.resource.docker_container);
+    expect(containers.map((container) => container.must_run)).toEqual(containers.map(() => false));
+  });
+
+  it("start clients and consul-template only after their ACL tokens exist, in secure mode", () => {
+    const graph = resourceGraph(cluster);
+    const bootstrap = [...graph.values()].find((node) =>
+      JSON.stringify(node.body.provisioner ?? "").includes("acl-bootstrap"),
+    );
+    if (lab.topology.security !== "secure") return expect(bootstrap).toBeUndefined();
+    const needTokens = [...graph.values()].filter(
+      (node) =>
+        (labelOf(node.body, "consul-lab.role") === "agent" &&
+          lab.node(labelOf(node.body, "consul-lab.node")!).role === "client" &&
+          node.body.name !== lab.dockerName(lab.publishNode.name)) ||
+        labelOf(node.body, "consul-lab.role") === "load-balancer",
+    );
+    expect(needTokens.length).toBeGreaterThan(0);
+    for (const node of needTokens)
+      expect({ [node.body.name]: transitiveDependencies(graph, node.address).has(bootstrap!.address) }).toEqual({
+        [node.body.name]: true,
+      });
   });
 
   it("hold no absolute path of this checkout, and reach the project's files from the stack directory", () => {

@@ -102,9 +102,9 @@ describe("npm run doctor", () => {
       ok: false,
       fix: expect.stringContaining("install Terraform"),
     });
-    expect((await doctor({ env: { FAKE_TERRAFORM_VERSION: "1.1.9" } })).terraform).toMatchObject({
+    expect((await doctor({ env: { FAKE_TERRAFORM_VERSION: "1.3.9" } })).terraform).toMatchObject({
       ok: false,
-      detail: "terraform 1.1.9 is older than 1.2.0",
+      detail: "terraform 1.3.9 is older than 1.4.0",
     });
   });
 
@@ -119,7 +119,21 @@ describe("npm run doctor", () => {
   it("accepts a port the lab's own container holds, as on a redeploy", async () => {
     const docker = {
       ...HEALTHY_DOCKER,
-      containers: [{ Names: "consul-lab-dev1001-net", Ports: `127.0.0.1:${takenPort}->8500/tcp` }],
+      containers: [
+        {
+          Names: "consul-lab-dev1001-net",
+          Labels: "consul-lab.lab=consul-lab,consul-lab.node=dev1001,consul-lab.role=netns",
+          State: "running",
+          HostConfig: { PortBindings: { "8500/tcp": [{ HostIp: "127.0.0.1", HostPort: String(takenPort) }] } },
+        },
+        // Another lab's container on the same port does not make it the lab's own.
+        {
+          Names: "other-lab-dev1001-net",
+          Labels: "consul-lab.lab=other-lab",
+          State: "running",
+          HostConfig: { PortBindings: { "8500/tcp": [{ HostIp: "127.0.0.1", HostPort: "1" }] } },
+        },
+      ],
     };
     const results = await doctor({ docker, topology: (input) => (input.publish!.httpPort = takenPort) });
     expect(results.ports.ok).toBe(true);

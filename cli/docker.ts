@@ -54,13 +54,30 @@ export class DockerCli {
     return this.run(["image", "inspect", "--format", "{{.Id}}", reference]).status === 0;
   }
 
-  /** Builds an image from assets/ with the user's own builder, showing its progress. */
+  /**
+   * Where this CLI's requests go: DOCKER_HOST, or the current context's endpoint. The deploy passes it to Terraform
+   * as DOCKER_HOST, since the Docker provider reads DOCKER_HOST but not the CLI's current context.
+   */
+  endpoint(): string {
+    if (this.env.DOCKER_HOST) return this.env.DOCKER_HOST;
+    return (
+      this.json<string>(["context", "inspect", "--format", "{{json .Endpoints.docker.Host}}"]) ||
+      "unix:///var/run/docker.sock"
+    );
+  }
+
+  /**
+   * Builds an image from assets/ with the user's own builder, showing its progress. With buildx, `--load` puts the
+   * result in the engine's image store even when the current builder is a container.
+   */
   build(tag: string, spec: AssetImageSpec): void {
-    const args = ["build", "--tag", tag];
+    const buildx = this.run(["buildx", "version"]).status === 0;
+    const args = [...(buildx ? ["buildx", "build", "--load"] : ["build"]), "--tag", tag];
     for (const [name, value] of Object.entries(spec.buildArgs)) args.push("--build-arg", `${name}=${value}`);
     args.push(join(PROJECT_ROOT, "assets", spec.assetDir));
     const status = passThrough("docker", args, { env: this.env });
     if (status !== 0) throw new CliError(`docker build of ${tag} failed (exit ${status}); see above`);
+    if (!this.hasImage(tag)) throw new CliError(`docker build of ${tag} finished, but the engine has no image ${tag}`);
   }
 }
 

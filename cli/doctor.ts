@@ -31,8 +31,8 @@ export interface DoctorContext {
   readonly routeTable: string;
 }
 
-/** The oldest Terraform cdktf 0.21 supports, and the Node this project needs. */
-export const MIN_TERRAFORM = "1.2.0";
+/** The oldest Terraform with `terraform_data` (the leader gate, the ACL bootstrap), and the Node this project needs. */
+export const MIN_TERRAFORM = "1.4.0";
 export const MIN_NODE_MAJOR = 20;
 
 const ok = (check: string, detail: string): CheckResult => ({ check, ok: true, detail });
@@ -74,13 +74,6 @@ function checkTerraform(context: DoctorContext): CheckResult {
         `${binary} ${version} is older than ${MIN_TERRAFORM}`,
         `upgrade to Terraform ${MIN_TERRAFORM} or newer`,
       );
-}
-
-/** Where the Docker CLI sends its requests: DOCKER_HOST, or the current context's endpoint. */
-function dockerHost(context: DoctorContext): string {
-  if (context.env.DOCKER_HOST) return context.env.DOCKER_HOST;
-  const endpoint = context.docker.json<string>(["context", "inspect", "--format", "{{json .Endpoints.docker.Host}}"]);
-  return endpoint || "unix:///var/run/docker.sock";
 }
 
 /**
@@ -160,9 +153,28 @@ function tryBind(address: string, port: number, protocol: "tcp" | "udp"): Promis
   });
 }
 
-interface ContainerListing {
-  Names?: string;
-  Ports?: string;
+interface ContainerInspect {
+  Name?: string;
+  HostConfig?: { PortBindings?: Record<string, { HostIp?: string; HostPort?: string }[] | null> };
+}
+
+/** The host ports the lab's own containers publish, as `address:port/protocol`. */
+function portsHeldByLab(context: DoctorContext): Set<string> {
+  const names = context.docker
+    .run(["ps", "--quiet", "--filter", `label=consul-lab.lab=${context.lab.topology.name}`])
+    .stdout.split("\n")
+    .filter(Boolean);
+  if (names.length === 0) return new Set();
+  const containers = context.docker.json<ContainerInspect[]>(["inspect", ...names]) ?? [];
+  return new Set(
+    containers.flatMap((container) =>
+      Object.entries(container.HostConfig?.PortBindings ?? {}).flatMap(([internal, bindings]) =>
+        (bindings ?? []).map(
+          (binding) => `${binding.HostIp || "0.0.0.0"}:${binding.HostPort}/${internal.split("/")[1] ?? "tcp"}`,
+        ),
+      ),
+    ),
+  );
 }
 
 async function checkPorts(context: DoctorContext): Promise<CheckResult> {
@@ -174,19 +186,9 @@ async function checkPorts(context: DoctorContext): Promise<CheckResult> {
     ...(context.lab.entryNode ? [[publish.entryPort, "tcp", "publish.entryPort"] as [number, "tcp", string]] : []),
   ];
   // A redeploy finds the ports taken by the lab's own containers, which is fine.
-  const labContainers = context.docker.jsonLines<ContainerListing>([
-    "ps",
-    "--filter",
-    `label=consul-lab.lab=${context.lab.topology.name}`,
-    "--format",
-    "{{json .}}",
-  ]);
+  const held = portsHeldByLab(context);
   const heldByLab = (port: number, protocol: string) =>
-    labContainers.some(
-      (container) =>
-        (container.Ports ?? "").includes(`${publish.address}:${port}->`) &&
-        (container.Ports ?? "").includes(`/${protocol}`),
-    );
+    held.has(`${publish.address}:${port}/${protocol}`) || held.has(`0.0.0.0:${port}/${protocol}`);
   const taken: string[] = [];
   for (const [port, protocol, field] of wanted) {
     const error = await tryBind(publish.address, port, protocol);
@@ -244,7 +246,14 @@ function checkSubnet(context: DoctorContext): CheckResult {
   const { name, network } = context.lab.topology;
   const lab = parseCidr(network.subnet);
   const ids = context.docker.run(["network", "ls", "--quiet", "--no-trunc"]).stdout.split("\n").filter(Boolean);
-  const networks = ids.length > 0 ? (context.docker.json<NetworkInspect[]>(["network", "inspect", ...ids]) ?? []) : [];
+  const networks = ids.length > 0 ? context.docker.json<NetworkInspect[]>(["network", "inspect", ...ids]) : [];
+  if (!networks) {
+    return problem(
+      "subnet",
+      "cannot read Docker's networks (`docker network inspect` failed)",
+      "run `npm run doctor` again; if it persists, check `docker network ls`",
+    );
+  }
   const own = networks.find((candidate) => candidate.Name === name);
   const clashes = networks
     .filter((candidate) => candidate.Name !== name)
@@ -264,7 +273,7 @@ function checkSubnet(context: DoctorContext): CheckResult {
   if (clashes.length > 0) {
     return problem(
       "subnet",
-      `${network.subnet} overlaps ${clashes.join(", ")}; Docker would refuse it ("Pool overlaps with other one on this address space")`,
+      `${network.subnet} overlaps ${clashes.join(", ")}; Docker refuses a network that overlaps another ("Pool overlaps with other one on this address space"), and one that overlaps a host route makes those addresses unreachable`,
       "choose another network.subnet (and node addresses) in your topology, or remove the other network",
     );
   }
@@ -304,7 +313,7 @@ function checkImages(context: DoctorContext): CheckResult {
 /** Every check, in the order they print. The engine's checks stop at the first that cannot reach it. */
 export async function runDoctor(context: DoctorContext): Promise<CheckResult[]> {
   const results: CheckResult[] = [checkNode(), checkTerraform(context)];
-  const host = dockerHost(context);
+  const host = context.docker.endpoint();
   const hostCheck = checkDockerHost(context, host);
   results.push(hostCheck);
   const engine = checkDockerEngine(context, host);

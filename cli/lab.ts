@@ -111,8 +111,12 @@ async function diff(invocation: Invocation): Promise<void> {
     }
     say(`planning stack ${stack.name}`);
     const terraform = terraformFor(stack, env);
-    terraform.init();
-    summary.push(`${stack.name}: ${describePlan(terraform.plan())}`);
+    try {
+      terraform.init();
+      summary.push(`${stack.name}: ${describePlan(terraform.plan())}`);
+    } finally {
+      terraform.cleanUp();
+    }
   }
   console.log("\ndiff summary:");
   for (const line of summary) console.log(`  ${line}`);
@@ -130,9 +134,14 @@ async function deploy(invocation: Invocation): Promise<void> {
   for (const stack of stacks) {
     say(`deploying stack ${stack.name}`);
     const terraform = terraformFor(stack, env);
-    terraform.init();
-    const plan = terraform.plan();
-    terraform.applyPlan();
+    let plan;
+    try {
+      terraform.init();
+      plan = terraform.plan();
+      terraform.applyPlan();
+    } finally {
+      terraform.cleanUp();
+    }
     outputs[stack.name] = terraform.outputs();
     summary.push(`${stack.name}: applied (${describePlan(plan)})`);
     // Written after each stack, so a later failure still leaves what the finished stacks report.
@@ -170,10 +179,24 @@ async function destroy(invocation: Invocation): Promise<void> {
       summary.push(`${stack.name}: nothing to destroy`);
       continue;
     }
+    if (stack.dependencies.length > 0) {
+      const down = await consulAnswers(invocation.lab);
+      if (down) {
+        // Its objects live inside the cluster and go with it; planning them would need the API that is down.
+        const set = terraform.setStateAside();
+        summary.push(`${stack.name}: Consul does not answer (${down}); its state was set aside as ${set}`);
+        continue;
+      }
+    }
     say(`destroying stack ${stack.name}`);
-    terraform.init();
-    const plan = terraform.plan(true);
-    terraform.applyPlan();
+    let plan;
+    try {
+      terraform.init();
+      plan = terraform.plan(true);
+      terraform.applyPlan();
+    } finally {
+      terraform.cleanUp();
+    }
     summary.push(`${stack.name}: destroyed (${describePlan(plan)})`);
   }
   console.log("\ndestroy summary:");
@@ -199,6 +222,10 @@ async function main(argv: string[]): Promise<number> {
   }
   const env: NodeJS.ProcessEnv = { ...process.env, CHECKPOINT_DISABLE: "1" };
   try {
+    // The Docker provider reads DOCKER_HOST but not the CLI's current context: point both at the same engine.
+    if (["diff", "deploy", "destroy", "cdktf"].includes(command!) && !env.DOCKER_HOST) {
+      env.DOCKER_HOST = new DockerCli(env).endpoint();
+    }
     const invocation = { lab: loadLab(env), env, options };
     switch (command) {
       case "synth":
@@ -232,4 +259,13 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2)).then((status) => (process.exitCode = status));
+main(process.argv.slice(2)).then(
+  (status) => (process.exitCode = status),
+  (error: Error) => {
+    // A failure nobody anticipated still prints one line; the stack is there for a bug report.
+    console.error(`consul-lab: unexpected error: ${error.message}`);
+    if (process.env.CONSUL_LAB_DEBUG === "1") console.error(error.stack);
+    else console.error("consul-lab: run again with CONSUL_LAB_DEBUG=1 for the stack trace");
+    process.exitCode = 1;
+  },
+);

@@ -2,14 +2,12 @@
  * Terraform, run in each synthesized stack's directory: the same commands `cdktf deploy` runs, driven here so the
  * deploy can go stack by stack in dependency order, print a one-line summary per stack, and stop on the first failure.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { isAbsolute, join } from "node:path";
 import type { SynthesizedStack } from "./manifest";
 import { describePlan, PlanSummary, summarizePlan } from "./plan-summary";
 import { capture, CliError, passThrough } from "./process";
-
-/** The plan file each stack's plan is saved to, inside its working directory. */
-export const PLAN_FILE = "consul-lab.tfplan";
 
 export interface TerraformOptions {
   /** The environment Terraform runs with: the user's, plus the lab's TF_VAR_* secrets. */
@@ -24,10 +22,27 @@ export function terraformBinary(env: NodeJS.ProcessEnv): string {
 }
 
 export class StackTerraform {
+  /**
+   * A saved plan holds every variable's value in clear, secrets included, so it never goes into cdktf.out: it lives
+   * in a directory only this user can read (mkdtemp makes it 0700), removed by `cleanUp`.
+   */
+  private planDir?: string;
+
   constructor(
     readonly stack: SynthesizedStack,
     private readonly options: TerraformOptions,
   ) {}
+
+  private get planFile(): string {
+    this.planDir ??= mkdtempSync(join(tmpdir(), "consul-lab-plan-"));
+    return join(this.planDir, `${this.stack.name}.tfplan`);
+  }
+
+  /** Removes the saved plan. */
+  cleanUp(): void {
+    if (this.planDir) rmSync(this.planDir, { recursive: true, force: true });
+    this.planDir = undefined;
+  }
 
   private run(args: string[]): number {
     return passThrough(terraformBinary(this.options.env), args, {
@@ -51,8 +66,11 @@ export class StackTerraform {
 
   /** Plans, saves the plan, prints Terraform's own account of it, and returns its counts. */
   plan(destroy = false): PlanSummary {
-    this.require(this.run(["plan", ...this.flags(), ...(destroy ? ["-destroy"] : []), `-out=${PLAN_FILE}`]), "plan");
-    const shown = capture(terraformBinary(this.options.env), ["show", "-json", PLAN_FILE], {
+    this.require(
+      this.run(["plan", ...this.flags(), ...(destroy ? ["-destroy"] : []), `-out=${this.planFile}`]),
+      "plan",
+    );
+    const shown = capture(terraformBinary(this.options.env), ["show", "-json", this.planFile], {
       cwd: this.stack.workingDirectory,
       env: this.options.env,
     });
@@ -63,7 +81,7 @@ export class StackTerraform {
 
   /** Applies the saved plan, exactly what was shown. */
   applyPlan(): void {
-    this.require(this.run(["apply", ...this.flags(), PLAN_FILE]), "apply");
+    this.require(this.run(["apply", ...this.flags(), this.planFile]), "apply");
   }
 
   /** The stack's outputs, as `{name: value}`. */
@@ -76,6 +94,14 @@ export class StackTerraform {
       throw new CliError(`terraform output of stack ${this.stack.name} failed: ${result.stderr.trim()}`);
     const outputs = JSON.parse(result.stdout || "{}") as Record<string, { value: unknown }>;
     return Object.fromEntries(Object.entries(outputs).map(([name, output]) => [name, output.value]));
+  }
+
+  /** Renames the stack's state file out of the way (`<file>.set-aside`); returns the new name. */
+  setStateAside(): string {
+    const file = stateFileOf(this.stack)!;
+    const aside = `${file}.set-aside`;
+    renameSync(file, aside);
+    return aside;
   }
 
   /** How many resources the stack's state holds: 0 when it was never deployed or has been destroyed. */

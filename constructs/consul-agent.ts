@@ -86,7 +86,9 @@ export class ConsulAgent extends Construct {
       image: props.image,
       command: ["agent"],
       restart: "unless-stopped",
-      mustRun: true,
+      // Not true: with must_run, any refresh (a plan, a diff) deletes a container someone stopped on purpose, as
+      // the drill and the README's experiments do. The restart policy brings it back after a crash or a reboot.
+      mustRun: false,
       // Address, hostname, resolver and published ports belong to the namespace; Docker refuses them here.
       networkMode: props.namespace.joinMode,
       volumes: [{ volumeName: this.dataVolume.name, containerPath: CONSUL_DATA_DIR }],

@@ -1,4 +1,5 @@
 import { Image } from "@cdktf/provider-docker/lib/image";
+import type { ITerraformDependable } from "cdktf";
 import { Construct } from "constructs";
 import type { Lab } from "../topology";
 import { AclBootstrap } from "./acl-bootstrap";
@@ -44,6 +45,9 @@ export class ConsulCluster extends Construct {
     // keepLocally: destroying the lab must not delete images other projects on the host may use.
     const consulImage = new Image(this, "consul-image", { name: lab.topology.images.consul, keepLocally: true });
     const nginxImage = new Image(this, "nginx-image", { name: lab.topology.images.nginx, keepLocally: true });
+    // The namespace containers only sleep: the small Alpine base, which no Consul upgrade changes, so upgrading
+    // Consul replaces the agents one by one instead of every node's namespace (and all its containers) at once.
+    const alpineImage = new Image(this, "alpine-image", { name: lab.topology.images.dnsmasqBase, keepLocally: true });
     this.network = new LabNetwork(this, "network", { lab });
     const lbImage =
       lab.nodesRunning("load-balancer").length > 0
@@ -52,6 +56,7 @@ export class ConsulCluster extends Construct {
     const dnsImage = new AssetImage(this, "dnsmasq-image", { lab, spec: dnsForwarderImageSpec(lab) });
     // Each attribute read creates a token; read each image's ID once, not once per node.
     const imageIds = {
+      alpine: alpineImage.imageId,
       consul: consulImage.imageId,
       nginx: nginxImage.imageId,
       dns: dnsImage.image.imageId,
@@ -61,12 +66,12 @@ export class ConsulCluster extends Construct {
     // Servers first: nothing they run waits, so Terraform can start them all whatever it schedules first.
     const namespaces = new Map<string, NodeNamespace>();
     const agents = new Map<string, ConsulAgent>();
-    const agentOf = (nodeName: string, waitForLeader: boolean, dependsOn?: LeaderGate) => {
+    const agentOf = (nodeName: string, waitForLeader: boolean, after?: ITerraformDependable) => {
       const scopeOfNode = new Construct(this, nodeName);
       const namespace = new NodeNamespace(scopeOfNode, "namespace", {
         lab,
         nodeName,
-        image: imageIds.consul,
+        image: imageIds.alpine,
         networkName: this.network.name,
       });
       const agent = new ConsulAgent(scopeOfNode, "agent", {
@@ -76,7 +81,7 @@ export class ConsulCluster extends Construct {
         namespace,
         secrets: props.secrets,
         waitForLeader,
-        dependsOn: dependsOn ? [dependsOn.resource] : undefined,
+        dependsOn: after ? [after] : undefined,
       });
       namespaces.set(nodeName, namespace);
       agents.set(nodeName, agent);
@@ -89,8 +94,17 @@ export class ConsulCluster extends Construct {
       lab,
       agents: lab.nodes.filter((node) => startsWithServers(node.name)).map((node) => agents.get(node.name)!.container),
     });
-    // Clients start once there is a leader, so waiting for their own health cannot block a server.
-    for (const node of lab.nodes) if (!startsWithServers(node.name)) agentOf(node.name, true, this.leaderGate);
+    if (lab.topology.security === "secure") {
+      this.aclBootstrap = new AclBootstrap(this, "acl-bootstrap", {
+        lab,
+        secrets: requireSecrets(props.secrets, "the cluster"),
+        after: this.leaderGate,
+      });
+    }
+    // Clients start once there is a leader (and, when secure, their tokens), so waiting for their own health cannot
+    // block a server, and they register their services at once instead of retrying on "ACL not found".
+    const clientsAfter = this.aclBootstrap?.resource ?? this.leaderGate.resource;
+    for (const node of lab.nodes) if (!startsWithServers(node.name)) agentOf(node.name, true, clientsAfter);
 
     const nodes = new Map<string, ClusterNode>();
     for (const node of lab.nodes) {
@@ -107,6 +121,8 @@ export class ConsulCluster extends Construct {
             ...sidecar,
             image: imageIds.loadBalancer!,
             secrets: props.secrets,
+            // consul-template needs its token to exist before it can read anything.
+            dependsOn: this.aclBootstrap ? [this.aclBootstrap.resource] : undefined,
           });
           break;
         case "entry":
@@ -119,12 +135,5 @@ export class ConsulCluster extends Construct {
       nodes.set(node.name, { namespace, agent: agents.get(node.name)!, workload, dns });
     }
     this.nodes = nodes;
-    if (lab.topology.security === "secure") {
-      this.aclBootstrap = new AclBootstrap(this, "acl-bootstrap", {
-        lab,
-        secrets: requireSecrets(props.secrets, "the cluster"),
-        after: this.leaderGate,
-      });
-    }
   }
 }

@@ -44,7 +44,9 @@ export class NodeNamespace extends Construct {
       networkMode: "bridge",
       ports: publishedPorts(lab, node.name),
       restart: "unless-stopped",
-      mustRun: true,
+      // Not true: with must_run, any refresh (a plan, a diff) deletes a container someone stopped on purpose, as
+      // the drill and the README's experiments do. The restart policy brings it back after a crash or a reboot.
+      mustRun: false,
       labels: labLabels(lab, { node: node.name, role: "netns" }),
     });
     this.joinMode = `container:${this.container.id}`;

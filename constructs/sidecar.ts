@@ -1,4 +1,5 @@
 import type { ContainerConfig } from "@cdktf/provider-docker/lib/container";
+import type { ITerraformDependable } from "cdktf";
 import type { Lab, WorkloadKind } from "../topology";
 import { labLabels } from "./labels";
 import type { NodeNamespace } from "./node-namespace";
@@ -14,6 +15,11 @@ export interface SidecarProps {
   readonly namespace: NodeNamespace;
   /** The image ID to run. */
   readonly image: string;
+  /**
+   * What must exist first (a load balancer waits for the ACL bootstrap, which creates consul-template's token).
+   * @default none
+   */
+  readonly dependsOn?: ITerraformDependable[];
 }
 
 /**
@@ -22,7 +28,7 @@ export interface SidecarProps {
 export function sidecarContainerConfig(
   props: SidecarProps,
   role: SidecarRole,
-): Pick<ContainerConfig, "name" | "image" | "networkMode" | "restart" | "mustRun" | "labels"> {
+): Pick<ContainerConfig, "name" | "image" | "networkMode" | "restart" | "mustRun" | "labels" | "dependsOn"> {
   const { lab, nodeName } = props;
   return {
     name: lab.dockerName(nodeName, role),
@@ -30,7 +36,9 @@ export function sidecarContainerConfig(
     // Joined by ID, which the provider reads back as written; a replaced namespace replaces its sidecars too.
     networkMode: props.namespace.joinMode,
     restart: "unless-stopped",
-    mustRun: true,
+    // Not true: with must_run, any refresh (a plan, a diff) deletes a container someone stopped on purpose.
+    mustRun: false,
     labels: labLabels(lab, { node: nodeName, role }),
+    dependsOn: props.dependsOn,
   };
 }

@@ -6,7 +6,7 @@
  * load balancers' upstream follow after `upstreamDelayMs`; stopping the leader elects another after `electionDelayMs`.
  */
 import { spawnSync } from "node:child_process";
-import { readFileSync, writeFileSync, mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { createServer, IncomingMessage, Server, ServerResponse } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -93,13 +93,15 @@ export class LabStandIn {
   }
 
   private writeContainers(containers: ContainerLine[]): void {
+    const partial = `${this.dockerState}.partial`;
     writeFileSync(
-      this.dockerState,
+      partial,
       JSON.stringify({
         version: { Server: { Version: "29.0.1", ApiVersion: "1.52", Os: "linux", Arch: "amd64" } },
         containers,
       }),
     );
+    renameSync(partial, this.dockerState);
   }
 
   /** Sets a container's state directly, as if it had stopped before the test. */

@@ -1,7 +1,7 @@
 // A stand-in for the Docker CLI: it records every call (record.mjs) and answers from FAKE_DOCKER_STATE, a JSON file
 // of {version, info, networks, images, containers, buildx}; `build` adds the tag to the state's images. Without a
 // state file it behaves like a CLI whose engine is down. Fails on cue (FAKE_FAIL=docker:build).
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import process from "node:process";
 import { failsOnCue, record } from "./record.mjs";
 
@@ -9,6 +9,11 @@ record("docker");
 const argv = process.argv.slice(2);
 const file = process.env.FAKE_DOCKER_STATE;
 const state = file && existsSync(file) ? JSON.parse(readFileSync(file, "utf8")) : undefined;
+// Written whole and renamed into place: the stand-in lab reads the file while this process runs.
+const save = () => {
+  writeFileSync(`${file}.${process.pid}`, JSON.stringify(state));
+  renameSync(`${file}.${process.pid}`, file);
+};
 const down = () => {
   console.error("Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?");
   process.exit(1);
@@ -27,7 +32,7 @@ if (command === "context") {
   console.log(JSON.stringify(state.version));
 } else if (command === "info") {
   console.log(JSON.stringify(state.info ?? {}));
-} else if (command === "buildx") {
+} else if (command === "buildx" && sub !== "build") {
   process.exit(state.buildx === false ? 1 : 0);
 } else if (command === "network" && sub === "ls") {
   for (const network of state.networks ?? []) console.log(network.Id);
@@ -48,8 +53,14 @@ if (command === "context") {
   for (const container of state.containers ?? []) {
     if (!all && container.State && container.State !== "running") continue;
     if (wanted && !(container.Labels ?? "").split(",").includes(wanted)) continue;
-    console.log(JSON.stringify(container));
+    console.log(argv.includes("--quiet") || argv.includes("-q") ? container.Names : JSON.stringify(container));
   }
+} else if (command === "inspect") {
+  const names = argv.slice(1);
+  const found = (state.containers ?? []).filter((container) => names.includes(container.Names));
+  console.log(
+    JSON.stringify(found.map((container) => ({ Name: `/${container.Names}`, HostConfig: container.HostConfig ?? {} }))),
+  );
 } else if (command === "stop" || command === "start") {
   const container = (state.containers ?? []).find((candidate) => candidate.Names === sub);
   if (!container) {
@@ -57,7 +68,7 @@ if (command === "context") {
     process.exit(1);
   }
   container.State = command === "stop" ? "exited" : "running";
-  writeFileSync(file, JSON.stringify(state));
+  save();
   console.log(sub);
 } else if (command === "exec") {
   // What runs inside a container is the stand-in lab's business: it answers over HTTP (FAKE_LAB_URL).
@@ -73,10 +84,10 @@ if (command === "context") {
   const answer = await response.json();
   process.stdout.write(answer.stdout);
   process.exit(answer.status);
-} else if (command === "build") {
+} else if (command === "build" || (command === "buildx" && sub === "build")) {
   const tag = argv[argv.indexOf("--tag") + 1];
   state.images = [...(state.images ?? []), tag];
-  writeFileSync(file, JSON.stringify(state));
+  save();
   console.log(`naming to ${tag} done`);
 } else {
   console.error(`the fake does not know \`docker ${argv.join(" ")}\``);

@@ -2,7 +2,7 @@
 // the difference between a stack's cdk.tf.json and its local state, "applies" by writing that state, and fails on
 // cue (FAKE_FAIL=terraform:apply:cluster). Enough of Terraform for the lab's CLI contract, nothing more.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import process from "node:process";
 import { failsOnCue, record } from "./record.mjs";
 
@@ -81,24 +81,26 @@ switch (command) {
     ];
     const add = changes.filter((c) => c.change.actions[0] === "create").length;
     const destroy = changes.filter((c) => c.change.actions[0] === "delete").length;
+    // Like a real plan file, it holds every variable's value in clear.
+    const variables = Object.fromEntries(Object.entries(process.env).filter(([name]) => name.startsWith("TF_VAR_")));
     if (out)
       writeFileSync(
-        join(process.cwd(), out),
-        JSON.stringify({ format_version: "1.2", resource_changes: changes, planned: wanted }),
+        resolve(out),
+        JSON.stringify({ format_version: "1.2", resource_changes: changes, planned: wanted, variables }),
       );
     console.log(`Plan: ${add} to add, 0 to change, ${destroy} to destroy.`);
     break;
   }
   case "show": {
     const file = args.find((arg) => !arg.startsWith("-"));
-    const plan = JSON.parse(readFileSync(join(process.cwd(), file), "utf8"));
+    const plan = JSON.parse(readFileSync(resolve(file), "utf8"));
     console.log(JSON.stringify({ format_version: plan.format_version, resource_changes: plan.resource_changes }));
     break;
   }
   case "apply": {
     const file = args.find((arg) => !arg.startsWith("-"));
     if (!file) fail("the lab applies saved plans only");
-    writeState(JSON.parse(readFileSync(join(process.cwd(), file), "utf8")).planned);
+    writeState(JSON.parse(readFileSync(resolve(file), "utf8")).planned);
     console.log("Apply complete!");
     break;
   }
