@@ -5,6 +5,8 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConsulCatalog } from "../constructs";
+import { ClusterStack, ConsulStack } from "../stacks";
+import { ARTICLE_TOPOLOGY, Lab, parseTopology, readTopologyFile } from "../topology";
 import { articleInput, labOf, problemsOf } from "./helpers";
 import { runApp } from "./synth";
 
@@ -117,5 +119,166 @@ describe("a KV value", () => {
       .map((b64) => Buffer.from(b64, "base64").toString());
     expect(evaluated).toEqual(keys.map((key) => input.kv![key.path]));
     expect(evaluated).toEqual(values);
+  });
+});
+
+describe("every string field of the topology, given a hostile value", () => {
+  const HOSTILE = 'x${file("/etc/hostname")}%{ if true }y%{ endif }; } location /x/ { alias /etc/; } $host \'"\n\\';
+  const effective = parseTopology(ARTICLE_TOPOLOGY);
+
+  /** Every string in the effective topology, with the path validation names it by. */
+  function stringFields(value: unknown, path: (string | number)[] = []): (string | number)[][] {
+    if (typeof value === "string") return [path];
+    if (Array.isArray(value)) return value.flatMap((item, index) => stringFields(item, [...path, index]));
+    if (value && typeof value === "object")
+      return Object.entries(value).flatMap(([key, item]) => stringFields(item, [...path, key]));
+    return [];
+  }
+  const format = (path: (string | number)[]) =>
+    path.reduce<string>((text, key) => {
+      if (typeof key === "number") return `${text}[${key}]`;
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) return `${text}[${JSON.stringify(key)}]`;
+      return text ? `${text}.${key}` : key;
+    }, "");
+  const fields = stringFields(effective);
+
+  it("covers every string the schema holds", () => {
+    expect(fields.length).toBeGreaterThan(40);
+    expect(fields.map(format)).toEqual(
+      expect.arrayContaining([
+        "name",
+        "site.hostname",
+        "nodes[3].name",
+        "services[1].tags[0]",
+        'kv["web/test.hoge.dev.jp/description"]',
+      ]),
+    );
+  });
+
+  it.each(fields.map((path) => [format(path), path] as const))(
+    "%s is refused with its path, or reaches the output literally",
+    (name, path) => {
+      const input: any = structuredClone(effective);
+      let parent = input;
+      for (const key of path.slice(0, -1)) parent = parent[key];
+      parent[path[path.length - 1]] = HOSTILE;
+      const problems = problemsOf(input);
+      if (problems.length > 0) {
+        expect(problems.some((problem) => problem.startsWith(`${name}:`))).toBe(true);
+        return;
+      }
+      // Accepted: wherever it lands, Terraform must read it as text, never as an interpolation or directive.
+      const lab = new Lab(parseTopology(input));
+      const app = Testing.app();
+      const cluster = new ClusterStack(app, "cluster", { lab });
+      const synthesized = Testing.synth(cluster) + Testing.synth(new ConsulStack(app, "consul", { lab, cluster }));
+      expect(synthesized).toContain("$${file(");
+      expect(synthesized.replace(/\$\$\{file\(/g, "")).not.toContain("${file(");
+      expect(synthesized.replace(/%%\{ if true \}/g, "")).not.toContain("%{ if true }");
+    },
+  );
+
+  it("a hostile KV key is refused", () => {
+    const input = articleInput();
+    input.kv = { [HOSTILE]: "v" };
+    expect(problemsOf(input)).toContain(
+      `kv[${JSON.stringify(HOSTILE)}]: KV keys are paths such as web/site/description (no leading '/')`,
+    );
+  });
+});
+
+describe("names and ports Docker or the node would refuse", () => {
+  it.each(["consul..lab", "lab.", "-lab", "Lab", "lab--x-", "a".repeat(41)])("refuses the lab name %s", (name) => {
+    const input = articleInput();
+    input.name = name;
+    expect(problemsOf(input)).toContainEqual(expect.stringMatching(/^name: lab name must be 1-40 lowercase letters/));
+  });
+
+  it.each(["consul-lab", "shop.lab", "lab_1", "lab__x", "a--b"])("accepts the lab name %s", (name) => {
+    const input = articleInput();
+    input.name = name;
+    expect(problemsOf(input)).toEqual([]);
+  });
+
+  it("refuses a service on the port of the node's dnsmasq", () => {
+    const input = articleInput();
+    input.services.push({ name: "dns_like", port: 53, nodes: ["dev1004"] });
+    expect(problemsOf(input)).toContain(
+      "services[4].port: 53 is the node's DNS forwarder (dnsmasq) port on every node; choose another port",
+    );
+  });
+
+  it("refuses a service on a load balancer's node, where nothing would listen on its port", () => {
+    const input = articleInput();
+    input.services.push({ name: "metrics", port: 9100, nodes: ["dev1002"], check: { type: "tcp" } });
+    expect(problemsOf(input)).toContain(
+      'services[4].nodes: "metrics" on node "dev1002" would have nothing listening on port 9100: the node runs the load balancer only; put the service on another node',
+    );
+  });
+
+  it.each(["test.hoge.dev.jp; }", "bad host", "-x.example", "a..b"])("refuses the site hostname %j", (hostname) => {
+    const input = articleInput();
+    input.site = { hostname };
+    expect(problemsOf(input)).toContainEqual(
+      expect.stringMatching(/^site\.hostname: site hostname must be a DNS name/),
+    );
+  });
+
+  it("says a negative cacheSize is out of range, not that it is not whole", () => {
+    const input = articleInput();
+    input.dnsForwarder = { cacheSize: -1 };
+    expect(problemsOf(input)).toEqual(["dnsForwarder.cacheSize: cacheSize must be 0-10000"]);
+  });
+});
+
+describe("topology objects are plain data", () => {
+  it("keeps a __proto__ KV key as an entry", () => {
+    const input = JSON.parse(JSON.stringify(articleInput()).replace('"kv":{', '"kv":{"__proto__":"kept",'));
+    const input2 = articleInput();
+    input2.kv = JSON.parse('{"__proto__": "kept", "web/a": "b"}');
+    for (const candidate of [input, input2].filter((value) => value.kv)) {
+      const kv = parseTopology(candidate).kv;
+      expect(Object.hasOwn(kv, "__proto__")).toBe(true);
+      expect(Object.entries(kv)).toContainEqual(["__proto__", "kept"]);
+    }
+  });
+
+  it.each(["__proto__", "constructor", "toString"])("reports the unknown field %s without a made-up hint", (key) => {
+    const input = JSON.parse(JSON.stringify(articleInput()).replace(/^\{/, `{"${key}": 1,`));
+    expect(problemsOf(input)).toContain(`${key}: unknown field "${key}"; remove it or check its spelling`);
+  });
+});
+
+describe("a topology file", () => {
+  const write = (name: string, text: string) => {
+    const file = join(dir, name);
+    writeFileSync(file, text);
+    return file;
+  };
+
+  it("may start with a byte-order mark", () => {
+    const file = write("bom.json", `\uFEFF${JSON.stringify(articleInput())}`);
+    expect(() => readTopologyFile(file)).not.toThrow();
+  });
+
+  it.each([
+    ["dup.json", '{"name": "a", "name": "b", "nodes": []}', 'line 1, column 15: duplicate key "name"'],
+    ["dup.yaml", "name: a\nname: b\nnodes: []\n", 'line 2, column 1: duplicate key "name"'],
+  ])("names a duplicated key in %s", (name, text, expected) => {
+    expect(() => readTopologyFile(write(name, text))).toThrow(expected);
+  });
+
+  it("reports a YAML warning in its report, not as a Node warning", () => {
+    const warnings: string[] = [];
+    const listener = (warning: Error) => warnings.push(warning.message);
+    process.on("warning", listener);
+    try {
+      expect(() => readTopologyFile(write("tag.yaml", "name: !weird x\nnodes: []\n"))).toThrow(
+        "line 1, column 7: cannot parse the file: Unresolved tag: !weird",
+      );
+    } finally {
+      process.off("warning", listener);
+    }
+    expect(warnings).toEqual([]);
   });
 });

@@ -190,7 +190,7 @@ describe("topology validation", () => {
     const input = articleInput();
     input.services[0].check = { interval: "10 seconds" };
     expect(problemsOf(input)).toContain(
-      'services[0].check.interval: must be a Go duration such as "10s", "500ms" or "1m30s"',
+      'services[0].check.interval: must be a Go duration of at most 2562047h, such as "10s", "1.5s", "500ms" or "1m30s"',
     );
   });
 
@@ -210,8 +210,14 @@ describe("topology validation", () => {
     [{ ports: { dns: 70000 } }, "consul.ports.dns: port must be 1-65535"],
     [{ ports: { dns: 8301 } }, "consul.ports.dns: 8301 is taken by Consul's RPC and gossip (8300-8302)"],
     [{ ports: { dns: 8500 } }, "consul.ports.dns: must differ from consul.ports.http (8500)"],
-    [{ dns: { nodeTtl: "30 s" } }, 'consul.dns.nodeTtl: must be a Go duration such as "10s", "500ms" or "1m30s"'],
-    [{ dns: { serviceTtl: "-5s" } }, 'consul.dns.serviceTtl: must be a Go duration such as "10s", "500ms" or "1m30s"'],
+    [
+      { dns: { nodeTtl: "30 s" } },
+      'consul.dns.nodeTtl: must be a Go duration of at most 2562047h, such as "10s", "1.5s", "500ms" or "1m30s"',
+    ],
+    [
+      { dns: { serviceTtl: "-5s" } },
+      'consul.dns.serviceTtl: must be a Go duration of at most 2562047h, such as "10s", "1.5s", "500ms" or "1m30s"',
+    ],
     [
       { dns: { maxStale: "0s" } },
       'consul.dns.maxStale: "0s" disables stale reads; set a positive duration or allowStale: false',

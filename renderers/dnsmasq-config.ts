@@ -6,12 +6,12 @@
  * everything else to the node's `dns` server: this dnsmasq. So dnsmasq never reads resolv.conf (it would point back
  * at itself), and sends names outside `.consul` to Consul only when Consul has recursors to answer them.
  */
-import { Lab, NODE_LOOPBACK } from "../topology";
+import { Lab, NODE_DNS_PORT, NODE_LOOPBACK } from "../topology";
 
 /** Where the forwarder's image (assets/dnsmasq/Dockerfile) reads its configuration. */
 export const DNSMASQ_CONF_FILE = "/etc/dnsmasq.d/consul-lab.conf";
 /** The port dnsmasq answers on inside a node: the standard one, since the node's resolver does not take a port. */
-export const DNSMASQ_PORT = 53;
+export const DNSMASQ_PORT = NODE_DNS_PORT;
 
 export function renderDnsmasqConf(lab: Lab): string {
   const { consul, dnsForwarder } = lab.topology;

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from "node:fs";
 import { extname } from "node:path";
-import { parse as parseYaml } from "yaml";
+import { parseDocument, YAMLError, YAMLWarning } from "yaml";
 import type { z } from "zod";
 import { ARTICLE_TOPOLOGY } from "./default";
 import { Lab } from "./model";
@@ -63,6 +63,19 @@ export function parseTopology(input: unknown, source = "input"): Topology {
   return parsed.data;
 }
 
+/** A YAML parser's error or warning as a problem: where it is (line and column) and what it says. */
+function describeYamlIssue(text: string, issue: YAMLError | YAMLWarning): TopologyProblem {
+  const [line, column] = [issue.linePos?.[0]?.line, issue.linePos?.[0]?.col];
+  const path = line === undefined ? "" : `line ${line}, column ${column}`;
+  if (issue.code === "DUPLICATE_KEY") {
+    const at = /^"((?:[^"\\]|\\.)*)"|^([^:\s]+)/.exec(text.slice(issue.pos[0]));
+    const key = at ? (at[1] ?? at[2]) : "a key";
+    return { path, message: `duplicate key "${key}"; a key may appear once in a mapping, so keep one` };
+  }
+  const message = issue.message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "");
+  return { path, message: `cannot parse the file: ${message}` };
+}
+
 /** Reads a JSON (`.json`) or YAML (`.yaml`, `.yml`) topology file. */
 export function readTopologyFile(file: string): unknown {
   const extension = extname(file).toLowerCase();
@@ -78,11 +91,35 @@ export function readTopologyFile(file: string): unknown {
     const reason = (error as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (error as Error).message;
     throw new TopologyError(file, [{ path: "", message: `cannot read the file: ${reason}` }]);
   }
-  try {
-    return extension === ".json" ? JSON.parse(text) : parseYaml(text);
-  } catch (error) {
-    throw new TopologyError(file, [{ path: "", message: `cannot parse the file: ${(error as Error).message}` }]);
+  // An editor's byte-order mark is not part of the document.
+  if (text.startsWith("\uFEFF")) text = text.slice(1);
+  if (extension === ".json") {
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (error) {
+      throw new TopologyError(file, [{ path: "", message: `cannot parse the file: ${(error as Error).message}` }]);
+    }
+    // JSON.parse keeps the last of two equal keys without a word; the YAML parser (JSON is YAML) names them.
+    const duplicates = parseDocument(text, { uniqueKeys: true }).errors.filter(
+      (error) => error.code === "DUPLICATE_KEY",
+    );
+    if (duplicates.length > 0)
+      throw new TopologyError(
+        file,
+        duplicates.map((issue) => describeYamlIssue(text, issue)),
+      );
+    return value;
   }
+  // Parsed as a document, so warnings (an unknown tag, say) join the report instead of printing as Node warnings.
+  const document = parseDocument(text, { uniqueKeys: true, logLevel: "silent" });
+  const issues = [...document.errors, ...document.warnings];
+  if (issues.length > 0)
+    throw new TopologyError(
+      file,
+      issues.map((issue) => describeYamlIssue(text, issue)),
+    );
+  return document.toJS();
 }
 
 /** The topology named by `CONSUL_LAB_TOPOLOGY`, or the article's lab when it is unset. */

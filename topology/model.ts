@@ -24,6 +24,9 @@ export interface ServiceInstance {
  */
 export const NODE_LOOPBACK = "127.0.0.1";
 
+/** The port each node's dnsmasq answers on, in the node's namespace: the standard one, as resolvers take no port. */
+export const NODE_DNS_PORT = 53;
+
 /** Consul's own ports inside a node (server RPC, LAN and WAN gossip); a service may not take them. */
 export const CONSUL_FIXED_PORTS: readonly number[] = [8300, 8301, 8302];
 

@@ -3,13 +3,18 @@
  * The schema checks the shape of each field; `validate.ts` checks how the fields relate.
  */
 import { z } from "zod";
+import { parseGoDuration } from "./go-duration";
 import { CIDR_PATTERN, IPV4_PATTERN } from "./ipv4";
 
 const DNS_LABEL = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
 // Consul's DNS interface separates tag, service and domain with '.', so names and tags may not contain one.
 const CONSUL_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
-const GO_DURATION = /^(\d+(ns|us|ms|s|m|h))+$/;
-const DOCKER_NAME = /^[a-z0-9][a-z0-9_.-]{0,39}$/;
+// Docker's rule for a name component of an image reference (the lab name prefixes built images, containers,
+// volumes and the network): lowercase alphanumerics joined by '.', '_', '__' or runs of '-'.
+const DOCKER_NAME = /^(?=.{1,40}$)[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
+// A DNS host name: labels of letters, digits and inner '-', joined by '.', 253 characters at most.
+const HOSTNAME =
+  /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 const IMAGE_REF = /^[a-z0-9][a-z0-9._/:-]*(:[A-Za-z0-9._-]+|@sha256:[a-f0-9]{64})$/;
 // What an HTTP check path may hold: unreserved characters and percent-escapes, nothing nginx or a URL parser reads
 // as syntax (no space, ';', '{', '}', quote, '?', '#' or '$').
@@ -35,11 +40,51 @@ export const Port = z
   .int("port must be a whole number")
   .min(1, "port must be 1-65535")
   .max(65535, "port must be 1-65535");
-export const Duration = z.string().regex(GO_DURATION, 'must be a Go duration such as "10s", "500ms" or "1m30s"');
+export const Duration = z
+  .string()
+  .refine(
+    (text) => (parseGoDuration(text) ?? -1n) >= 0n,
+    'must be a Go duration of at most 2562047h, such as "10s", "1.5s", "500ms" or "1m30s"',
+  );
+/** A duration that must be more than zero, such as a check's interval or timeout. */
+export const PositiveDuration = Duration.refine((text) => (parseGoDuration(text) ?? 0n) > 0n, "must be longer than 0s");
 const ImageRef = z
   .string()
   .regex(IMAGE_REF, 'must be an image reference with a tag or digest, such as "nginx:1.27-alpine"')
   .refine((ref) => !ref.endsWith(":latest"), 'must pin a version: ":latest" makes deploys unrepeatable');
+
+/**
+ * KV entries by path. Checked entry by entry, and copied into a fresh object with Object.fromEntries, so a key such as
+ * `__proto__` stays an entry instead of being swallowed as the object's prototype (as an assignment would).
+ */
+const KvEntries = z
+  .custom<Record<string, string>>(() => true)
+  .superRefine((value, ctx) => {
+    if (typeof value !== "object" || value === null || Array.isArray(value)) {
+      ctx.addIssue({
+        code: "custom",
+        message: "kv must map KV paths to string values, such as web/site/description: text",
+      });
+      return;
+    }
+    for (const [key, entry] of Object.entries(value)) {
+      if (!KV_PATH.test(key))
+        ctx.addIssue({
+          code: "custom",
+          path: [key],
+          message: "KV keys are paths such as web/site/description (no leading '/')",
+        });
+      if (typeof entry !== "string")
+        ctx.addIssue({ code: "custom", path: [key], message: "a KV value must be a string" });
+      else if (Buffer.byteLength(entry, "utf8") > KV_VALUE_LIMIT)
+        ctx.addIssue({
+          code: "custom",
+          path: [key],
+          message: `a KV value may hold at most ${KV_VALUE_LIMIT} bytes (Consul's default kv_max_value_size, 512 KiB)`,
+        });
+    }
+  })
+  .transform((value) => Object.fromEntries(Object.entries(value)));
 
 export const NodeSchema = z.strictObject({
   /** The Consul node name, container hostname and DNS name (`<name>.node.consul`). */
@@ -61,8 +106,8 @@ export const CheckSchema = z.strictObject({
       "check path must be an HTTP path of at most 256 characters: '/' then letters, digits, '-', '.', '_', '~', '/' or %XX escapes (it goes into nginx and Consul configs verbatim)",
     )
     .optional(),
-  interval: Duration.default("10s"),
-  timeout: Duration.default("2s"),
+  interval: PositiveDuration.default("10s"),
+  timeout: PositiveDuration.default("2s"),
 });
 
 export const ServiceSchema = z.strictObject({
@@ -80,7 +125,10 @@ export const TopologySchema = z.strictObject({
   /** Prefix of every Docker object the lab creates (network, containers, volumes). */
   name: z
     .string()
-    .regex(DOCKER_NAME, "lab name must be 1-40 lowercase letters, digits, '_', '.' or '-'")
+    .regex(
+      DOCKER_NAME,
+      "lab name must be 1-40 lowercase letters and digits, joined by single '.' or '_', '__', or '-' (Docker's image name rule), such as consul-lab",
+    )
     .default("consul-lab"),
   /**
    * "secure": gossip encryption and ACLs with default deny, a least-privilege token per role.
@@ -148,7 +196,10 @@ export const TopologySchema = z.strictObject({
   /** The web site the lab keeps answering, and which services play which part in it. */
   site: z
     .strictObject({
-      hostname: z.string().default("test.hoge.dev.jp"),
+      hostname: z
+        .string()
+        .regex(HOSTNAME, "site hostname must be a DNS name such as test.hoge.dev.jp (it becomes nginx's server_name)")
+        .default("test.hoge.dev.jp"),
       /** The service both the app servers and the sorry server register as. */
       service: consulName("site service").default("test_hoge_dev_jp"),
       appTag: consulName("tag").default("web"),
@@ -160,14 +211,24 @@ export const TopologySchema = z.strictObject({
       loadBalancerService: consulName("service name").default("nginx"),
       entryService: consulName("service name").default("keepalived"),
       /** Virtual host on the load balancers that proxies the Consul UI and API. */
-      consulUiHostname: z.string().default("consul.hoge.dev.jp"),
+      consulUiHostname: z
+        .string()
+        .regex(
+          HOSTNAME,
+          "consulUiHostname must be a DNS name such as consul.hoge.dev.jp (it becomes nginx's server_name)",
+        )
+        .default("consul.hoge.dev.jp"),
     })
     .prefault({}),
   /** The dnsmasq on every node that forwards the Consul domain to the local agent. */
   dnsForwarder: z
     .strictObject({
       /** Names dnsmasq keeps; Consul's own TTLs (consul.dns.nodeTtl/serviceTtl) still bound how long. */
-      cacheSize: z.int("cacheSize must be a whole number").min(0).max(10000, "cacheSize must be 0-10000").default(1000),
+      cacheSize: z
+        .int("cacheSize must be a whole number")
+        .min(0, "cacheSize must be 0-10000")
+        .max(10000, "cacheSize must be 0-10000")
+        .default(1000),
     })
     .prefault({}),
   /** How consul-template on the load balancers follows the catalog. */
@@ -205,19 +266,9 @@ export const TopologySchema = z.strictObject({
   /**
    * KV entries Terraform owns (the Consul stack writes them). Never the maintenance flag: the running system owns it.
    */
-  kv: z
-    .record(
-      z.string().regex(KV_PATH, "KV keys are paths such as web/site/description (no leading '/')"),
-      z
-        .string()
-        .refine(
-          (value) => Buffer.byteLength(value, "utf8") <= KV_VALUE_LIMIT,
-          `a KV value may hold at most ${KV_VALUE_LIMIT} bytes (Consul's default kv_max_value_size, 512 KiB)`,
-        ),
-    )
-    .default({
-      "web/test.hoge.dev.jp/description": "test.hoge.dev.jp: app servers tagged web, sorry server tagged sorry",
-    }),
+  kv: KvEntries.default({
+    "web/test.hoge.dev.jp/description": "test.hoge.dev.jp: app servers tagged web, sorry server tagged sorry",
+  }),
   nodes: z.array(NodeSchema).min(1, "the lab needs nodes"),
   services: z.array(ServiceSchema).default([]),
 });

@@ -2,8 +2,16 @@
  * Rules that relate one field of a topology to another. Each returns problems; none stops at the first,
  * so a user sees everything wrong with a file in one run.
  */
+import { goDurationMs } from "./go-duration";
 import { isNetworkAddress, isUsableHost, intToIpv4, parseCidr } from "./ipv4";
-import { CONSUL_FIXED_PORTS, instanceWorkload, networkGateway, serviceInstances, WorkloadKind } from "./model";
+import {
+  CONSUL_FIXED_PORTS,
+  instanceWorkload,
+  networkGateway,
+  NODE_DNS_PORT,
+  serviceInstances,
+  WorkloadKind,
+} from "./model";
 import type { Topology } from "./schema";
 
 export interface TopologyProblem {
@@ -88,6 +96,7 @@ function checkServices(topology: Topology, report: Report): void {
     ...CONSUL_FIXED_PORTS.map((port): [number, string] => [port, "Consul's RPC and gossip"]),
     [ports.http, "Consul's HTTP API"],
     [ports.dns, "Consul's DNS"],
+    [NODE_DNS_PORT, "the node's DNS forwarder (dnsmasq)"],
   ]);
 
   topology.services.forEach((service, index) => {
@@ -229,6 +238,17 @@ function checkSite(topology: Topology, report: Report): void {
     }
     kindByNode.set(instance.node, kind);
   }
+  // A load balancer or entry node runs only that nginx: another service there would be checked on a port nothing
+  // listens on, and never pass.
+  for (const instance of serviceInstances(topology)) {
+    const kind = kindByNode.get(instance.node);
+    if ((kind === "load-balancer" || kind === "entry") && !instanceWorkload(site, instance.service)) {
+      report(
+        `services[${instance.serviceIndex}].nodes`,
+        `"${instance.service.name}" on node "${instance.node}" would have nothing listening on port ${instance.service.port}: the node runs the ${kind === "entry" ? "entry point" : "load balancer"} only; put the service on another node`,
+      );
+    }
+  }
 }
 
 function checkPorts(topology: Topology, report: Report): void {
@@ -295,12 +315,6 @@ function checkDns(topology: Topology, report: Report): void {
 }
 
 /** Milliseconds in a Go duration that already matched the schema's pattern. */
-export function goDurationMs(duration: string): number {
-  const unitMs: Record<string, number> = { ns: 1e-6, us: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-  let total = 0;
-  for (const [, amount, unit] of duration.matchAll(/(\d+)(ns|us|ms|s|m|h)/g)) total += Number(amount) * unitMs[unit];
-  return total;
-}
 
 /** Every cross-field problem in a topology whose fields already match the schema. */
 export function crossFieldProblems(topology: Topology): TopologyProblem[] {
