@@ -205,7 +205,9 @@ async function destroy(invocation: Invocation): Promise<void> {
 
 function cdktf({ lab, env, options }: Invocation): number {
   const creates = options[0] === "deploy" || options[0] === "apply";
-  const withSecrets = { ...env, ...secretVariables(lab, env, creates, say) };
+  // Without a terminal, the CLI's Ink interface draws spinner frames into the log unless it believes it runs in CI.
+  const plain = process.stdout.isTTY ? {} : { CI: env.CI || "1" };
+  const withSecrets = { ...env, ...plain, ...secretVariables(lab, env, creates, say) };
   return passThrough(join(PROJECT_ROOT, "node_modules", ".bin", "cdktf"), options, {
     cwd: PROJECT_ROOT,
     env: withSecrets,
