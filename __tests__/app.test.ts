@@ -24,6 +24,10 @@ describe("the app (main.ts)", () => {
     expect(runApp().files).toEqual(first.files);
   });
 
+  it("writes the same bytes with cdktf's creation stack traces captured (CONSUL_LAB_STACK_TRACES=1)", () => {
+    expect(runApp({ CONSUL_LAB_STACK_TRACES: "1" }).files).toEqual(first.files);
+  });
+
   it("writes no absolute path, user or timestamp", () => {
     const text = Object.values(first.files).join("\n");
     expect(text).not.toContain(PROJECT_ROOT);
