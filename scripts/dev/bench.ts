@@ -1,79 +1,191 @@
 /**
- * `npm run bench`: wall time and peak memory of synthesizing generated labs of about 6, 60 and 600 nodes,
- * and of the whole `cdktf synth` with this project's app against the stock `npx ts-node main.ts`.
- * Prints figures only; targets are read by people (see the README), never asserted in tests.
+ * `npm run bench`: how fast this project's own code synthesizes, measured so a change to it shows.
+ *
+ * Commands that are compared run interleaved (A B A B ...), so a machine that slows down mid-run slows both; each
+ * figure is the median of BENCH_RUNS runs (default 5) with its min-max. It prints figures only: targets are read
+ * by people (see the README), never asserted in tests.
+ *
+ *   app alone      `node .build/main.js` (what `npm run synth` runs) vs the stock `npx ts-node main.ts` and
+ *                  `ts-node --transpile-only`
+ *   CLI overhead   `cdktf synth` with an app that writes an empty manifest, and `npm run synth` vs `cdktf synth`
+ *                  of the stock app
+ *   lab size       the app on generated labs of 6 to 600 nodes, fitted as a fixed cost plus a cost per node
+ *   baseline       with BENCH_BASELINE=<commit>, that commit's app on the same 600-node lab (git worktree)
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generatedTopology } from "./generated-topology";
 
-const ROOT = join(__dirname, "..", "..");
-const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+// The bundle runs from .build/, one level below the project root.
+const ROOT = join(__dirname, "..");
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 
-interface Measurement {
+interface Run {
   readonly seconds: number;
   readonly peakMiB: number;
 }
 
-function measure(command: string, args: string[], env: Record<string, string>): Measurement {
+interface Command {
+  readonly label: string;
+  readonly command: string;
+  readonly args: string[];
+  readonly env?: Record<string, string>;
+  readonly cwd?: string;
+}
+
+function runOnce(command: Command): Run {
   const started = process.hrtime.bigint();
-  const result = spawnSync(command, args, { cwd: ROOT, env: { ...process.env, ...env }, encoding: "utf8" });
+  const result = spawnSync(command.command, command.args, {
+    cwd: command.cwd ?? ROOT,
+    env: { ...process.env, CHECKPOINT_DISABLE: "1", CI: "1", CONSUL_LAB_TOPOLOGY: "", ...command.env },
+    encoding: "utf8",
+  });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  if (result.status !== 0) throw new Error(`${command} ${args.join(" ")} failed:\n${result.stderr}`);
+  if (result.status !== 0) throw new Error(`${command.label} failed:\n${result.stderr}${result.stdout}`);
   const rss = /BENCH_PEAK_RSS_KIB=(\d+)/.exec(result.stderr);
   return { seconds, peakMiB: rss ? Number(rss[1]) / 1024 : NaN };
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
+interface Figure {
+  readonly label: string;
+  readonly median: number;
+  readonly min: number;
+  readonly max: number;
+  readonly peakMiB: number;
 }
 
-function repeat(run: () => Measurement): Measurement {
-  const runs = Array.from({ length: RUNS }, run);
-  return { seconds: median(runs.map((m) => m.seconds)), peakMiB: Math.max(...runs.map((m) => m.peakMiB)) };
+/** Runs the commands interleaved, RUNS rounds; one figure per command. */
+function interleaved(commands: Command[]): Figure[] {
+  const runs = commands.map(() => [] as Run[]);
+  for (let round = 0; round < RUNS; round++) commands.forEach((command, index) => runs[index].push(runOnce(command)));
+  return commands.map((command, index) => {
+    const seconds = runs[index].map((run) => run.seconds).sort((a, b) => a - b);
+    return {
+      label: command.label,
+      median: seconds[Math.floor(seconds.length / 2)],
+      min: seconds[0],
+      max: seconds[seconds.length - 1],
+      peakMiB: Math.max(...runs[index].map((run) => run.peakMiB)),
+    };
+  });
+}
+
+const describe = (figure: Figure) =>
+  `${figure.median.toFixed(2)} s (${figure.min.toFixed(2)}-${figure.max.toFixed(2)})${Number.isNaN(figure.peakMiB) ? "" : `, ${figure.peakMiB.toFixed(0)} MiB`}`;
+
+function print(title: string, figures: Figure[], baseline?: Figure): void {
+  console.log(title);
+  for (const figure of figures) {
+    const ratio =
+      baseline && figure !== baseline ? `  = ${(figure.median / baseline.median).toFixed(2)}x ${baseline.label}` : "";
+    console.log(`  ${figure.label.padEnd(44)} ${describe(figure)}${ratio}`);
+  }
+}
+
+/** Least squares: seconds = fixed + perNode * nodes. */
+function fit(points: [number, number][]): { fixed: number; perNode: number } {
+  const n = points.length;
+  const sx = points.reduce((sum, [x]) => sum + x, 0);
+  const sy = points.reduce((sum, [, y]) => sum + y, 0);
+  const sxx = points.reduce((sum, [x]) => sum + x * x, 0);
+  const sxy = points.reduce((sum, [x, y]) => sum + x * y, 0);
+  const perNode = (n * sxy - sx * sy) / (n * sxx - sx * sx);
+  return { fixed: (sy - perNode * sx) / n, perNode };
 }
 
 function main(): void {
   const work = mkdtempSync(join(tmpdir(), "consul-lab-bench-"));
+  const peak = join(ROOT, "scripts", "dev", "report-peak-rss.cjs");
+  const cdktf = join(ROOT, "node_modules", ".bin", "cdktf");
   try {
-    // Build the app once, as `cdktf synth` would, then time only its runs.
-    spawnSync(process.execPath, ["scripts/run-ts.mjs", "main.ts"], {
-      cwd: ROOT,
-      env: { ...process.env, CDKTF_OUTDIR: join(work, "warm") },
+    // Build the bundle once (as `npm run synth` does, and reuses while its inputs are unchanged).
+    runOnce({
+      label: "build",
+      command: process.execPath,
+      args: ["scripts/run-ts.mjs", "main.ts"],
+      env: { CDKTF_OUTDIR: join(work, "warm") },
     });
-    console.log(`Synthesizing generated labs (app only, median of ${RUNS} runs, peak RSS of the app process):`);
-    const perNode: number[] = [];
-    for (const nodeCount of [6, 60, 600]) {
-      const file = join(work, `lab-${nodeCount}.json`);
-      writeFileSync(file, JSON.stringify(generatedTopology(nodeCount)));
-      const result = repeat(() =>
-        measure(process.execPath, ["-r", "./scripts/dev/report-peak-rss.cjs", ".build/main.js"], {
-          CONSUL_LAB_TOPOLOGY: file,
-          CDKTF_OUTDIR: join(work, `out-${nodeCount}`),
-        }),
-      );
-      perNode.push(result.seconds / nodeCount);
-      console.log(
-        `  ${String(nodeCount).padStart(4)} nodes: ${result.seconds.toFixed(2)} s, ${result.peakMiB.toFixed(0)} MiB`,
-      );
-    }
-    console.log(`  time per node: ${perNode.map((s) => `${(s * 1000).toFixed(1)} ms`).join(" -> ")}`);
+    console.log(`consul-lab bench: median of ${RUNS} interleaved runs (min-max), peak RSS of the measured process\n`);
 
-    console.log(`Full \`cdktf synth\` of the default lab (median of ${RUNS} runs):`);
-    const cdktf = join(ROOT, "node_modules", ".bin", "cdktf");
-    const env = { CHECKPOINT_DISABLE: "1", CONSUL_LAB_TOPOLOGY: "" };
-    const ours = repeat(() => measure(cdktf, ["synth", "--output", join(work, "ours")], env));
-    const stock = repeat(() =>
-      measure(cdktf, ["synth", "--app", "npx ts-node main.ts", "--output", join(work, "stock")], env),
+    const app = (label: string, args: string[], env: Record<string, string> = {}): Command => ({
+      label,
+      command: process.execPath,
+      args: ["-r", peak, ...args],
+      env: { CDKTF_OUTDIR: join(work, label.replace(/\W+/g, "-")), ...env },
+    });
+    const [ours, stock, transpileOnly] = interleaved([
+      app("app alone (node .build/main.js)", [".build/main.js"]),
+      app("stock app (ts-node main.ts)", [require.resolve("ts-node/dist/bin.js"), "main.ts"]),
+      app("ts-node --transpile-only main.ts", [require.resolve("ts-node/dist/bin.js"), "--transpile-only", "main.ts"]),
+    ]);
+    print("The default lab, the app alone:", [ours, stock, transpileOnly], stock);
+
+    const noop = join(work, "noop-app.js");
+    writeFileSync(
+      noop,
+      'const fs = require("fs"); const out = process.env.CDKTF_OUTDIR; fs.mkdirSync(out, { recursive: true }); fs.writeFileSync(out + "/manifest.json", JSON.stringify({ version: "0.21.0", stacks: {} }));',
     );
-    console.log(`  this project's app (esbuild): ${ours.seconds.toFixed(2)} s`);
-    console.log(`  stock app (npx ts-node main.ts): ${stock.seconds.toFixed(2)} s`);
-    console.log(`  ratio: ${(ours.seconds / stock.seconds).toFixed(2)}x (target: at most 0.60x)`);
+    const [npmSynth, cdktfOurs, cdktfStock, cdktfNoop] = interleaved([
+      { label: "npm run synth", command: "npm", args: ["run", "--silent", "synth"] },
+      {
+        label: "cdktf synth (this project's app)",
+        command: cdktf,
+        args: ["synth", "--output", join(work, "cdktf-ours")],
+      },
+      {
+        label: "cdktf synth --app 'npx ts-node main.ts' (stock)",
+        command: cdktf,
+        args: ["synth", "--app", "npx ts-node main.ts", "--output", join(work, "cdktf-stock")],
+      },
+      {
+        label: "cdktf synth of a no-op app (CLI overhead)",
+        command: cdktf,
+        args: ["synth", "--app", `node ${noop}`, "--output", join(work, "cdktf-noop")],
+      },
+    ]);
+    print("\nThe default lab, end to end:", [npmSynth, cdktfOurs, cdktfNoop, cdktfStock], cdktfStock);
+
+    const sizes = [6, 60, 300, 600];
+    const labs = sizes.map((nodes) => {
+      const file = join(work, `lab-${nodes}.json`);
+      writeFileSync(file, JSON.stringify(generatedTopology(nodes)));
+      return app(`${String(nodes).padStart(3)} nodes`, [".build/main.js"], { CONSUL_LAB_TOPOLOGY: file });
+    });
+    const bySize = interleaved(labs);
+    print("\nGenerated labs, the app alone:", bySize);
+    const { fixed, perNode } = fit(bySize.map((figure, index) => [sizes[index], figure.median]));
+    console.log(`  fit: ${fixed.toFixed(2)} s fixed + ${(perNode * 1000).toFixed(2)} ms per node`);
+
+    const baselineCommit = process.env.BENCH_BASELINE;
+    if (baselineCommit) {
+      const tree = join(work, "baseline");
+      spawnSync("git", ["worktree", "add", "--detach", tree, baselineCommit], { cwd: ROOT, stdio: "ignore" });
+      try {
+        symlinkSync(join(ROOT, "node_modules"), join(tree, "node_modules"), "dir");
+        runOnce({
+          label: "baseline build",
+          command: process.execPath,
+          args: ["scripts/run-ts.mjs", "main.ts"],
+          cwd: tree,
+          env: { CDKTF_OUTDIR: join(work, "bw") },
+        });
+        const lab600 = labs[labs.length - 1].env!.CONSUL_LAB_TOPOLOGY;
+        const [now, then] = interleaved([
+          app("600 nodes, this tree", [".build/main.js"], { CONSUL_LAB_TOPOLOGY: lab600 }),
+          {
+            ...app(`600 nodes, ${baselineCommit}`, [join(tree, ".build", "main.js")], { CONSUL_LAB_TOPOLOGY: lab600 }),
+            cwd: tree,
+          },
+        ]);
+        print("\nAgainst the baseline:", [now, then], then);
+      } finally {
+        spawnSync("git", ["worktree", "remove", "--force", tree], { cwd: ROOT, stdio: "ignore" });
+      }
+    }
   } finally {
-    rmSync(work, { recursive: true, force: true });
+    if (existsSync(work)) rmSync(work, { recursive: true, force: true });
   }
 }
 
