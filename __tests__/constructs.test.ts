@@ -10,6 +10,8 @@ import {
   ConsulCluster,
   ConsulTemplateJob,
   AssetImage,
+  ClusterSecurity,
+  OPEN_CLUSTER,
   DnsForwarder,
   dnsForwarderImageSpec,
   EntryPoint,
@@ -33,7 +35,7 @@ import {
   renderUpstreamTemplate,
   renderWorkloadSite,
 } from "../renderers";
-import { articleInput, labOf, TEST_SECRET_REFS } from "./helpers";
+import { articleInput, labOf, TEST_SECURITY } from "./helpers";
 
 const lab = labOf();
 
@@ -66,7 +68,7 @@ describe("ConsulAgent", () => {
           nodeName,
           image: "consul-image-id",
           namespace: namespaceOf(scope, nodeName, topology),
-          secrets: TEST_SECRET_REFS,
+          security: TEST_SECURITY,
           waitForLeader,
         }),
     );
@@ -226,7 +228,7 @@ describe("LoadBalancer", () => {
       nodeName: "dev1002",
       namespace,
       image: image.image.imageId,
-      secrets: TEST_SECRET_REFS,
+      security: TEST_SECURITY,
     });
   });
 
@@ -303,7 +305,7 @@ describe("EntryPoint", () => {
 
 describe("ConsulCluster", () => {
   const synthesized = Testing.synthScope(
-    (scope) => new ConsulCluster(scope, "cluster", { lab, secrets: TEST_SECRET_REFS }),
+    (scope) => new ConsulCluster(scope, "cluster", { lab, security: TEST_SECURITY }),
   );
 
   it("pins the pulled images and keeps them on destroy", () => {
@@ -334,7 +336,7 @@ describe("ConsulCluster", () => {
     input.nodes.push({ name: "dev1007", address: "10.0.1.7", role: "client" });
     const names = resourcesOf(
       Testing.synthScope(
-        (scope) => new ConsulCluster(scope, "cluster", { lab: labOf(input), secrets: TEST_SECRET_REFS }),
+        (scope) => new ConsulCluster(scope, "cluster", { lab: labOf(input), security: TEST_SECURITY }),
       ),
       "docker_container",
     ).map((container) => container.name);
@@ -355,7 +357,7 @@ describe("ConsulTemplateJob", () => {
         job: loadBalancerJob(),
         templateContents: { [LOAD_BALANCER_PATHS.template]: '{{ key "x" }}' },
         configFile: LOAD_BALANCER_PATHS.config,
-        secrets: TEST_SECRET_REFS,
+        security: TEST_SECURITY,
       });
     });
     expect(job!.uploads.map((upload) => upload.file)).toEqual([
@@ -374,9 +376,32 @@ describe("ConsulTemplateJob", () => {
             job: loadBalancerJob(),
             templateContents: {},
             configFile: LOAD_BALANCER_PATHS.config,
-            secrets: TEST_SECRET_REFS,
+            security: TEST_SECURITY,
           }),
       ),
     ).toThrow(`no contents for template(s) ${LOAD_BALANCER_PATHS.template}; add them to templateContents`);
+  });
+});
+
+describe("the cluster's security", () => {
+  it("cannot be secure without secrets (the compiler refuses it)", () => {
+    // @ts-expect-error a "secure" cluster always carries its secrets
+    const insecure: ClusterSecurity = { mode: "secure" };
+    expect(insecure.mode).toBe("secure");
+  });
+
+  it("must match the topology's, or the cluster refuses to build", () => {
+    const input = articleInput();
+    input.security = "none";
+    expect(() =>
+      Testing.synthScope(
+        (scope) => new ConsulCluster(scope, "cluster", { lab: labOf(input), security: TEST_SECURITY }),
+      ),
+    ).toThrow(
+      'the cluster was given security "secure" but the topology says "none"; build it with clusterSecurity(lab, ...)',
+    );
+    expect(() =>
+      Testing.synthScope((scope) => new ConsulCluster(scope, "cluster", { lab, security: OPEN_CLUSTER })),
+    ).toThrow('the cluster was given security "none" but the topology says "secure"');
   });
 });

@@ -1,3 +1,4 @@
+import type { ClusterSecurity, SecretRefs } from "../constructs/cluster-security";
 import { ARTICLE_TOPOLOGY, Lab, parseTopology, TopologyError, TopologyInput } from "../topology";
 
 /** A fresh, mutable copy of the article's topology. */
@@ -38,10 +39,13 @@ export const TEST_AGENT_SECRETS = {
 } as const;
 
 /** Stand-ins for the secret references a stack passes to constructs (see declareSecretVariables). */
-export const TEST_SECRET_REFS = {
+export const TEST_SECRET_REFS: SecretRefs = {
   gossipKey: "GOSSIP-KEY",
   managementToken: "MANAGEMENT-TOKEN",
   roleTokensJson: "ROLE-TOKENS-JSON",
   roleToken: (role: string) => `TOKEN-FOR-${role}`,
   deployEnvironment: { managementToken: "MANAGEMENT-TOKEN-ENV", roleTokensJson: "ROLE-TOKENS-ENV" },
 };
+
+/** A "secure" cluster's security, with the stand-in references. */
+export const TEST_SECURITY: ClusterSecurity = { mode: "secure", secrets: TEST_SECRET_REFS };

@@ -281,7 +281,7 @@ function checkSubnet(context: DoctorContext): CheckResult {
 }
 
 function checkSecrets(context: DoctorContext): CheckResult {
-  if (context.lab.topology.security !== "secure") return ok("secrets", 'none needed (security "none")');
+  if (!context.lab.secure) return ok("secrets", 'none needed (security "none")');
   const file = secretsFile(context.env);
   if (!existsSync(file)) return ok("secrets", `${file} does not exist yet; the first deploy creates it`);
   try {

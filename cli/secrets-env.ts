@@ -7,7 +7,7 @@ import {
   roleTokenSecrets,
   SECRETS_FILE_ENV,
 } from "../secrets";
-import { SECRET_VARIABLES } from "../stacks/secret-variables";
+import { SECRET_VARIABLES } from "../secrets/variable-names";
 import type { Lab } from "../topology";
 import { resolve } from "node:path";
 import { PROJECT_ROOT } from "./process";
@@ -27,7 +27,7 @@ export function secretVariables(
   create: boolean,
   say: (line: string) => void,
 ): Record<string, string> {
-  if (lab.topology.security !== "secure") return {};
+  if (!lab.secure) return {};
   const file = secretsFile(env);
   let secrets: LabSecrets;
   if (create) {

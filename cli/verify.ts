@@ -50,9 +50,7 @@ async function main(argv: string[]): Promise<number> {
   let token: string | undefined;
   try {
     lab = loadLab(env);
-    token =
-      env.CONSUL_HTTP_TOKEN ||
-      (lab.topology.security === "secure" ? readSecrets(secretsFile(env)).managementToken : undefined);
+    token = env.CONSUL_HTTP_TOKEN || (lab.secure ? readSecrets(secretsFile(env)).managementToken : undefined);
   } catch (error) {
     if (error instanceof TopologyError || error instanceof SecretsError) {
       console.error(`consul-lab: ${error.message}`);

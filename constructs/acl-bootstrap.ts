@@ -4,7 +4,7 @@ import { renderAclPlan } from "../renderers";
 import type { Lab } from "../topology";
 import type { LeaderGate } from "./leader-gate";
 import { fromStackDir } from "./project-paths";
-import type { SecretRefs } from "./secret-refs";
+import type { SecretRefs } from "./cluster-security";
 import { terraformLiteral } from "./terraform-literal";
 
 /** The deploy-time script that applies the ACL plan, from the project root. */

@@ -16,7 +16,7 @@ import type { Lab } from "../topology";
 import { assetText } from "./assets";
 import { labLabels } from "./labels";
 import type { NodeNamespace } from "./node-namespace";
-import { requireSecrets, SecretRefs } from "./secret-refs";
+import type { ClusterSecurity, SecretRefs } from "./cluster-security";
 import { terraformLiteral } from "./terraform-literal";
 
 export interface ConsulAgentProps {
@@ -43,8 +43,8 @@ export interface ConsulAgentProps {
    * @default none
    */
   readonly dependsOn?: ITerraformDependable[];
-  /** The lab's secrets; required when the topology's security is "secure". */
-  readonly secrets?: SecretRefs;
+  /** The cluster's security; "secure" puts the gossip key and the node's tokens into its config. */
+  readonly security: ClusterSecurity;
 }
 
 /** What this node's agent config and environment carry in "secure" mode. */
@@ -71,10 +71,7 @@ export class ConsulAgent extends Construct {
     super(scope, id);
     const { lab, nodeName } = props;
     const node = lab.node(nodeName);
-    const secure = lab.topology.security === "secure";
-    const secrets = secure
-      ? agentSecrets(requireSecrets(props.secrets, `the agent of "${nodeName}"`), nodeName)
-      : undefined;
+    const secrets = props.security.mode === "secure" ? agentSecrets(props.security.secrets, nodeName) : undefined;
     const isLoadBalancer = lab.workloadOf(node.name) === "load-balancer";
     this.dataVolume = new Volume(this, "data", {
       name: lab.dockerName(node.name, "data"),

@@ -13,12 +13,12 @@ import { LeaderGate } from "./leader-gate";
 import { LoadBalancer } from "./load-balancer";
 import { NodeNamespace } from "./node-namespace";
 import { NodeWorkload } from "./node-workload";
-import { requireSecrets, SecretRefs } from "./secret-refs";
+import { checkSecurityMatches, ClusterSecurity } from "./cluster-security";
 
 export interface ConsulClusterProps {
   readonly lab: Lab;
-  /** The lab's secrets; required when the topology's security is "secure". */
-  readonly secrets?: SecretRefs;
+  /** The cluster's security, which must match the topology's (see clusterSecurity). */
+  readonly security: ClusterSecurity;
 }
 
 /** One node of the lab: the namespace it lives in, its Consul agent, its workload if any, and its DNS forwarder. */
@@ -41,7 +41,8 @@ export class ConsulCluster extends Construct {
 
   constructor(scope: Construct, id: string, props: ConsulClusterProps) {
     super(scope, id);
-    const { lab } = props;
+    const { lab, security } = props;
+    checkSecurityMatches(lab, security, "the cluster");
     // keepLocally: destroying the lab must not delete images other projects on the host may use.
     const consulImage = new Image(this, "consul-image", { name: lab.topology.images.consul, keepLocally: true });
     const nginxImage = new Image(this, "nginx-image", { name: lab.topology.images.nginx, keepLocally: true });
@@ -79,7 +80,7 @@ export class ConsulCluster extends Construct {
         nodeName,
         image: imageIds.consul,
         namespace,
-        secrets: props.secrets,
+        security,
         waitForLeader,
         dependsOn: after ? [after] : undefined,
       });
@@ -94,10 +95,10 @@ export class ConsulCluster extends Construct {
       lab,
       agents: lab.nodes.filter((node) => startsWithServers(node.name)).map((node) => agents.get(node.name)!.container),
     });
-    if (lab.topology.security === "secure") {
+    if (security.mode === "secure") {
       this.aclBootstrap = new AclBootstrap(this, "acl-bootstrap", {
         lab,
-        secrets: requireSecrets(props.secrets, "the cluster"),
+        secrets: security.secrets,
         after: this.leaderGate,
       });
     }
@@ -120,7 +121,7 @@ export class ConsulCluster extends Construct {
           workload = new LoadBalancer(scopeOfNode, "workload", {
             ...sidecar,
             image: imageIds.loadBalancer!,
-            secrets: props.secrets,
+            security,
             // consul-template needs its token to exist before it can read anything.
             dependsOn: this.aclBootstrap ? [this.aclBootstrap.resource] : undefined,
           });

@@ -2,7 +2,7 @@ import type { ContainerUpload } from "@cdktf/provider-docker/lib/container";
 import { Construct } from "constructs";
 import { CONSUL_TEMPLATE_ROLE, ConsulTemplateJobSpec, renderConsulTemplateConfigJson } from "../renderers";
 import type { Lab } from "../topology";
-import { requireSecrets, SecretRefs } from "./secret-refs";
+import type { ClusterSecurity } from "./cluster-security";
 import { terraformLiteral } from "./terraform-literal";
 
 export interface ConsulTemplateJobProps {
@@ -13,8 +13,8 @@ export interface ConsulTemplateJobProps {
   readonly templateContents: Readonly<Record<string, string>>;
   /** Where the container reads the rendered configuration. */
   readonly configFile: string;
-  /** The lab's secrets; required when the topology's security is "secure". */
-  readonly secrets?: SecretRefs;
+  /** The cluster's security; "secure" gives consul-template its token. */
+  readonly security: ClusterSecurity;
 }
 
 /**
@@ -43,9 +43,8 @@ export class ConsulTemplateJob extends Construct {
         content: terraformLiteral(props.templateContents[template.source]),
       })),
     ];
-    if (lab.topology.security === "secure") {
-      const secrets = requireSecrets(props.secrets, "a consul-template job");
-      this.env = [`CONSUL_TOKEN=${secrets.roleToken(CONSUL_TEMPLATE_ROLE)}`];
+    if (props.security.mode === "secure") {
+      this.env = [`CONSUL_TOKEN=${props.security.secrets.roleToken(CONSUL_TEMPLATE_ROLE)}`];
     }
   }
 }

@@ -14,6 +14,6 @@ export * from "./load-balancer";
 export * from "./node-namespace";
 export * from "./node-workload";
 export * from "./project-paths";
-export * from "./secret-refs";
+export * from "./cluster-security";
 export * from "./sidecar";
 export * from "./terraform-literal";

@@ -2,13 +2,13 @@ import { Container } from "@cdktf/provider-docker/lib/container";
 import { Construct } from "constructs";
 import { LOAD_BALANCER_PATHS, loadBalancerJob, renderConsulUiVhost, renderUpstreamTemplate } from "../renderers";
 import { ConsulTemplateJob } from "./consul-template-job";
-import type { SecretRefs } from "./secret-refs";
+import type { ClusterSecurity } from "./cluster-security";
 import { terraformLiteral } from "./terraform-literal";
 import { sidecarContainerConfig, SidecarProps } from "./sidecar";
 
 export interface LoadBalancerProps extends SidecarProps {
-  /** The lab's secrets; required when the topology's security is "secure". */
-  readonly secrets?: SecretRefs;
+  /** The cluster's security; "secure" gives consul-template its token. */
+  readonly security: ClusterSecurity;
 }
 
 /**
@@ -26,7 +26,7 @@ export class LoadBalancer extends Construct {
       job: loadBalancerJob(),
       templateContents: { [LOAD_BALANCER_PATHS.template]: renderUpstreamTemplate(lab) },
       configFile: LOAD_BALANCER_PATHS.config,
-      secrets: props.secrets,
+      security: props.security,
     });
     this.container = new Container(this, "container", {
       ...sidecarContainerConfig(props, "load-balancer"),

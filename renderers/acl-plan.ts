@@ -2,7 +2,7 @@
  * What the ACL bootstrap applies to a fresh cluster: every role's policy, a token per role, and the DNS policy on the
  * anonymous token. Token secrets are not in the plan: they reach the bootstrap as a sensitive Terraform variable.
  */
-import { derivedUuid } from "../secrets/secrets-file";
+import { derivedUuid } from "./derived-uuid";
 import type { Lab } from "../topology";
 import { aclRoles, ANONYMOUS_TOKEN_ACCESSOR, dnsPolicy } from "./acl-policies";
 

@@ -177,7 +177,7 @@ export function renderAgentConfig(lab: Lab, nodeName: string, secrets?: AgentSec
   const { topology } = lab;
   const { consul } = topology;
   const isServer = node.role === "server";
-  const secure = topology.security === "secure";
+  const secure = lab.secure;
   if (secure && !secrets) throw new Error(`the agent config of "${nodeName}" needs secrets in "secure" mode`);
   const isLoadBalancer = lab.workloadOf(node.name) === "load-balancer";
   return {
@@ -234,7 +234,7 @@ const SECRET_BEARING_KEYS = [
  */
 export function renderAgentConfigFiles(lab: Lab, nodeName: string, secrets?: AgentSecrets): Record<string, string> {
   const config = renderAgentConfig(lab, nodeName, secrets);
-  if (lab.topology.security !== "secure") return { [AGENT_CONFIG_FILE]: toJson(config) };
+  if (!lab.secure) return { [AGENT_CONFIG_FILE]: toJson(config) };
   const readable: Record<string, unknown> = {};
   const secret: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(config)) {

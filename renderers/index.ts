@@ -8,3 +8,4 @@ export * from "./entry-point";
 export * from "./site-upstream-template";
 export * from "./workload-site";
 export * from "./node-resolver";
+export * from "./derived-uuid";

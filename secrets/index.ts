@@ -1,2 +1,3 @@
 export * from "./secrets-file";
 export * from "./role-tokens";
+export * from "./variable-names";

@@ -3,7 +3,8 @@
  * replaced behind the user's back (a new gossip key would split a running cluster). They reach Terraform at deploy
  * time as sensitive variables, never through the synthesized JSON.
  */
-import { createHmac, randomBytes, randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
+import { derivedUuid } from "../renderers/derived-uuid";
 import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, statSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
 
@@ -129,15 +130,6 @@ export function ensureSecrets(file: string): { secrets: LabSecrets; created: boo
     return { secrets: createSecrets(file), created: true };
   }
   return { secrets: readSecrets(file), created: false };
-}
-
-/** A UUID-shaped value derived from a key and a label (HMAC-SHA256), with the version-4 and variant bits set. */
-export function derivedUuid(key: string, label: string): string {
-  const bytes = createHmac("sha256", key).update(label).digest().subarray(0, 16);
-  bytes[6] = (bytes[6] & 0x0f) | 0x40;
-  bytes[8] = (bytes[8] & 0x3f) | 0x80;
-  const hex = bytes.toString("hex");
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
 /** A role token's secret ID: derived from the seed, so it is stable across deploys and new for every role. */

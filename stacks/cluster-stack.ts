@@ -1,7 +1,7 @@
 import { DockerProvider } from "@cdktf/provider-docker/lib/provider";
 import { Annotations, TerraformOutput, TerraformStack } from "cdktf";
 import { Construct } from "constructs";
-import { ConsulCluster } from "../constructs";
+import { clusterSecurity, ConsulCluster } from "../constructs";
 import type { Lab } from "../topology";
 import { declareSecretVariables } from "./secret-variables";
 import { useLocalState } from "./state-backend";
@@ -20,15 +20,14 @@ export class ClusterStack extends TerraformStack {
     useLocalState(this, id);
     // The Docker host comes from DOCKER_HOST (or the local socket), never from the synthesized JSON.
     new DockerProvider(this, "docker", {});
-    const secure = lab.topology.security === "secure";
-    if (!secure) {
+    if (!lab.secure) {
       Annotations.of(this).addWarning(
         'security is "none": gossip is unencrypted and ACLs are off, as in the article. Use it only to follow the article step by step.',
       );
     }
     this.cluster = new ConsulCluster(this, "cluster", {
       lab,
-      secrets: secure ? declareSecretVariables(this) : undefined,
+      security: clusterSecurity(lab, () => declareSecretVariables(this)),
     });
 
     const { publish } = lab.topology;

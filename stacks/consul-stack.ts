@@ -29,7 +29,7 @@ export class ConsulStack extends TerraformStack {
       scheme: "http",
       datacenter: lab.topology.datacenter,
       // Its own token: exactly what this stack manages (see the "terraform" ACL role), not the management token.
-      ...(lab.topology.security === "secure" ? { token: roleTokenOf(declareRoleTokens(this), TERRAFORM_ROLE) } : {}),
+      ...(lab.secure ? { token: roleTokenOf(declareRoleTokens(this), TERRAFORM_ROLE) } : {}),
     });
     // Nothing here references the cluster stack, so the order is said explicitly (cdktf.out's manifest).
     this.addDependency(cluster);

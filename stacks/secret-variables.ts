@@ -1,12 +1,6 @@
 import { Fn, TerraformStack, TerraformVariable, Token } from "cdktf";
-import type { SecretRefs } from "../constructs";
-
-/** The Terraform variables `npm run deploy` fills from the secrets file (TF_VAR_<name>). */
-export const SECRET_VARIABLES = {
-  gossipKey: "gossip_key",
-  managementToken: "management_token",
-  roleTokens: "role_tokens",
-} as const;
+import type { SecretRefs } from "../constructs/cluster-security";
+import { SECRET_VARIABLES } from "../secrets/variable-names";
 
 /**
  * Declares the secrets as sensitive variables of `stack` (at its root, so their names are exactly those in
@@ -46,3 +40,5 @@ export function declareRoleTokens(stack: TerraformStack): TerraformVariable {
 export function roleTokenOf(roleTokens: TerraformVariable, role: string): string {
   return Token.asString(Fn.lookup(roleTokens.value, role));
 }
+
+export { SECRET_VARIABLES };

@@ -84,6 +84,11 @@ export class Lab {
     }
   }
 
+  /** Whether the lab runs with gossip encryption and ACLs ("secure"), or as the article's open Consul ("none"). */
+  get secure(): boolean {
+    return this.topology.security === "secure";
+  }
+
   get nodes(): readonly NodeSpec[] {
     return this.topology.nodes;
   }

@@ -97,7 +97,7 @@ async function clusterFacts({ lab, api }: VerifyContext): Promise<Fact[]> {
       };
     }),
   ];
-  if (lab.topology.security === "secure") {
+  if (lab.secure) {
     facts.push(
       await fact("gossip is encrypted", async () => {
         const self = await api.get<{ Stats?: { serf_lan?: { encrypted?: string } } }>("/v1/agent/self");

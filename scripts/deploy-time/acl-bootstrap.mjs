@@ -12,7 +12,12 @@
 //                           shows this script's output instead of hiding it as sensitive.
 //   CONSUL_LAB_ACL_ATTEMPTS, CONSUL_LAB_ACL_RETRY_MS  how long to wait for a leader and the management token
 //                           (default 60 tries, 1000 ms apart)
+// @ts-check
 import process from "node:process";
+
+/** @typedef {import("../../renderers/acl-plan").AclPlan} AclPlan */
+/** @typedef {AclPlan["policies"][number]} PolicySpec */
+/** @typedef {AclPlan["tokens"][number]} TokenSpec */
 
 function fail(message) {
   console.error(`acl-bootstrap: ${message}`);
@@ -40,6 +45,7 @@ function secretVariable(nameVariable) {
 }
 
 const token = process.env[secretVariable("CONSUL_LAB_MANAGEMENT_TOKEN_ENV")];
+/** @type {AclPlan} */
 const plan = parseJsonEnv("CONSUL_LAB_ACL_PLAN");
 const secrets = parseJsonEnv(secretVariable("CONSUL_LAB_ROLE_TOKENS_ENV"));
 const attempts = Number(process.env.CONSUL_LAB_ACL_ATTEMPTS ?? 60);
@@ -81,6 +87,7 @@ function expectOk(result, what) {
   return result.json();
 }
 
+/** @param {PolicySpec} policy */
 async function applyPolicy(policy) {
   const existing = await call("GET", `/v1/acl/policy/name/${encodeURIComponent(policy.name)}`);
   const body = { Name: policy.name, Description: policy.description, Rules: policy.rules };
@@ -95,6 +102,7 @@ async function applyPolicy(policy) {
   return "created";
 }
 
+/** @param {TokenSpec} spec */
 async function applyToken(spec) {
   const secret = secrets[spec.role];
   if (!secret) fail(`no secret for role "${spec.role}" in the role tokens`);

@@ -1,0 +1,84 @@
+/**
+ * The shape of the house, checked over every source file's imports: data flows one way (topology -> renderers ->
+ * secrets -> constructs -> stacks -> the CLI and main.ts), renderers never import cdktf, and no file imports itself
+ * back through others.
+ */
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
+import { PROJECT_ROOT } from "./synth";
+
+const LAYERS = ["topology", "renderers", "secrets", "constructs", "stacks", "cli"] as const;
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? sourceFiles(path) : /\.(ts|mjs)$/.test(name) ? [path] : [];
+  });
+}
+
+const files = [...LAYERS.flatMap((layer) => sourceFiles(join(PROJECT_ROOT, layer))), join(PROJECT_ROOT, "main.ts")];
+
+/** The project files a file imports, resolved to paths. */
+function importsOf(file: string): string[] {
+  const text = readFileSync(file, "utf8");
+  return [...text.matchAll(/^(?:import|export)\s[^;]*?from\s+"(\.[^"]+)"/gm)].map((match) => {
+    const target = resolve(dirname(file), match[1]);
+    for (const candidate of [`${target}.ts`, join(target, "index.ts"), target]) {
+      try {
+        if (statSync(candidate).isFile()) return candidate;
+      } catch {
+        // try the next form
+      }
+    }
+    return target;
+  });
+}
+
+const layerOf = (file: string) => {
+  const top = relative(PROJECT_ROOT, file).split("/")[0];
+  return top === "main.ts" ? LAYERS.length : LAYERS.indexOf(top as (typeof LAYERS)[number]);
+};
+
+describe("the import graph", () => {
+  it("reads every layer's files", () => {
+    for (const layer of LAYERS)
+      expect(files.some((file) => relative(PROJECT_ROOT, file).startsWith(`${layer}/`))).toBe(true);
+  });
+
+  it("has no edge from a layer to a later one", () => {
+    const backEdges = files.flatMap((file) =>
+      importsOf(file)
+        .filter((target) => layerOf(target) > layerOf(file))
+        .map((target) => `${relative(PROJECT_ROOT, file)} -> ${relative(PROJECT_ROOT, target)}`),
+    );
+    expect(files.flatMap(importsOf).length).toBeGreaterThan(50);
+    expect(backEdges).toEqual([]);
+  });
+
+  it("keeps cdktf and file I/O out of the renderers", () => {
+    const renderers = files.filter((file) => relative(PROJECT_ROOT, file).startsWith("renderers/"));
+    expect(renderers.length).toBeGreaterThan(5);
+    for (const file of renderers)
+      expect({ file, text: readFileSync(file, "utf8") }).not.toMatchObject({
+        text: expect.stringMatching(/from "(cdktf|constructs|@cdktf\/[^"]+|node:fs)"/),
+      });
+  });
+
+  it("has no cycle between files", () => {
+    const graph = new Map(files.map((file) => [file, importsOf(file).filter((target) => files.includes(target))]));
+    const cycles: string[] = [];
+    const state = new Map<string, "visiting" | "done">();
+    const visit = (file: string, path: string[]) => {
+      if (state.get(file) === "done") return;
+      if (state.get(file) === "visiting") {
+        cycles.push([...path.slice(path.indexOf(file)), file].map((f) => relative(PROJECT_ROOT, f)).join(" -> "));
+        return;
+      }
+      state.set(file, "visiting");
+      for (const next of graph.get(file) ?? []) visit(next, [...path, file]);
+      state.set(file, "done");
+    };
+    for (const file of files) visit(file, []);
+    expect(cycles).toEqual([]);
+  });
+});
