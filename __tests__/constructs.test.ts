@@ -19,7 +19,7 @@ import {
   LoadBalancer,
   loadBalancerImageSpec,
   NodeNamespace,
-  NodeWorkload,
+  PageServer,
   terraformLiteral,
 } from "../constructs";
 import type { Construct } from "constructs";
@@ -188,11 +188,11 @@ describe("ConsulAgent", () => {
   });
 });
 
-describe("NodeWorkload", () => {
+describe("PageServer", () => {
   it("joins the node's namespace and serves the node's site", () => {
     const synthesized = Testing.synthScope((scope) => {
       const namespace = namespaceOf(scope, "dev1006");
-      new NodeWorkload(scope, "workload", { lab, nodeName: "dev1006", namespace, image: "nginx-image-id" });
+      new PageServer(scope, "workload", { lab, nodeName: "dev1006", namespace, image: "nginx-image-id" });
     });
     const site = renderWorkloadSite(lab, "dev1006")!;
     expect(synthesized).toHaveResourceWithProperties(Container, {
@@ -213,7 +213,7 @@ describe("NodeWorkload", () => {
     expect(() =>
       Testing.synthScope((scope) => {
         const namespace = namespaceOf(scope, "dev1007", bare);
-        new NodeWorkload(scope, "workload", { lab: bare, nodeName: "dev1007", namespace, image: "nginx" });
+        new PageServer(scope, "workload", { lab: bare, nodeName: "dev1007", namespace, image: "nginx" });
       }),
     ).toThrow('node "dev1007" registers no service, so it has no workload to run');
   });

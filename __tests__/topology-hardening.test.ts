@@ -4,7 +4,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ConsulCatalog } from "../constructs";
+import { ConsulObjects } from "../constructs";
 import { ClusterStack, ConsulStack } from "../stacks";
 import { ARTICLE_TOPOLOGY, Lab, parseTopology, readTopologyFile } from "../topology";
 import { articleInput, labOf, problemsOf } from "./helpers";
@@ -101,7 +101,7 @@ describe("a KV value", () => {
     ];
     input.kv = Object.fromEntries(values.map((value, index) => [`web/v${index}`, value]));
     const synthesized = JSON.parse(
-      Testing.synthScope((scope) => new ConsulCatalog(scope, "catalog", { lab: labOf(input) })),
+      Testing.synthScope((scope) => new ConsulObjects(scope, "catalog", { lab: labOf(input) })),
     );
     const keys = (Object.values(synthesized.resource.consul_keys)[0] as any).key as { path: string; value: string }[];
     // The real Terraform evaluates the synthesized strings; each must come back as the topology wrote it.
@@ -233,14 +233,15 @@ describe("names and ports Docker or the node would refuse", () => {
 
 describe("topology objects are plain data", () => {
   it("keeps a __proto__ KV key as an entry", () => {
-    const input = JSON.parse(JSON.stringify(articleInput()).replace('"kv":{', '"kv":{"__proto__":"kept",'));
-    const input2 = articleInput();
-    input2.kv = JSON.parse('{"__proto__": "kept", "web/a": "b"}');
-    for (const candidate of [input, input2].filter((value) => value.kv)) {
-      const kv = parseTopology(candidate).kv;
-      expect(Object.hasOwn(kv, "__proto__")).toBe(true);
-      expect(Object.entries(kv)).toContainEqual(["__proto__", "kept"]);
-    }
+    const input = articleInput();
+    // As JSON.parse reads a file: an own property named __proto__, not the object's prototype.
+    input.kv = JSON.parse('{"__proto__": "kept", "web/a": "b"}');
+    const kv = parseTopology(input).kv;
+    expect(Object.hasOwn(kv, "__proto__")).toBe(true);
+    expect(Object.entries(kv)).toEqual([
+      ["__proto__", "kept"],
+      ["web/a", "b"],
+    ]);
   });
 
   it.each(["__proto__", "constructor", "toString"])("reports the unknown field %s without a made-up hint", (key) => {

@@ -23,6 +23,7 @@ import { describePlan } from "./plan-summary";
 import { CliError, passThrough, PROJECT_ROOT } from "./process";
 import { secretVariables } from "./secrets-env";
 import { StackTerraform } from "./terraform";
+import { jsonFileText } from "../renderers/generated-file";
 
 const OUTDIR = join(PROJECT_ROOT, "cdktf.out");
 const OUTPUTS_FILE = join(PROJECT_ROOT, "outputs.json");
@@ -145,7 +146,7 @@ async function deploy(invocation: Invocation): Promise<void> {
     outputs[stack.name] = terraform.outputs();
     summary.push(`${stack.name}: applied (${describePlan(plan)})`);
     // Written after each stack, so a later failure still leaves what the finished stacks report.
-    writeFileSync(OUTPUTS_FILE, `${JSON.stringify(outputs, null, 2)}\n`);
+    writeFileSync(OUTPUTS_FILE, jsonFileText(outputs));
   }
   console.log("\ndeploy summary:");
   for (const line of summary) console.log(`  ${line}`);

@@ -14,6 +14,7 @@ import { DrillRow, Restorer, runDrill } from "./verify/drill";
 import { Fact, verifyLab } from "./verify/facts";
 import { LabContainers } from "./verify/lab-containers";
 import { Progress } from "./verify/progress";
+import { jsonFileText } from "../renderers/generated-file";
 
 export const REPORT_FILE = "verify-report.json";
 
@@ -121,7 +122,7 @@ async function main(argv: string[]): Promise<number> {
     drill: drill ? rows : undefined,
     restored: drill ? restored : undefined,
   };
-  writeFileSync(join(PROJECT_ROOT, REPORT_FILE), `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(join(PROJECT_ROOT, REPORT_FILE), jsonFileText(report));
   const failures = facts.filter((fact) => !fact.ok).length + rows.filter((row) => !row.ok).length;
   console.log(
     passed ? `verify: every check passed (${REPORT_FILE})` : `verify: ${failures} check(s) failed (${REPORT_FILE})`,

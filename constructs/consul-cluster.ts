@@ -12,7 +12,7 @@ import { LabNetwork } from "./lab-network";
 import { LeaderGate } from "./leader-gate";
 import { LoadBalancer } from "./load-balancer";
 import { NodeNamespace } from "./node-namespace";
-import { NodeWorkload } from "./node-workload";
+import { PageServer } from "./page-server";
 import { checkSecurityMatches, ClusterSecurity } from "./cluster-security";
 
 export interface ConsulClusterProps {
@@ -25,7 +25,7 @@ export interface ConsulClusterProps {
 export interface ClusterNode {
   readonly namespace: NodeNamespace;
   readonly agent: ConsulAgent;
-  readonly workload?: NodeWorkload | LoadBalancer | EntryPoint;
+  readonly workload?: PageServer | LoadBalancer | EntryPoint;
   readonly dns: DnsForwarder;
 }
 
@@ -130,7 +130,7 @@ export class ConsulCluster extends Construct {
           workload = new EntryPoint(scopeOfNode, "workload", { ...sidecar, image: imageIds.nginx });
           break;
         default:
-          workload = new NodeWorkload(scopeOfNode, "workload", { ...sidecar, image: imageIds.nginx });
+          workload = new PageServer(scopeOfNode, "workload", { ...sidecar, image: imageIds.nginx });
       }
       const dns = new DnsForwarder(scopeOfNode, "dns", { ...sidecar, image: imageIds.dns });
       nodes.set(node.name, { namespace, agent: agents.get(node.name)!, workload, dns });

@@ -4,6 +4,7 @@
  * instead of `ui_dir`, HTTP checks instead of `curl` scripts, and `tags` (never `tag`).
  */
 import { Lab, NODE_LOOPBACK, ServiceInstance } from "../topology";
+import { jsonFileText } from "./generated-file";
 
 /** Where the agent finds its files inside the official image. */
 export const CONSUL_CONFIG_DIR = "/consul/config";
@@ -215,7 +216,7 @@ export function renderAgentConfig(lab: Lab, nodeName: string, secrets?: AgentSec
 
 /** A config file's text: stable key order, two-space indent, trailing newline. */
 function toJson(value: unknown): string {
-  return `${JSON.stringify(value, null, 2)}\n`;
+  return jsonFileText(value);
 }
 
 /** Settings that carry a secret: they go to their own file. */

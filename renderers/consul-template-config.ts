@@ -5,6 +5,7 @@
  * and a bad render never takes the load balancer down.
  */
 import type { Lab } from "../topology";
+import { jsonFileText } from "./generated-file";
 
 /** Where each file of a load balancer lives in its container. */
 export const LOAD_BALANCER_PATHS = {
@@ -123,5 +124,5 @@ export function loadBalancerJob(): ConsulTemplateJobSpec {
 }
 
 export function renderConsulTemplateConfigJson(lab: Lab, job: ConsulTemplateJobSpec): string {
-  return `${JSON.stringify(renderConsulTemplateConfig(lab, job), null, 2)}\n`;
+  return jsonFileText(renderConsulTemplateConfig(lab, job));
 }

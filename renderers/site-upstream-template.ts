@@ -8,7 +8,7 @@
  * server, and with nothing to proxy to nginx answers 503 with its own maintenance page.
  */
 import type { Lab } from "../topology";
-import { healthLocation } from "./nginx-snippets";
+import { healthLocation, proxyHeaders } from "./nginx-snippets";
 
 /** Characters that may appear inside a Go template string literal or an nginx token without quoting trouble. */
 const SAFE_LITERAL = /^[A-Za-z0-9_.\-/@|]+$/;
@@ -67,12 +67,14 @@ export function renderUpstreamTemplate(lab: Lab): string {
     "    location / {",
     "{{- if or $apps $sorry }}",
     `        proxy_pass http://${upstream};`,
-    "        proxy_set_header Host $host;",
-    "        proxy_set_header X-Real-IP $remote_addr;",
-    "        proxy_set_header X-Forwarded-Proto $scheme;",
-    "        proxy_set_header X-Forwarded-Host $http_host;",
-    "        proxy_set_header X-Forwarded-Server $host;",
-    "        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
+    ...proxyHeaders([
+      "Host",
+      "X-Real-IP",
+      "X-Forwarded-Proto",
+      "X-Forwarded-Host",
+      "X-Forwarded-Server",
+      "X-Forwarded-For",
+    ]),
     "        proxy_next_upstream error timeout http_502 http_503 http_504;",
     "        proxy_connect_timeout 2s;",
     "{{- else }}",

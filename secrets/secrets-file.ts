@@ -7,6 +7,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { derivedUuid } from "../renderers/derived-uuid";
 import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, statSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
+import { jsonFileText } from "../renderers/generated-file";
 
 /** Where `npm run secrets` and the first `npm run deploy` write the secrets, relative to the project root. */
 export const DEFAULT_SECRETS_FILE = ".secrets/consul-lab.json";
@@ -115,7 +116,7 @@ export function createSecrets(file: string, secrets: LabSecrets = generateSecret
   }
   try {
     if ((fstatSync(fd).mode & 0o077) !== 0) throw new SecretsError(`cannot make ${file} private to its owner`);
-    writeSync(fd, `${JSON.stringify(secrets, null, 2)}\n`);
+    writeSync(fd, jsonFileText(secrets));
   } finally {
     closeSync(fd);
   }

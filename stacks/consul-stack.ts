@@ -1,7 +1,7 @@
 import { ConsulProvider } from "@cdktf/provider-consul/lib/provider";
 import { TerraformStack } from "cdktf";
 import { Construct } from "constructs";
-import { ConsulCatalog } from "../constructs";
+import { ConsulObjects } from "../constructs";
 import { TERRAFORM_ROLE } from "../renderers";
 import type { Lab } from "../topology";
 import type { ClusterStack } from "./cluster-stack";
@@ -16,7 +16,8 @@ export interface ConsulStackProps {
 
 /** What lives inside the running Consul: external services, autopilot, the site's prepared query, Terraform-owned KV. */
 export class ConsulStack extends TerraformStack {
-  readonly catalog: ConsulCatalog;
+  /** Everything the stack creates inside Consul. */
+  readonly objects: ConsulObjects;
 
   constructor(scope: Construct, id: string, props: ConsulStackProps) {
     super(scope, id);
@@ -33,6 +34,7 @@ export class ConsulStack extends TerraformStack {
     });
     // Nothing here references the cluster stack, so the order is said explicitly (cdktf.out's manifest).
     this.addDependency(cluster);
-    this.catalog = new ConsulCatalog(this, "catalog", { lab });
+    // The id stays "catalog", so every resource keeps its Terraform address.
+    this.objects = new ConsulObjects(this, "catalog", { lab });
   }
 }

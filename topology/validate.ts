@@ -23,9 +23,6 @@ export interface TopologyProblem {
 
 type Report = (path: string, message: string) => void;
 
-const HOSTNAME =
-  /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
-
 function checkNodes(topology: Topology, report: Report): void {
   const byName = new Map<string, number>();
   const byAddress = new Map<string, number>();
@@ -140,17 +137,18 @@ function checkServices(topology: Topology, report: Report): void {
   }
 }
 
-function checkSite(topology: Topology, report: Report): void {
-  const { site, services } = topology;
-  for (const field of ["hostname", "consulUiHostname"] as const) {
-    if (!HOSTNAME.test(site[field])) report(`site.${field}`, `"${site[field]}" is not a valid host name`);
-  }
+/** The app and sorry tags tell the site's instances apart, so they must differ. */
+function checkSiteTags({ site }: Topology, report: Report): void {
   if (site.appTag === site.sorryTag) {
     report(
       "site.sorryTag",
       `must differ from site.appTag "${site.appTag}", or the sorry server would be taken for an app server`,
     );
   }
+}
+
+/** Each of the site's three roles names its own existing service, whose definitions agree on one port. */
+function checkSiteRoles({ site, services }: Topology, report: Report): void {
   const roles: [keyof Topology["site"], string][] = [
     ["service", "the site's app and sorry servers"],
     ["loadBalancerService", "the load balancers"],
@@ -162,11 +160,9 @@ function checkSite(topology: Topology, report: Report): void {
       report(`site.${field}`, `no service named "${name}" in services; add ${what} or change site.${field}`);
     }
   }
-
-  // The three roles are told apart by service name, so each needs its own.
-  const roleFields = ["service", "loadBalancerService", "entryService"] as const;
-  roleFields.forEach((field, index) => {
-    for (const other of roleFields.slice(index + 1)) {
+  // The roles are told apart by service name, so each needs its own.
+  roles.forEach(([field], index) => {
+    for (const [other] of roles.slice(index + 1)) {
       if (site[field] === site[other])
         report(
           `site.${other}`,
@@ -183,7 +179,10 @@ function checkSite(topology: Topology, report: Report): void {
         `the instances of "${site[field]}" listen on different ports (${[...ports].join(", ")}); give them one port`,
       );
   }
+}
 
+/** Every instance of the site's service is an app server or the sorry server, and the site has at least one of each. */
+function checkSiteInstances({ site, services }: Topology, report: Report): void {
   let apps = 0;
   let sorries = 0;
   services.forEach((service, index) => {
@@ -213,7 +212,10 @@ function checkSite(topology: Topology, report: Report): void {
         `no instance of "${site.service}" is tagged "${site.sorryTag}"; the site needs a sorry server to fall back to`,
       );
   }
+}
 
+/** The entry point owns the one published entry port, so it runs on one node. */
+function checkEntryPoint({ site, services }: Topology, report: Report): void {
   const entryNodes = services
     .filter((service) => service.name === site.entryService)
     .flatMap((service) => service.nodes);
@@ -223,8 +225,14 @@ function checkSite(topology: Topology, report: Report): void {
       `the entry point "${site.entryService}" runs on ${entryNodes.length} nodes; it owns the one published entry port, so run it on exactly one`,
     );
   }
+}
 
-  // Every workload listens in its node's network namespace, so a node can play one part only.
+/**
+ * Every workload listens in its node's network namespace, so a node plays one part; and a load balancer or entry
+ * node runs only that nginx, so another service there would be checked on a port nothing listens on.
+ */
+function checkWorkloadsPerNode(topology: Topology, report: Report): void {
+  const { site } = topology;
   const kindByNode = new Map<string, WorkloadKind>();
   for (const instance of serviceInstances(topology)) {
     const kind = instanceWorkload(site, instance.service);
@@ -238,8 +246,6 @@ function checkSite(topology: Topology, report: Report): void {
     }
     kindByNode.set(instance.node, kind);
   }
-  // A load balancer or entry node runs only that nginx: another service there would be checked on a port nothing
-  // listens on, and never pass.
   for (const instance of serviceInstances(topology)) {
     const kind = kindByNode.get(instance.node);
     if ((kind === "load-balancer" || kind === "entry") && !instanceWorkload(site, instance.service)) {
@@ -272,7 +278,7 @@ function checkPorts(topology: Topology, report: Report): void {
   }
 }
 
-function checkConsulSide(topology: Topology, report: Report): void {
+function checkConsulStackInputs(topology: Topology, report: Report): void {
   const labNodes = new Set(topology.nodes.map((node) => node.name.toLowerCase()));
   const seen = new Set<string>();
   topology.externalServices.forEach((external, index) => {
@@ -323,10 +329,14 @@ export function crossFieldProblems(topology: Topology): TopologyProblem[] {
   checkNodes(topology, report);
   checkNetwork(topology, report);
   checkServices(topology, report);
-  checkSite(topology, report);
+  checkSiteTags(topology, report);
+  checkSiteRoles(topology, report);
+  checkSiteInstances(topology, report);
+  checkEntryPoint(topology, report);
+  checkWorkloadsPerNode(topology, report);
   checkPorts(topology, report);
   checkDns(topology, report);
   checkConsulTemplate(topology, report);
-  checkConsulSide(topology, report);
+  checkConsulStackInputs(topology, report);
   return problems;
 }

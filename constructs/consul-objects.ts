@@ -7,7 +7,7 @@ import { Construct } from "constructs";
 import type { Lab } from "../topology";
 import { terraformLiteral } from "./terraform-literal";
 
-export interface ConsulCatalogProps {
+export interface ConsulObjectsProps {
   readonly lab: Lab;
 }
 
@@ -15,11 +15,11 @@ export interface ConsulCatalogProps {
  * What the article did by hand through the HTTP API, owned by Terraform instead: external services in the catalog,
  * autopilot's dead-server cleanup, a prepared query for the site, and Terraform-owned KV. Never the maintenance flag.
  */
-export class ConsulCatalog extends Construct {
+export class ConsulObjects extends Construct {
   /** The site's prepared query; `<name>.query.consul` in DNS. */
   readonly siteQuery: PreparedQuery;
 
-  constructor(scope: Construct, id: string, props: ConsulCatalogProps) {
+  constructor(scope: Construct, id: string, props: ConsulObjectsProps) {
     super(scope, id);
     const { lab } = props;
     const { topology } = lab;

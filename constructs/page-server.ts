@@ -5,18 +5,18 @@ import type { WorkloadKind } from "../topology";
 import { terraformLiteral } from "./terraform-literal";
 import { sidecarContainerConfig, SidecarProps } from "./sidecar";
 
-/** The page runs the nginx image that serves the site. */
-export type NodeWorkloadProps = SidecarProps;
+/** A page server runs the nginx image. */
+export type PageServerProps = SidecarProps;
 
 /**
- * What an app server's, the sorry server's or another service's checks test: an nginx in the agent's network
- * namespace serving the node's page on every service port.
+ * The workload of an app server, the sorry server or a node with another service: an nginx in the node's namespace
+ * serving the node's page on every port its services register, which is what their checks test.
  */
-export class NodeWorkload extends Construct {
+export class PageServer extends Construct {
   readonly container: Container;
   readonly kind: WorkloadKind;
 
-  constructor(scope: Construct, id: string, props: NodeWorkloadProps) {
+  constructor(scope: Construct, id: string, props: PageServerProps) {
     super(scope, id);
     const { lab, nodeName } = props;
     const site = renderWorkloadSite(lab, nodeName);
