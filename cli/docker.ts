@@ -8,6 +8,7 @@ import { AssetImageSpec, assetImageTag } from "../constructs/asset-images";
 import type { Lab } from "../topology";
 import { capture, CliError, CommandResult, passThrough, PROJECT_ROOT } from "./process";
 
+/** The `docker` CLI with the lab's environment, asked for JSON where it can print it. */
 export class DockerCli {
   constructor(private readonly env: NodeJS.ProcessEnv) {}
 

@@ -332,6 +332,7 @@ export function formatCheck(result: CheckResult): string {
     : `PROBLEM  ${result.check}: ${result.detail}. Fix: ${result.fix}`;
 }
 
+/** The kernel's IPv4 route table as text (CONSUL_LAB_ROUTE_TABLE names another file, for tests); empty off Linux. */
 export function routeTableOf(env: NodeJS.ProcessEnv): string {
   const file = env.CONSUL_LAB_ROUTE_TABLE || "/proc/net/route";
   return existsSync(file) ? readFileSync(file, "utf8") : "";

@@ -10,6 +10,7 @@ interface PlanJson {
   readonly resource_changes?: readonly { readonly change?: { readonly actions?: readonly string[] } }[];
 }
 
+/** Counts a plan's resource changes: a replacement is one to add and one to destroy. */
 export function summarizePlan(plan: PlanJson): PlanSummary {
   let add = 0;
   let change = 0;
@@ -24,6 +25,7 @@ export function summarizePlan(plan: PlanJson): PlanSummary {
   return { add, change, destroy };
 }
 
+/** `N to add, N to change, N to destroy`, as Terraform words it. */
 export function describePlan(summary: PlanSummary): string {
   return `${summary.add} to add, ${summary.change} to change, ${summary.destroy} to destroy`;
 }

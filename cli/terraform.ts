@@ -21,6 +21,7 @@ export function terraformBinary(env: NodeJS.ProcessEnv): string {
   return env.TERRAFORM_BINARY_NAME || "terraform";
 }
 
+/** Terraform in one stack's working directory: init, a saved plan, its apply, the outputs and the state. */
 export class StackTerraform {
   /**
    * A saved plan holds every variable's value in clear, secrets included, so it never goes into cdktf.out: it lives

@@ -24,6 +24,7 @@ export function roleAccessorId(lab: Lab, role: string): string {
   return derivedUuid(`consul-lab/${lab.topology.name}`, `accessor:${role}`);
 }
 
+/** The plan for a lab: a policy and a token per role, and the DNS policy for the anonymous token. */
 export function renderAclPlan(lab: Lab): AclPlan {
   const roles = aclRoles(lab);
   const dns = dnsPolicy();

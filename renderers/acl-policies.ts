@@ -20,6 +20,7 @@ export const CONSUL_TEMPLATE_ROLE = "consul-template";
 export const MAINTENANCE_WATCH_ROLE = "maintenance-watch";
 export const TERRAFORM_ROLE = "terraform";
 
+/** The ACL role of a node's agent: `node-<name>`. */
 export function nodeRole(nodeName: string): string {
   return `node-${nodeName}`;
 }
@@ -57,6 +58,7 @@ function nodeRoles(lab: Lab): AclRole[] {
   });
 }
 
+/** Every role the lab's processes use, each with the least-privilege rules it needs. */
 export function aclRoles(lab: Lab): AclRole[] {
   const { site, kv, externalServices } = lab.topology;
   return [

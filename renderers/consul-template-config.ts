@@ -123,6 +123,7 @@ export function loadBalancerJob(): ConsulTemplateJobSpec {
   };
 }
 
+/** The consul-template config file's text for a job. */
 export function renderConsulTemplateConfigJson(lab: Lab, job: ConsulTemplateJobSpec): string {
   return jsonFileText(renderConsulTemplateConfig(lab, job));
 }

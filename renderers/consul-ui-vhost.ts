@@ -2,6 +2,7 @@
 import type { Lab } from "../topology";
 import { GENERATED_NOTICE } from "./generated-file";
 
+/** The load balancers' nginx vhost that proxies the Consul UI and API to the local agent. */
 export function renderConsulUiVhost(lab: Lab): string {
   const { site } = lab.topology;
   const agent = `http://${lab.agentHttpAddress}`;

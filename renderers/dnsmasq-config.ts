@@ -14,6 +14,7 @@ export const DNSMASQ_CONF_FILE = "/etc/dnsmasq.d/consul-lab.conf";
 /** The port dnsmasq answers on inside a node: the standard one, since the node's resolver does not take a port. */
 export const DNSMASQ_PORT = NODE_DNS_PORT;
 
+/** The dnsmasq config every node runs: the Consul domain to the local agent, and the recursors' policy for the rest. */
 export function renderDnsmasqConf(lab: Lab): string {
   const { consul, dnsForwarder } = lab.topology;
   const agentDns = `${NODE_LOOPBACK}#${consul.ports.dns}`;

@@ -6,6 +6,7 @@ import type { Lab } from "../topology";
 import { healthLocation, proxyHeaders } from "./nginx-snippets";
 import { GENERATED_NOTICE } from "./generated-file";
 
+/** The entry point's nginx config: every load balancer as an upstream, skipping one that does not answer. */
 export function renderEntryPointConf(lab: Lab): string {
   const { site } = lab.topology;
   const entryPort = lab.portOf(site.entryService);

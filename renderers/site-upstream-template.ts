@@ -23,6 +23,7 @@ export function upstreamName(lab: Lab): string {
   return lab.topology.site.service;
 }
 
+/** The consul-template template the load balancers render into their site config (passing APs, the sorry server, the flag). */
 export function renderUpstreamTemplate(lab: Lab): string {
   const { site, datacenter } = lab.topology;
   const upstream = upstreamName(lab);

@@ -33,6 +33,7 @@ export class SecretsError extends Error {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const HOW_TO_CREATE = "run `npm run secrets` to create it";
 
+/** New random secrets: a gossip key, a management token and a role token seed. */
 export function generateSecrets(): LabSecrets {
   return {
     gossipKey: randomBytes(32).toString("base64"),

@@ -7,6 +7,7 @@
  */
 export const STACK_TRACES_ENV = "CONSUL_LAB_STACK_TRACES";
 
+/** Runs `work` (building and synthesizing the app) without capturing or formatting creation stack traces. */
 export function withoutCreationStackTraces<T>(work: () => T, env: NodeJS.ProcessEnv = process.env): T {
   if (env[STACK_TRACES_ENV] === "1") return work();
   const previousPrepare = Error.prepareStackTrace;

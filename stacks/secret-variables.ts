@@ -37,6 +37,7 @@ export function declareRoleTokens(stack: TerraformStack): TerraformVariable {
   });
 }
 
+/** One role's token secret, as a reference into the `role_tokens` variable. */
 export function roleTokenOf(roleTokens: TerraformVariable, role: string): string {
   return Token.asString(Fn.lookup(roleTokens.value, role));
 }

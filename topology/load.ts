@@ -14,6 +14,7 @@ import { crossFieldProblems, TopologyProblem } from "./validate";
 /** The environment variable naming a topology file to use instead of the article's lab. */
 export const TOPOLOGY_ENV = "CONSUL_LAB_TOPOLOGY";
 
+/** A topology that cannot be used: every problem, each with its path, under one message. */
 export class TopologyError extends Error {
   readonly problems: readonly TopologyProblem[];
 
@@ -129,6 +130,7 @@ export function loadTopology(env: NodeJS.ProcessEnv = process.env): Topology {
   return parseTopology(readTopologyFile(file), `${TOPOLOGY_ENV} file ${file}`);
 }
 
+/** The validated lab of CONSUL_LAB_TOPOLOGY (or the article's), with its derived facts. */
 export function loadLab(env: NodeJS.ProcessEnv = process.env): Lab {
   return new Lab(loadTopology(env));
 }

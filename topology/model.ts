@@ -42,6 +42,7 @@ export function instanceWorkload(site: Topology["site"], service: ServiceSpec): 
   return undefined;
 }
 
+/** Every registration of every service on every node, in topology order. */
 export function serviceInstances(topology: Topology): ServiceInstance[] {
   return topology.services.flatMap((service, serviceIndex) =>
     service.nodes.map((node) => ({ service, serviceIndex, node, id: service.id ?? service.name })),
@@ -53,6 +54,7 @@ export function networkGateway(topology: Topology): string {
   return topology.network.gateway ?? lastUsableHost(parseCidr(topology.network.subnet));
 }
 
+/** The validated topology with the facts every layer derives from it, computed once. */
 export class Lab {
   readonly topology: Topology;
   readonly servers: readonly NodeSpec[];

@@ -6,6 +6,7 @@ export interface ApiAnswer<T> {
   readonly text: string;
 }
 
+/** One agent's HTTP API, with the operator's token on every request unless a request asks to be anonymous. */
 export class ConsulApi {
   constructor(
     /** `host:port` of an agent's HTTP API. */

@@ -26,6 +26,7 @@ function query(name: string): packet.Packet {
   };
 }
 
+/** The A records for a name, asked over UDP; rejects when no answer comes within the timeout. */
 export function resolveUdp(name: string, host: string, port: number, timeoutMs = 2000): Promise<DnsAnswer> {
   return new Promise((resolve, reject) => {
     const socket = createSocket("udp4");
@@ -47,6 +48,7 @@ export function resolveUdp(name: string, host: string, port: number, timeoutMs =
   });
 }
 
+/** The A records for a name, asked over TCP (length-prefixed messages). */
 export function resolveTcp(name: string, host: string, port: number, timeoutMs = 2000): Promise<DnsAnswer> {
   return new Promise((resolve, reject) => {
     const socket = new Socket();

@@ -30,6 +30,7 @@ export interface SitePage {
   readonly node?: string;
 }
 
+/** Asks the entry (or a vhost, with `hostHeader`) once and says which page answered: an app server's, the sorry page, or neither. */
 export async function fetchSitePage(url: string, hostHeader?: string): Promise<SitePage> {
   const response = await fetch(url, {
     headers: hostHeader ? { Host: hostHeader } : {},

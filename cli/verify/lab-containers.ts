@@ -19,6 +19,7 @@ interface PsLine {
   State: string;
 }
 
+/** The containers of one lab, found and acted on by label; refuses to act on anything else. */
 export class LabContainers {
   constructor(
     private readonly docker: DockerCli,
