@@ -270,10 +270,17 @@ async function stopLeader(context: DrillContext, restorer: Restorer): Promise<Dr
     return address && address !== leader.address ? true : `leader ${address || "none"}`;
   });
   const requests = await watch.stop();
+  const restarted = Date.now();
   restorer.start(agent);
+  // The next step talks to the published API, which may be this very server: wait until it knows a leader again.
+  const rejoined = await waitFor(context, `${leader.name} rejoins`, restarted, async () => {
+    const answer = await api.get<string>("/v1/status/leader");
+    return answer ? true : "no leader known yet";
+  });
   return [
     { ...row(step, "another server becomes leader", elected), seen: `${row(step, "", elected).seen}; ${requests}` },
     { step, expected: "the entry keeps answering", seen: requests, ok: watch.failed === 0 && watch.requests > 0 },
+    row(`start ${leader.name} again`, "it rejoins and the API knows a leader", rejoined),
   ];
 }
 
