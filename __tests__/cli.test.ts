@@ -163,12 +163,20 @@ describe("the npm commands, against recording fakes of terraform and docker", ()
       expect(call.tfVars).toEqual(["TF_VAR_gossip_key", "TF_VAR_management_token", "TF_VAR_role_tokens"]);
       for (const value of values) expect(call.argv.join(" ")).not.toContain(value);
     }
-    // Every file under cdktf.out and state/, including what Terraform leaves there (a saved plan holds variables).
-    const written = filesUnder(join(checkout.root, "cdktf.out")).concat(filesUnder(join(checkout.root, "state")));
+    // Every file under cdktf.out, including what Terraform leaves there (a saved plan holds variables).
+    const written = filesUnder(join(checkout.root, "cdktf.out"));
     expect(written.length).toBeGreaterThan(2);
     for (const file of written)
       for (const value of values)
         expect({ file, leaks: readFileSync(file, "utf8").includes(value) }).toEqual({ file, leaks: false });
+  });
+
+  it("keeps the state, which Terraform writes with secrets in clear, readable by its owner only", async () => {
+    const state = join(checkout.root, "state");
+    expect(statSync(state).mode & 0o777).toBe(0o700);
+    const files = filesUnder(state);
+    expect(files.length).toBeGreaterThan(0);
+    for (const file of files) expect({ file, mode: statSync(file).mode & 0o777 }).toEqual({ file, mode: 0o600 });
   });
 
   it("diff of a deployed lab plans both stacks in order, and summarizes each", async () => {
@@ -199,6 +207,13 @@ describe("the npm commands, against recording fakes of terraform and docker", ()
     const plans = checkout.calls("terraform").filter((call) => call.argv[0] === "plan");
     expect(plans.map((call) => call.cwd.split("/").pop())).toEqual(["cluster"]);
     expect(plans[0].tfVars).toEqual(["TF_VAR_gossip_key", "TF_VAR_management_token", "TF_VAR_role_tokens"]);
+    // cdktf saves its plan, with every variable, in the stack's directory: gone once the command returns.
+    const secrets = JSON.parse(checkout.file(".secrets/consul-lab.json"));
+    for (const file of filesUnder(join(checkout.root, "cdktf.out")))
+      expect({ file, leaks: readFileSync(file, "utf8").includes(secrets.managementToken) }).toEqual({
+        file,
+        leaks: false,
+      });
   });
 
   it("diff of a deployed lab whose Consul does not answer says so instead of planning the consul stack", async () => {

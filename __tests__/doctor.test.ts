@@ -12,7 +12,7 @@ import { FAKES_BIN, HEALTHY_DOCKER } from "./tools/lab-checkout";
 const dir = mkdtempSync(join(tmpdir(), "consul-lab-doctor-"));
 let taken: Server;
 let takenPort: number;
-let freePort: number;
+let freePorts: number[];
 
 beforeAll(async () => {
   const listen = () =>
@@ -22,9 +22,10 @@ beforeAll(async () => {
     });
   taken = await listen();
   takenPort = (taken.address() as { port: number }).port;
-  const probe = await listen();
-  freePort = (probe.address() as { port: number }).port;
-  await new Promise((resolve) => probe.close(resolve));
+  // Three ports nobody holds: bound at once, then released, so they are distinct.
+  const probes = await Promise.all([listen(), listen(), listen()]);
+  freePorts = probes.map((probe) => (probe.address() as { port: number }).port);
+  await Promise.all(probes.map((probe) => new Promise((resolve) => probe.close(resolve))));
 });
 afterAll(() => new Promise((resolve) => taken.close(resolve)));
 
@@ -40,7 +41,7 @@ async function doctor(setup: Setup = {}): Promise<Record<string, CheckResult>> {
   writeFileSync(state, JSON.stringify(setup.docker === undefined ? HEALTHY_DOCKER : setup.docker));
   const input = articleInput();
   // Ports nobody holds, unless a test says otherwise.
-  input.publish = { httpPort: freePort, dnsPort: freePort + 2, entryPort: freePort + 1 };
+  input.publish = { httpPort: freePorts[0], dnsPort: freePorts[1], entryPort: freePorts[2] };
   setup.topology?.(input);
   const env: NodeJS.ProcessEnv = {
     ...process.env,

@@ -10,7 +10,8 @@
  *
  * Secrets reach Terraform only as TF_VAR_* variables in its environment, never on a command line or in cdktf.out.
  */
-import { writeFileSync } from "node:fs";
+import { chmodSync, existsSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { STATE_DIR } from "../constructs/project-paths";
 import { join } from "node:path";
 import { createInterface } from "node:readline/promises";
 import { labAssetImages } from "../constructs/asset-images";
@@ -29,6 +30,22 @@ const OUTDIR = join(PROJECT_ROOT, "cdktf.out");
 const OUTPUTS_FILE = join(PROJECT_ROOT, "outputs.json");
 
 const say = (line: string) => console.log(`consul-lab: ${line}`);
+
+/** The signal that interrupted the run, if one did. */
+let interrupted: NodeJS.Signals | undefined;
+
+/** Stops before the next Terraform command once Ctrl-C or SIGTERM arrived. */
+function stopIfInterrupted(): void {
+  if (interrupted) throw new CliError(`interrupted (${interrupted}); the stacks after this point were not touched`);
+}
+
+/** Makes state/ and its files owner-only, as a state written by an older Terraform or umask may not be. */
+function protectState(): void {
+  const dir = join(PROJECT_ROOT, STATE_DIR);
+  if (!existsSync(dir)) return;
+  chmodSync(dir, 0o700);
+  for (const file of readdirSync(dir)) if (file.includes(".tfstate")) chmodSync(join(dir, file), 0o600);
+}
 
 interface Invocation {
   readonly lab: Lab;
@@ -105,6 +122,7 @@ async function diff(invocation: Invocation): Promise<void> {
   const stacks = synth(env);
   const summary: string[] = [];
   for (const stack of stacks) {
+    stopIfInterrupted();
     const skipped = await notPlannable(invocation, stack, stacks);
     if (skipped) {
       summary.push(`${stack.name}: not planned: ${skipped}`);
@@ -133,6 +151,7 @@ async function deploy(invocation: Invocation): Promise<void> {
   const outputs: Record<string, Record<string, unknown>> = {};
   const summary: string[] = [];
   for (const stack of stacks) {
+    stopIfInterrupted();
     say(`deploying stack ${stack.name}`);
     const terraform = terraformFor(stack, env);
     let plan;
@@ -155,8 +174,13 @@ async function deploy(invocation: Invocation): Promise<void> {
 
 async function confirm(question: string): Promise<boolean> {
   const prompt = createInterface({ input: process.stdin, output: process.stdout });
+  // Ctrl-C at the prompt is a "no", not a prompt left waiting.
+  const cancelled = new AbortController();
+  prompt.on("SIGINT", () => cancelled.abort());
   try {
-    return (await prompt.question(question)).trim() === "yes";
+    return (await prompt.question(question, { signal: cancelled.signal })).trim() === "yes";
+  } catch {
+    return false;
   } finally {
     prompt.close();
   }
@@ -175,6 +199,7 @@ async function destroy(invocation: Invocation): Promise<void> {
   }
   const summary: string[] = [];
   for (const stack of stacks) {
+    stopIfInterrupted();
     const terraform = terraformFor(stack, env);
     if (terraform.deployedResourceCount() === 0) {
       summary.push(`${stack.name}: nothing to destroy`);
@@ -204,15 +229,29 @@ async function destroy(invocation: Invocation): Promise<void> {
   for (const line of summary) console.log(`  ${line}`);
 }
 
+/**
+ * cdktf's own `plan` file, which holds every variable in clear: removed after each passthrough, so no secret stays
+ * in cdktf.out.
+ */
+function removeCdktfPlans(): void {
+  const stacks = join(OUTDIR, "stacks");
+  if (!existsSync(stacks)) return;
+  for (const stack of readdirSync(stacks)) rmSync(join(stacks, stack, "plan"), { force: true });
+}
+
 function cdktf({ lab, env, options }: Invocation): number {
   const creates = options[0] === "deploy" || options[0] === "apply";
   // Without a terminal, the CLI's Ink interface draws spinner frames into the log unless it believes it runs in CI.
   const plain = process.stdout.isTTY ? {} : { CI: env.CI || "1" };
   const withSecrets = { ...env, ...plain, ...secretVariables(lab, env, creates, say) };
-  return passThrough(join(PROJECT_ROOT, "node_modules", ".bin", "cdktf"), options, {
-    cwd: PROJECT_ROOT,
-    env: withSecrets,
-  });
+  try {
+    return passThrough(join(PROJECT_ROOT, "node_modules", ".bin", "cdktf"), options, {
+      cwd: PROJECT_ROOT,
+      env: withSecrets,
+    });
+  } finally {
+    removeCdktfPlans();
+  }
 }
 
 const COMMANDS = ["synth", "doctor", "diff", "deploy", "destroy", "cdktf"] as const;
@@ -224,6 +263,11 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const env: NodeJS.ProcessEnv = { ...process.env, CHECKPOINT_DISABLE: "1" };
+  // Terraform writes the state, and saved plans, with every secret in clear: only this user may read what it writes.
+  process.umask(0o077);
+  protectState();
+  // Ctrl-C reaches Terraform too, which stops cleanly; the CLI waits for it, cleans up, and reports the interruption.
+  for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => (interrupted = signal));
   try {
     // The Docker provider reads DOCKER_HOST but not the CLI's current context: point both at the same engine.
     if (["diff", "deploy", "destroy", "cdktf"].includes(command!) && !env.DOCKER_HOST) {
@@ -263,7 +307,13 @@ async function main(argv: string[]): Promise<number> {
 }
 
 main(process.argv.slice(2)).then(
-  (status) => (process.exitCode = status),
+  (status) => {
+    if (interrupted) {
+      console.error(`consul-lab: interrupted (${interrupted}); Terraform was stopped, and its plan removed`);
+      process.exit(interrupted === "SIGINT" ? 130 : 143);
+    }
+    process.exitCode = status;
+  },
   (error: Error) => {
     // A failure nobody anticipated still prints one line; the stack is there for a bug report.
     console.error(`consul-lab: unexpected error: ${error.message}`);

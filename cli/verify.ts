@@ -64,7 +64,16 @@ async function main(argv: string[]): Promise<number> {
   const containers = new LabContainers(new DockerCli(env), lab.topology.name);
   const entryUrl = `http://${publish.address}:${publish.entryPort}/`;
 
-  if (containers.list().length === 0) {
+  let found;
+  try {
+    found = containers.list();
+  } catch (error) {
+    console.error(
+      `consul-lab: cannot list the lab's containers: ${(error as Error).message}; check \`npm run doctor\``,
+    );
+    return 1;
+  }
+  if (found.length === 0) {
     console.error(
       `consul-lab: no container labelled consul-lab.lab=${lab.topology.name} was found; is the lab deployed (npm run deploy) with this topology?`,
     );
@@ -130,4 +139,11 @@ async function main(argv: string[]): Promise<number> {
   return passed ? 0 : 1;
 }
 
-main(process.argv.slice(2)).then((status) => (process.exitCode = status));
+main(process.argv.slice(2)).then(
+  (status) => (process.exitCode = status),
+  (error: Error) => {
+    console.error(`consul-lab: unexpected error: ${error.message}`);
+    if (process.env.CONSUL_LAB_DEBUG === "1") console.error(error.stack);
+    process.exitCode = 1;
+  },
+);

@@ -47,7 +47,8 @@ export class ConsulCluster extends Construct {
     const consulImage = new Image(this, "consul-image", { name: lab.topology.images.consul, keepLocally: true });
     const nginxImage = new Image(this, "nginx-image", { name: lab.topology.images.nginx, keepLocally: true });
     // The namespace containers only sleep: the small Alpine base, which no Consul upgrade changes, so upgrading
-    // Consul replaces the agents one by one instead of every node's namespace (and all its containers) at once.
+    // Consul replaces the agent containers (their data volumes stay) and not every node's namespace with all its
+    // containers. Terraform replaces them in parallel; the volumes bring the cluster back with its state.
     const alpineImage = new Image(this, "alpine-image", { name: lab.topology.images.dnsmasqBase, keepLocally: true });
     this.network = new LabNetwork(this, "network", { lab });
     const lbImage =

@@ -5,6 +5,9 @@
  */
 export const PROJECT_ROOT_FROM_STACK = "../../..";
 
+/** Where stack state lives, relative to the project root: outside `cdktf.out`, which every synth rewrites. */
+export const STATE_DIR = "state";
+
 /** A path under the project root, as Terraform reaches it from a stack's working directory. */
 export function fromStackDir(projectRelativePath: string): string {
   return `${PROJECT_ROOT_FROM_STACK}/${projectRelativePath}`;

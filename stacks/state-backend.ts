@@ -1,8 +1,7 @@
 import { LocalBackend, TerraformStack } from "cdktf";
-import { fromStackDir } from "../constructs/project-paths";
+import { fromStackDir, STATE_DIR } from "../constructs/project-paths";
 
-/** Where stack state lives, relative to the project root: outside `cdktf.out`, which every synth rewrites. */
-export const STATE_DIR = "state";
+export { STATE_DIR };
 
 /**
  * Keeps a stack's state in `state/<stack>.tfstate`. The path is relative to the directory Terraform runs in

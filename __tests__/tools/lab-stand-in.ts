@@ -192,22 +192,17 @@ export class LabStandIn {
     if (program === "wget" && args.at(-1)?.endsWith("/v1/status/leader"))
       return { status: 0, stdout: JSON.stringify(this.leader) };
     if (program === "nslookup") {
-      // The node's dnsmasq is stood in for by the real dnsmasq the host's queries reach.
+      // BusyBox's nslookup, against the real dnsmasq that stands in for the node's: exit 0 whatever it finds.
+      const name = args.filter((arg) => !arg.startsWith("-"))[0];
       const result = spawnSync(
         "dig",
-        ["+short", "+tries=1", "+time=1", "-p", String(this.lab.topology.publish.dnsPort), "@127.0.0.1", args[0], "A"],
+        ["+short", "+tries=1", "+time=1", "-p", String(this.lab.topology.publish.dnsPort), "@127.0.0.1", name, "A"],
         { encoding: "utf8" },
       );
       const addresses = result.stdout.split("\n").filter((line) => /^[0-9.]+$/.test(line));
-      if (addresses.length === 0)
-        return {
-          status: 1,
-          stdout: `Server:\t\t127.0.0.1\nAddress:\t127.0.0.1:53\n\n** server can't find ${args[0]}: NXDOMAIN\n`,
-        };
-      return {
-        status: 0,
-        stdout: `Server:\t\t127.0.0.1\nAddress:\t127.0.0.1:53\n\nName:\t${args[0]}\n${addresses.map((a) => `Address: ${a}`).join("\n")}\n`,
-      };
+      const header = "Server:\t\t127.0.0.1\nAddress:\t127.0.0.1:53\n\n";
+      if (addresses.length === 0) return { status: 0, stdout: `${header}** server can't find ${name}: NXDOMAIN\n` };
+      return { status: 0, stdout: `${header}Name:\t${name}\n${addresses.map((a) => `Address: ${a}`).join("\n")}\n\n` };
     }
     return { status: 127, stdout: "" };
   }
@@ -247,6 +242,8 @@ export class LabStandIn {
       const { container, command } = JSON.parse(body);
       return json(this.exec(container, command));
     }
+    // The published API is the publish node's agent: it does not answer while that container is stopped.
+    if (!this.running(lab.dockerName(lab.publishNode.name))) return void response.socket?.destroy();
     if (url.pathname === "/v1/status/leader") return json(this.leader);
     if (url.pathname === "/v1/operator/raft/configuration")
       return json({ Servers: this.raftServers.map((name) => ({ Node: name, Voter: true })) });
@@ -280,7 +277,7 @@ export class LabStandIn {
     }
     if (url.pathname === "/ui/") {
       response.writeHead(200);
-      return void response.end("<html>Consul</html>");
+      return void response.end('<html><head><meta name="consul-ui/config/environment" content="{}"></head></html>');
     }
     json(null, 404);
   }
@@ -324,7 +321,7 @@ export class LabStandIn {
         "server {",
         `    listen 127.0.0.1:${publish.entryPort};`,
         `    server_name ${site.consulUiHostname};`,
-        "    location / { return 200 'Consul UI'; }",
+        `    location / { proxy_pass http://127.0.0.1:${publish.httpPort}; }`,
         "}",
       ].join("\n"),
       publish.entryPort,

@@ -56,7 +56,8 @@ export class Restorer {
 
   start(container: LabContainer): void {
     this.containers.start(container);
-    this.stopped.splice(this.stopped.indexOf(container), 1);
+    const index = this.stopped.findIndex((stopped) => stopped.name === container.name);
+    if (index >= 0) this.stopped.splice(index, 1);
   }
 
   /** Remembers the flag's value before the drill first changes it. */
@@ -157,6 +158,16 @@ class EntryWatch {
   }
 }
 
+/** Runs `work` while the entry is watched; the watch stops whatever happens, so it never keeps the process alive. */
+async function watchingEntry<T>(context: DrillContext, work: (watch: EntryWatch) => Promise<T>): Promise<T> {
+  const watch = new EntryWatch(context);
+  try {
+    return await work(watch);
+  } finally {
+    await watch.stop();
+  }
+}
+
 const row = (step: string, expected: string, result: { seconds?: number; last: string }, extra = ""): DrillRow => ({
   step,
   expected,
@@ -181,28 +192,29 @@ async function stopAppServers(context: DrillContext, restorer: Restorer): Promis
   const sorryAddresses = lab.nodesRunning("sorry").map((node) => node.address);
   const balancers = lab.nodesRunning("load-balancer").map((node) => containers.find(node.name, "load-balancer")!);
   const step = `stop every app server (${apps.map((app) => app.node).join(", ")})`;
-  const watch = new EntryWatch(context);
-  const started = Date.now();
-  for (const app of apps) restorer.stop(app);
-  const sorry = await waitFor(context, "sorry page at the entry", started, async () =>
-    watch.latest?.kind === "sorry" ? true : `${watch.latest?.kind ?? "no"} page`,
-  );
-  const flag = await waitFor(context, "flag on", started, async () => {
-    const value = await api.kv(lab.topology.site.maintenanceKey);
-    return value === "on" ? true : `flag ${value ?? "<unset>"}`;
+  return watchingEntry(context, async (watch) => {
+    const started = Date.now();
+    for (const app of apps) restorer.stop(app);
+    const sorry = await waitFor(context, "sorry page at the entry", started, async () =>
+      watch.latest?.kind === "sorry" ? true : `${watch.latest?.kind ?? "no"} page`,
+    );
+    const flag = await waitFor(context, "flag on", started, async () => {
+      const value = await api.kv(lab.topology.site.maintenanceKey);
+      return value === "on" ? true : `flag ${value ?? "<unset>"}`;
+    });
+    const upstream = await waitFor(context, "upstreams list only the sorry server", started, async () => {
+      const lists = await Promise.all(balancers.map(async (lb) => (await upstreamOf(context, lb)) ?? []));
+      return lists.every((list) => list.length > 0 && list.every((address) => sorryAddresses.includes(address)))
+        ? true
+        : lists.map((list) => list.join(" ")).join(" | ");
+    });
+    const requests = await watch.stop();
+    return [
+      row(step, "the entry serves the sorry page", sorry, `; ${requests}`),
+      row(step, `${lab.topology.site.maintenanceKey} reads on`, flag),
+      row(step, "every load balancer's upstream lists only the sorry server", upstream),
+    ].map((result, index) => (index === 0 ? { ...result, ok: result.ok && watch.failed === 0 } : result));
   });
-  const upstream = await waitFor(context, "upstreams list only the sorry server", started, async () => {
-    const lists = await Promise.all(balancers.map(async (lb) => (await upstreamOf(context, lb)) ?? []));
-    return lists.every((list) => list.length > 0 && list.every((address) => sorryAddresses.includes(address)))
-      ? true
-      : lists.map((list) => list.join(" ")).join(" | ");
-  });
-  const requests = await watch.stop();
-  return [
-    row(step, "the entry serves the sorry page", sorry, `; ${requests}`),
-    row(step, `${lab.topology.site.maintenanceKey} reads on`, flag),
-    row(step, "every load balancer's upstream lists only the sorry server", upstream),
-  ].map((result, index) => (index === 0 ? { ...result, ok: result.ok && watch.failed === 0 } : result));
 }
 
 async function startAppServers(context: DrillContext, restorer: Restorer): Promise<DrillRow[]> {
@@ -230,23 +242,24 @@ async function stopOneLoadBalancer(context: DrillContext, restorer: Restorer): P
   if (!first) return [];
   const lb = context.containers.find(first.name, "load-balancer")!;
   const step = `stop load balancer ${first.name}`;
-  const watch = new EntryWatch(context);
-  const started = Date.now();
-  restorer.stop(lb);
-  await waitFor(context, "watching the entry with one load balancer down", started, async () =>
-    Date.now() - started >= context.options.windowSeconds * 1000 ? true : `${watch.failed} failed so far`,
-  );
-  const requests = await watch.stop();
-  restorer.start(lb);
-  return [
-    {
-      step,
-      expected: `the entry keeps answering for ${context.options.windowSeconds} s`,
-      seen: requests,
-      seconds: context.options.windowSeconds,
-      ok: watch.failed === 0 && watch.requests > 0,
-    },
-  ];
+  return watchingEntry(context, async (watch) => {
+    const started = Date.now();
+    restorer.stop(lb);
+    await waitFor(context, "watching the entry with one load balancer down", started, async () =>
+      Date.now() - started >= context.options.windowSeconds * 1000 ? true : `${watch.failed} failed so far`,
+    );
+    const requests = await watch.stop();
+    restorer.start(lb);
+    return [
+      {
+        step,
+        expected: `the entry keeps answering for ${context.options.windowSeconds} s`,
+        seen: requests,
+        seconds: context.options.windowSeconds,
+        ok: watch.failed === 0 && watch.requests > 0,
+      },
+    ];
+  });
 }
 
 async function stopLeader(context: DrillContext, restorer: Restorer): Promise<DrillRow[]> {
@@ -261,27 +274,32 @@ async function stopLeader(context: DrillContext, restorer: Restorer): Promise<Dr
   // Asked through a server that stays up: the stopped one may be the node that publishes the API.
   const witness = containers.find(lab.servers.find((server) => server.name !== leader.name)!.name, "agent")!;
   const step = `stop the leader server ${leader.name}`;
-  const watch = new EntryWatch(context);
-  const started = Date.now();
-  restorer.stop(agent);
-  const elected = await waitFor(context, "new leader", started, async () => {
-    const answer = await containers.exec(witness, ["wget", "-qO-", `http://${lab.agentHttpAddress}/v1/status/leader`]);
-    const address = answer ? String(JSON.parse(answer)).split(":")[0] : "";
-    return address && address !== leader.address ? true : `leader ${address || "none"}`;
+  return watchingEntry(context, async (watch) => {
+    const started = Date.now();
+    restorer.stop(agent);
+    const elected = await waitFor(context, "new leader", started, async () => {
+      const answer = await containers.exec(witness, [
+        "wget",
+        "-qO-",
+        `http://${lab.agentHttpAddress}/v1/status/leader`,
+      ]);
+      const address = answer ? String(JSON.parse(answer)).split(":")[0] : "";
+      return address && address !== leader.address ? true : `leader ${address || "none"}`;
+    });
+    const requests = await watch.stop();
+    const restarted = Date.now();
+    restorer.start(agent);
+    // The next step talks to the published API, which may be this very server: wait until it knows a leader again.
+    const rejoined = await waitFor(context, `${leader.name} rejoins`, restarted, async () => {
+      const answer = await api.get<string>("/v1/status/leader");
+      return answer ? true : "no leader known yet";
+    });
+    return [
+      { ...row(step, "another server becomes leader", elected), seen: `${row(step, "", elected).seen}; ${requests}` },
+      { step, expected: "the entry keeps answering", seen: requests, ok: watch.failed === 0 && watch.requests > 0 },
+      row(`start ${leader.name} again`, "it rejoins and the API knows a leader", rejoined),
+    ];
   });
-  const requests = await watch.stop();
-  const restarted = Date.now();
-  restorer.start(agent);
-  // The next step talks to the published API, which may be this very server: wait until it knows a leader again.
-  const rejoined = await waitFor(context, `${leader.name} rejoins`, restarted, async () => {
-    const answer = await api.get<string>("/v1/status/leader");
-    return answer ? true : "no leader known yet";
-  });
-  return [
-    { ...row(step, "another server becomes leader", elected), seen: `${row(step, "", elected).seen}; ${requests}` },
-    { step, expected: "the entry keeps answering", seen: requests, ok: watch.failed === 0 && watch.requests > 0 },
-    row(`start ${leader.name} again`, "it rejoins and the API knows a leader", rejoined),
-  ];
 }
 
 async function operatorMaintenance(context: DrillContext, restorer: Restorer): Promise<DrillRow[]> {

@@ -2,6 +2,7 @@
  * `npm run verify`: what a deployed lab must show, each fact checked against the running lab and printed with the
  * value seen. Read-only: the one write it tries (an anonymous KV write in "secure" mode) must be refused.
  */
+import { request as httpRequest } from "node:http";
 import { MAINTENANCE_HANDLER_LOG } from "../../renderers";
 import type { Lab } from "../../topology";
 import type { ConsulApi, HealthEntry } from "./consul-api";
@@ -31,12 +32,37 @@ export interface SitePage {
 }
 
 /** Asks the entry (or a vhost, with `hostHeader`) once and says which page answered: an app server's, the sorry page, or neither. */
-export async function fetchSitePage(url: string, hostHeader?: string): Promise<SitePage> {
-  const response = await fetch(url, {
-    headers: hostHeader ? { Host: hostHeader } : {},
-    signal: AbortSignal.timeout(2000),
+/**
+ * One GET with node:http, which sends the Host header it is given (fetch drops it, so a vhost check through fetch
+ * would reach the default server instead).
+ */
+export function httpGet(url: string, hostHeader?: string, timeoutMs = 2000): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const options = { headers: hostHeader ? { Host: hostHeader } : {}, timeout: timeoutMs };
+    const request = httpRequest(url, options, (response) => {
+      let body = "";
+      response.setEncoding("utf8");
+      response.on("data", (chunk) => (body += chunk));
+      response.on("end", () => resolve({ status: response.statusCode ?? 0, body }));
+    });
+    request.on("timeout", () => request.destroy(new Error(`no answer from ${url} within ${timeoutMs} ms`)));
+    request.on("error", reject);
+    request.end();
   });
-  const text = await response.text();
+}
+
+/** Whether an answer is the Consul UI: its HTML names the `consul-ui` application, which no site page does. */
+function uiSeen(response: { status: number; body: string }): { ok: boolean; seen: string } {
+  const isUi = response.body.includes("consul-ui");
+  return {
+    ok: response.status === 200 && isUi,
+    seen: `HTTP ${response.status}, ${isUi ? "the Consul UI" : "not the Consul UI"}`,
+  };
+}
+
+export async function fetchSitePage(url: string, hostHeader?: string): Promise<SitePage> {
+  const response = await httpGet(url, hostHeader);
+  const text = response.body;
   const app = /Served by app server ([A-Za-z0-9-]+)/.exec(text);
   const sorry = /Sorry, no app server is available\. Served by ([A-Za-z0-9-]+)/.exec(text);
   if (response.status === 200 && app) return { status: 200, kind: "app", node: app[1] };
@@ -149,6 +175,20 @@ async function catalogFacts({ lab, api }: VerifyContext): Promise<Fact[]> {
   return facts;
 }
 
+/** BusyBox's nslookup (every image here is Alpine), asked for A records only. */
+const NSLOOKUP_A = ["nslookup", "-type=a"];
+
+/**
+ * The addresses in BusyBox nslookup's answers: the `Address:` lines after a `Name:` line, in any of its blocks (the
+ * server's own address comes before the first). BusyBox exits 0 even when it finds nothing.
+ */
+function nslookupAddresses(output: string | undefined): string[] {
+  return (output ?? "")
+    .split(/^Name:/m)
+    .slice(1)
+    .flatMap((block) => [...block.matchAll(/^Address(?: \d+)?:\s*([0-9.]+)\s*$/gm)].map((match) => match[1]));
+}
+
 function describeDns(answer: DnsAnswer): string {
   return answer.addresses.length > 0 ? answer.addresses.join(", ") : answer.rcode;
 }
@@ -193,10 +233,7 @@ async function dnsFacts(context: VerifyContext): Promise<Fact[]> {
       `DNS inside ${lab.publishNode.name} (its dnsmasq): ${nodeName} -> ${lab.publishNode.address}`,
       async () => {
         if (!inside) return { ok: false, seen: "no DNS forwarder container found" };
-        const output = (await context.containers.exec(inside, ["nslookup", nodeName, "127.0.0.1"])) ?? "";
-        const seen = [...output.matchAll(/Address(?: \d+)?:\s*([0-9.]+)(?!#)/g)]
-          .map((m) => m[1])
-          .filter((a) => a !== "127.0.0.1");
+        const seen = nslookupAddresses(await context.containers.exec(inside, [...NSLOOKUP_A, nodeName, "127.0.0.1"]));
         return { ok: seen.includes(lab.publishNode.address), seen: seen.join(", ") || "no answer" };
       },
     ),
@@ -207,10 +244,13 @@ async function dnsFacts(context: VerifyContext): Promise<Fact[]> {
       `DNS inside ${lab.publishNode.name}: example.com ${recursing ? "resolves through Consul's recursors" : "gets no answer (no recursors)"}`,
       async () => {
         if (!inside) return { ok: false, seen: "no DNS forwarder container found" };
-        const output = await context.containers.exec(inside, ["nslookup", "example.com", "127.0.0.1"]);
-        const answered =
-          output !== undefined && /Address(?: \d+)?:\s*[0-9.]+(?!#)\s*$/m.test(output.split(/Name:/)[1] ?? "");
-        return { ok: answered === recursing, seen: answered ? "answered" : "no answer" };
+        const answer = nslookupAddresses(
+          await context.containers.exec(inside, [...NSLOOKUP_A, "example.com", "127.0.0.1"]),
+        );
+        return {
+          ok: answer.length > 0 === recursing,
+          seen: answer.length > 0 ? `answered ${answer.join(", ")}` : "no answer",
+        };
       },
     ),
   );
@@ -242,19 +282,13 @@ async function siteFacts(context: VerifyContext): Promise<Fact[]> {
         };
       },
     ),
-    await fact(`the Consul UI through the load balancers (Host: ${site.consulUiHostname}) answers 200`, async () => {
-      const response = await fetch(`${entryUrl}ui/`, {
-        headers: { Host: site.consulUiHostname },
-        signal: AbortSignal.timeout(2000),
-      });
-      return { ok: response.status === 200, seen: `HTTP ${response.status}` };
-    }),
-    await fact(`the Consul UI http://${publish.address}:${publish.httpPort}/ui/ answers 200`, async () => {
-      const response = await fetch(`http://${publish.address}:${publish.httpPort}/ui/`, {
-        signal: AbortSignal.timeout(2000),
-      });
-      return { ok: response.status === 200, seen: `HTTP ${response.status}` };
-    }),
+    await fact(
+      `the Consul UI through the load balancers (Host: ${site.consulUiHostname}) answers with the UI`,
+      async () => uiSeen(await httpGet(`${entryUrl}ui/`, site.consulUiHostname)),
+    ),
+    await fact(`the Consul UI http://${publish.address}:${publish.httpPort}/ui/ answers with the UI`, async () =>
+      uiSeen(await httpGet(`http://${publish.address}:${publish.httpPort}/ui/`)),
+    ),
   );
   for (const lb of lab.nodesRunning("load-balancer")) {
     const agent = context.containers.find(lb.name, "agent");

@@ -26,9 +26,17 @@ export class LabContainers {
     readonly labName: string,
   ) {}
 
+  /** Every container of the lab, running or not; throws when Docker cannot be asked. */
   list(): LabContainer[] {
-    return this.docker
-      .jsonLines<PsLine>(["ps", "--all", "--filter", `label=${LAB_LABEL}=${this.labName}`, "--format", "{{json .}}"])
+    const args = ["ps", "--all", "--filter", `label=${LAB_LABEL}=${this.labName}`, "--format", "{{json .}}"];
+    const result = this.docker.run(args);
+    if (result.startError || result.status !== 0) {
+      throw new Error(`docker ps failed: ${(result.startError ?? result.stderr).trim().split("\n").pop()}`);
+    }
+    return result.stdout
+      .split("\n")
+      .filter((line) => line.trim())
+      .map((line) => JSON.parse(line) as PsLine)
       .map((line) => {
         const labels = Object.fromEntries(
           line.Labels.split(",").map((pair) => {

@@ -31,7 +31,9 @@ function writeState(list) {
     const [type, name] = address.split(".");
     return { mode: "managed", type, name, instances: [{}] };
   });
-  writeFileSync(statePath(), JSON.stringify({ version: 4, resources }));
+  // Like a real state, it holds the values of sensitive attributes (uploads, environments) in clear.
+  const variables = Object.fromEntries(Object.entries(process.env).filter(([name]) => name.startsWith("TF_VAR_")));
+  writeFileSync(statePath(), JSON.stringify({ version: 4, resources, sensitive_values_in_clear: variables }));
 }
 function fail(message) {
   console.error(`\nError: ${message}\n`);
