@@ -1,6 +1,6 @@
 /** Reads the topology, builds the stacks, synthesizes. Nothing else lives here. */
 import { App } from "cdktf";
-import { ClusterStack, ConsulStack, withoutCreationStackTraces } from "./stacks";
+import { ClusterStack, ConsulStack, STACK_TRACES_ENV, withoutCreationStackTraces } from "./stacks";
 import { loadLab, TopologyError } from "./topology";
 
 function main(): void {
@@ -13,12 +13,22 @@ function main(): void {
     process.exitCode = 1;
     return;
   }
-  withoutCreationStackTraces(() => {
-    const app = new App();
-    const cluster = new ClusterStack(app, "cluster", { lab });
-    new ConsulStack(app, "consul", { lab, cluster });
-    app.synth();
-  });
+  try {
+    withoutCreationStackTraces(() => {
+      // cdktf's only construct validation here runs `terraform version` for terraform_data; `npm run doctor` checks
+      // Terraform before any deploy, so synthesizing needs no Terraform on the machine.
+      const app = new App({ skipValidation: true });
+      const cluster = new ClusterStack(app, "cluster", { lab });
+      new ConsulStack(app, "consul", { lab, cluster });
+      app.synth();
+    });
+  } catch (error) {
+    // A valid topology that still fails here is a missing validation rule: one line, the stack only on request.
+    console.error(`consul-lab: synth failed: ${(error as Error).message}`);
+    if (process.env[STACK_TRACES_ENV] === "1") console.error((error as Error).stack);
+    else console.error(`consul-lab: run again with ${STACK_TRACES_ENV}=1 for the stack trace, and report it as a bug`);
+    process.exitCode = 1;
+  }
 }
 
 main();

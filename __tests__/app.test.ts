@@ -20,6 +20,12 @@ describe("the app (main.ts)", () => {
     expect(first.files[`stacks/${stack}/cdk.tf.json`]).toMatchSnapshot();
   });
 
+  it("synthesizes the same bytes on a machine without Terraform", () => {
+    const run = runApp({ PATH: "/nonexistent" });
+    expect(run.stderr).toBe("");
+    expect(run.files).toEqual(first.files);
+  });
+
   it("writes byte-identical output on every run", () => {
     expect(runApp().files).toEqual(first.files);
   });
