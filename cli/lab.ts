@@ -11,10 +11,11 @@
  * Secrets reach Terraform only as TF_VAR_* variables in its environment, never on a command line or in cdktf.out.
  */
 import { chmodSync, existsSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { STATE_DIR } from "../constructs/project-paths";
 import { join } from "node:path";
 import { createInterface } from "node:readline/promises";
 import { labAssetImages } from "../constructs/asset-images";
+import { STATE_DIR } from "../constructs/project-paths";
+import { jsonFileText } from "../renderers/generated-file";
 import { SecretsError } from "../secrets";
 import { Lab, loadLab, TopologyError } from "../topology";
 import { buildAssetImages, DockerCli } from "./docker";
@@ -24,7 +25,6 @@ import { describePlan } from "./plan-summary";
 import { CliError, passThrough, PROJECT_ROOT } from "./process";
 import { secretVariables } from "./secrets-env";
 import { StackTerraform } from "./terraform";
-import { jsonFileText } from "../renderers/generated-file";
 
 const OUTDIR = join(PROJECT_ROOT, "cdktf.out");
 const OUTPUTS_FILE = join(PROJECT_ROOT, "outputs.json");
@@ -53,15 +53,16 @@ interface Invocation {
   readonly options: readonly string[];
 }
 
-/** Runs the app (main.ts) into cdktf.out, as `cdktf synth` would, and reports its annotations as the CLI does. */
+/**
+ * Runs the app (main.ts) into cdktf.out, as `cdktf synth` would (the app never sees a TF_VAR_* secret), and reports
+ * the stacks' warnings and errors as the CLI does.
+ */
 function synth(env: NodeJS.ProcessEnv): SynthesizedStack[] {
+  const appEnv = Object.fromEntries(Object.entries(env).filter(([name]) => !name.startsWith("TF_VAR_")));
   const status = passThrough(
     process.execPath,
     [join(PROJECT_ROOT, "scripts", "run-ts.mjs"), join(PROJECT_ROOT, "main.ts")],
-    {
-      cwd: PROJECT_ROOT,
-      env: { ...env, CDKTF_OUTDIR: OUTDIR },
-    },
+    { cwd: PROJECT_ROOT, env: { ...appEnv, CDKTF_OUTDIR: OUTDIR } },
   );
   if (status !== 0) throw new CliError(`synth failed (exit ${status}); see above`);
   const stacks = readStacks(OUTDIR);
@@ -129,13 +130,7 @@ async function diff(invocation: Invocation): Promise<void> {
       continue;
     }
     say(`planning stack ${stack.name}`);
-    const terraform = terraformFor(stack, env);
-    try {
-      terraform.init();
-      summary.push(`${stack.name}: ${describePlan(terraform.plan())}`);
-    } finally {
-      terraform.cleanUp();
-    }
+    summary.push(`${stack.name}: ${describePlan(terraformFor(stack, env).planOnly())}`);
   }
   console.log("\ndiff summary:");
   for (const line of summary) console.log(`  ${line}`);
@@ -154,14 +149,7 @@ async function deploy(invocation: Invocation): Promise<void> {
     stopIfInterrupted();
     say(`deploying stack ${stack.name}`);
     const terraform = terraformFor(stack, env);
-    let plan;
-    try {
-      terraform.init();
-      plan = terraform.plan();
-      terraform.applyPlan();
-    } finally {
-      terraform.cleanUp();
-    }
+    const plan = terraform.planAndApply();
     outputs[stack.name] = terraform.outputs();
     summary.push(`${stack.name}: applied (${describePlan(plan)})`);
     // Written after each stack, so a later failure still leaves what the finished stacks report.
@@ -215,14 +203,7 @@ async function destroy(invocation: Invocation): Promise<void> {
       }
     }
     say(`destroying stack ${stack.name}`);
-    let plan;
-    try {
-      terraform.init();
-      plan = terraform.plan(true);
-      terraform.applyPlan();
-    } finally {
-      terraform.cleanUp();
-    }
+    const plan = terraform.planAndApply(true);
     summary.push(`${stack.name}: destroyed (${describePlan(plan)})`);
   }
   console.log("\ndestroy summary:");

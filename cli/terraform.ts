@@ -85,6 +85,28 @@ export class StackTerraform {
     this.require(this.run(["apply", ...this.flags(), this.planFile]), "apply");
   }
 
+  /** init, a saved plan and nothing more, for review; returns the plan's counts. */
+  planOnly(): PlanSummary {
+    try {
+      this.init();
+      return this.plan();
+    } finally {
+      this.cleanUp();
+    }
+  }
+
+  /** init, a saved plan (of a destroy, with `destroy`), and the apply of exactly that plan; returns its counts. */
+  planAndApply(destroy = false): PlanSummary {
+    try {
+      this.init();
+      const summary = this.plan(destroy);
+      this.applyPlan();
+      return summary;
+    } finally {
+      this.cleanUp();
+    }
+  }
+
   /** The stack's outputs, as `{name: value}`. */
   outputs(): Record<string, unknown> {
     const result = capture(terraformBinary(this.options.env), ["output", "-json"], {
