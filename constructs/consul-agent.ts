@@ -58,8 +58,8 @@ function agentSecrets(secrets: SecretRefs, nodeName: string): AgentSecrets {
 }
 
 /**
- * One node's Consul agent: a container on the lab network at the node's address, its agent config rendered
- * from the topology, and a named volume for its data so a redeploy keeps Raft and KV state.
+ * One node's Consul agent: a container in the node's namespace (which holds its address on the lab network), its
+ * agent config rendered from the topology, and a named volume for its data so a redeploy keeps Raft and KV state.
  */
 export class ConsulAgent extends Construct {
   readonly container: Container;
