@@ -84,7 +84,7 @@ describe("npm run verify", () => {
   it("names each failing fact with its cause", () =>
     withStandIn(
       async (standIn) => {
-        const result = await checkout.npm("verify", [], verifyEnv(standIn));
+        const result = await checkout.npm("verify", ["--settle", "0"], verifyEnv(standIn));
         expect(result.status).toBe(1);
         const failing = factLines(result.stdout).filter((line) => line.startsWith("FAIL"));
         expect(failing).toEqual(
@@ -104,6 +104,17 @@ describe("npm run verify", () => {
         standIn.timeline.anonymousWrites = true;
         standIn.setRunning("consul-lab-dev1005-app", false);
       },
+    ));
+
+  it("asks a lab that is not right yet again until it settles, then passes", () =>
+    withStandIn(
+      async (standIn) => {
+        setTimeout(() => standIn.setRunning("consul-lab-dev1005-app", true), 2500);
+        const result = await checkout.npm("verify", ["--settle", "20"], verifyEnv(standIn));
+        expect(result.status).toBe(0);
+        expect(result.stdout).toContain("waiting for the lab to settle");
+      },
+      (standIn) => standIn.setRunning("consul-lab-dev1005-app", false),
     ));
 
   it("refuses to run when no container carries the lab's label", () =>

@@ -23,6 +23,13 @@ function seconds(name: string, fallback: number, env: NodeJS.ProcessEnv): number
   return Number.isFinite(value) && value > 0 ? value : fallback;
 }
 
+/** `--name SECONDS` from the command line, or the default. */
+function optionSeconds(argv: string[], name: string, fallback: number): number {
+  const index = argv.indexOf(name);
+  const value = index >= 0 ? Number(argv[index + 1]) : fallback;
+  return Number.isFinite(value) && value >= 0 ? value : fallback;
+}
+
 function table(rows: DrillRow[]): string {
   const header = ["step", "expected", "seen", "seconds", "result"];
   const cells = rows.map((row) => [
@@ -81,7 +88,22 @@ async function main(argv: string[]): Promise<number> {
   }
 
   console.log(`verify: lab ${lab.topology.name}, Consul at ${lab.publishedHttpAddress}, entry ${entryUrl}`);
-  const facts: Fact[] = await verifyLab({ lab, api, containers, entryUrl });
+  // Right after a first deploy, agents register with their new ACL tokens on their next sync (up to a minute): a
+  // lab that is not right yet is asked again until it is, or until the settle time is over, then reported.
+  const settleSeconds = optionSeconds(argv, "--settle", 60);
+  const settleStarted = Date.now();
+  let facts: Fact[] = await verifyLab({ lab, api, containers, entryUrl });
+  while (facts.some((fact) => !fact.ok) && (Date.now() - settleStarted) / 1000 < settleSeconds) {
+    const failing = facts.filter((fact) => !fact.ok).length;
+    progress.tick(
+      "waiting for the lab to settle",
+      (Date.now() - settleStarted) / 1000,
+      `${failing} fact(s) not right yet`,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    facts = await verifyLab({ lab, api, containers, entryUrl });
+  }
+  progress.done();
   for (const fact of facts) console.log(`${fact.ok ? "ok  " : "FAIL"}  ${fact.fact}: ${fact.seen}`);
 
   let rows: DrillRow[] = [];

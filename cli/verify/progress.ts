@@ -1,7 +1,7 @@
 /** Progress while `verify` waits: a live clock on a terminal, a plain line every few seconds anywhere else. */
 
 export class Progress {
-  private lastPlain = 0;
+  private lastPlain = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly stream: NodeJS.WriteStream = process.stdout) {}
 
@@ -22,7 +22,7 @@ export class Progress {
   /** Ends a wait; the next tick starts a new one. */
   done(): void {
     if (this.live) this.stream.write("\r\x1b[2K");
-    this.lastPlain = 0;
+    this.lastPlain = Number.NEGATIVE_INFINITY;
   }
 
   line(text: string): void {
