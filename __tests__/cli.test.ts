@@ -3,7 +3,7 @@
  * and `docker` first on the PATH: the order of stacks, what reaches Terraform and how, and how failures stop a run.
  */
 import { createServer, Server } from "node:http";
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { articleInput } from "./helpers";
 import { HEALTHY_DOCKER, LabCheckout } from "./tools/lab-checkout";
@@ -82,6 +82,29 @@ describe("the npm commands, against recording fakes of terraform and docker", ()
     expect(existsSync(join(checkout.root, "cdktf.out", "stacks", "cluster", "cdk.tf.json"))).toBe(true);
     expect(JSON.parse(checkout.file("cdktf.out/manifest.json")).stacks.consul.dependencies).toEqual(["cluster"]);
     expect(checkout.calls("terraform")).toEqual([]);
+  });
+
+  it("doctor prints one line per check and exits 0 on a ready host", async () => {
+    const result = await run("doctor");
+    expect(result.status).toBe(0);
+    expect(result.stdout.split("\n").filter((line) => /^(ok|PROBLEM) /.test(line))).toHaveLength(9);
+    expect(result.stdout).toContain("doctor: the host is ready");
+    expect(checkout.calls("docker").some((call) => ["build", "stop", "start", "run"].includes(call.argv[0]))).toBe(
+      false,
+    );
+  });
+
+  it("the README's own-topology flow writes the effective topology to labs/ and synthesizes from it", async () => {
+    const topology = await checkout.npm("topology", []);
+    expect(topology.status).toBe(0);
+    mkdirSync(join(checkout.root, "labs"), { recursive: true });
+    const edited = JSON.parse(topology.stdout);
+    edited.nodes.push({ name: "dev1007", address: "10.0.1.7", role: "client" });
+    edited.services[2].nodes.push("dev1007");
+    writeFileSync(join(checkout.root, "labs", "my-lab.json"), JSON.stringify(edited));
+    const result = await checkout.npm("synth", [], { CONSUL_LAB_TOPOLOGY: "labs/my-lab.json" });
+    expect(result.status).toBe(0);
+    expect(checkout.file("cdktf.out/stacks/cluster/cdk.tf.json")).toContain('"name": "consul-lab-dev1007"');
   });
 
   it("diff before the first deploy plans the cluster and says why the consul stack waits", async () => {
