@@ -8,7 +8,7 @@ import { generatedTopology } from "../scripts/dev/generated-topology";
 import { renderNodeResolver } from "../renderers";
 import { ClusterStack, ConsulStack } from "../stacks";
 import { loadTopology, Lab } from "../topology";
-import { labOf } from "./helpers";
+import { articleInput, labOf } from "./helpers";
 import { expressionsIn, labelOf, resourceGraph, stringsIn, transitiveDependencies } from "./tools/terraform-json";
 
 const LABS: Record<string, Lab> = {
@@ -17,6 +17,7 @@ const LABS: Record<string, Lab> = {
     loadTopology({ CONSUL_LAB_TOPOLOGY: join(__dirname, "..", "examples", "shop-lab.yaml") }),
   ),
   "a generated 60-node lab": labOf(generatedTopology(60)),
+  'the article\'s lab with security "none"': labOf({ ...articleInput(), security: "none" }),
 };
 
 function synthesized(lab: Lab) {
