@@ -43,8 +43,14 @@ function stopIfInterrupted(): void {
 function protectState(): void {
   const dir = join(PROJECT_ROOT, STATE_DIR);
   if (!existsSync(dir)) return;
-  chmodSync(dir, 0o700);
-  for (const file of readdirSync(dir)) if (file.includes(".tfstate")) chmodSync(join(dir, file), 0o600);
+  try {
+    chmodSync(dir, 0o700);
+    for (const file of readdirSync(dir)) if (file.includes(".tfstate")) chmodSync(join(dir, file), 0o600);
+  } catch (error) {
+    throw new CliError(
+      `cannot make ${dir} owner-only (${(error as NodeJS.ErrnoException).code}); it belongs to another user: run as its owner, or chown it`,
+    );
+  }
 }
 
 interface Invocation {
@@ -244,15 +250,16 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const env: NodeJS.ProcessEnv = { ...process.env, CHECKPOINT_DISABLE: "1" };
-  // Terraform writes the state, and saved plans, with every secret in clear: only this user may read what it writes.
-  process.umask(0o077);
-  protectState();
+  const runsTerraform = ["diff", "deploy", "destroy", "cdktf"].includes(command!);
   // Ctrl-C reaches Terraform too, which stops cleanly; the CLI waits for it, cleans up, and reports the interruption.
   for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => (interrupted = signal));
   try {
-    // The Docker provider reads DOCKER_HOST but not the CLI's current context: point both at the same engine.
-    if (["diff", "deploy", "destroy", "cdktf"].includes(command!) && !env.DOCKER_HOST) {
-      env.DOCKER_HOST = new DockerCli(env).endpoint();
+    if (runsTerraform) {
+      // Terraform writes the state, and saved plans, with every secret in clear: only this user may read them.
+      process.umask(0o077);
+      protectState();
+      // The Docker provider reads DOCKER_HOST but not the CLI's current context: point both at the same engine.
+      if (!env.DOCKER_HOST) env.DOCKER_HOST = new DockerCli(env).endpoint();
     }
     const invocation = { lab: loadLab(env), env, options };
     switch (command) {
