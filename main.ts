@@ -1,5 +1,6 @@
 /** Reads the topology, builds the stacks, synthesizes. Nothing else lives here. */
 import { App } from "cdktf";
+import { ValidateProviderPresence } from "cdktf/lib/validations/validate-provider-presence";
 import { ClusterStack, ConsulStack, STACK_TRACES_ENV, withoutCreationStackTraces } from "./stacks";
 import { loadLab, TopologyError } from "./topology";
 
@@ -15,11 +16,14 @@ function main(): void {
   }
   try {
     withoutCreationStackTraces(() => {
-      // cdktf's only construct validation here runs `terraform version` for terraform_data; `npm run doctor` checks
-      // Terraform before any deploy, so synthesizing needs no Terraform on the machine.
+      // cdktf's validations would run `terraform version` for terraform_data, so synthesizing would need Terraform;
+      // `npm run doctor` checks it before any deploy. The other validation cdktf adds, that every resource's provider
+      // is declared in its stack, still runs here.
       const app = new App({ skipValidation: true });
       const cluster = new ClusterStack(app, "cluster", { lab });
-      new ConsulStack(app, "consul", { lab, cluster });
+      const consul = new ConsulStack(app, "consul", { lab, cluster });
+      const missing = [cluster, consul].flatMap((stack) => new ValidateProviderPresence(stack).validate());
+      if (missing.length > 0) throw new Error(missing.join("\n"));
       app.synth();
     });
   } catch (error) {

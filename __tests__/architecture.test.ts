@@ -18,20 +18,27 @@ function sourceFiles(dir: string): string[] {
 
 const files = [...LAYERS.flatMap((layer) => sourceFiles(join(PROJECT_ROOT, layer))), join(PROJECT_ROOT, "main.ts")];
 
+/** Every module a file names: static imports and re-exports (one line or many), side-effect imports, import(), require(). */
+const IMPORT_FORMS =
+  /(?:^|\n)\s*(?:import|export)\b[^"'`]*?\bfrom\s*["']([^"']+)["']|(?:^|\n)\s*import\s*["']([^"']+)["']|\bimport\s*\(\s*["']([^"']+)["']|\brequire\(\s*["']([^"']+)["']/g;
+
 /** The project files a file imports, resolved to paths. */
 function importsOf(file: string): string[] {
   const text = readFileSync(file, "utf8");
-  return [...text.matchAll(/^(?:import|export)\s[^;]*?from\s+"(\.[^"]+)"/gm)].map((match) => {
-    const target = resolve(dirname(file), match[1]);
-    for (const candidate of [`${target}.ts`, join(target, "index.ts"), target]) {
-      try {
-        if (statSync(candidate).isFile()) return candidate;
-      } catch {
-        // try the next form
+  return [...text.matchAll(IMPORT_FORMS)]
+    .map((match) => match[1] ?? match[2] ?? match[3] ?? match[4])
+    .filter((specifier) => specifier.startsWith("."))
+    .map((specifier) => {
+      const target = resolve(dirname(file), specifier);
+      for (const candidate of [`${target}.ts`, join(target, "index.ts"), target]) {
+        try {
+          if (statSync(candidate).isFile()) return candidate;
+        } catch {
+          // try the next form
+        }
       }
-    }
-    return target;
-  });
+      return target;
+    });
 }
 
 const layerOf = (file: string) => {
@@ -43,6 +50,19 @@ describe("the import graph", () => {
   it("reads every layer's files", () => {
     for (const layer of LAYERS)
       expect(files.some((file) => relative(PROJECT_ROOT, file).startsWith(`${layer}/`))).toBe(true);
+  });
+
+  it("reads every import form", () => {
+    const forms = [
+      'import { a } from "../secrets";',
+      'import type {\n  b,\n} from "../secrets";',
+      'export * from "../secrets";',
+      'import "../secrets";',
+      'const c = await import("../secrets");',
+      "const d = require('../secrets');",
+    ];
+    for (const form of forms)
+      expect([...form.matchAll(IMPORT_FORMS)].map((m) => m[1] ?? m[2] ?? m[3] ?? m[4])).toEqual(["../secrets"]);
   });
 
   it("has no edge from a layer to a later one", () => {
@@ -60,7 +80,7 @@ describe("the import graph", () => {
     expect(renderers.length).toBeGreaterThan(5);
     for (const file of renderers)
       expect({ file, text: readFileSync(file, "utf8") }).not.toMatchObject({
-        text: expect.stringMatching(/from "(cdktf|constructs|@cdktf\/[^"]+|node:fs)"/),
+        text: expect.stringMatching(/["'](cdktf|constructs|@cdktf\/[^"']+|(node:)?fs(\/promises)?)["']/),
       });
   });
 

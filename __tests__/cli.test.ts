@@ -2,11 +2,12 @@
  * The README's commands, run end to end with `npm run` in a copy of the checkout, with recording fakes of `terraform`
  * and `docker` first on the PATH: the order of stacks, what reaches Terraform and how, and how failures stop a run.
  */
+import { spawn } from "node:child_process";
 import { createServer, Server } from "node:http";
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { articleInput } from "./helpers";
-import { HEALTHY_DOCKER, LabCheckout } from "./tools/lab-checkout";
+import { FAKES_BIN, HEALTHY_DOCKER, LabCheckout } from "./tools/lab-checkout";
 
 /** Free ports on loopback for the lab to publish, so the doctor's port check passes whatever runs on this machine. */
 async function freePorts(count: number): Promise<number[]> {
@@ -246,6 +247,36 @@ describe("the npm commands, against recording fakes of terraform and docker", ()
       /consul: not planned: Consul's API at 127\.0\.0\.1:\d+ does not answer \(.*\); is the lab running\?/,
     );
     expect(terraformCommands(checkout).some((line) => line.startsWith("consul:"))).toBe(false);
+  });
+
+  it("passes a SIGTERM on to a running Terraform, waits for it, and touches no further stack", async () => {
+    // The CLI itself, not npm, as a service manager would signal it.
+    writeFileSync(checkout.log, "");
+    const child = spawn(process.execPath, ["scripts/run-ts.mjs", "cli/lab.ts", "deploy", "--skip-doctor"], {
+      cwd: checkout.root,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: {
+        ...process.env,
+        PATH: `${FAKES_BIN}:${process.env.PATH}`,
+        FAKE_LOG: checkout.log,
+        FAKE_DOCKER_STATE: checkout.dockerState,
+        CONSUL_LAB_TOPOLOGY: topologyFile,
+        FAKE_SLOW: "apply:cluster",
+      },
+    });
+    let stderr = "";
+    child.stderr!.on("data", (chunk) => (stderr += chunk));
+    const deadline = Date.now() + 30_000;
+    while (!checkout.calls("terraform").some((call) => call.argv[0] === "apply") && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    child.kill("SIGTERM");
+    const exit = await new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    expect(exit).toBe(143);
+    expect(checkout.calls("terraform").map((call) => call.argv.join(" "))).toContain("<signal> SIGTERM");
+    expect(terraformCommands(checkout).some((line) => line.startsWith("consul:"))).toBe(false);
+    expect(stderr).toContain("consul-lab: interrupted (SIGTERM)");
   });
 
   it("destroy refuses to run unattended without --auto-approve, and changes nothing", async () => {

@@ -110,12 +110,19 @@ describe("npm run verify", () => {
     withStandIn(
       async (standIn) => {
         setTimeout(() => standIn.setRunning("consul-lab-dev1005-app", true), 2500);
-        const result = await checkout.npm("verify", ["--settle", "20"], verifyEnv(standIn));
+        const result = await checkout.npm("verify", ["--settle=20"], verifyEnv(standIn));
         expect(result.status).toBe(0);
         expect(result.stdout).toContain("waiting for the lab to settle");
       },
       (standIn) => standIn.setRunning("consul-lab-dev1005-app", false),
     ));
+
+  it("refuses a --settle that is not a number of seconds", () =>
+    withStandIn(async (standIn) => {
+      const result = await checkout.npm("verify", ["--settle", "soon"], verifyEnv(standIn));
+      expect(result.status).toBe(2);
+      expect(result.stderr).toContain('consul-lab: --settle takes a number of seconds (0 or more), not "soon"');
+    }));
 
   it("refuses to run when no container carries the lab's label", () =>
     withStandIn(async (standIn) => {

@@ -71,12 +71,12 @@ export class DockerCli {
    * Builds an image from assets/ with the user's own builder, showing its progress. With buildx, `--load` puts the
    * result in the engine's image store even when the current builder is a container.
    */
-  build(tag: string, spec: AssetImageSpec): void {
+  async build(tag: string, spec: AssetImageSpec): Promise<void> {
     const buildx = this.run(["buildx", "version"]).status === 0;
     const args = [...(buildx ? ["buildx", "build", "--load"] : ["build"]), "--tag", tag];
     for (const [name, value] of Object.entries(spec.buildArgs)) args.push("--build-arg", `${name}=${value}`);
     args.push(join(PROJECT_ROOT, "assets", spec.assetDir));
-    const status = passThrough("docker", args, { env: this.env });
+    const status = await passThrough("docker", args, { env: this.env });
     if (status !== 0) throw new CliError(`docker build of ${tag} failed (exit ${status}); see above`);
     if (!this.hasImage(tag)) throw new CliError(`docker build of ${tag} finished, but the engine has no image ${tag}`);
   }
@@ -86,12 +86,12 @@ export class DockerCli {
  * Builds every image the lab runs from assets/ that is not already local. Its tag is a digest of its inputs, so a tag
  * that exists is the image these inputs make.
  */
-export function buildAssetImages(
+export async function buildAssetImages(
   lab: Lab,
   docker: DockerCli,
   specs: readonly AssetImageSpec[],
   say: (line: string) => void,
-): void {
+): Promise<void> {
   for (const spec of specs) {
     const tag = assetImageTag(lab, spec);
     if (docker.hasImage(tag)) {
@@ -99,6 +99,6 @@ export function buildAssetImages(
       continue;
     }
     say(`image ${tag}: building from assets/${spec.assetDir}`);
-    docker.build(tag, spec);
+    await docker.build(tag, spec);
   }
 }

@@ -34,9 +34,10 @@ const say = (line: string) => console.log(`consul-lab: ${line}`);
 /** The signal that interrupted the run, if one did. */
 let interrupted: NodeJS.Signals | undefined;
 
-/** Stops before the next Terraform command once Ctrl-C or SIGTERM arrived. */
-function stopIfInterrupted(): void {
-  if (interrupted) throw new CliError(`interrupted (${interrupted}); the stacks after this point were not touched`);
+/** Stops before the next step once Ctrl-C or SIGTERM arrived (after letting a pending signal's listener run). */
+async function stopIfInterrupted(): Promise<void> {
+  await new Promise((resolve) => setImmediate(resolve));
+  if (interrupted) throw new CliError(`interrupted (${interrupted}); nothing after this point was done`);
 }
 
 /** Makes state/ and its files owner-only, as a state written by an older Terraform or umask may not be. */
@@ -63,9 +64,9 @@ interface Invocation {
  * Runs the app (main.ts) into cdktf.out, as `cdktf synth` would (the app never sees a TF_VAR_* secret), and reports
  * the stacks' warnings and errors as the CLI does.
  */
-function synth(env: NodeJS.ProcessEnv): SynthesizedStack[] {
+async function synth(env: NodeJS.ProcessEnv): Promise<SynthesizedStack[]> {
   const appEnv = Object.fromEntries(Object.entries(env).filter(([name]) => !name.startsWith("TF_VAR_")));
-  const status = passThrough(
+  const status = await passThrough(
     process.execPath,
     [join(PROJECT_ROOT, "scripts", "run-ts.mjs"), join(PROJECT_ROOT, "main.ts")],
     { cwd: PROJECT_ROOT, env: { ...appEnv, CDKTF_OUTDIR: OUTDIR } },
@@ -126,17 +127,17 @@ async function notPlannable(invocation: Invocation, stack: SynthesizedStack, sta
 
 async function diff(invocation: Invocation): Promise<void> {
   const env = { ...invocation.env, ...secretVariables(invocation.lab, invocation.env, false, say) };
-  const stacks = synth(env);
+  const stacks = await synth(env);
   const summary: string[] = [];
   for (const stack of stacks) {
-    stopIfInterrupted();
+    await stopIfInterrupted();
     const skipped = await notPlannable(invocation, stack, stacks);
     if (skipped) {
       summary.push(`${stack.name}: not planned: ${skipped}`);
       continue;
     }
     say(`planning stack ${stack.name}`);
-    summary.push(`${stack.name}: ${describePlan(terraformFor(stack, env).planOnly())}`);
+    summary.push(`${stack.name}: ${describePlan(await terraformFor(stack, env).planOnly())}`);
   }
   console.log("\ndiff summary:");
   for (const line of summary) console.log(`  ${line}`);
@@ -146,16 +147,18 @@ async function deploy(invocation: Invocation): Promise<void> {
   if (!invocation.options.includes("--skip-doctor") && !(await doctor(invocation))) {
     throw new CliError("the host is not ready; nothing was changed");
   }
+  await stopIfInterrupted();
   const env = { ...invocation.env, ...secretVariables(invocation.lab, invocation.env, true, say) };
-  const stacks = synth(env);
-  buildAssetImages(invocation.lab, new DockerCli(env), labAssetImages(invocation.lab), say);
+  const stacks = await synth(env);
+  await stopIfInterrupted();
+  await buildAssetImages(invocation.lab, new DockerCli(env), labAssetImages(invocation.lab), say);
   const outputs: Record<string, Record<string, unknown>> = {};
   const summary: string[] = [];
   for (const stack of stacks) {
-    stopIfInterrupted();
+    await stopIfInterrupted();
     say(`deploying stack ${stack.name}`);
     const terraform = terraformFor(stack, env);
-    const plan = terraform.planAndApply();
+    const plan = await terraform.planAndApply();
     outputs[stack.name] = terraform.outputs();
     summary.push(`${stack.name}: applied (${describePlan(plan)})`);
     // Written after each stack, so a later failure still leaves what the finished stacks report.
@@ -182,7 +185,7 @@ async function confirm(question: string): Promise<boolean> {
 
 async function destroy(invocation: Invocation): Promise<void> {
   const env = { ...invocation.env, ...secretVariables(invocation.lab, invocation.env, false, say) };
-  const stacks = synth(env).reverse();
+  const stacks = (await synth(env)).reverse();
   if (!invocation.options.includes("--auto-approve")) {
     if (!process.stdin.isTTY)
       throw new CliError("destroy asks before it deletes anything; run it in a terminal, or pass --auto-approve");
@@ -193,7 +196,7 @@ async function destroy(invocation: Invocation): Promise<void> {
   }
   const summary: string[] = [];
   for (const stack of stacks) {
-    stopIfInterrupted();
+    await stopIfInterrupted();
     const terraform = terraformFor(stack, env);
     if (terraform.deployedResourceCount() === 0) {
       summary.push(`${stack.name}: nothing to destroy`);
@@ -209,7 +212,7 @@ async function destroy(invocation: Invocation): Promise<void> {
       }
     }
     say(`destroying stack ${stack.name}`);
-    const plan = terraform.planAndApply(true);
+    const plan = await terraform.planAndApply(true);
     summary.push(`${stack.name}: destroyed (${describePlan(plan)})`);
   }
   console.log("\ndestroy summary:");
@@ -223,16 +226,18 @@ async function destroy(invocation: Invocation): Promise<void> {
 function removeCdktfPlans(): void {
   const stacks = join(OUTDIR, "stacks");
   if (!existsSync(stacks)) return;
-  for (const stack of readdirSync(stacks)) rmSync(join(stacks, stack, "plan"), { force: true });
+  for (const entry of readdirSync(stacks, { withFileTypes: true })) {
+    if (entry.isDirectory()) rmSync(join(stacks, entry.name, "plan"), { force: true });
+  }
 }
 
-function cdktf({ lab, env, options }: Invocation): number {
+async function cdktf({ lab, env, options }: Invocation): Promise<number> {
   const creates = options[0] === "deploy" || options[0] === "apply";
   // Without a terminal, the CLI's Ink interface draws spinner frames into the log unless it believes it runs in CI.
   const plain = process.stdout.isTTY ? {} : { CI: env.CI || "1" };
   const withSecrets = { ...env, ...plain, ...secretVariables(lab, env, creates, say) };
   try {
-    return passThrough(join(PROJECT_ROOT, "node_modules", ".bin", "cdktf"), options, {
+    return await passThrough(join(PROJECT_ROOT, "node_modules", ".bin", "cdktf"), options, {
       cwd: PROJECT_ROOT,
       env: withSecrets,
     });
@@ -264,7 +269,7 @@ async function main(argv: string[]): Promise<number> {
     const invocation = { lab: loadLab(env), env, options };
     switch (command) {
       case "synth":
-        synth(env);
+        await synth(env);
         say(`wrote ${OUTDIR}`);
         return 0;
       case "doctor":
@@ -279,7 +284,7 @@ async function main(argv: string[]): Promise<number> {
         await destroy(invocation);
         return 0;
       default:
-        return cdktf(invocation);
+        return await cdktf(invocation);
     }
   } catch (error) {
     if (error instanceof TopologyError) {
@@ -295,7 +300,9 @@ async function main(argv: string[]): Promise<number> {
 }
 
 main(process.argv.slice(2)).then(
-  (status) => {
+  async (status) => {
+    // A signal that arrived during the last step is seen here, before the exit status is decided.
+    await new Promise((resolve) => setImmediate(resolve));
     if (interrupted) {
       console.error(`consul-lab: interrupted (${interrupted}); Terraform was stopped, and its plan removed`);
       process.exit(interrupted === "SIGINT" ? 130 : 143);

@@ -1,5 +1,6 @@
 /** Running the programs the CLI drives (terraform, docker, the app), and where the checkout is. */
-import { spawnSync, SpawnSyncOptions } from "node:child_process";
+import { spawn, SpawnOptions, spawnSync, SpawnSyncOptions } from "node:child_process";
+import { constants as osConstants } from "node:os";
 import { join } from "node:path";
 
 /** The project root: the bundled CLI runs from `.build/`, the sources from `cli/`, both one level below it. */
@@ -24,11 +25,25 @@ export function capture(command: string, args: readonly string[], options: Spawn
   };
 }
 
-/** Runs a program with the user's terminal attached, so its own progress shows as it comes; returns its status. */
-export function passThrough(command: string, args: readonly string[], options: SpawnSyncOptions = {}): number {
-  const result = spawnSync(command, args, { stdio: "inherit", ...options });
-  if (result.error) throw new CliError(`cannot run ${command}: ${result.error.message}`);
-  return result.status ?? 1;
+/**
+ * Runs a program with the user's terminal attached, so its own progress shows as it comes; resolves to its status.
+ * Asynchronous, so the CLI notices Ctrl-C while it runs. A terminal's Ctrl-C reaches the program by itself (it is in
+ * the same process group); a SIGTERM sent to the CLI alone is passed on, so Terraform stops as cleanly as on Ctrl-C.
+ */
+export function passThrough(command: string, args: readonly string[], options: SpawnOptions = {}): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, [...args], { stdio: "inherit", ...options });
+    const forward = () => child.kill("SIGTERM");
+    process.on("SIGTERM", forward);
+    child.once("error", (error) => {
+      process.off("SIGTERM", forward);
+      reject(new CliError(`cannot run ${command}: ${error.message}`));
+    });
+    child.once("exit", (code, signal) => {
+      process.off("SIGTERM", forward);
+      resolve(code ?? (signal ? 128 + (osConstants.signals[signal] ?? 0) : 1));
+    });
+  });
 }
 
 /** A failure the user can act on: printed as one line, without a stack trace. */

@@ -45,7 +45,7 @@ export class StackTerraform {
     this.planDir = undefined;
   }
 
-  private run(args: string[]): number {
+  private run(args: string[]): Promise<number> {
     return passThrough(terraformBinary(this.options.env), args, {
       cwd: this.stack.workingDirectory,
       env: this.options.env,
@@ -61,14 +61,14 @@ export class StackTerraform {
       throw new CliError(`terraform ${what} of stack ${this.stack.name} failed (exit ${status}); see above`);
   }
 
-  init(): void {
-    this.require(this.run(["init", ...this.flags()]), "init");
+  async init(): Promise<void> {
+    this.require(await this.run(["init", ...this.flags()]), "init");
   }
 
   /** Plans, saves the plan, prints Terraform's own account of it, and returns its counts. */
-  plan(destroy = false): PlanSummary {
+  async plan(destroy = false): Promise<PlanSummary> {
     this.require(
-      this.run(["plan", ...this.flags(), ...(destroy ? ["-destroy"] : []), `-out=${this.planFile}`]),
+      await this.run(["plan", ...this.flags(), ...(destroy ? ["-destroy"] : []), `-out=${this.planFile}`]),
       "plan",
     );
     const shown = capture(terraformBinary(this.options.env), ["show", "-json", this.planFile], {
@@ -81,26 +81,26 @@ export class StackTerraform {
   }
 
   /** Applies the saved plan, exactly what was shown. */
-  applyPlan(): void {
-    this.require(this.run(["apply", ...this.flags(), this.planFile]), "apply");
+  async applyPlan(): Promise<void> {
+    this.require(await this.run(["apply", ...this.flags(), this.planFile]), "apply");
   }
 
   /** init, a saved plan and nothing more, for review; returns the plan's counts. */
-  planOnly(): PlanSummary {
+  async planOnly(): Promise<PlanSummary> {
     try {
-      this.init();
-      return this.plan();
+      await this.init();
+      return await this.plan();
     } finally {
       this.cleanUp();
     }
   }
 
   /** init, a saved plan (of a destroy, with `destroy`), and the apply of exactly that plan; returns its counts. */
-  planAndApply(destroy = false): PlanSummary {
+  async planAndApply(destroy = false): Promise<PlanSummary> {
     try {
-      this.init();
-      const summary = this.plan(destroy);
-      this.applyPlan();
+      await this.init();
+      const summary = await this.plan(destroy);
+      await this.applyPlan();
       return summary;
     } finally {
       this.cleanUp();

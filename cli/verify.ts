@@ -2,7 +2,7 @@
  * `npm run verify [-- --drill]`: proves a deployed lab works (one line per fact, with the value seen) and, with
  * --drill, runs the article's failover experiment and times it. Writes verify-report.json; exits 1 on any failure.
  */
-import { writeFileSync } from "node:fs";
+import { existsSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { readSecrets, SecretsError } from "../secrets";
 import { loadLab, TopologyError } from "../topology";
@@ -23,11 +23,24 @@ function seconds(name: string, fallback: number, env: NodeJS.ProcessEnv): number
   return Number.isFinite(value) && value > 0 ? value : fallback;
 }
 
-/** `--name SECONDS` from the command line, or the default. */
-function optionSeconds(argv: string[], name: string, fallback: number): number {
-  const index = argv.indexOf(name);
-  const value = index >= 0 ? Number(argv[index + 1]) : fallback;
-  return Number.isFinite(value) && value >= 0 ? value : fallback;
+/** `--name SECONDS` or `--name=SECONDS` from the command line; undefined when absent; an error when not a number. */
+function optionSeconds(argv: string[], name: string): number | undefined {
+  const index = argv.findIndex((arg) => arg === name || arg.startsWith(`${name}=`));
+  if (index < 0) return undefined;
+  const text = argv[index].includes("=") ? argv[index].split("=")[1] : argv[index + 1];
+  const value = Number(text);
+  if (text === undefined || text === "" || !Number.isFinite(value) || value < 0)
+    throw new SettleError(`${name} takes a number of seconds (0 or more), not "${text ?? ""}"`);
+  return value;
+}
+
+class SettleError extends Error {}
+
+/** How long a lab that is not right yet is asked again: a minute right after a deploy, else not at all. */
+function defaultSettleSeconds(): number {
+  const outputs = join(PROJECT_ROOT, "outputs.json");
+  const fresh = existsSync(outputs) && Date.now() - statSync(outputs).mtimeMs < 10 * 60 * 1000;
+  return fresh ? 60 : 0;
 }
 
 function table(rows: DrillRow[]): string {
@@ -88,9 +101,16 @@ async function main(argv: string[]): Promise<number> {
   }
 
   console.log(`verify: lab ${lab.topology.name}, Consul at ${lab.publishedHttpAddress}, entry ${entryUrl}`);
-  // Right after a first deploy, agents register with their new ACL tokens on their next sync (up to a minute): a
-  // lab that is not right yet is asked again until it is, or until the settle time is over, then reported.
-  const settleSeconds = optionSeconds(argv, "--settle", 60);
+  // Right after a deploy, agents register with their new ACL tokens on their next sync (up to a minute): a lab that
+  // is not right yet is asked again until it is, or until the settle time is over, then reported.
+  let settleSeconds: number;
+  try {
+    settleSeconds = optionSeconds(argv, "--settle") ?? defaultSettleSeconds();
+  } catch (error) {
+    if (!(error instanceof SettleError)) throw error;
+    console.error(`consul-lab: ${error.message}`);
+    return 2;
+  }
   const settleStarted = Date.now();
   let facts: Fact[] = await verifyLab({ lab, api, containers, entryUrl });
   while (facts.some((fact) => !fact.ok) && (Date.now() - settleStarted) / 1000 < settleSeconds) {

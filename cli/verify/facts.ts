@@ -38,14 +38,20 @@ export interface SitePage {
  */
 export function httpGet(url: string, hostHeader?: string, timeoutMs = 2000): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const options = { headers: hostHeader ? { Host: hostHeader } : {}, timeout: timeoutMs };
-    const request = httpRequest(url, options, (response) => {
+    const request = httpRequest(url, { headers: hostHeader ? { Host: hostHeader } : {} }, (response) => {
       let body = "";
       response.setEncoding("utf8");
       response.on("data", (chunk) => (body += chunk));
+      // A connection cut mid-answer (a backend stopped by the drill) ends here instead of never.
+      response.on("error", reject);
       response.on("end", () => resolve({ status: response.statusCode ?? 0, body }));
     });
-    request.on("timeout", () => request.destroy(new Error(`no answer from ${url} within ${timeoutMs} ms`)));
+    // The whole exchange, not only an idle socket, is bounded.
+    const deadline = setTimeout(
+      () => request.destroy(new Error(`no full answer from ${url} within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    request.on("close", () => clearTimeout(deadline));
     request.on("error", reject);
     request.end();
   });

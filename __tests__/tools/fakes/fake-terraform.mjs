@@ -1,7 +1,7 @@
 // A stand-in for the Terraform CLI, speaking its argv and JSON formats: it records every call (record.mjs), plans
 // the difference between a stack's cdk.tf.json and its local state, "applies" by writing that state, and fails on
 // cue (FAKE_FAIL=terraform:apply:cluster). Enough of Terraform for the lab's CLI contract, nothing more.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import process from "node:process";
 import { failsOnCue, record } from "./record.mjs";
@@ -102,6 +102,23 @@ switch (command) {
   case "apply": {
     const file = args.find((arg) => !arg.startsWith("-"));
     if (!file) fail("the lab applies saved plans only");
+    if ((process.env.FAKE_SLOW ?? "").split(",").includes(`apply:${stack}`)) {
+      // A long apply, as a real one is: it stops like Terraform on SIGINT or SIGTERM, and says which it got.
+      console.log("Still creating... [10s elapsed]");
+      await new Promise((resolveWait) => {
+        const stop = (signal) => {
+          appendFileSync(
+            process.env.FAKE_LOG,
+            `${JSON.stringify({ program: "terraform", argv: ["<signal>", signal], cwd: process.cwd(), tfVars: [] })}\n`,
+          );
+          console.error(`Interrupt received (${signal}). Gracefully shutting down...`);
+          process.exit(1);
+        };
+        process.on("SIGINT", stop);
+        process.on("SIGTERM", stop);
+        setTimeout(resolveWait, 20000);
+      });
+    }
     writeState(JSON.parse(readFileSync(resolve(file), "utf8")).planned);
     console.log("Apply complete!");
     break;
