@@ -41,16 +41,6 @@ export class DockerCli {
     return JSON.parse(result.stdout) as T;
   }
 
-  /** One JSON document per line, as `--format '{{json .}}'` prints lists. */
-  jsonLines<T>(args: readonly string[]): T[] {
-    const result = this.run(args);
-    if (result.status !== 0) return [];
-    return result.stdout
-      .split("\n")
-      .filter((line) => line.trim())
-      .map((line) => JSON.parse(line) as T);
-  }
-
   hasImage(reference: string): boolean {
     return this.run(["image", "inspect", "--format", "{{.Id}}", reference]).status === 0;
   }

@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync } from "node:
 import { tmpdir } from "node:os";
 import { isAbsolute, join } from "node:path";
 import type { SynthesizedStack } from "./manifest";
-import { describePlan, PlanSummary, summarizePlan } from "./plan-summary";
+import { PlanSummary, summarizePlan } from "./plan-summary";
 import { capture, CliError, passThrough } from "./process";
 
 export interface TerraformOptions {
@@ -135,8 +135,6 @@ export class StackTerraform {
     return (state.resources ?? []).filter((resource) => resource.mode !== "data").length;
   }
 }
-
-export { describePlan };
 
 /** The local backend's state file of a stack, from its synthesized configuration. */
 export function stateFileOf(stack: SynthesizedStack): string | undefined {

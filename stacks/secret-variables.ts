@@ -41,5 +41,3 @@ export function declareRoleTokens(stack: TerraformStack): TerraformVariable {
 export function roleTokenOf(roleTokens: TerraformVariable, role: string): string {
   return Token.asString(Fn.lookup(roleTokens.value, role));
 }
-
-export { SECRET_VARIABLES };

@@ -1,8 +1,6 @@
 import { LocalBackend, TerraformStack } from "cdktf";
 import { fromStackDir, STATE_DIR } from "../constructs/project-paths";
 
-export { STATE_DIR };
-
 /**
  * Keeps a stack's state in `state/<stack>.tfstate`. The path is relative to the directory Terraform runs in
  * (`cdktf.out/stacks/<stack>`), so the synthesized JSON holds no absolute path of this checkout.

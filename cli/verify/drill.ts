@@ -125,6 +125,22 @@ async function waitFor(
   }
 }
 
+/** A wait's check: the maintenance flag reads `value`. */
+function flagReads(context: DrillContext, value: "on" | "off"): () => Promise<string | true> {
+  return async () => {
+    const seen = await context.api.kv(context.lab.topology.site.maintenanceKey);
+    return seen === value ? true : `flag ${seen ?? "<unset>"}`;
+  };
+}
+
+/** A wait's check: the entry answers with an app server's page or the sorry page. */
+function entryServes(context: DrillContext, kind: "app" | "sorry"): () => Promise<string | true> {
+  return async () => {
+    const page = await fetchSitePage(context.entryUrl);
+    return page.kind === kind ? true : `${page.kind} page`;
+  };
+}
+
 /** Asks the entry every pollMs until stopped; counts what was neither an app nor a sorry page. */
 class EntryWatch {
   requests = 0;
@@ -187,7 +203,7 @@ async function upstreamOf(context: DrillContext, lb: LabContainer): Promise<stri
 }
 
 async function stopAppServers(context: DrillContext, restorer: Restorer): Promise<DrillRow[]> {
-  const { lab, api, containers } = context;
+  const { lab, containers } = context;
   const apps = lab.nodesRunning("app").map((node) => containers.find(node.name, "app")!);
   const sorryAddresses = lab.nodesRunning("sorry").map((node) => node.address);
   const balancers = lab.nodesRunning("load-balancer").map((node) => containers.find(node.name, "load-balancer")!);
@@ -198,10 +214,7 @@ async function stopAppServers(context: DrillContext, restorer: Restorer): Promis
     const sorry = await waitFor(context, "sorry page at the entry", started, async () =>
       watch.latest?.kind === "sorry" ? true : `${watch.latest?.kind ?? "no"} page`,
     );
-    const flag = await waitFor(context, "flag on", started, async () => {
-      const value = await api.kv(lab.topology.site.maintenanceKey);
-      return value === "on" ? true : `flag ${value ?? "<unset>"}`;
-    });
+    const flag = await waitFor(context, "flag on", started, flagReads(context, "on"));
     const upstream = await waitFor(context, "upstreams list only the sorry server", started, async () => {
       const lists = await Promise.all(balancers.map(async (lb) => (await upstreamOf(context, lb)) ?? []));
       return lists.every((list) => list.length > 0 && list.every((address) => sorryAddresses.includes(address)))
@@ -218,19 +231,13 @@ async function stopAppServers(context: DrillContext, restorer: Restorer): Promis
 }
 
 async function startAppServers(context: DrillContext, restorer: Restorer): Promise<DrillRow[]> {
-  const { lab, api, containers } = context;
+  const { lab, containers } = context;
   const apps = lab.nodesRunning("app").map((node) => containers.find(node.name, "app")!);
   const step = "start the app servers again";
   const started = Date.now();
   for (const app of apps) restorer.start(app);
-  const page = await waitFor(context, "app page at the entry", started, async () => {
-    const answer = await fetchSitePage(context.entryUrl);
-    return answer.kind === "app" ? true : `${answer.kind} page`;
-  });
-  const flag = await waitFor(context, "flag off", started, async () => {
-    const value = await api.kv(lab.topology.site.maintenanceKey);
-    return value === "off" ? true : `flag ${value ?? "<unset>"}`;
-  });
+  const page = await waitFor(context, "app page at the entry", started, entryServes(context, "app"));
+  const flag = await waitFor(context, "flag off", started, flagReads(context, "off"));
   return [
     row(step, "the entry serves an app server's page", page),
     row(step, `${lab.topology.site.maintenanceKey} reads off`, flag),
@@ -313,10 +320,12 @@ async function operatorMaintenance(context: DrillContext, restorer: Restorer): P
   ] as const) {
     const started = Date.now();
     await api.putKv(key, value);
-    const result = await waitFor(context, `${kind} page after setting the flag ${value}`, started, async () => {
-      const page = await fetchSitePage(context.entryUrl);
-      return page.kind === kind ? true : `${page.kind} page`;
-    });
+    const result = await waitFor(
+      context,
+      `${kind} page after setting the flag ${value}`,
+      started,
+      entryServes(context, kind),
+    );
     rows.push(
       row(
         `operator sets ${key} ${value}`,

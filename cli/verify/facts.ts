@@ -199,13 +199,13 @@ function describeDns(answer: DnsAnswer): string {
   return answer.addresses.length > 0 ? answer.addresses.join(", ") : answer.rcode;
 }
 
-async function dnsFacts(context: VerifyContext): Promise<Fact[]> {
-  const { lab, api } = context;
+async function dnsFacts(context: VerifyContext, passing: string[] | undefined): Promise<Fact[]> {
+  const { lab } = context;
   const { consul, publish, site } = lab.topology;
   const domain = consul.domain;
   const lbService = lab.topology.services.find((service) => service.name === site.loadBalancerService);
   const lbNodes = lab.nodesRunning("load-balancer").map((node) => node.address);
-  const passingApps = await passingAppServers(lab, api).catch(() => [] as string[]);
+  const passingApps = passing ?? [];
   const names: [string, string[]][] = [
     [`${lab.publishNode.name}.node.${domain}`, [lab.publishNode.address]],
     [`${site.loadBalancerService}.service.${domain}`, lbNodes],
@@ -263,11 +263,10 @@ async function dnsFacts(context: VerifyContext): Promise<Fact[]> {
   return facts;
 }
 
-async function siteFacts(context: VerifyContext): Promise<Fact[]> {
+async function siteFacts(context: VerifyContext, passing: string[] | undefined): Promise<Fact[]> {
   const { lab, api, entryUrl } = context;
   const { site, publish } = lab.topology;
   const facts: Fact[] = [];
-  const passing = await passingAppServers(lab, api).catch(() => undefined);
   facts.push(
     await fact(`the maintenance flag ${site.maintenanceKey} agrees with the passing app servers`, async () => {
       const flag = await api.kv(site.maintenanceKey);
@@ -311,10 +310,12 @@ async function siteFacts(context: VerifyContext): Promise<Fact[]> {
 
 /** Every fact, in the order they print. */
 export async function verifyLab(context: VerifyContext): Promise<Fact[]> {
+  // Asked once per pass: the DNS query's answer and the flag are both judged against it.
+  const passing = await passingAppServers(context.lab, context.api).catch(() => undefined);
   return [
     ...(await clusterFacts(context)),
     ...(await catalogFacts(context)),
-    ...(await dnsFacts(context)),
-    ...(await siteFacts(context)),
+    ...(await dnsFacts(context, passing)),
+    ...(await siteFacts(context, passing)),
   ];
 }
