@@ -2,12 +2,11 @@
  * The README's commands, run end to end with `npm run` in a copy of the checkout, with recording fakes of `terraform`
  * and `docker` first on the PATH: the order of stacks, what reaches Terraform and how, and how failures stop a run.
  */
-import { spawn } from "node:child_process";
 import { createServer, Server } from "node:http";
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { articleInput } from "./helpers";
-import { FAKES_BIN, HEALTHY_DOCKER, LabCheckout } from "./tools/lab-checkout";
+import { HEALTHY_DOCKER, LabCheckout } from "./tools/lab-checkout";
 
 /** Free ports on loopback for the lab to publish, so the doctor's port check passes whatever runs on this machine. */
 async function freePorts(count: number): Promise<number[]> {
@@ -251,18 +250,9 @@ describe("the npm commands, against recording fakes of terraform and docker", ()
 
   it("passes a SIGTERM on to a running Terraform, waits for it, and touches no further stack", async () => {
     // The CLI itself, not npm, as a service manager would signal it.
-    writeFileSync(checkout.log, "");
-    const child = spawn(process.execPath, ["scripts/run-ts.mjs", "cli/lab.ts", "deploy", "--skip-doctor"], {
-      cwd: checkout.root,
-      stdio: ["ignore", "pipe", "pipe"],
-      env: {
-        ...process.env,
-        PATH: `${FAKES_BIN}:${process.env.PATH}`,
-        FAKE_LOG: checkout.log,
-        FAKE_DOCKER_STATE: checkout.dockerState,
-        CONSUL_LAB_TOPOLOGY: topologyFile,
-        FAKE_SLOW: "apply:cluster",
-      },
+    const child = checkout.cli("cli/lab.ts", ["deploy", "--skip-doctor"], {
+      CONSUL_LAB_TOPOLOGY: topologyFile,
+      FAKE_SLOW: "apply:cluster",
     });
     let stderr = "";
     child.stderr!.on("data", (chunk) => (stderr += chunk));

@@ -2,11 +2,10 @@
  * `npm run verify` and `npm run verify -- --drill`, run end to end against a stand-in lab on loopback (fake Consul
  * API, real nginx and dnsmasq, the fake docker), whose timeline the tests script.
  */
-import { ChildProcess, spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { articleInput, labOf } from "./helpers";
-import { FAKES_BIN, LabCheckout } from "./tools/lab-checkout";
+import { LabCheckout } from "./tools/lab-checkout";
 import { LabStandIn } from "./tools/lab-stand-in";
 import { freeLoopbackPort } from "./tools/nginx";
 
@@ -190,16 +189,11 @@ describe("npm run verify -- --drill", () => {
     ["SIGTERM", 143],
   ] as const)("restores every container it stopped on %s", (signal, code) =>
     withStandIn(async (standIn) => {
-      const child: ChildProcess = spawn(process.execPath, ["scripts/run-ts.mjs", "cli/verify.ts", "--drill"], {
-        cwd: checkout.root,
-        env: {
-          ...process.env,
-          PATH: `${FAKES_BIN}:${process.env.PATH}`,
-          FAKE_LOG: checkout.log,
-          ...verifyEnv(standIn, { CONSUL_LAB_DRILL_DEADLINE_SECONDS: "30" }),
-        },
-        stdio: ["ignore", "pipe", "pipe"],
-      });
+      const child = checkout.cli(
+        "cli/verify.ts",
+        ["--drill"],
+        verifyEnv(standIn, { CONSUL_LAB_DRILL_DEADLINE_SECONDS: "30" }),
+      );
       let stdout = "";
       child.stdout!.on("data", (chunk) => (stdout += chunk));
       // Once the app servers are down, interrupt.

@@ -3,7 +3,7 @@
  * first on the PATH, for running the README's npm commands end to end without touching the real checkout's state,
  * secrets or outputs.
  */
-import { spawn } from "node:child_process";
+import { ChildProcess, spawn } from "node:child_process";
 import { cpSync, existsSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -69,6 +69,32 @@ export class LabCheckout {
     writeFileSync(this.dockerState, JSON.stringify(state));
   }
 
+  /** The environment a command runs with in the copy: the fakes first on the PATH, recording into the log. */
+  private environment(env: Record<string, string>): NodeJS.ProcessEnv {
+    return {
+      ...process.env,
+      PATH: `${FAKES_BIN}:${process.env.PATH}`,
+      FAKE_LOG: this.log,
+      FAKE_DOCKER_STATE: this.dockerState,
+      CONSUL_LAB_ROUTE_TABLE: this.routeTable,
+      CONSUL_LAB_TOPOLOGY: "",
+      ...env,
+    };
+  }
+
+  /**
+   * A CLI entry point run directly (`node scripts/run-ts.mjs ENTRY ARGS`), not through npm, as a service manager or
+   * a test that signals it would; the log starts empty.
+   */
+  cli(entry: string, args: string[], env: Record<string, string> = {}): ChildProcess {
+    writeFileSync(this.log, "");
+    return spawn(process.execPath, ["scripts/run-ts.mjs", entry, ...args], {
+      cwd: this.root,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: this.environment(env),
+    });
+  }
+
   /** `npm run <script> [-- args]` in the copy, with the fakes first on the PATH. */
   npm(script: string, args: string[] = [], env: Record<string, string> = {}): Promise<NpmRun> {
     writeFileSync(this.log, "");
@@ -76,15 +102,7 @@ export class LabCheckout {
     const child = spawn("npm", ["run", "--silent", script, ...(args.length > 0 ? ["--", ...args] : [])], {
       cwd: this.root,
       stdio: ["ignore", "pipe", "pipe"],
-      env: {
-        ...process.env,
-        PATH: `${FAKES_BIN}:${process.env.PATH}`,
-        FAKE_LOG: this.log,
-        FAKE_DOCKER_STATE: this.dockerState,
-        CONSUL_LAB_ROUTE_TABLE: this.routeTable,
-        CONSUL_LAB_TOPOLOGY: "",
-        ...env,
-      },
+      env: this.environment(env),
     });
     let stdout = "";
     let stderr = "";
