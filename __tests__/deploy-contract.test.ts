@@ -54,6 +54,24 @@ describe.each(STACKS)("the synthesized stacks of $name", ({ lab, cluster, consul
     expect(consul.data?.terraform_remote_state).toBeUndefined();
   });
 
+  it("reference nothing the other stack declares, so neither needs cdktf's cross-stack references", () => {
+    const declared = (stack: any) =>
+      new Set(
+        Object.entries<any>(stack.resource ?? {}).flatMap(([type, byName]) =>
+          Object.keys(byName).map((name) => `${type}.${name}`),
+        ),
+      );
+    const addressesIn = (stack: any) =>
+      stringsIn(stack).flatMap((entry) =>
+        [...entry.text.matchAll(/\b([a-z][a-z0-9_]*)\.([A-Za-z0-9_-]+)/g)].map((match) => `${match[1]}.${match[2]}`),
+      );
+    const clusterAddresses = declared(cluster);
+    expect(addressesIn(cluster).filter((address) => clusterAddresses.has(address)).length).toBeGreaterThan(0);
+    expect(addressesIn(consul).filter((address) => clusterAddresses.has(address))).toEqual([]);
+    const consulAddresses = declared(consul);
+    expect(addressesIn(cluster).filter((address) => consulAddresses.has(address))).toEqual([]);
+  });
+
   it("start every resource that waits for a leader only after every server's agent exists, and no server waits", () => {
     const graph = resourceGraph(cluster);
     const agents = [...graph.values()].filter(

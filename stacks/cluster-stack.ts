@@ -1,23 +1,22 @@
 import { DockerProvider } from "@cdktf/provider-docker/lib/provider";
-import { Annotations, TerraformOutput, TerraformStack } from "cdktf";
+import { Annotations, TerraformOutput } from "cdktf";
 import { Construct } from "constructs";
 import { clusterSecurity, ConsulCluster } from "../constructs";
 import type { Lab } from "../topology";
+import { LabStack, LabStackOptions } from "./lab-stack";
 import { declareSecretVariables } from "./secret-variables";
-import { useLocalState } from "./state-backend";
 
-export interface ClusterStackProps {
+export interface ClusterStackProps extends LabStackOptions {
   readonly lab: Lab;
 }
 
 /** The Docker side of the lab: network, images, every node's agent, workload and DNS forwarder, and the ACL bootstrap. */
-export class ClusterStack extends TerraformStack {
+export class ClusterStack extends LabStack {
   readonly cluster: ConsulCluster;
 
   constructor(scope: Construct, id: string, props: ClusterStackProps) {
-    super(scope, id);
+    super(scope, id, props);
     const { lab } = props;
-    useLocalState(this, id);
     // The Docker host comes from DOCKER_HOST (or the local socket), never from the synthesized JSON.
     new DockerProvider(this, "docker", {});
     if (!lab.secure) {

@@ -1,28 +1,26 @@
 import { ConsulProvider } from "@cdktf/provider-consul/lib/provider";
-import { TerraformStack } from "cdktf";
 import { Construct } from "constructs";
 import { ConsulObjects } from "../constructs";
 import { TERRAFORM_ROLE } from "../renderers";
 import type { Lab } from "../topology";
 import type { ClusterStack } from "./cluster-stack";
+import { LabStack, LabStackOptions } from "./lab-stack";
 import { declareRoleTokens, roleTokenOf } from "./secret-variables";
-import { useLocalState } from "./state-backend";
 
-export interface ConsulStackProps {
+export interface ConsulStackProps extends LabStackOptions {
   readonly lab: Lab;
   /** The cluster this stack configures through its published HTTP API; deployed first. */
   readonly cluster: ClusterStack;
 }
 
 /** What lives inside the running Consul: external services, autopilot, the site's prepared query, Terraform-owned KV. */
-export class ConsulStack extends TerraformStack {
+export class ConsulStack extends LabStack {
   /** Everything the stack creates inside Consul. */
   readonly objects: ConsulObjects;
 
   constructor(scope: Construct, id: string, props: ConsulStackProps) {
-    super(scope, id);
+    super(scope, id, props);
     const { lab, cluster } = props;
-    useLocalState(this, id);
     // The topology knows the published address, so it is a literal: a reference into the cluster's state would
     // need that state to exist before this stack could even be planned, and the Docker provider re-sorts `ports`.
     new ConsulProvider(this, "consul", {

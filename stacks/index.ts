@@ -1,4 +1,5 @@
 export * from "./cluster-stack";
+export * from "./lab-stack";
 export * from "./state-backend";
 export * from "./consul-stack";
 export * from "./creation-stack-traces";

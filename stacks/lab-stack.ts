@@ -1,0 +1,69 @@
+import { Aspects, IAspect, TerraformResource, TerraformStack, Tokenization } from "cdktf";
+import { Construct, IConstruct } from "constructs";
+import { useLocalState } from "./state-backend";
+
+/**
+ * Set to 1 to synthesize exactly as stock cdktf does (both passes described on `LabStack`), e.g. to rule this
+ * project out when a synth looks wrong.
+ */
+export const STOCK_SYNTHESIS_ENV = "CONSUL_LAB_STOCK_SYNTHESIS";
+
+export interface LabStackOptions {
+  /**
+   * "lean" skips the two passes of cdktf's synthesis that cannot change these stacks' output; "stock" runs them.
+   * @default "stock" when CONSUL_LAB_STOCK_SYNTHESIS=1, else "lean"
+   */
+  readonly synthesis?: "lean" | "stock";
+}
+
+/**
+ * The base of this project's stacks: state in `state/<id>.tfstate`, and a leaner synthesis.
+ *
+ * cdktf resolves every resource three times, and in a large lab that is most of the synth. Two of those walks do
+ * nothing here, so a lean stack skips them; the output is the same bytes (lean-synthesis.test.ts compares both ways
+ * on three labs):
+ * - the preparing pass, which resolves everything once only to find references from one stack into another. These
+ *   stacks never make one: the consul stack gets the published address as a literal, and deploy-contract.test.ts
+ *   refuses any reference to a resource its stack does not declare.
+ * - the unset arguments: a provider resource hands over every argument it knows (about ninety for a container),
+ *   set or not, and each unset one costs two resolve calls before it is dropped. They are left out first.
+ */
+export abstract class LabStack extends TerraformStack {
+  readonly synthesis: "lean" | "stock";
+
+  constructor(scope: Construct, id: string, options: LabStackOptions = {}) {
+    super(scope, id);
+    useLocalState(this, id);
+    this.synthesis = options.synthesis ?? (process.env[STOCK_SYNTHESIS_ENV] === "1" ? "stock" : "lean");
+    if (this.synthesis === "lean") Aspects.of(this).add(OMIT_UNSET_ARGUMENTS);
+  }
+
+  override prepareStack(): void {
+    if (this.synthesis === "stock") return super.prepareStack();
+    this.ensureBackendExists();
+  }
+}
+
+/** A copy of a resource's Terraform JSON without the keys whose value is undefined, which cdktf would drop anyway. */
+function withoutUnset(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutUnset);
+  // Only plain objects: a token or any other class instance is cdktf's to resolve, as it is.
+  if (value === null || typeof value !== "object" || Tokenization.isResolvable(value)) return value;
+  const prototype = Object.getPrototypeOf(value);
+  if (prototype !== Object.prototype && prototype !== null) return value;
+  const copy: Record<string, unknown> = {};
+  for (const [key, entry] of Object.entries(value)) if (entry !== undefined) copy[key] = withoutUnset(entry);
+  return copy;
+}
+
+const leanResources = new WeakSet<TerraformResource>();
+
+/** Wraps each resource's `toTerraform` once, so every pass over it sees only the arguments that are set. */
+const OMIT_UNSET_ARGUMENTS: IAspect = {
+  visit(node: IConstruct): void {
+    if (!TerraformResource.isTerraformResource(node) || leanResources.has(node)) return;
+    leanResources.add(node);
+    const toTerraform = node.toTerraform.bind(node);
+    node.toTerraform = () => withoutUnset(toTerraform());
+  },
+};
