@@ -16,6 +16,8 @@ export default tseslint.config(
         fetch: "readonly",
         setTimeout: "readonly",
         AbortSignal: "readonly",
+        Buffer: "readonly",
+        __dirname: "readonly",
       },
     },
   },

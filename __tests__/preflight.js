@@ -1,9 +1,18 @@
 // Jest's globalSetup: every program the tests run generated files through, checked once before any test starts, so
-// a machine without one gets a single list of what to install instead of scattered failures or a hung helper.
-const { spawnSync } = require("node:child_process");
+// a machine without one gets a single list of what to install instead of scattered failures or a hung helper. Then
+// it starts the fake daemon that answers the fake `docker` and `terraform` (tools/fakes), for every test file.
+const { spawn, spawnSync } = require("node:child_process");
 const { existsSync } = require("node:fs");
+const { join } = require("node:path");
 
 const PROGRAMS = [
+  {
+    command: "bash",
+    why: "runs the fake docker and terraform (bash 4 or later, for read -N)",
+    debian: "preinstalled",
+    macos: "brew install bash",
+    works: () => spawnSync("bash", ["-c", "((BASH_VERSINFO[0] >= 4))"]).status === 0,
+  },
   {
     command: "terraform",
     why: "evaluates uploaded files (terraform console)",
@@ -59,9 +68,26 @@ function found(command) {
   return spawnSync("sh", ["-c", `command -v ${command}`], { encoding: "utf8" }).status === 0;
 }
 
+/** Starts tools/fakes/fake-daemon.mjs and tells every test worker its port; it exits when Jest does. */
+async function startFakeDaemon() {
+  const daemon = spawn(process.execPath, [join(__dirname, "tools", "fakes", "fake-daemon.mjs")], {
+    stdio: ["pipe", "pipe", "inherit"],
+  });
+  const port = await new Promise((resolve, reject) => {
+    daemon.stdout.once("data", (chunk) => resolve(String(chunk).trim()));
+    daemon.once("exit", (code) => reject(new Error(`the fake daemon exited (${code}) before it listened`)));
+  });
+  // Workers start after globalSetup and inherit this environment.
+  process.env.FAKE_DAEMON_PORT = port;
+  // Neither the pipe to its stdin (its lifeline) nor the process keeps Jest running.
+  daemon.stdout.destroy();
+  daemon.stdin.unref?.();
+  daemon.unref();
+}
+
 module.exports = async function preflight() {
-  const missing = PROGRAMS.filter((program) => !found(program.command));
-  if (missing.length === 0) return;
+  const missing = PROGRAMS.filter((program) => !found(program.command) || (program.works && !program.works()));
+  if (missing.length === 0) return startFakeDaemon();
   const lines = missing.map(
     (program) =>
       `  ${program.command}: ${program.why}\n    Debian/Ubuntu: ${program.debian}\n    macOS: ${program.macos}`,

@@ -1,21 +1,50 @@
-// Appends one invocation to FAKE_LOG (JSON lines): the program, its argv, its cwd and the TF_VAR_* names it saw.
+// What every fake call shares: the log it appends to and the failures it plays on cue.
 import { appendFileSync } from "node:fs";
-import process from "node:process";
 
-export function record(program) {
-  if (!process.env.FAKE_LOG) return;
-  const tfVars = Object.keys(process.env)
+/**
+ * One call of a fake CLI, as its client sent it: the program, its argv, the directory it ran in, its umask, and the
+ * environment variables a fake reads (FAKE_* and TF_VAR_*).
+ */
+/** @typedef {{ program: string, argv: string[], cwd: string, umask: number, env: Record<string, string> }} FakeCall */
+/**
+ * What the client prints and exits with. `interruptible` asks it to wait, like a long-running command, until a signal
+ * (which it reports as `<signal> SIGxxx`) or the end of the wait (then it asks again with FAKE_SLOW cleared).
+ */
+/** @typedef {{ status: number, stdout: string, stderr: string, interruptible?: boolean }} FakeAnswer */
+
+/** Appends the call to FAKE_LOG (JSON lines): the program, its argv, its cwd and the TF_VAR_* names it saw. */
+export function record(call) {
+  if (!call.env.FAKE_LOG) return;
+  const tfVars = Object.keys(call.env)
     .filter((name) => name.startsWith("TF_VAR_"))
     .sort();
   appendFileSync(
-    process.env.FAKE_LOG,
-    `${JSON.stringify({ program, argv: process.argv.slice(2), cwd: process.cwd(), tfVars })}\n`,
+    call.env.FAKE_LOG,
+    `${JSON.stringify({ program: call.program, argv: call.argv, cwd: call.cwd, tfVars })}\n`,
   );
 }
 
 /** Whether FAKE_FAIL (comma-separated `program:command[:stack]`) asks this call to fail. */
-export function failsOnCue(program, command, stack) {
-  return (process.env.FAKE_FAIL ?? "")
+export function failsOnCue(call, command, stack) {
+  return (call.env.FAKE_FAIL ?? "")
     .split(",")
-    .some((cue) => cue === `${program}:${command}` || cue === `${program}:${command}:${stack}`);
+    .some((cue) => cue === `${call.program}:${command}` || cue === `${call.program}:${command}:${stack}`);
+}
+
+/** Collects what a fake prints, and answers with it. */
+export class Answer {
+  stdout = "";
+  stderr = "";
+  /** console.log */
+  out(line) {
+    this.stdout += `${line}\n`;
+  }
+  /** console.error */
+  err(line) {
+    this.stderr += `${line}\n`;
+  }
+  /** @returns {FakeAnswer} */
+  exit(status, extra = {}) {
+    return { status, stdout: this.stdout, stderr: this.stderr, ...extra };
+  }
 }

@@ -1,0 +1,43 @@
+# The shared body of the fake CLIs in bin/: sends this call to the fake daemon (fake-daemon.mjs) and prints its
+# answer. Only shell builtins run here (no other process), so a call costs little more than bash's own start.
+# shellcheck shell=bash
+
+fake_call() {
+  local program=$1
+  shift
+  if [[ -z ${FAKE_DAEMON_PORT:-} ]]; then
+    echo "fake $program: FAKE_DAEMON_PORT is not set; the tests' globalSetup starts the fake daemon" >&2
+    exit 127
+  fi
+  # Byte counts, not characters, for `read -N`.
+  local LC_ALL=C
+  exec 3<>"/dev/tcp/127.0.0.1/$FAKE_DAEMON_PORT" || exit 127
+  local names=("${!FAKE_@}" "${!TF_VAR_@}") name
+  {
+    printf '%s\0' "$program" "$PWD" "$(umask)" "$#" "$@" "${#names[@]}"
+    for name in "${names[@]}"; do printf '%s=%s\0' "$name" "${!name}"; done
+  } >&3
+  local status out_bytes err_bytes interruptible out="" err=""
+  read -r status out_bytes err_bytes interruptible <&3
+  if ((out_bytes > 0)); then IFS= read -r -N "$out_bytes" out <&3; fi
+  if ((err_bytes > 0)); then IFS= read -r -N "$err_bytes" err <&3; fi
+  exec 3<&-
+  printf '%s' "$out"
+  printf '%s' "$err" >&2
+  if [[ $interruptible == 1 ]]; then fake_wait "$program" "$@"; fi
+  exit "$status"
+}
+
+# A long-running command: waits until a signal, which it reports to the daemon as `<signal> SIGxxx` and answers as
+# the fake program does, or until the wait ends, when it asks again as if FAKE_SLOW were not set.
+fake_wait() {
+  local program=$1
+  shift
+  sleep 20 &
+  local sleeper=$!
+  trap 'kill "$sleeper" 2>/dev/null; fake_call "$program" "<signal>" SIGINT' INT
+  trap 'kill "$sleeper" 2>/dev/null; fake_call "$program" "<signal>" SIGTERM' TERM
+  wait "$sleeper"
+  trap - INT TERM
+  FAKE_SLOW="" fake_call "$program" "$@"
+}
