@@ -72,11 +72,21 @@ describe("the npm commands, against recording fakes of terraform and docker", ()
     writeFileSync(topologyFile, JSON.stringify(input));
   });
 
+  /** The script's command line, run without npm (see LabCheckout.script); `viaNpm` for the ones npm runs itself. */
   const run = (script: string, args: string[] = [], env: Record<string, string> = {}) =>
+    checkout.script(script, args, { CONSUL_LAB_TOPOLOGY: topologyFile, ...env });
+  const viaNpm = (script: string, args: string[] = [], env: Record<string, string> = {}) =>
     checkout.npm(script, args, { CONSUL_LAB_TOPOLOGY: topologyFile, ...env });
 
+  it("runs every CLI command through one entry point, so npm run and its command line are the same thing", () => {
+    const scripts = JSON.parse(checkout.file("package.json")).scripts;
+    for (const command of ["synth", "doctor", "diff", "deploy", "destroy", "cdktf"])
+      expect(scripts[command]).toBe(`node scripts/run-ts.mjs cli/lab.ts ${command}`);
+    expect(scripts.verify).toBe("node scripts/run-ts.mjs cli/verify.ts");
+  });
+
   it("synth writes cdktf.out with the app alone, without calling terraform", async () => {
-    const result = await run("synth");
+    const result = await viaNpm("synth");
     expect(result.stderr).toBe("");
     expect(result.status).toBe(0);
     expect(existsSync(join(checkout.root, "cdktf.out", "stacks", "cluster", "cdk.tf.json"))).toBe(true);
@@ -102,7 +112,7 @@ describe("the npm commands, against recording fakes of terraform and docker", ()
     edited.nodes.push({ name: "dev1007", address: "10.0.1.7", role: "client" });
     edited.services[2].nodes.push("dev1007");
     writeFileSync(join(checkout.root, "labs", "my-lab.json"), JSON.stringify(edited));
-    const result = await checkout.npm("synth", [], { CONSUL_LAB_TOPOLOGY: "labs/my-lab.json" });
+    const result = await checkout.script("synth", [], { CONSUL_LAB_TOPOLOGY: "labs/my-lab.json" });
     expect(result.status).toBe(0);
     expect(checkout.file("cdktf.out/stacks/cluster/cdk.tf.json")).toContain('"name": "consul-lab-dev1007"');
   });
@@ -124,7 +134,7 @@ describe("the npm commands, against recording fakes of terraform and docker", ()
   });
 
   it("deploy runs the doctor first, builds the images, then applies cluster before consul and writes outputs.json", async () => {
-    const result = await run("deploy");
+    const result = await viaNpm("deploy");
     expect(result.stderr).toBe("");
     expect(result.status).toBe(0);
     const doctorLines = result.stdout.split("\n").filter((line) => /^(ok|PROBLEM) /.test(line));

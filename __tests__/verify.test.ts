@@ -24,7 +24,7 @@ beforeAll(async () => {
   };
   topologyFile = join(checkout.root, "lab.json");
   writeFileSync(topologyFile, JSON.stringify(input));
-  expect((await checkout.npm("secrets", [], { CONSUL_LAB_TOPOLOGY: topologyFile })).status).toBe(0);
+  expect((await checkout.script("secrets", [], { CONSUL_LAB_TOPOLOGY: topologyFile })).status).toBe(0);
 });
 
 async function withStandIn<T>(
@@ -46,7 +46,7 @@ const verifyEnv = (standIn: LabStandIn, extra: Record<string, string> = {}) => (
   FAKE_DOCKER_STATE: standIn.dockerState,
   FAKE_LAB_URL: `http://127.0.0.1:${input.publish!.httpPort}`,
   CONSUL_LAB_DRILL_DEADLINE_SECONDS: "8",
-  CONSUL_LAB_DRILL_WINDOW_SECONDS: "1",
+  CONSUL_LAB_DRILL_WINDOW_SECONDS: "0.5",
   ...extra,
 });
 
@@ -83,7 +83,7 @@ describe("npm run verify", () => {
   it("names each failing fact with its cause", () =>
     withStandIn(
       async (standIn) => {
-        const result = await checkout.npm("verify", ["--settle", "0"], verifyEnv(standIn));
+        const result = await checkout.script("verify", ["--settle", "0"], verifyEnv(standIn));
         expect(result.status).toBe(1);
         const failing = factLines(result.stdout).filter((line) => line.startsWith("FAIL"));
         expect(failing).toEqual(
@@ -109,25 +109,42 @@ describe("npm run verify", () => {
     withStandIn(
       async (standIn) => {
         setTimeout(() => standIn.setRunning("consul-lab-dev1005-app", true), 2500);
-        const result = await checkout.npm("verify", ["--settle=20"], verifyEnv(standIn));
+        const result = await checkout.script("verify", ["--settle=20"], verifyEnv(standIn));
         expect(result.status).toBe(0);
         expect(result.stdout).toContain("waiting for the lab to settle");
       },
       (standIn) => standIn.setRunning("consul-lab-dev1005-app", false),
     ));
 
-  it("refuses a --settle that is not a number of seconds", () =>
-    withStandIn(async (standIn) => {
-      const result = await checkout.npm("verify", ["--settle", "soon"], verifyEnv(standIn));
-      expect(result.status).toBe(2);
-      expect(result.stderr).toContain('consul-lab: --settle takes a number of seconds (0 or more), not "soon"');
-    }));
+  it.each([
+    [["--settle", "soon"], {}, '--settle takes a number of seconds (0 or more), not "soon"'],
+    [["--settle="], {}, '--settle takes a number of seconds (0 or more), not ""'],
+    [["--dril"], {}, 'unknown argument "--dril"; verify takes --drill and --settle SECONDS'],
+    [
+      ["--drill"],
+      { CONSUL_LAB_DRILL_DEADLINE_SECONDS: "0" },
+      'CONSUL_LAB_DRILL_DEADLINE_SECONDS takes a number of seconds (above 0), not "0"',
+    ],
+    [
+      ["--drill"],
+      { CONSUL_LAB_DRILL_WINDOW_SECONDS: "ten" },
+      'CONSUL_LAB_DRILL_WINDOW_SECONDS takes a number of seconds (above 0), not "ten"',
+    ],
+  ])("refuses %j %j before it asks or changes anything", async (args, env, message) => {
+    const result = await checkout.script("verify", args, { CONSUL_LAB_TOPOLOGY: topologyFile, ...env });
+    expect(result.stderr).toBe(`consul-lab: ${message}\n`);
+    expect(result.status).toBe(2);
+    expect(checkout.calls()).toEqual([]);
+  });
 
   it("refuses to run when no container carries the lab's label", () =>
     withStandIn(async (standIn) => {
       const other = join(checkout.root, "other-lab.json");
       writeFileSync(other, JSON.stringify({ ...input, name: "not-deployed" }));
-      const result = await checkout.npm("verify", ["--drill"], { ...verifyEnv(standIn), CONSUL_LAB_TOPOLOGY: other });
+      const result = await checkout.script("verify", ["--drill"], {
+        ...verifyEnv(standIn),
+        CONSUL_LAB_TOPOLOGY: other,
+      });
       expect(result.status).toBe(1);
       expect(result.stderr).toContain("no container labelled consul-lab.lab=not-deployed was found");
       expect(checkout.calls("docker").filter((call) => call.argv[0] !== "ps")).toEqual([]);
@@ -137,7 +154,7 @@ describe("npm run verify", () => {
 describe("npm run verify -- --drill", () => {
   it("times the switch to the sorry server and back on the scripted timeline, and restores the lab", () =>
     withStandIn(async (standIn) => {
-      const result = await checkout.npm("verify", ["--drill"], verifyEnv(standIn));
+      const result = await checkout.script("verify", ["--drill"], verifyEnv(standIn));
       expect(result.stderr).toBe("");
       expect(result.status).toBe(0);
       const report = JSON.parse(checkout.file("verify-report.json"));
@@ -164,7 +181,7 @@ describe("npm run verify -- --drill", () => {
   it("fails a step that never completes at its deadline, and still restores the lab", () =>
     withStandIn(
       async (standIn) => {
-        const result = await checkout.npm(
+        const result = await checkout.script(
           "verify",
           ["--drill"],
           verifyEnv(standIn, { CONSUL_LAB_DRILL_DEADLINE_SECONDS: "2" }),

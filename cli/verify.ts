@@ -10,7 +10,7 @@ import { DockerCli } from "./docker";
 import { PROJECT_ROOT } from "./process";
 import { secretsFile } from "./secrets-env";
 import { ConsulApi } from "./verify/consul-api";
-import { DrillRow, Restorer, runDrill } from "./verify/drill";
+import { DrillOptions, DrillRow, Restorer, runDrill } from "./verify/drill";
 import { Fact, verifyLab } from "./verify/facts";
 import { LabContainers } from "./verify/lab-containers";
 import { Progress } from "./verify/progress";
@@ -18,23 +18,48 @@ import { jsonFileText } from "../renderers/generated-file";
 
 export const REPORT_FILE = "verify-report.json";
 
-function seconds(name: string, fallback: number, env: NodeJS.ProcessEnv): number {
-  const value = Number(env[name] ?? fallback);
-  return Number.isFinite(value) && value > 0 ? value : fallback;
+class UsageError extends Error {}
+
+interface VerifyOptions {
+  readonly drill: boolean;
+  /** From --settle; undefined when not given. */
+  readonly settleSeconds?: number;
+  readonly drillOptions: DrillOptions;
 }
 
-/** `--name SECONDS` or `--name=SECONDS` from the command line; undefined when absent; an error when not a number. */
-function optionSeconds(argv: string[], name: string): number | undefined {
-  const index = argv.findIndex((arg) => arg === name || arg.startsWith(`${name}=`));
-  if (index < 0) return undefined;
-  const text = argv[index].includes("=") ? argv[index].split("=")[1] : argv[index + 1];
+/** A number of seconds, as `--settle` or an environment variable gives it; `atLeast` says which bound holds. */
+function secondsFrom(source: string, text: string | undefined, atLeast: "0" | "above 0"): number {
   const value = Number(text);
-  if (text === undefined || text === "" || !Number.isFinite(value) || value < 0)
-    throw new SettleError(`${name} takes a number of seconds (0 or more), not "${text ?? ""}"`);
+  if (text === undefined || text.trim() === "" || !Number.isFinite(value) || (atLeast === "0" ? value < 0 : value <= 0))
+    throw new UsageError(
+      `${source} takes a number of seconds (${atLeast === "0" ? "0 or more" : "above 0"}), not "${text ?? ""}"`,
+    );
   return value;
 }
 
-class SettleError extends Error {}
+/** The command line and the drill's environment variables, all checked before anything is asked or changed. */
+function parseOptions(argv: string[], env: NodeJS.ProcessEnv): VerifyOptions {
+  let drill = false;
+  let settleSeconds: number | undefined;
+  for (let index = 0; index < argv.length; index++) {
+    const arg = argv[index];
+    if (arg === "--drill") drill = true;
+    else if (arg === "--settle") settleSeconds = secondsFrom("--settle", argv[++index], "0");
+    else if (arg.startsWith("--settle=")) settleSeconds = secondsFrom("--settle", arg.slice("--settle=".length), "0");
+    else throw new UsageError(`unknown argument "${arg}"; verify takes --drill and --settle SECONDS`);
+  }
+  const envSeconds = (name: string, fallback: number) =>
+    env[name] === undefined || env[name] === "" ? fallback : secondsFrom(name, env[name], "above 0");
+  return {
+    drill,
+    settleSeconds,
+    drillOptions: {
+      deadlineSeconds: envSeconds("CONSUL_LAB_DRILL_DEADLINE_SECONDS", 60),
+      windowSeconds: envSeconds("CONSUL_LAB_DRILL_WINDOW_SECONDS", 10),
+      pollMs: 100,
+    },
+  };
+}
 
 /** How long a lab that is not right yet is asked again: a minute right after a deploy, else not at all. */
 function defaultSettleSeconds(): number {
@@ -64,8 +89,16 @@ function table(rows: DrillRow[]): string {
 }
 
 async function main(argv: string[]): Promise<number> {
-  const drill = argv.includes("--drill");
   const env = process.env;
+  let options: VerifyOptions;
+  try {
+    options = parseOptions(argv, env);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    console.error(`consul-lab: ${error.message}`);
+    return 2;
+  }
+  const { drill } = options;
   const progress = new Progress();
   let lab;
   let token: string | undefined;
@@ -103,14 +136,7 @@ async function main(argv: string[]): Promise<number> {
   console.log(`verify: lab ${lab.topology.name}, Consul at ${lab.publishedHttpAddress}, entry ${entryUrl}`);
   // Right after a deploy, agents register with their new ACL tokens on their next sync (up to a minute): a lab that
   // is not right yet is asked again until it is, or until the settle time is over, then reported.
-  let settleSeconds: number;
-  try {
-    settleSeconds = optionSeconds(argv, "--settle") ?? defaultSettleSeconds();
-  } catch (error) {
-    if (!(error instanceof SettleError)) throw error;
-    console.error(`consul-lab: ${error.message}`);
-    return 2;
-  }
+  const settleSeconds = options.settleSeconds ?? defaultSettleSeconds();
   const settleStarted = Date.now();
   let facts: Fact[] = await verifyLab({ lab, api, containers, entryUrl });
   while (facts.some((fact) => !fact.ok) && (Date.now() - settleStarted) / 1000 < settleSeconds) {
@@ -148,11 +174,7 @@ async function main(argv: string[]): Promise<number> {
           containers,
           entryUrl,
           progress,
-          options: {
-            deadlineSeconds: seconds("CONSUL_LAB_DRILL_DEADLINE_SECONDS", 60, env),
-            windowSeconds: seconds("CONSUL_LAB_DRILL_WINDOW_SECONDS", 10, env),
-            pollMs: 100,
-          },
+          options: options.drillOptions,
         },
         restorer,
       );

@@ -87,31 +87,43 @@ export class LabCheckout {
    * a test that signals it would; the log starts empty.
    */
   cli(entry: string, args: string[], env: Record<string, string> = {}): ChildProcess {
-    writeFileSync(this.log, "");
-    return spawn(process.execPath, ["scripts/run-ts.mjs", entry, ...args], {
-      cwd: this.root,
-      stdio: ["ignore", "pipe", "pipe"],
-      env: this.environment(env),
-    });
+    return this.spawnLogged(process.execPath, ["scripts/run-ts.mjs", entry, ...args], env);
   }
 
   /** `npm run <script> [-- args]` in the copy, with the fakes first on the PATH. */
   npm(script: string, args: string[] = [], env: Record<string, string> = {}): Promise<NpmRun> {
+    const separated = args.length > 0 ? ["--", ...args] : [];
+    return this.finish(this.spawnLogged("npm", ["run", "--silent", script, ...separated], env));
+  }
+
+  /**
+   * What `npm run <script> [-- args]` runs, without npm: the script's own command line from package.json, run in the
+   * copy. npm adds about half a second to each command and nothing the CLI reads (a test runs each entry point through
+   * npm itself too), so most tests take this way.
+   */
+  script(script: string, args: string[] = [], env: Record<string, string> = {}): Promise<NpmRun> {
+    const command = JSON.parse(this.file("package.json")).scripts[script] as string | undefined;
+    const words = command?.split(" ") ?? [];
+    if (words[0] !== "node" || words.some((word) => !/^[\w./-]+$/.test(word)))
+      throw new Error(`npm script ${script} is not a plain \`node ...\` command line: ${command}`);
+    return this.finish(this.spawnLogged(process.execPath, [...words.slice(1), ...args], env));
+  }
+
+  private spawnLogged(command: string, args: string[], env: Record<string, string>): ChildProcess {
     writeFileSync(this.log, "");
     // Asynchronous, so a stand-in server in the test's own process can answer the command.
-    const child = spawn("npm", ["run", "--silent", script, ...(args.length > 0 ? ["--", ...args] : [])], {
-      cwd: this.root,
-      stdio: ["ignore", "pipe", "pipe"],
-      env: this.environment(env),
-    });
+    return spawn(command, args, { cwd: this.root, stdio: ["ignore", "pipe", "pipe"], env: this.environment(env) });
+  }
+
+  private finish(child: ChildProcess): Promise<NpmRun> {
     let stdout = "";
     let stderr = "";
-    child.stdout.on("data", (chunk) => (stdout += chunk));
-    child.stderr.on("data", (chunk) => (stderr += chunk));
+    child.stdout!.on("data", (chunk) => (stdout += chunk));
+    child.stderr!.on("data", (chunk) => (stderr += chunk));
     return new Promise((resolve) => child.on("close", (status) => resolve({ status, stdout, stderr })));
   }
 
-  /** What the last `npm` run asked the fakes, in order. */
+  /** What the last command run asked the fakes, in order. */
   calls(program?: Call["program"]): Call[] {
     if (!existsSync(this.log)) return [];
     return readFileSync(this.log, "utf8")
