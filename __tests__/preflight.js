@@ -1,9 +1,12 @@
 // Jest's globalSetup: every program the tests run generated files through, checked once before any test starts, so
 // a machine without one gets a single list of what to install instead of scattered failures or a hung helper. Then
-// it starts the fake daemon that answers the fake `docker` and `terraform` (tools/fakes), for every test file.
+// it builds the bundles the npm scripts run, once (test files and their copies of the checkout reuse them), and
+// starts the fake daemon that answers the fake `docker` and `terraform` (tools/fakes) for every test file.
 const { spawn, spawnSync } = require("node:child_process");
-const { existsSync } = require("node:fs");
+const { existsSync, readFileSync } = require("node:fs");
 const { join } = require("node:path");
+
+const ROOT = join(__dirname, "..");
 
 const PROGRAMS = [
   {
@@ -85,9 +88,26 @@ async function startFakeDaemon() {
   daemon.unref();
 }
 
+/** Every entry point the npm scripts and cdktf.json run through scripts/run-ts.mjs, built unless up to date. */
+function buildBundles() {
+  const commands = [
+    ...Object.values(JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).scripts),
+    JSON.parse(readFileSync(join(ROOT, "cdktf.json"), "utf8")).app,
+  ];
+  const entries = [...new Set(commands.flatMap((command) => /run-ts\.mjs (\S+\.ts)/.exec(command)?.slice(1) ?? []))];
+  const result = spawnSync(process.execPath, ["scripts/run-ts.mjs", "--build", ...entries], {
+    cwd: ROOT,
+    encoding: "utf8",
+  });
+  if (result.status !== 0) throw new Error(`building ${entries.join(", ")} failed:\n${result.stderr}`);
+}
+
 module.exports = async function preflight() {
   const missing = PROGRAMS.filter((program) => !found(program.command) || (program.works && !program.works()));
-  if (missing.length === 0) return startFakeDaemon();
+  if (missing.length === 0) {
+    buildBundles();
+    return startFakeDaemon();
+  }
   const lines = missing.map(
     (program) =>
       `  ${program.command}: ${program.why}\n    Debian/Ubuntu: ${program.debian}\n    macOS: ${program.macos}`,

@@ -108,10 +108,17 @@ describe("npm run verify", () => {
   it("asks a lab that is not right yet again until it settles, then passes", () =>
     withStandIn(
       async (standIn) => {
-        setTimeout(() => standIn.setRunning("consul-lab-dev1005-app", true), 2500);
-        const result = await checkout.script("verify", ["--settle=20"], verifyEnv(standIn));
-        expect(result.status).toBe(0);
-        expect(result.stdout).toContain("waiting for the lab to settle");
+        const child = checkout.cli("cli/verify.ts", ["--settle=20"], verifyEnv(standIn));
+        let stdout = "";
+        // The app server comes back once verify has seen it down and said it waits.
+        child.stdout!.on("data", (chunk) => {
+          stdout += chunk;
+          if (stdout.includes("waiting for the lab to settle")) standIn.setRunning("consul-lab-dev1005-app", true);
+        });
+        const status = await new Promise<number | null>((resolve) => child.on("close", resolve));
+        expect(stdout).toMatch(/waiting for the lab to settle: \d+ s \([1-9]\d* fact\(s\) not right yet\)/);
+        expect(status).toBe(0);
+        expect(stdout).toContain("ok    test_hoge_dev_jp: 3 instance(s) registered, every check passing");
       },
       (standIn) => standIn.setRunning("consul-lab-dev1005-app", false),
     ));

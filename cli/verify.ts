@@ -146,7 +146,8 @@ async function main(argv: string[]): Promise<number> {
       (Date.now() - settleStarted) / 1000,
       `${failing} fact(s) not right yet`,
     );
-    await new Promise((resolve) => setTimeout(resolve, 2000));
+    // Each pass asks every node, so once a second is often enough to see the lab settle without crowding it.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
     facts = await verifyLab({ lab, api, containers, entryUrl });
   }
   progress.done();

@@ -60,6 +60,12 @@ export class LabCheckout {
 
   constructor() {
     for (const entry of COPIED) cpSync(join(PROJECT_ROOT, entry), join(this.root, entry), { recursive: true });
+    // The bundles Jest's globalSetup built: up to date in the copy too, as their inputs are the same files.
+    if (existsSync(join(PROJECT_ROOT, ".build")))
+      cpSync(join(PROJECT_ROOT, ".build"), join(this.root, ".build"), {
+        recursive: true,
+        filter: (path) => !path.endsWith(".tmp"),
+      });
     symlinkSync(join(PROJECT_ROOT, "node_modules"), join(this.root, "node_modules"), "dir");
     this.setDocker(HEALTHY_DOCKER);
     writeFileSync(this.routeTable, "Iface\tDestination\tGateway\tFlags\tRefCnt\tUse\tMetric\tMask\n");
