@@ -7,7 +7,8 @@ module.exports = {
   testMatch: ["**/*.test.ts"],
   // Type checking is `npm run lint`'s job; the tests only transpile, which keeps them fast.
   transform: { "^.+\\.ts$": ["ts-jest", { diagnostics: false }] },
-  globalSetup: "<rootDir>/__tests__/preflight.js",
+  globalSetup: "<rootDir>/__tests__/global-setup.js",
+  globalTeardown: "<rootDir>/__tests__/global-teardown.js",
   // The longest suites spend much of their time waiting (on the programs they start, on a stand-in lab's scripted
   // timeline): half as many workers again as cores fill that waiting with other suites.
   // (Jest reads a percentage above 100% as a count, so the figure is worked out here.)

@@ -1,10 +1,10 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { articleInput } from "./helpers";
-import { PROJECT_ROOT, runApp } from "./synth";
+import { PROJECT_ROOT, runApp, sharedDefaultRun } from "./synth";
 
 describe("the app (main.ts)", () => {
-  const first = runApp();
+  const first = sharedDefaultRun();
 
   it("synthesizes the cluster and Consul stacks", () => {
     expect(first.stderr).toBe("");

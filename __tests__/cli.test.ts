@@ -7,23 +7,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSy
 import { join } from "node:path";
 import { articleInput } from "./helpers";
 import { HEALTHY_DOCKER, LabCheckout } from "./tools/lab-checkout";
-
-/** Free ports on loopback for the lab to publish, so the doctor's port check passes whatever runs on this machine. */
-async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: count },
-      () =>
-        new Promise<Server>((resolve) => {
-          const server = createServer();
-          server.listen(0, "127.0.0.1", () => resolve(server));
-        }),
-    ),
-  );
-  const ports = servers.map((server) => (server.address() as { port: number }).port);
-  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
-  return ports;
-}
+import { freeLoopbackPort } from "./tools/ports";
 
 function filesUnder(dir: string): string[] {
   if (!existsSync(dir)) return [];
@@ -64,7 +48,8 @@ describe("the npm commands, against recording fakes of terraform and docker", ()
   let httpPort: number;
 
   beforeAll(async () => {
-    const [http, dns, entry] = await freePorts(3);
+    // Free ports for the lab to publish, so the doctor's port check passes whatever else runs on this machine.
+    const [http, dns, entry] = [await freeLoopbackPort(), await freeLoopbackPort(), await freeLoopbackPort()];
     httpPort = http;
     const input = articleInput();
     input.publish = { httpPort: http, dnsPort: dns, entryPort: entry };

@@ -7,7 +7,7 @@ import { Service } from "@cdktf/provider-consul/lib/service";
 import { Testing } from "cdktf";
 import { ClusterStack, ConsulStack } from "../stacks";
 import { articleInput, labOf, problemsOf } from "./helpers";
-import { runApp } from "./synth";
+import { sharedDefaultRun } from "./synth";
 
 function consulStackOf(input: unknown = articleInput()) {
   const lab = labOf(input);
@@ -60,7 +60,7 @@ describe("the Consul stack", () => {
   });
 
   it("talks to the published HTTP API the topology names, with no reference into the cluster's state", () => {
-    const written = runApp().files;
+    const written = sharedDefaultRun().files;
     const json = JSON.parse(written["stacks/consul/cdk.tf.json"]);
     expect(JSON.stringify(json)).toHaveProviderWithProperties(ConsulProvider, {
       address: "127.0.0.1:8500",
@@ -96,7 +96,7 @@ describe("the Consul stack", () => {
 
 describe("deploy order", () => {
   it("deploys the cluster before the Consul stack", () => {
-    const run = runApp();
+    const run = sharedDefaultRun();
     const manifest = JSON.parse(run.files["manifest.json"]);
     expect(manifest.stacks.cluster.dependencies).toEqual([]);
     expect(manifest.stacks.consul.dependencies).toEqual(["cluster"]);

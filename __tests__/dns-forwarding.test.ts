@@ -1,7 +1,7 @@
 import { DNSMASQ_PORT, renderAgentConfig, renderDnsmasqConf } from "../renderers";
 import { articleInput, labOf, TEST_AGENT_SECRETS } from "./helpers";
 import { dig, dnsmasqTest, startDnsmasq } from "./tools/dnsmasq";
-import { freeLoopbackPort } from "./tools/nginx";
+import { freeLoopbackPort } from "./tools/ports";
 
 describe("the dnsmasq config", () => {
   const lab = labOf();

@@ -8,6 +8,7 @@ import { CheckResult, formatCheck, runDoctor } from "../cli/doctor";
 import { createSecrets, generateSecrets } from "../secrets";
 import { articleInput, labOf } from "./helpers";
 import { FAKES_BIN, HEALTHY_DOCKER } from "./tools/lab-checkout";
+import { freeLoopbackPort } from "./tools/ports";
 
 const dir = mkdtempSync(join(tmpdir(), "consul-lab-doctor-"));
 let taken: Server;
@@ -22,10 +23,8 @@ beforeAll(async () => {
     });
   taken = await listen();
   takenPort = (taken.address() as { port: number }).port;
-  // Three ports nobody holds: bound at once, then released, so they are distinct.
-  const probes = await Promise.all([listen(), listen(), listen()]);
-  freePorts = probes.map((probe) => (probe.address() as { port: number }).port);
-  await Promise.all(probes.map((probe) => new Promise((resolve) => probe.close(resolve))));
+  // Three ports nobody holds.
+  freePorts = [await freeLoopbackPort(), await freeLoopbackPort(), await freeLoopbackPort()];
 });
 afterAll(() => new Promise((resolve) => taken.close(resolve)));
 

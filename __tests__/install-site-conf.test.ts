@@ -2,7 +2,8 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freeLoopbackPort, nginxTest, startNginx } from "./tools/nginx";
+import { nginxTest, startNginx } from "./tools/nginx";
+import { freeLoopbackPort } from "./tools/ports";
 
 const INSTALLER = join(__dirname, "..", "assets", "load-balancer", "install-site-conf.sh");
 

@@ -9,7 +9,8 @@ import {
   renderUpstreamTemplate,
 } from "../renderers";
 import { articleInput, labOf } from "./helpers";
-import { freeLoopbackPort, httpGet, nginxTest, startNginx } from "./tools/nginx";
+import { httpGet, nginxTest, startNginx } from "./tools/nginx";
+import { freeLoopbackPort } from "./tools/ports";
 
 const lab = labOf();
 

@@ -1,12 +1,7 @@
-// Jest's globalSetup: every program the tests run generated files through, checked once before any test starts, so
-// a machine without one gets a single list of what to install instead of scattered failures or a hung helper. Then
-// it builds the bundles the npm scripts run, once (test files and their copies of the checkout reuse them), and
-// starts the fake daemon that answers the fake `docker` and `terraform` (tools/fakes) for every test file.
-const { spawn, spawnSync } = require("node:child_process");
-const { existsSync, readFileSync } = require("node:fs");
-const { join } = require("node:path");
-
-const ROOT = join(__dirname, "..");
+// Every program the tests run generated files through, checked once before any test starts (global-setup.js), so
+// a machine without one gets a single list of what to install instead of scattered failures or a hung helper.
+const { spawnSync } = require("node:child_process");
+const { existsSync } = require("node:fs");
 
 const PROGRAMS = [
   {
@@ -71,43 +66,10 @@ function found(command) {
   return spawnSync("sh", ["-c", `command -v ${command}`], { encoding: "utf8" }).status === 0;
 }
 
-/** Starts tools/fakes/fake-daemon.mjs and tells every test worker its port; it exits when Jest does. */
-async function startFakeDaemon() {
-  const daemon = spawn(process.execPath, [join(__dirname, "tools", "fakes", "fake-daemon.mjs")], {
-    stdio: ["pipe", "pipe", "inherit"],
-  });
-  const port = await new Promise((resolve, reject) => {
-    daemon.stdout.once("data", (chunk) => resolve(String(chunk).trim()));
-    daemon.once("exit", (code) => reject(new Error(`the fake daemon exited (${code}) before it listened`)));
-  });
-  // Workers start after globalSetup and inherit this environment.
-  process.env.FAKE_DAEMON_PORT = port;
-  // Neither the pipe to its stdin (its lifeline) nor the process keeps Jest running.
-  daemon.stdout.destroy();
-  daemon.stdin.unref?.();
-  daemon.unref();
-}
-
-/** Every entry point the npm scripts and cdktf.json run through scripts/run-ts.mjs, built unless up to date. */
-function buildBundles() {
-  const commands = [
-    ...Object.values(JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).scripts),
-    JSON.parse(readFileSync(join(ROOT, "cdktf.json"), "utf8")).app,
-  ];
-  const entries = [...new Set(commands.flatMap((command) => /run-ts\.mjs (\S+\.ts)/.exec(command)?.slice(1) ?? []))];
-  const result = spawnSync(process.execPath, ["scripts/run-ts.mjs", "--build", ...entries], {
-    cwd: ROOT,
-    encoding: "utf8",
-  });
-  if (result.status !== 0) throw new Error(`building ${entries.join(", ")} failed:\n${result.stderr}`);
-}
-
-module.exports = async function preflight() {
+/** Throws one error listing every missing program, with how to install it. */
+module.exports = function preflight() {
   const missing = PROGRAMS.filter((program) => !found(program.command) || (program.works && !program.works()));
-  if (missing.length === 0) {
-    buildBundles();
-    return startFakeDaemon();
-  }
+  if (missing.length === 0) return;
   const lines = missing.map(
     (program) =>
       `  ${program.command}: ${program.why}\n    Debian/Ubuntu: ${program.debian}\n    macOS: ${program.macos}`,

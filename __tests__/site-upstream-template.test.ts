@@ -1,7 +1,8 @@
 import { createServer, Server } from "node:http";
 import { renderConsulUiVhost, renderUpstreamTemplate } from "../renderers";
 import { articleInput, labOf } from "./helpers";
-import { freeLoopbackPort, nginxTest, startNginx } from "./tools/nginx";
+import { nginxTest, startNginx } from "./tools/nginx";
+import { freeLoopbackPort } from "./tools/ports";
 import { Fixture, HealthInstance, renderTemplate } from "./tools/render-template";
 
 const lab = labOf();

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { articleWithExtraApps } from "./helpers";
-import { runApp } from "./synth";
+import { runApp, sharedDefaultRun } from "./synth";
 
 type Resources = Map<string, unknown>;
 
@@ -21,7 +21,7 @@ function resourcesOf(files: Record<string, string>): Resources {
 }
 
 describe("adding a node to the topology", () => {
-  const before = resourcesOf(runApp().files);
+  const before = resourcesOf(sharedDefaultRun().files);
   const file = join(mkdtempSync(join(tmpdir(), "consul-lab-stable-")), "with-dev1007.json");
   writeFileSync(file, JSON.stringify(articleWithExtraApps(1)));
   const after = resourcesOf(runApp({ CONSUL_LAB_TOPOLOGY: file }).files);

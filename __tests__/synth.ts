@@ -21,6 +21,11 @@ function listFiles(dir: string): string[] {
   });
 }
 
+function filesIn(outdir: string): Record<string, string> {
+  return Object.fromEntries(listFiles(outdir).map((file) => [relative(outdir, file), readFileSync(file, "utf8")]));
+}
+
+/** A fresh run of the app, into a new output directory. */
 export function runApp(env: Record<string, string> = {}): AppRun {
   const outdir = mkdtempSync(join(tmpdir(), "consul-lab-synth-"));
   const result = spawnSync(process.execPath, ["scripts/run-ts.mjs", "main.ts"], {
@@ -28,8 +33,16 @@ export function runApp(env: Record<string, string> = {}): AppRun {
     env: { ...process.env, CONSUL_LAB_TOPOLOGY: "", ...env, CDKTF_OUTDIR: outdir },
     encoding: "utf8",
   });
-  const files = Object.fromEntries(
-    listFiles(outdir).map((file) => [relative(outdir, file), readFileSync(file, "utf8")]),
-  );
-  return { status: result.status, stderr: result.stderr, outdir, files };
+  return { status: result.status, stderr: result.stderr, outdir, files: filesIn(outdir) };
+}
+
+/**
+ * The app's run on the default lab, done once for the whole test run by global-setup.js: for tests that read it.
+ * A test that changes the output directory, or checks that two runs agree, makes its own with runApp.
+ */
+export function sharedDefaultRun(): AppRun {
+  const outdir = process.env.CONSUL_LAB_TEST_DEFAULT_SYNTH;
+  if (!outdir) return runApp();
+  const { status, stderr } = JSON.parse(readFileSync(`${outdir}.json`, "utf8"));
+  return { status, stderr, outdir, files: filesIn(outdir) };
 }

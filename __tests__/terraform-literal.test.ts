@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { terraformLiteral } from "../constructs";
-import { runApp } from "./synth";
+import { sharedDefaultRun } from "./synth";
 
 /** What Terraform makes of a JSON string value: `$${` and `%%{` stand for a literal `${` and `%{`. */
 function asTerraformReadsIt(text: string): string {
@@ -26,7 +26,7 @@ describe("literal text in the synthesized JSON", () => {
   });
 
   it("interpolates only the references the stacks mean to make", () => {
-    const run = runApp();
+    const run = sharedDefaultRun();
     const strings = Object.entries(run.files)
       .filter(([path]) => path.endsWith("cdk.tf.json"))
       .flatMap(([, text]) => stringsOf(JSON.parse(text)));

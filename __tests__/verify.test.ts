@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { articleInput, labOf } from "./helpers";
 import { LabCheckout } from "./tools/lab-checkout";
 import { LabStandIn } from "./tools/lab-stand-in";
-import { freeLoopbackPort } from "./tools/nginx";
+import { freeLoopbackPort } from "./tools/ports";
 
 jest.setTimeout(90_000);
 

@@ -3,7 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { renderWorkloadSite, WORKLOAD_HTML_ROOT } from "../renderers";
 import { articleInput, labOf } from "./helpers";
-import { freeLoopbackPort, nginxTest, startNginx } from "./tools/nginx";
+import { nginxTest, startNginx } from "./tools/nginx";
+import { freeLoopbackPort } from "./tools/ports";
 
 describe("the node workload's site", () => {
   const lab = labOf();

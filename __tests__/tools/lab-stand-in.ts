@@ -13,7 +13,8 @@ import { join } from "node:path";
 import { LOAD_BALANCER_PATHS, MAINTENANCE_HANDLER_LOG } from "../../renderers";
 import type { Lab } from "../../topology";
 import { startDnsmasq, RunningDnsmasq } from "./dnsmasq";
-import { freeLoopbackPort, RunningNginx, startNginx } from "./nginx";
+import { RunningNginx, startNginx } from "./nginx";
+import { freeLoopbackPort } from "./ports";
 
 export interface Timeline {
   healthDelayMs: number;

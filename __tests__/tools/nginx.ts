@@ -1,8 +1,7 @@
 /** Runs Debian's real nginx on generated configuration: `nginx -t`, or a server on a loopback port. */
 import { ChildProcess, spawn, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { request as httpRequest } from "node:http";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -48,19 +47,6 @@ export function nginxTest(serverBlocks: string): NginxCheck {
   return { ok: result.status === 0, output: `${result.stdout}${result.stderr}`.trim() };
 }
 
-export async function freeLoopbackPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port")),
-      );
-    });
-  });
-}
-
 export interface RunningNginx {
   readonly dir: string;
   /** SIGHUP: re-read the configuration, as consul-template's exec reload_signal does. */
@@ -68,22 +54,31 @@ export interface RunningNginx {
   stop(): Promise<void>;
 }
 
-/** Starts nginx in the foreground on the given server blocks; resolves once `port` accepts connections. */
+/**
+ * Starts nginx in the foreground on the given server blocks; resolves once it has bound its ports (it writes its pid
+ * file only then) and `port` answers, so an answer from whatever else might hold the port never counts.
+ */
 export async function startNginx(serverBlocks: string, port: number): Promise<RunningNginx> {
   const { dir, conf } = writeMainConf(serverBlocks);
   const child: ChildProcess = spawn("nginx", ["-p", dir, "-e", `${dir}/error.log`, "-c", conf], { stdio: "ignore" });
+  const pidFile = `${dir}/nginx.pid`;
   const deadline = Date.now() + 5000;
   for (;;) {
-    try {
-      await fetch(`http://127.0.0.1:${port}/`);
+    const bound = existsSync(pidFile) && readFileSync(pidFile, "utf8").trim() === String(child.pid);
+    if (
+      bound &&
+      (await fetch(`http://127.0.0.1:${port}/`).then(
+        () => true,
+        () => false,
+      ))
+    )
       break;
-    } catch {
-      if (Date.now() > deadline || child.exitCode !== null) {
-        child.kill("SIGKILL");
-        throw new Error(`nginx did not start on 127.0.0.1:${port}`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 50));
+    if (Date.now() > deadline || child.exitCode !== null) {
+      child.kill("SIGKILL");
+      const log = existsSync(`${dir}/error.log`) ? readFileSync(`${dir}/error.log`, "utf8").trim() : "";
+      throw new Error(`nginx did not start on 127.0.0.1:${port}${log ? `: ${log}` : ""}`);
     }
+    await new Promise((resolve) => setTimeout(resolve, 50));
   }
   return {
     dir,
