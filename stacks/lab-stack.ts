@@ -19,14 +19,14 @@ export interface LabStackOptions {
 /**
  * The base of this project's stacks: state in `state/<id>.tfstate`, and a leaner synthesis.
  *
- * cdktf resolves every resource three times, and in a large lab that is most of the synth. Two of those walks do
- * nothing here, so a lean stack skips them; the output is the same bytes (lean-synthesis.test.ts compares both ways
- * on three labs):
- * - the preparing pass, which resolves everything once only to find references from one stack into another. These
- *   stacks never make one: the consul stack gets the published address as a literal, and deploy-contract.test.ts
- *   refuses any reference to a resource its stack does not declare.
- * - the unset arguments: a provider resource hands over every argument it knows (about ninety for a container),
- *   set or not, and each unset one costs two resolve calls before it is dropped. They are left out first.
+ * cdktf walks every resource three times with its resolver, and in a large lab that is most of the synth. A lean
+ * stack skips one walk and shortens the others; the output is the same bytes (lean-synthesis.test.ts compares both
+ * ways on four labs):
+ * - the preparing walk resolves everything once only to find references from one stack into another. These stacks
+ *   never make one: the consul stack gets the published address as a literal, and deploy-contract.test.ts refuses
+ *   any reference to a resource of the other stack. It is skipped.
+ * - a provider resource hands over every argument it knows, set or not (68 for a container), and each unset one
+ *   costs two resolve calls before it is dropped. They are left out before the walks.
  */
 export abstract class LabStack extends TerraformStack {
   readonly synthesis: "lean" | "stock";
