@@ -249,13 +249,15 @@ describe("the npm commands, against recording fakes of terraform and docker", ()
       CONSUL_LAB_TOPOLOGY: topologyFile,
       FAKE_SLOW: "apply:cluster",
     });
+    let stdout = "";
     let stderr = "";
+    child.stdout!.on("data", (chunk) => (stdout += chunk));
     child.stderr!.on("data", (chunk) => (stderr += chunk));
+    // Once the apply says it is under way, as a real one does.
     const deadline = Date.now() + 30_000;
-    while (!checkout.calls("terraform").some((call) => call.argv[0] === "apply") && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
+    while (!stdout.includes("Still creating...") && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
     }
-    await new Promise((resolve) => setTimeout(resolve, 300));
     child.kill("SIGTERM");
     const exit = await new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
     expect(exit).toBe(143);

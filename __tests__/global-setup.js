@@ -6,7 +6,7 @@
 // - the default lab, synthesized once (synth.ts's sharedDefaultRun);
 // - the fake daemon that answers the fake `docker` and `terraform` (tools/fakes).
 const { spawn, spawnSync } = require("node:child_process");
-const { chmodSync, mkdtempSync, readFileSync, realpathSync, writeFileSync } = require("node:fs");
+const { chmodSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } = require("node:fs");
 const { tmpdir } = require("node:os");
 const { join } = require("node:path");
 const preflight = require("./preflight");
@@ -55,13 +55,19 @@ async function startFakeDaemon() {
 module.exports = async function globalSetup() {
   preflight();
   const testRunDir = realpathSync(mkdtempSync(join(tmpdir(), "consul-lab-test-run-")));
-  // Traversable like /tmp itself: nginx's workers run as another user and read document roots made under it.
-  chmodSync(testRunDir, 0o755);
-  process.env.TMPDIR = testRunDir;
-  const built = run(["scripts/run-ts.mjs", "--build", ...bundledEntries()]);
-  if (built.status !== 0) throw new Error(`building the bundles failed:\n${built.stderr}`);
-  process.env.CONSUL_LAB_TEST_DEFAULT_SYNTH = synthesizeDefaultLab(testRunDir);
-  const { daemon, port } = await startFakeDaemon();
-  process.env.FAKE_DAEMON_PORT = port;
-  globalThis.consulLabTestRun = { daemon, testRunDir };
+  try {
+    // Traversable like /tmp itself: nginx's workers run as another user and read document roots made under it.
+    chmodSync(testRunDir, 0o755);
+    process.env.TMPDIR = testRunDir;
+    process.env.CONSUL_LAB_TEST_RUN_DIR = testRunDir;
+    const built = run(["scripts/run-ts.mjs", "--build", ...bundledEntries()]);
+    if (built.status !== 0) throw new Error(`building the bundles failed:\n${built.stderr}`);
+    process.env.CONSUL_LAB_TEST_DEFAULT_SYNTH = synthesizeDefaultLab(testRunDir);
+    const { daemon, port } = await startFakeDaemon();
+    process.env.FAKE_DAEMON_PORT = port;
+    globalThis.consulLabTestRun = { daemon, testRunDir };
+  } catch (error) {
+    rmSync(testRunDir, { recursive: true, force: true });
+    throw error;
+  }
 };

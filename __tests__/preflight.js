@@ -6,10 +6,12 @@ const { existsSync } = require("node:fs");
 const PROGRAMS = [
   {
     command: "bash",
-    why: "runs the fake docker and terraform (bash 4 or later, for read -N)",
+    why: "runs the fake docker and terraform (bash 4.1 or later, for read -N)",
     debian: "preinstalled",
     macos: "brew install bash",
-    works: () => spawnSync("bash", ["-c", "((BASH_VERSINFO[0] >= 4))"]).status === 0,
+    works: () =>
+      spawnSync("bash", ["-c", "((BASH_VERSINFO[0] > 4 || (BASH_VERSINFO[0] == 4 && BASH_VERSINFO[1] >= 1)))"])
+        .status === 0,
   },
   {
     command: "terraform",

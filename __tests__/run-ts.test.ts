@@ -5,9 +5,9 @@
 import { spawnSync } from "node:child_process";
 import {
   cpSync,
-  existsSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   statSync,
   symlinkSync,
@@ -57,7 +57,12 @@ describe("scripts/run-ts.mjs", () => {
     const root = project();
     expect(runTs(root, ["--build", "entry.ts"])).toEqual({ status: 0, stdout: "", stderr: "" });
     const manifest = JSON.parse(readFileSync(join(root, ".build", "entry.js.inputs.json"), "utf8"));
-    expect(Object.keys(manifest.inputs).sort()).toEqual(["entry.ts", "greeting.ts"]);
+    expect(Object.keys(manifest.inputs).sort()).toEqual([
+      "entry.ts",
+      "greeting.ts",
+      "scripts/run-ts.mjs",
+      "tsconfig.json",
+    ]);
     const copy = mkdtempSync(join(tmpdir(), "consul-lab-run-ts-copy-"));
     cpSync(root, copy, { recursive: true, verbatimSymlinks: true });
     const built = builtAt(copy);
@@ -65,11 +70,23 @@ describe("scripts/run-ts.mjs", () => {
     expect(builtAt(copy)).toBe(built);
   });
 
-  it("starts from V8's code cache, and replaces a cache V8 refuses", () => {
+  it("rebuilds when the files that decide how it builds change (this runner, tsconfig.json)", () => {
     const root = project();
-    const cache = join(root, ".build", "entry.js.cache");
+    runTs(root, ["--build", "entry.ts"]);
+    const first = builtAt(root);
+    writeFileSync(join(root, "tsconfig.json"), '{ "compilerOptions": { "strict": true } }\n');
     expect(runTs(root, ["entry.ts"]).stdout).toBe("hello \n");
-    expect(existsSync(cache)).toBe(true);
+    expect(builtAt(root)).not.toBe(first);
+  });
+
+  /** The code cache files beside the entry's bundle. */
+  const caches = (root: string) => readdirSync(join(root, ".build")).filter((name) => name.endsWith(".cache"));
+
+  it("starts from V8's code cache of this very bundle, and replaces a cache V8 refuses", () => {
+    const root = project();
+    expect(runTs(root, ["entry.ts"]).stdout).toBe("hello \n");
+    expect(caches(root)).toHaveLength(1);
+    const cache = join(root, ".build", caches(root)[0]);
     const written = readFileSync(cache);
     expect(written.length).toBeGreaterThan(0);
     expect(runTs(root, ["entry.ts"]).stdout).toBe("hello \n");
@@ -79,10 +96,51 @@ describe("scripts/run-ts.mjs", () => {
     expect(readFileSync(cache).toString()).not.toBe("not a code cache");
   });
 
-  it("runs a bundle that imports dynamically, which a code-cached start cannot, the plain way", () => {
+  it("never runs a cache of an older bundle of the same length (V8 checks only the length)", () => {
     const root = project();
-    writeFileSync(join(root, "entry.ts"), 'void import("node:os").then((os) => console.log(typeof os.cpus));\n');
+    expect(runTs(root, ["entry.ts"]).stdout).toBe("hello \n");
+    writeFileSync(join(root, "greeting.ts"), 'export const greeting: string = "howdy";\n');
+    expect(runTs(root, ["entry.ts"]).stdout).toBe("howdy \n");
+    // The older bundle's cache is gone: one cache, of the bundle that runs.
+    expect(caches(root)).toHaveLength(1);
+  });
+
+  it("turns a dynamic import, even of a computed name, into a require a cached start can run", () => {
+    const root = project();
+    writeFileSync(
+      join(root, "entry.ts"),
+      'const name = ["node", "os"].join(":");\nvoid import(name).then((os) => console.log(typeof os.cpus));\n',
+    );
     expect(runTs(root, ["entry.ts"])).toEqual({ status: 0, stdout: "function\n", stderr: "" });
-    expect(existsSync(join(root, ".build", "entry.js.cache"))).toBe(false);
+  });
+
+  it("keeps cdktf's zip helper a file of its own, so an archive asset is zipped instead of the bundle run again", () => {
+    const root = project();
+    mkdirSync(join(root, "site"));
+    writeFileSync(join(root, "site", "index.html"), "<p>hello</p>\n");
+    writeFileSync(
+      join(root, "entry.ts"),
+      [
+        'import { App, AssetType, TerraformAsset, TerraformStack } from "cdktf";',
+        // Started again by the zip helper, the bundle stops at once instead of recursing.
+        'if (process.env.ENTRY_STARTED) { console.error("the bundle was started again"); process.exit(1); }',
+        'process.env.ENTRY_STARTED = "1";',
+        'console.log("synth starts");',
+        "const app = new App({ outdir: process.argv[2], skipValidation: true });",
+        'const path = require("node:path").resolve("site");',
+        'new TerraformAsset(new TerraformStack(app, "s"), "site", { path, type: AssetType.ARCHIVE });',
+        "app.synth();",
+        "",
+      ].join("\n"),
+    );
+    const outdir = join(root, "out");
+    const result = runTs(root, ["entry.ts", outdir]);
+    expect(result.stderr).toBe("");
+    expect(result.stdout).toBe("synth starts\n");
+    expect(result.status).toBe(0);
+    const archives = readdirSync(join(outdir, "stacks", "s", "assets"), { recursive: true }).filter((name) =>
+      String(name).endsWith(".zip"),
+    );
+    expect(archives).toHaveLength(1);
   });
 });

@@ -55,7 +55,8 @@ const factLines = (stdout: string) => stdout.split("\n").filter((line) => /^(ok 
 describe("npm run verify", () => {
   it("passes on a healthy lab, one line per fact with the value seen, and writes the report", () =>
     withStandIn(async (standIn) => {
-      const result = await checkout.npm("verify", [], verifyEnv(standIn));
+      // A drill's variable means nothing to a plain verify, even when it is not a number.
+      const result = await checkout.npm("verify", [], verifyEnv(standIn, { CONSUL_LAB_DRILL_WINDOW_SECONDS: "abc" }));
       expect(factLines(result.stdout).filter((line) => line.startsWith("FAIL"))).toEqual([]);
       expect(result.status).toBe(0);
       expect(result.stdout).toContain("ok    a leader is elected: 10.0.1.1:8300");
@@ -126,7 +127,9 @@ describe("npm run verify", () => {
   it.each([
     [["--settle", "soon"], {}, '--settle takes a number of seconds (0 or more), not "soon"'],
     [["--settle="], {}, '--settle takes a number of seconds (0 or more), not ""'],
-    [["--dril"], {}, 'unknown argument "--dril"; verify takes --drill and --settle SECONDS'],
+    [["--settle", "1e3"], {}, '--settle takes a number of seconds (0 or more), not "1e3"'],
+    [["--settle"], {}, "--settle needs a number of seconds (0 or more)"],
+    [["--dril"], {}, 'unknown argument "--dril"; verify takes --drill and --settle SECONDS (see --help)'],
     [
       ["--drill"],
       { CONSUL_LAB_DRILL_DEADLINE_SECONDS: "0" },
@@ -141,6 +144,13 @@ describe("npm run verify", () => {
     const result = await checkout.script("verify", args, { CONSUL_LAB_TOPOLOGY: topologyFile, ...env });
     expect(result.stderr).toBe(`consul-lab: ${message}\n`);
     expect(result.status).toBe(2);
+    expect(checkout.calls()).toEqual([]);
+  });
+
+  it("prints its usage for --help, and asks nothing", async () => {
+    const result = await checkout.script("verify", ["--help"], { CONSUL_LAB_TOPOLOGY: topologyFile });
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/^usage: npm run verify \[-- --drill\] \[-- --settle SECONDS\]\n/);
     expect(checkout.calls()).toEqual([]);
   });
 

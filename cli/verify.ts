@@ -27,29 +27,39 @@ interface VerifyOptions {
   readonly drillOptions: DrillOptions;
 }
 
-/** A number of seconds, as `--settle` or an environment variable gives it; `atLeast` says which bound holds. */
+const USAGE = `usage: npm run verify [-- --drill] [-- --settle SECONDS]
+  --drill            also run the failover drill, timed (stops and starts the lab's own containers)
+  --settle SECONDS   ask a lab that is not right yet again for up to this long (default: 60 s right after a deploy)
+  CONSUL_LAB_DRILL_DEADLINE_SECONDS, CONSUL_LAB_DRILL_WINDOW_SECONDS   the drill's deadline (60) and window (10)`;
+
+/** A number of seconds, as `--settle` or an environment variable gives it: digits, with an optional fraction. */
 function secondsFrom(source: string, text: string | undefined, atLeast: "0" | "above 0"): number {
+  const rule = atLeast === "0" ? "0 or more" : "above 0";
+  if (text === undefined) throw new UsageError(`${source} needs a number of seconds (${rule})`);
   const value = Number(text);
-  if (text === undefined || text.trim() === "" || !Number.isFinite(value) || (atLeast === "0" ? value < 0 : value <= 0))
-    throw new UsageError(
-      `${source} takes a number of seconds (${atLeast === "0" ? "0 or more" : "above 0"}), not "${text ?? ""}"`,
-    );
+  if (!/^\d+(\.\d+)?$/.test(text) || (atLeast === "above 0" && value === 0))
+    throw new UsageError(`${source} takes a number of seconds (${rule}), not "${text}"`);
   return value;
 }
 
-/** The command line and the drill's environment variables, all checked before anything is asked or changed. */
-function parseOptions(argv: string[], env: NodeJS.ProcessEnv): VerifyOptions {
+/**
+ * The command line and, for a drill, its environment variables: all checked before anything is asked or changed.
+ * Undefined for --help, whose usage is printed.
+ */
+function parseOptions(argv: string[], env: NodeJS.ProcessEnv): VerifyOptions | undefined {
   let drill = false;
   let settleSeconds: number | undefined;
   for (let index = 0; index < argv.length; index++) {
     const arg = argv[index];
+    if (arg === "--help" || arg === "-h") return undefined;
     if (arg === "--drill") drill = true;
     else if (arg === "--settle") settleSeconds = secondsFrom("--settle", argv[++index], "0");
     else if (arg.startsWith("--settle=")) settleSeconds = secondsFrom("--settle", arg.slice("--settle=".length), "0");
-    else throw new UsageError(`unknown argument "${arg}"; verify takes --drill and --settle SECONDS`);
+    else throw new UsageError(`unknown argument "${arg}"; verify takes --drill and --settle SECONDS (see --help)`);
   }
+  // Read only for a drill: a plain verify never uses them.
   const envSeconds = (name: string, fallback: number) =>
-    env[name] === undefined || env[name] === "" ? fallback : secondsFrom(name, env[name], "above 0");
+    !drill || env[name] === undefined || env[name] === "" ? fallback : secondsFrom(name, env[name], "above 0");
   return {
     drill,
     settleSeconds,
@@ -90,13 +100,17 @@ function table(rows: DrillRow[]): string {
 
 async function main(argv: string[]): Promise<number> {
   const env = process.env;
-  let options: VerifyOptions;
+  let options: VerifyOptions | undefined;
   try {
     options = parseOptions(argv, env);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     console.error(`consul-lab: ${error.message}`);
     return 2;
+  }
+  if (!options) {
+    console.log(USAGE);
+    return 0;
   }
   const { drill } = options;
   const progress = new Progress();

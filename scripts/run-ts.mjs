@@ -3,24 +3,56 @@
 // app and the npm scripts all go through here. The bundle holds the dependencies too: Node then reads one file
 // instead of resolving and reading some six hundred, which takes about a third off the app's start. A bundle is
 // rebuilt only when the content of a file it was built from changed (a digest per input, from esbuild's metafile,
-// dependencies included), not when a timestamp moved.
+// dependencies included, and of this file and tsconfig.json, which decide how it is built), not when a timestamp
+// moved. It then starts from V8's code cache (see runBundle).
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createRequire, Module } from "node:module";
 import { basename, dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Script } from "node:vm";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const digest = (file) => createHash("sha256").update(readFileSync(file)).digest("hex");
+const digest = (data) => createHash("sha256").update(data).digest("hex");
+const fileDigest = (file) => (existsSync(file) ? digest(readFileSync(file)) : "absent");
 // Paths in a manifest are relative to the project, so a copy of the checkout with its .build/ is up to date too.
 const fromRoot = (file) => relative(root, resolve(file));
+/** What decides how every bundle is built, besides its own inputs. */
+const BUILD_SETTINGS = ["scripts/run-ts.mjs", "tsconfig.json"];
 
 const bundleOf = (entry) => join(root, ".build", `${basename(entry, ".ts")}.js`);
 
 /**
- * The bundle's manifest when it was built from this entry and every input still has the content it was built from;
- * else undefined.
+ * Modules that must stay files of their own, loaded from node_modules when the bundle runs: cdktf's private/fs zips
+ * an archive asset by running its own file as a program (`node __filename`), which inside a bundle would start the
+ * bundle again instead.
+ */
+const OWN_FILES = [
+  { request: /\/private\/fs$/, file: "/node_modules/cdktf/lib/private/fs.js", as: "cdktf/lib/private/fs.js" },
+];
+
+const keepOwnFiles = {
+  name: "keep-own-files",
+  setup(build) {
+    for (const own of OWN_FILES) {
+      build.onResolve({ filter: own.request }, async (args) => {
+        if (args.pluginData?.resolving) return undefined;
+        const resolved = await build.resolve(args.path, {
+          kind: args.kind,
+          resolveDir: args.resolveDir,
+          importer: args.importer,
+          pluginData: { resolving: true },
+        });
+        // By its end: node_modules may be a link to another checkout's.
+        return resolved.path.split("\\").join("/").endsWith(own.file) ? { path: own.as, external: true } : undefined;
+      });
+    }
+  },
+};
+
+/**
+ * The bundle's manifest when it was built from this entry, with these build settings, and every input still has the
+ * content it was built from; else undefined.
  */
 function upToDate(entry) {
   const outfile = bundleOf(entry);
@@ -29,46 +61,49 @@ function upToDate(entry) {
   try {
     const manifest = JSON.parse(readFileSync(manifestFile, "utf8"));
     if (manifest.entry !== fromRoot(entry)) return undefined;
-    const current = Object.entries(manifest.inputs).every(([file, sha]) => {
-      const path = join(root, file);
-      return existsSync(path) && digest(path) === sha;
-    });
+    const current = Object.entries(manifest.inputs).every(([file, sha]) => fileDigest(join(root, file)) === sha);
     return current ? manifest : undefined;
   } catch {
     return undefined;
   }
 }
 
-/** Builds the entry's bundle unless it is up to date; returns its path and manifest. */
+/** Builds the entry's bundle unless it is up to date; returns its path. */
 async function build(entry) {
   const outfile = bundleOf(entry);
-  const current = upToDate(entry);
-  if (current) return { outfile, manifest: current };
+  if (upToDate(entry)) return outfile;
   // Built under a name of its own, then renamed into place: runs in parallel never read a half-written bundle.
   const partial = `${outfile}.${process.pid}.tmp`;
+  const started = Date.now();
   // Loaded only when a build is needed: an up-to-date run skips esbuild altogether.
-  const { buildSync } = await import("esbuild");
-  const result = buildSync({
+  const esbuild = await import("esbuild");
+  const result = await esbuild.build({
     entryPoints: [resolve(entry)],
     outfile: partial,
     bundle: true,
     platform: "node",
     target: "node20",
     format: "cjs",
+    // import() becomes require(): a vm.Script, which runBundle starts the bundle from, cannot import on Node 20.
+    supported: { "dynamic-import": false },
+    plugins: [keepOwnFiles],
     logLevel: "warning",
     metafile: true,
   });
-  const inputs = Object.fromEntries(
-    Object.keys(result.metafile.inputs).map((input) => [fromRoot(input), digest(resolve(input))]),
-  );
-  // A dynamic import() cannot run from a vm.Script on Node 20 (see runBundle).
-  const dynamicImport = Object.values(result.metafile.outputs).some((output) =>
-    output.imports.some((imported) => imported.kind === "dynamic-import"),
-  );
+  const files = [...Object.keys(result.metafile.inputs).map(fromRoot), ...BUILD_SETTINGS];
+  const inputs = Object.fromEntries(files.map((file) => [file, fileDigest(join(root, file))]));
   renameSync(partial, outfile);
-  const manifest = { entry: fromRoot(entry), inputs, dynamicImport };
-  writeFileAtomically(`${outfile}.inputs.json`, JSON.stringify(manifest));
-  return { outfile, manifest };
+  // A file saved while esbuild read it may not be what the digest says was built: then no manifest, and the next
+  // run builds again.
+  const finished = Date.now();
+  const savedDuringBuild = files.some((file) => {
+    const path = join(root, file);
+    return existsSync(path) && statSync(path).mtimeMs >= started && statSync(path).mtimeMs <= finished;
+  });
+  const manifestFile = `${outfile}.inputs.json`;
+  if (savedDuringBuild) rmSync(manifestFile, { force: true });
+  else writeFileAtomically(manifestFile, JSON.stringify({ entry: fromRoot(entry), inputs }));
+  return outfile;
 }
 
 function writeFileAtomically(file, data) {
@@ -77,18 +112,22 @@ function writeFileAtomically(file, data) {
 }
 
 /**
- * Runs a bundle as `require` would, with V8's code cache for it kept beside it (`NAME.js.cache`): a start then skips
- * compiling what the last run compiled, about a third of the app's start. V8 refuses a cache made from other source or
- * by another Node, and a refused or missing one is written again when the process exits.
+ * Runs a bundle as `require` would, started from V8's code cache for it (`NAME.js.<digest>.cache` beside it): a start
+ * then skips compiling what the last run compiled, about a third of the app's start. The cache is named after the
+ * bundle's content because V8 checks only a source's length and its own version against a cache; one it refuses
+ * (another Node) or that is missing is written when the process exits, and replaces the caches of older bundles.
  */
-function runBundle(outfile, manifest) {
-  if (manifest.dynamicImport) return createRequire(import.meta.url)(outfile);
-  const cacheFile = `${outfile}.cache`;
+function runBundle(outfile) {
+  const source = readFileSync(outfile, "utf8");
+  const prefix = `${basename(outfile)}.`;
+  const cacheFile = `${outfile}.${digest(source).slice(0, 16)}.cache`;
   const cachedData = existsSync(cacheFile) ? readFileSync(cacheFile) : undefined;
-  const script = new Script(Module.wrap(readFileSync(outfile, "utf8")), { filename: outfile, cachedData });
+  const script = new Script(Module.wrap(source), { filename: outfile, cachedData });
   if (!cachedData || script.cachedDataRejected) {
     process.once("exit", () => {
       try {
+        for (const name of readdirSync(dirname(outfile)))
+          if (name.startsWith(prefix) && name.endsWith(".cache")) rmSync(join(dirname(outfile), name), { force: true });
         writeFileAtomically(cacheFile, script.createCachedData());
       } catch {
         // A cache that cannot be written only costs the next start some time.
@@ -110,7 +149,7 @@ if (first === "--build") {
   // Builds (or checks) bundles without running them, e.g. once before a test run.
   for (const entry of rest) await build(entry);
 } else {
-  const { outfile, manifest } = await build(first);
+  const outfile = await build(first);
   process.argv = [process.argv[0], outfile, ...rest];
-  runBundle(outfile, manifest);
+  runBundle(outfile);
 }

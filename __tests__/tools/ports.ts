@@ -1,16 +1,20 @@
 /**
  * Loopback ports for what a test must tell a port before it binds it (nginx, dnsmasq, a topology's published ports).
- * Each Jest worker takes them from a block of its own below Linux's ephemeral range (32768-60999; macOS starts at
- * 49152), so neither another worker nor a port the kernel hands out for `listen(0)` or an outgoing connection can
- * take one between the check here and the bind.
+ * They come from below Linux's ephemeral range (32768-60999; macOS starts at 49152), so no port the kernel hands out
+ * for `listen(0)` or an outgoing connection can take one between the check here and the bind; and each is reserved
+ * for the whole test run by creating a file named after it in the run's directory (global-setup.js), which only one
+ * worker can do.
  */
 import { createSocket } from "node:dgram";
+import { closeSync, mkdirSync, openSync } from "node:fs";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 const FIRST_PORT = 20000;
-const BLOCK_SIZE = 1000;
-const BLOCKS = 12;
-let handedOut = 0;
+const LAST_PORT = 32767;
+/** Where this process looks next: the ports below are reserved already, by it or by another worker. */
+let next = FIRST_PORT;
 
 function tcpFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -31,14 +35,23 @@ function udpFree(port: number): Promise<boolean> {
   });
 }
 
-/** A port free on 127.0.0.1 for both TCP and UDP, never handed out twice in a run. */
-export async function freeLoopbackPort(): Promise<number> {
-  const block = (Number(process.env.JEST_WORKER_ID ?? 1) - 1) % BLOCKS;
-  while (handedOut < BLOCK_SIZE) {
-    const port = FIRST_PORT + block * BLOCK_SIZE + handedOut++;
-    if ((await tcpFree(port)) && (await udpFree(port))) return port;
+/** Whether this process is the first of the run to ask for the port. */
+function reserve(port: number): boolean {
+  const dir = join(process.env.CONSUL_LAB_TEST_RUN_DIR ?? tmpdir(), "reserved-ports");
+  mkdirSync(dir, { recursive: true });
+  try {
+    closeSync(openSync(join(dir, String(port)), "wx"));
+    return true;
+  } catch {
+    return false;
   }
-  throw new Error(
-    `every port of this worker's block (${FIRST_PORT + block * BLOCK_SIZE}, ${BLOCK_SIZE} ports) is taken`,
-  );
+}
+
+/** A port free on 127.0.0.1 for both TCP and UDP, never handed out twice in a test run. */
+export async function freeLoopbackPort(): Promise<number> {
+  while (next <= LAST_PORT) {
+    const port = next++;
+    if (reserve(port) && (await tcpFree(port)) && (await udpFree(port))) return port;
+  }
+  throw new Error(`no free loopback port left between ${FIRST_PORT} and ${LAST_PORT} in this test run`);
 }

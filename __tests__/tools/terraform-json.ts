@@ -17,6 +17,35 @@ export function expressionsIn(value: unknown): string[] {
   return [];
 }
 
+/**
+ * Every object a stack's expressions and `depends_on` lists name, as Terraform addresses them: `type.name` for a
+ * resource, `data.type.name`, `var.name`, `local.name`.
+ */
+export function referencesIn(stack: any): string[] {
+  const dependsOn = Object.values<any>(stack.resource ?? {}).flatMap((byName) =>
+    Object.values<any>(byName).flatMap((body) => (body.depends_on ?? []) as string[]),
+  );
+  const pattern =
+    /\b(data\.[a-z][a-z0-9_]*\.[A-Za-z0-9_-]+|var\.[A-Za-z0-9_-]+|local\.[A-Za-z0-9_-]+|[a-z][a-z0-9]*_[a-z0-9_]+\.[A-Za-z0-9_-]+)/g;
+  return [...expressionsIn(stack), ...dependsOn].flatMap((text) =>
+    [...text.matchAll(pattern)].map((match) => match[1]),
+  );
+}
+
+/** What a stack declares, addressed as referencesIn finds references. */
+export function declaredIn(stack: any): Set<string> {
+  const named = (section: any, prefix: string) =>
+    Object.entries<any>(section ?? {}).flatMap(([type, byName]) =>
+      Object.keys(byName).map((name) => `${prefix}${type}.${name}`),
+    );
+  return new Set([
+    ...named(stack.resource, ""),
+    ...named(stack.data, "data."),
+    ...Object.keys(stack.variable ?? {}).map((name) => `var.${name}`),
+    ...Object.keys(stack.locals ?? {}).map((name) => `local.${name}`),
+  ]);
+}
+
 /** Every string in a value, at any depth, with its JSON path. */
 export function stringsIn(value: unknown, path = "$"): { path: string; text: string }[] {
   if (typeof value === "string") return [{ path, text: value }];

@@ -1,5 +1,6 @@
 # The shared body of the fake CLIs in bin/: sends this call to the fake daemon (fake-daemon.mjs) and prints its
-# answer. Only shell builtins run here (no other process), so a call costs little more than bash's own start.
+# answer. No other program starts here (only `$(umask)` forks bash itself), so a call costs little more than bash's
+# own start. Outputs are passed as text: a NUL byte cannot cross (the daemon refuses to send one).
 # shellcheck shell=bash
 
 fake_call() {
@@ -22,22 +23,34 @@ fake_call() {
   if ((out_bytes > 0)); then IFS= read -r -N "$out_bytes" out <&3; fi
   if ((err_bytes > 0)); then IFS= read -r -N "$err_bytes" err <&3; fi
   exec 3<&-
+  # A long-running command is ready for a signal before it says it has started.
+  if [[ $interruptible == 1 ]]; then fake_trap_signals "$program"; fi
   printf '%s' "$out"
   printf '%s' "$err" >&2
   if [[ $interruptible == 1 ]]; then fake_wait "$program" "$@"; fi
   exit "$status"
 }
 
-# A long-running command: waits until a signal, which it reports to the daemon as `<signal> SIGxxx` and answers as
-# the fake program does, or until the wait ends, when it asks again as if FAKE_SLOW were not set.
+# On SIGINT or SIGTERM, a long-running command reports the signal to the daemon as `<signal> SIGxxx` and answers as
+# the fake program does.
+fake_trap_signals() {
+  local program signal
+  printf -v program '%q' "$1"
+  fake_sleeper=""
+  for signal in INT TERM; do
+    # shellcheck disable=SC2064 # the program's name is fixed now; the sleeper is read when the signal comes
+    trap "[[ -n \$fake_sleeper ]] && kill \"\$fake_sleeper\" 2>/dev/null; fake_call $program '<signal>' SIG$signal" "$signal"
+  done
+}
+
+# Waits like a long-running command, until a signal or the end of the wait; then it asks again as if FAKE_SLOW were
+# not set (which the log records as a second call).
 fake_wait() {
   local program=$1
   shift
   sleep 20 &
-  local sleeper=$!
-  trap 'kill "$sleeper" 2>/dev/null; fake_call "$program" "<signal>" SIGINT' INT
-  trap 'kill "$sleeper" 2>/dev/null; fake_call "$program" "<signal>" SIGTERM' TERM
-  wait "$sleeper"
+  fake_sleeper=$!
+  wait "$fake_sleeper"
   trap - INT TERM
   FAKE_SLOW="" fake_call "$program" "$@"
 }

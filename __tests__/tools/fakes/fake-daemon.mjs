@@ -54,7 +54,11 @@ const server = createServer((socket) => {
     const call = parse(text.slice(0, -1).split("\0"));
     if (!call) return;
     answered = true;
-    const { status, stdout, stderr, interruptible } = await answer(call);
+    let { status, stdout, stderr, interruptible } = await answer(call);
+    if (`${stdout}${stderr}`.includes("\0")) {
+      // The client reads text: it would drop the byte and misread what follows.
+      [status, stdout, stderr] = [70, "", `fake ${call.program}: an answer with a NUL byte cannot be passed on\n`];
+    }
     const out = Buffer.from(stdout);
     const err = Buffer.from(stderr);
     socket.end(

@@ -21,6 +21,7 @@ export function record(call) {
   appendFileSync(
     call.env.FAKE_LOG,
     `${JSON.stringify({ program: call.program, argv: call.argv, cwd: call.cwd, tfVars })}\n`,
+    { mode: 0o666 & ~call.umask },
   );
 }
 
