@@ -45,20 +45,43 @@ const cdktfZipHelperRunsItsOwnFile = {
 };
 
 /**
- * The bundle's manifest when it was built from this entry, with these build settings, and every input still has the
- * content it was built from; else undefined.
+ * What a manifest records of an input: its digest, and the size and time that let a later check skip hashing it. A
+ * file changed in the last two seconds gets no size and time: a second save within the file system's clock tick
+ * would keep both, so until it settles it is hashed on every check (git calls these entries "racy").
+ */
+function inputRecord(path) {
+  if (!existsSync(path)) return { sha: "absent" };
+  const { size, mtimeMs } = statSync(path);
+  const sha = fileDigest(path);
+  return Date.now() - mtimeMs < 2000 ? { sha } : { sha, size, mtimeMs };
+}
+
+/**
+ * Whether the bundle was built from this entry, with these build settings, and every input still has the content it
+ * was built from. An input with the size and modification time recorded is taken as unchanged; any other is hashed,
+ * so a file that was only touched (a checkout, a copy) does not cause a rebuild, and its new time is recorded.
  */
 function upToDate(entry) {
   const outfile = bundleOf(entry);
   const manifestFile = `${outfile}.inputs.json`;
-  if (process.env.CONSUL_LAB_REBUILD === "1" || !existsSync(outfile) || !existsSync(manifestFile)) return undefined;
+  if (process.env.CONSUL_LAB_REBUILD === "1" || !existsSync(outfile) || !existsSync(manifestFile)) return false;
   try {
     const manifest = JSON.parse(readFileSync(manifestFile, "utf8"));
-    if (manifest.entry !== fromRoot(entry)) return undefined;
-    const current = Object.entries(manifest.inputs).every(([file, sha]) => fileDigest(join(root, file)) === sha);
-    return current ? manifest : undefined;
+    if (manifest.entry !== fromRoot(entry)) return false;
+    let touched = false;
+    for (const [file, recorded] of Object.entries(manifest.inputs)) {
+      const path = join(root, file);
+      const stat = existsSync(path) ? statSync(path) : undefined;
+      if (stat && stat.size === recorded.size && stat.mtimeMs === recorded.mtimeMs) continue;
+      const now = inputRecord(path);
+      if (now.sha !== recorded.sha) return false;
+      manifest.inputs[file] = now;
+      touched = true;
+    }
+    if (touched) writeFileAtomically(manifestFile, JSON.stringify(manifest));
+    return true;
   } catch {
-    return undefined;
+    return false;
   }
 }
 
@@ -85,7 +108,7 @@ async function build(entry) {
     metafile: true,
   });
   const files = [...Object.keys(result.metafile.inputs).map(fromRoot), ...BUILD_SETTINGS];
-  const inputs = Object.fromEntries(files.map((file) => [file, fileDigest(join(root, file))]));
+  const inputs = Object.fromEntries(files.map((file) => [file, inputRecord(join(root, file))]));
   renameSync(partial, outfile);
   // A file saved while esbuild read it may not be what the digest says was built: then no manifest, and the next
   // run builds again.
