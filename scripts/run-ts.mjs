@@ -4,7 +4,7 @@
 // instead of resolving and reading some six hundred, which takes about a third off the app's start. A bundle is
 // rebuilt only when the content of a file it was built from changed (a digest per input, from esbuild's metafile,
 // dependencies included, and of this file and tsconfig.json, which decide how it is built), not when a timestamp
-// moved. It then starts from V8's code cache (see runBundle).
+// moved (see upToDate). It then starts from V8's code cache (see runBundle).
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createRequire, Module } from "node:module";

@@ -3,14 +3,15 @@ import { Construct, IConstruct } from "constructs";
 import { useLocalState } from "./state-backend";
 
 /**
- * Set to 1 to synthesize exactly as stock cdktf does (both passes described on `LabStack`), e.g. to rule this
- * project out when a synth looks wrong.
+ * Set to 1 to synthesize exactly as stock cdktf does (see `LabStack`), e.g. to rule this project out when a synth
+ * looks wrong.
  */
 export const STOCK_SYNTHESIS_ENV = "CONSUL_LAB_STOCK_SYNTHESIS";
 
 export interface LabStackOptions {
   /**
-   * "lean" skips the two passes of cdktf's synthesis that cannot change these stacks' output; "stock" runs them.
+   * "lean" skips cdktf's preparing walk and leaves unset arguments out (see `LabStack`); "stock" synthesizes as cdktf
+   * does.
    * @default "stock" when CONSUL_LAB_STOCK_SYNTHESIS=1, else "lean"
    */
   readonly synthesis?: "lean" | "stock";
@@ -24,7 +25,7 @@ export interface LabStackOptions {
  * ways on four labs):
  * - the preparing walk resolves everything once only to find references from one stack into another. These stacks
  *   never make one: the consul stack gets the published address as a literal, and deploy-contract.test.ts refuses
- *   any reference to a resource of the other stack. It is skipped.
+ *   any reference to what a stack does not declare itself. It is skipped.
  * - a provider resource hands over every argument it knows, set or not (68 for a container), and each unset one
  *   costs two resolve calls before it is dropped. They are left out before the walks.
  * A `Lazy` value is produced once less than in stock synthesis; none here has a side effect that could tell.

@@ -104,8 +104,8 @@ export class LabCheckout {
 
   /**
    * What `npm run <script> [-- args]` runs, without npm: the script's own command line from package.json, run in the
-   * copy. npm adds about half a second to each command and nothing the CLI reads (a test runs each entry point through
-   * npm itself too), so most tests take this way.
+   * copy. npm adds about half a second to each command and nothing the CLI reads (a few tests still go through npm
+   * itself), so most tests take this way.
    */
   script(script: string, args: string[] = [], env: Record<string, string> = {}): Promise<NpmRun> {
     const command = JSON.parse(this.file("package.json")).scripts[script] as string | undefined;
