@@ -48,13 +48,17 @@ export abstract class LabStack extends TerraformStack {
 
 /** A copy of a resource's Terraform JSON without the keys whose value is undefined, which cdktf would drop anyway. */
 function withoutUnset(value: unknown): unknown {
+  if (value === null || typeof value !== "object") return value;
   if (Array.isArray(value)) return value.map(withoutUnset);
   // Only plain objects: a token or any other class instance is cdktf's to resolve, as it is.
-  if (value === null || typeof value !== "object" || Tokenization.isResolvable(value)) return value;
   const prototype = Object.getPrototypeOf(value);
-  if (prototype !== Object.prototype && prototype !== null) return value;
+  if ((prototype !== Object.prototype && prototype !== null) || Tokenization.isResolvable(value)) return value;
+  const object = value as Record<string, unknown>;
   const copy: Record<string, unknown> = {};
-  for (const [key, entry] of Object.entries(value)) if (entry !== undefined) copy[key] = withoutUnset(entry);
+  for (const key of Object.keys(object)) {
+    const entry = object[key];
+    if (entry !== undefined) copy[key] = withoutUnset(entry);
+  }
   return copy;
 }
 
