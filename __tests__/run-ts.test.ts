@@ -60,6 +60,7 @@ describe("scripts/run-ts.mjs", () => {
     expect(Object.keys(manifest.inputs).sort()).toEqual([
       "entry.ts",
       "greeting.ts",
+      "package-lock.json",
       "scripts/run-ts.mjs",
       "tsconfig.json",
     ]);
@@ -70,7 +71,7 @@ describe("scripts/run-ts.mjs", () => {
     expect(builtAt(copy)).toBe(built);
   });
 
-  it("rebuilds when the files that decide how it builds change (this runner, tsconfig.json)", () => {
+  it("rebuilds when the files that decide how it builds change (this runner, tsconfig.json, the lockfile)", () => {
     const root = project();
     runTs(root, ["--build", "entry.ts"]);
     const first = builtAt(root);

@@ -3,8 +3,8 @@
 // app and the npm scripts all go through here. The bundle holds the dependencies too: Node then reads one file
 // instead of resolving and reading some six hundred, which takes about a third off the app's start. A bundle is
 // rebuilt only when the content of a file it was built from changed (a digest per input, from esbuild's metafile,
-// dependencies included, and of this file and tsconfig.json, which decide how it is built), not when a timestamp
-// moved (see upToDate). It then starts from V8's code cache (see runBundle).
+// dependencies included, and of this file, tsconfig.json and the lockfile, which decide how it is built), not when
+// a timestamp moved (see upToDate). It then starts from V8's code cache (see runBundle).
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createRequire, Module } from "node:module";
@@ -17,8 +17,8 @@ const digest = (data) => createHash("sha256").update(data).digest("hex");
 const fileDigest = (file) => (existsSync(file) ? digest(readFileSync(file)) : "absent");
 // Paths in a manifest are relative to the project, so a copy of the checkout with its .build/ is up to date too.
 const fromRoot = (file) => relative(root, resolve(file));
-/** What decides how every bundle is built, besides its own inputs. */
-const BUILD_SETTINGS = ["scripts/run-ts.mjs", "tsconfig.json"];
+/** What decides how every bundle is built, besides its own inputs (the lockfile pins esbuild). */
+const BUILD_SETTINGS = ["scripts/run-ts.mjs", "tsconfig.json", "package-lock.json"];
 
 const bundleOf = (entry) => join(root, ".build", `${basename(entry, ".ts")}.js`);
 
@@ -68,20 +68,36 @@ function upToDate(entry) {
   try {
     const manifest = JSON.parse(readFileSync(manifestFile, "utf8"));
     if (manifest.entry !== fromRoot(entry)) return false;
-    let touched = false;
+    let settled = false;
     for (const [file, recorded] of Object.entries(manifest.inputs)) {
       const path = join(root, file);
       const stat = existsSync(path) ? statSync(path) : undefined;
-      if (stat && stat.size === recorded.size && stat.mtimeMs === recorded.mtimeMs) continue;
+      if (!stat) {
+        if (recorded.sha === "absent") continue;
+        return false;
+      }
+      if (stat.size === recorded.size && stat.mtimeMs === recorded.mtimeMs) continue;
       const now = inputRecord(path);
       if (now.sha !== recorded.sha) return false;
-      manifest.inputs[file] = now;
-      touched = true;
+      // Only touched: its time is recorded once it has settled, so the next check need not hash it.
+      if (now.mtimeMs !== undefined) {
+        manifest.inputs[file] = now;
+        settled = true;
+      }
     }
-    if (touched) writeFileAtomically(manifestFile, JSON.stringify(manifest));
+    if (settled) writeQuietly(manifestFile, JSON.stringify(manifest));
     return true;
   } catch {
     return false;
+  }
+}
+
+/** Writes a file that only saves later runs some time: a .build/ this user cannot write is no reason to fail. */
+function writeQuietly(file, data) {
+  try {
+    writeFileAtomically(file, data);
+  } catch {
+    // The next run hashes again, or compiles again.
   }
 }
 
@@ -138,16 +154,23 @@ function runBundle(outfile) {
   const source = readFileSync(outfile, "utf8");
   const prefix = `${basename(outfile)}.`;
   const cacheFile = `${outfile}.${digest(source).slice(0, 16)}.cache`;
-  const cachedData = existsSync(cacheFile) ? readFileSync(cacheFile) : undefined;
+  let cachedData;
+  try {
+    cachedData = readFileSync(cacheFile);
+  } catch {
+    // None yet, or another run is replacing it: this start compiles, and writes one.
+  }
   const script = new Script(Module.wrap(source), { filename: outfile, cachedData });
   if (!cachedData || script.cachedDataRejected) {
     process.once("exit", () => {
+      writeQuietly(cacheFile, script.createCachedData());
+      // Caches of older bundles; never this one, which a run started meanwhile may be reading.
       try {
         for (const name of readdirSync(dirname(outfile)))
-          if (name.startsWith(prefix) && name.endsWith(".cache")) rmSync(join(dirname(outfile), name), { force: true });
-        writeFileAtomically(cacheFile, script.createCachedData());
+          if (name.startsWith(prefix) && name.endsWith(".cache") && join(dirname(outfile), name) !== cacheFile)
+            rmSync(join(dirname(outfile), name), { force: true });
       } catch {
-        // A cache that cannot be written only costs the next start some time.
+        // Left for the next run to remove.
       }
     });
   }

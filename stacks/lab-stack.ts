@@ -25,7 +25,7 @@ export interface LabStackOptions {
  * ways on four labs):
  * - the preparing walk resolves everything once only to find references from one stack into another. These stacks
  *   never make one: the consul stack gets the published address as a literal, and deploy-contract.test.ts refuses
- *   any reference to what a stack does not declare itself. It is skipped.
+ *   any reference to the other stack's objects. It is skipped.
  * - a provider resource hands over every argument it knows, set or not (68 for a container), and each unset one
  *   costs two resolve calls before it is dropped. They are left out before the walks.
  * A `Lazy` value is produced once less than in stock synthesis; none here has a side effect that could tell.

@@ -18,18 +18,23 @@ export function expressionsIn(value: unknown): string[] {
 }
 
 /**
- * Every object a stack's expressions and `depends_on` lists name, as Terraform addresses them: `type.name` for a
- * resource, `data.type.name`, `var.name`, `local.name`.
+ * Every object a stack names where Terraform reads references: in any string that holds an expression (`${`, at any
+ * depth of nesting) and in the `depends_on` lists of resources and data sources. Addresses are `type.name` for a
+ * resource, `data.type.name`, `var.name` and `local.name`, each taken where an address can start, not from inside an
+ * attribute path (`...output.node_map`).
  */
 export function referencesIn(stack: any): string[] {
-  const dependsOn = Object.values<any>(stack.resource ?? {}).flatMap((byName) =>
-    Object.values<any>(byName).flatMap((body) => (body.depends_on ?? []) as string[]),
+  const dependsOn = [stack.resource, stack.data].flatMap((section) =>
+    Object.values<any>(section ?? {}).flatMap((byName) =>
+      Object.values<any>(byName).flatMap((body) => (body.depends_on ?? []) as string[]),
+    ),
   );
-  const pattern =
-    /\b(data\.[a-z][a-z0-9_]*\.[A-Za-z0-9_-]+|var\.[A-Za-z0-9_-]+|local\.[A-Za-z0-9_-]+|[a-z][a-z0-9]*_[a-z0-9_]+\.[A-Za-z0-9_-]+)/g;
-  return [...expressionsIn(stack), ...dependsOn].flatMap((text) =>
-    [...text.matchAll(pattern)].map((match) => match[1]),
-  );
+  const expressions = stringsIn(stack)
+    .map((entry) => entry.text)
+    .filter((text) => text.includes("${"));
+  const address =
+    /(?<![\w.-])(data\.[a-z][a-z0-9_]*\.[A-Za-z0-9_-]+|var\.[A-Za-z0-9_-]+|local\.[A-Za-z0-9_-]+|[a-z][a-z0-9]*_[a-z0-9_]+\.[A-Za-z0-9_-]+)/g;
+  return [...expressions, ...dependsOn].flatMap((text) => [...text.matchAll(address)].map((match) => match[1]));
 }
 
 /** What a stack declares, addressed as referencesIn finds references. */

@@ -36,10 +36,11 @@ fake_call() {
 fake_trap_signals() {
   local program signal
   printf -v program '%q' "$1"
-  fake_sleeper=""
   for signal in INT TERM; do
-    # shellcheck disable=SC2064 # the program's name is fixed now; the sleeper is read when the signal comes
-    trap "[[ -n \$fake_sleeper ]] && kill \"\$fake_sleeper\" 2>/dev/null; fake_call $program '<signal>' SIG$signal" "$signal"
+    # The sleeper is `$!` (no other job runs in this shell), which bash sets as it starts it: a signal that comes in
+    # between finds it set; one that comes before finds none to stop.
+    # shellcheck disable=SC2064 # the program's name is fixed now; `$!` is read when the signal comes
+    trap "[[ -n \${!:-} ]] && kill \"\$!\" 2>/dev/null; fake_call $program '<signal>' SIG$signal" "$signal"
   done
 }
 
@@ -49,8 +50,7 @@ fake_wait() {
   local program=$1
   shift
   sleep 20 &
-  fake_sleeper=$!
-  wait "$fake_sleeper"
+  wait "$!"
   trap - INT TERM
   FAKE_SLOW="" fake_call "$program" "$@"
 }
