@@ -22,10 +22,15 @@ function install(nginxDir: string, rendered: string) {
 }
 
 async function body(port: number): Promise<string> {
-  // A reload replaces workers gracefully; give the new ones a moment.
+  // A reload replaces workers gracefully: for a moment an old one may still answer, or close the idle connection a
+  // request was about to reuse. Either is asked again.
   for (let attempt = 0; ; attempt++) {
-    const text = await (await fetch(`http://127.0.0.1:${port}/`)).text();
-    if (attempt >= 20 || !text.startsWith("old")) return text;
+    const last = attempt >= 20;
+    const text = await fetch(`http://127.0.0.1:${port}/`).then(
+      (response) => response.text(),
+      (error: Error) => (last ? Promise.reject(error) : undefined),
+    );
+    if (text !== undefined && (last || !text.startsWith("old"))) return text;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
