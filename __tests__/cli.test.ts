@@ -3,19 +3,12 @@
  * and `docker` first on the PATH: the order of stacks, what reaches Terraform and how, and how failures stop a run.
  */
 import { createServer, Server } from "node:http";
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { articleInput } from "./helpers";
 import { HEALTHY_DOCKER, LabCheckout } from "./tools/lab-checkout";
+import { listFiles } from "./synth";
 import { freeLoopbackPort } from "./tools/ports";
-
-function filesUnder(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir).flatMap((name) => {
-    const path = join(dir, name);
-    return statSync(path).isDirectory() ? filesUnder(path) : [path];
-  });
-}
 
 /** What the consul stack's diff and destroy ask first: is there a Consul at the published address? */
 async function fakeConsulLeader(port: number): Promise<Server> {
@@ -182,7 +175,7 @@ describe("the npm commands, against recording fakes of terraform and docker", ()
       for (const value of values) expect(call.argv.join(" ")).not.toContain(value);
     }
     // Every file under cdktf.out, including what Terraform leaves there (a saved plan holds variables).
-    const written = filesUnder(join(checkout.root, "cdktf.out"));
+    const written = listFiles(join(checkout.root, "cdktf.out"));
     expect(written.length).toBeGreaterThan(2);
     for (const file of written)
       for (const value of values)
@@ -192,7 +185,7 @@ describe("the npm commands, against recording fakes of terraform and docker", ()
   it("keeps the state, which Terraform writes with secrets in clear, readable by its owner only", async () => {
     const state = join(checkout.root, "state");
     expect(statSync(state).mode & 0o777).toBe(0o700);
-    const files = filesUnder(state);
+    const files = listFiles(state);
     expect(files.length).toBeGreaterThan(0);
     for (const file of files) expect({ file, mode: statSync(file).mode & 0o777 }).toEqual({ file, mode: 0o600 });
   });
@@ -227,7 +220,7 @@ describe("the npm commands, against recording fakes of terraform and docker", ()
     expect(plans[0].tfVars).toEqual(["TF_VAR_gossip_key", "TF_VAR_management_token", "TF_VAR_role_tokens"]);
     // cdktf saves its plan, with every variable, in the stack's directory: gone once the command returns.
     const secrets = JSON.parse(checkout.file(".secrets/consul-lab.json"));
-    for (const file of filesUnder(join(checkout.root, "cdktf.out")))
+    for (const file of listFiles(join(checkout.root, "cdktf.out")))
       expect({ file, leaks: readFileSync(file, "utf8").includes(secrets.managementToken) }).toEqual({
         file,
         leaks: false,

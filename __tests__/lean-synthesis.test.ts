@@ -1,22 +1,16 @@
 /**
- * The stacks skip two passes of cdktf's synthesis (see stacks/lab-stack.ts): the app must still write exactly what
- * stock cdktf writes, byte for byte, for labs of every shape.
+ * The stacks skip cdktf's preparing walk and leave unset arguments out (see stacks/lab-stack.ts): the app must still
+ * write exactly what stock cdktf writes, byte for byte, for labs of every shape.
  */
 import { App } from "cdktf";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, relative } from "node:path";
+import { join } from "node:path";
 import { generatedTopology } from "../scripts/dev/generated-topology";
 import { ClusterStack, ConsulStack, LabStackOptions, withoutCreationStackTraces } from "../stacks";
 import { Lab, loadTopology } from "../topology";
 import { articleInput, labOf } from "./helpers";
-
-function filesUnder(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    const path = join(dir, name);
-    return statSync(path).isDirectory() ? filesUnder(path) : [path];
-  });
-}
+import { filesIn } from "./synth";
 
 /** Everything `app.synth()` writes, by path relative to its output directory, built as main.ts builds it. */
 function synthesizedFiles(lab: Lab, synthesis: LabStackOptions["synthesis"]): Record<string, string> {
@@ -28,7 +22,7 @@ function synthesizedFiles(lab: Lab, synthesis: LabStackOptions["synthesis"]): Re
       new ConsulStack(app, "consul", { lab, cluster, synthesis });
       app.synth();
     }, {});
-    return Object.fromEntries(filesUnder(outdir).map((file) => [relative(outdir, file), readFileSync(file, "utf8")]));
+    return filesIn(outdir);
   } finally {
     rmSync(outdir, { recursive: true, force: true });
   }

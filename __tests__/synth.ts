@@ -1,6 +1,6 @@
 /** Runs the real app entry point (`main.ts`, as cdktf.json does) into a fresh output directory. */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 
@@ -14,14 +14,17 @@ export interface AppRun {
   readonly files: Record<string, string>;
 }
 
-function listFiles(dir: string): string[] {
+/** Every file under a directory, at any depth; none when it does not exist. */
+export function listFiles(dir: string): string[] {
+  if (!existsSync(dir)) return [];
   return readdirSync(dir).flatMap((name) => {
     const path = join(dir, name);
     return statSync(path).isDirectory() ? listFiles(path) : [path];
   });
 }
 
-function filesIn(outdir: string): Record<string, string> {
+/** Every file under a directory with its text, by path relative to it. */
+export function filesIn(outdir: string): Record<string, string> {
   return Object.fromEntries(listFiles(outdir).map((file) => [relative(outdir, file), readFileSync(file, "utf8")]));
 }
 

@@ -2,14 +2,13 @@
  * `npm run doctor`, and the first step of `npm run deploy`: is this host ready for the lab? Each check prints one
  * line, ok or a problem with its fix, and a deploy stops before it changes anything when one fails.
  */
-import { createSocket } from "node:dgram";
 import { existsSync, readFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { labAssetImages } from "../constructs/asset-images";
 import { readSecrets, SecretsError } from "../secrets";
 import type { Lab } from "../topology";
 import { parseCidr, Subnet } from "../topology/ipv4";
 import type { DockerCli } from "./docker";
+import { tryBind } from "./port-probe";
 import { capture } from "./process";
 import { secretsFile } from "./secrets-env";
 import { terraformBinary } from "./terraform";
@@ -136,21 +135,6 @@ function checkImageStore(context: DoctorContext): CheckResult {
     "image store",
     `${containerd ? "containerd" : `classic (${info.Driver ?? "unknown driver"})`}; images are built with \`docker build\`${buildx ? " (BuildKit)" : " (legacy builder: buildx is not installed)"}`,
   );
-}
-
-/** Binds a port as the lab would publish it; resolves to the error code when it cannot. */
-function tryBind(address: string, port: number, protocol: "tcp" | "udp"): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    if (protocol === "tcp") {
-      const server = createServer();
-      server.once("error", (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
-      server.listen({ host: address, port, exclusive: true }, () => server.close(() => resolve(undefined)));
-    } else {
-      const socket = createSocket("udp4");
-      socket.once("error", (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
-      socket.bind({ address, port, exclusive: true }, () => socket.close(() => resolve(undefined)));
-    }
-  });
 }
 
 interface ContainerInspect {

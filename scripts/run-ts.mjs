@@ -14,7 +14,6 @@ import { Script } from "node:vm";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const digest = (data) => createHash("sha256").update(data).digest("hex");
-const fileDigest = (file) => (existsSync(file) ? digest(readFileSync(file)) : "absent");
 // Paths in a manifest are relative to the project, so a copy of the checkout with its .build/ is up to date too.
 const fromRoot = (file) => relative(root, resolve(file));
 /** What decides how every bundle is built, besides its own inputs (the lockfile pins esbuild). */
@@ -50,10 +49,10 @@ const cdktfZipHelperRunsItsOwnFile = {
  * would keep both, so until it settles it is hashed on every check (git calls these entries "racy").
  */
 function inputRecord(path) {
-  if (!existsSync(path)) return { sha: "absent" };
-  const { size, mtimeMs } = statSync(path);
-  const sha = fileDigest(path);
-  return Date.now() - mtimeMs < 2000 ? { sha } : { sha, size, mtimeMs };
+  const stat = statSync(path, { throwIfNoEntry: false });
+  if (!stat) return { sha: "absent" };
+  const sha = digest(readFileSync(path));
+  return Date.now() - stat.mtimeMs < 2000 ? { sha } : { sha, size: stat.size, mtimeMs: stat.mtimeMs };
 }
 
 /**
@@ -71,7 +70,7 @@ function upToDate(entry) {
     let settled = false;
     for (const [file, recorded] of Object.entries(manifest.inputs)) {
       const path = join(root, file);
-      const stat = existsSync(path) ? statSync(path) : undefined;
+      const stat = statSync(path, { throwIfNoEntry: false });
       if (!stat) {
         if (recorded.sha === "absent") continue;
         return false;
@@ -130,8 +129,8 @@ async function build(entry) {
   // run builds again.
   const finished = Date.now();
   const savedDuringBuild = files.some((file) => {
-    const path = join(root, file);
-    return existsSync(path) && statSync(path).mtimeMs >= started && statSync(path).mtimeMs <= finished;
+    const mtimeMs = statSync(join(root, file), { throwIfNoEntry: false })?.mtimeMs;
+    return mtimeMs !== undefined && mtimeMs >= started && mtimeMs <= finished;
   });
   const manifestFile = `${outfile}.inputs.json`;
   if (savedDuringBuild) rmSync(manifestFile, { force: true });

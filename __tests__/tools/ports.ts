@@ -5,35 +5,15 @@
  * for the whole test run by creating a file named after it in the run's directory (global-setup.js), which only one
  * worker can do.
  */
-import { createSocket } from "node:dgram";
 import { closeSync, mkdirSync, openSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { tryBind } from "../../cli/port-probe";
 
 const FIRST_PORT = 20000;
 const LAST_PORT = 32767;
 /** Where this process looks next: the ports below are reserved already, by it or by another worker. */
 let next = FIRST_PORT;
-
-function tcpFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once("error", () => resolve(false));
-    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
-  });
-}
-
-function udpFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createSocket("udp4");
-    socket.once("error", () => {
-      socket.close();
-      resolve(false);
-    });
-    socket.bind(port, "127.0.0.1", () => socket.close(() => resolve(true)));
-  });
-}
 
 /** Whether this process is the first of the run to ask for the port. */
 function reserve(port: number): boolean {
@@ -51,7 +31,9 @@ function reserve(port: number): boolean {
 export async function freeLoopbackPort(): Promise<number> {
   while (next <= LAST_PORT) {
     const port = next++;
-    if (reserve(port) && (await tcpFree(port)) && (await udpFree(port))) return port;
+    // Bound as the doctor binds a port the lab will publish.
+    if (reserve(port) && !(await tryBind("127.0.0.1", port, "tcp")) && !(await tryBind("127.0.0.1", port, "udp")))
+      return port;
   }
   throw new Error(`no free loopback port left between ${FIRST_PORT} and ${LAST_PORT} in this test run`);
 }
