@@ -58,7 +58,7 @@ describe("the npm commands, against recording fakes of terraform and docker", ()
 
   it("runs every CLI command through one entry point, so npm run and its command line are the same thing", () => {
     const scripts = JSON.parse(checkout.file("package.json")).scripts;
-    for (const command of ["synth", "doctor", "diff", "deploy", "destroy", "cdktf"])
+    for (const command of ["synth", "doctor", "diff", "deploy", "destroy", "repair", "cdktf"])
       expect(scripts[command]).toBe(`node scripts/run-ts.mjs cli/lab.ts ${command}`);
     expect(scripts.verify).toBe("node scripts/run-ts.mjs cli/verify.ts");
   });

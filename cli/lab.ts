@@ -6,6 +6,7 @@
  *   npm run diff       plan every stack in dependency order, with a summary per stack
  *   npm run deploy     doctor, build the images, apply every stack in order, write outputs.json
  *   npm run destroy    destroy every stack in reverse order (asks first; -- --auto-approve in scripts)
+ *   npm run repair     make every node whole after a restart Docker does not heal (see node-pods.ts)
  *   npm run cdktf -- ARGS   the cdktf CLI itself with the lab's secrets in its environment (`cdktf diff consul`)
  *
  * Secrets reach Terraform only as TF_VAR_* variables in its environment, never on a command line or in cdktf.out.
@@ -21,6 +22,7 @@ import { Lab, loadLab, TopologyError } from "../topology";
 import { buildAssetImages, DockerCli } from "./docker";
 import { formatCheck, routeTableOf, runDoctor } from "./doctor";
 import { readStacks, SynthesizedStack } from "./manifest";
+import { repairLab } from "./repair";
 import { describePlan } from "./plan-summary";
 import { CliError, passThrough, PROJECT_ROOT } from "./process";
 import { secretVariables } from "./secrets-env";
@@ -246,7 +248,7 @@ async function cdktf({ lab, env, options }: Invocation): Promise<number> {
   }
 }
 
-const COMMANDS = ["synth", "doctor", "diff", "deploy", "destroy", "cdktf"] as const;
+const COMMANDS = ["synth", "doctor", "diff", "deploy", "destroy", "repair", "cdktf"] as const;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...options] = argv;
@@ -283,6 +285,8 @@ async function main(argv: string[]): Promise<number> {
       case "destroy":
         await destroy(invocation);
         return 0;
+      case "repair":
+        return (await repairLab(new DockerCli(env), invocation.lab.topology.name, say)) ? 0 : 1;
       default:
         return await cdktf(invocation);
     }

@@ -2,7 +2,7 @@ import { Container, ContainerPorts } from "@cdktf/provider-docker/lib/container"
 import { Construct } from "constructs";
 import { renderNodeResolver } from "../renderers";
 import type { Lab } from "../topology";
-import { labLabels } from "./labels";
+import { labLabels, NAMESPACE_ROLE } from "./labels";
 
 export interface NodeNamespaceProps {
   readonly lab: Lab;
@@ -47,7 +47,7 @@ export class NodeNamespace extends Construct {
       // Not true: with must_run, any refresh (a plan, a diff) deletes a container someone stopped on purpose, as
       // the drill and the README's experiments do. The restart policy brings it back after a crash or a reboot.
       mustRun: false,
-      labels: labLabels(lab, { node: node.name, role: "netns" }),
+      labels: labLabels(lab, { node: node.name, role: NAMESPACE_ROLE }),
     });
     this.joinMode = `container:${this.container.id}`;
   }

@@ -27,10 +27,30 @@ export interface Timeline {
   anonymousWrites: boolean;
 }
 
-interface ContainerLine {
+export interface ContainerLine {
   Names: string;
   Labels: string;
   State: string;
+  HostConfig?: { NetworkMode: string };
+  Started?: number;
+}
+
+/**
+ * Every container of a deployed lab as the fake docker lists them (tools/fakes/fake-docker.mjs): per node its namespace
+ * container, and its agent, DNS forwarder and workload joined to it after it started.
+ */
+export function labContainerLines(lab: Lab): ContainerLine[] {
+  return lab.nodes.flatMap((node) => {
+    const roles = ["netns", "agent", "dns", ...(lab.workloadOf(node.name) ? [lab.workloadOf(node.name)!] : [])];
+    const namespace = lab.dockerName(node.name, "net");
+    return roles.map((role) => ({
+      Names:
+        role === "agent" ? lab.dockerName(node.name) : role === "netns" ? namespace : lab.dockerName(node.name, role),
+      Labels: `consul-lab.lab=${lab.topology.name},consul-lab.node=${node.name},consul-lab.role=${role}`,
+      State: "running",
+      ...(role === "netns" ? { Started: 1 } : { HostConfig: { NetworkMode: `container:${namespace}` }, Started: 2 }),
+    }));
+  });
 }
 
 const listen = (server: Server, port: number) =>
@@ -71,15 +91,7 @@ export class LabStandIn {
     for (const node of lab.nodesRunning("app")) this.passing.set(node.name, true);
     this.upstream = this.expectedUpstream();
     this.kv.set(lab.topology.site.maintenanceKey, "off");
-    const containers: ContainerLine[] = lab.nodes.flatMap((node) => {
-      const roles = ["netns", "agent", "dns", ...(lab.workloadOf(node.name) ? [lab.workloadOf(node.name)!] : [])];
-      return roles.map((role) => ({
-        Names:
-          role === "agent" ? lab.dockerName(node.name) : lab.dockerName(node.name, role === "netns" ? "net" : role),
-        Labels: `consul-lab.lab=${lab.topology.name},consul-lab.node=${node.name},consul-lab.role=${role}`,
-        State: "running",
-      }));
-    });
+    const containers = labContainerLines(lab);
     // Someone else's container on the same engine, which the drill must never touch.
     containers.push({
       Names: "someone-elses-app",

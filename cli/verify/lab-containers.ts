@@ -2,7 +2,7 @@
  * The lab's containers, found by the `consul-lab.lab` label every one of them carries, and the only ones `verify`
  * ever stops, starts or runs a command in.
  */
-import { LAB_LABEL } from "../../constructs/labels";
+import { LAB_LABEL, NODE_LABEL, ROLE_LABEL } from "../../constructs/labels";
 import type { DockerCli } from "../docker";
 
 export interface LabContainer {
@@ -46,8 +46,8 @@ export class LabContainers {
         );
         return {
           name: line.Names,
-          node: labels["consul-lab.node"] ?? "",
-          role: labels["consul-lab.role"] ?? "",
+          node: labels[NODE_LABEL] ?? "",
+          role: labels[ROLE_LABEL] ?? "",
           running: line.State === "running",
         };
       })

@@ -1,6 +1,12 @@
 // A stand-in for the Docker CLI: it records every call (record.mjs) and answers from FAKE_DOCKER_STATE, a JSON file
-// of {version, info, networks, images, containers, buildx}; `build` adds the tag to the state's images. Without a
-// state file it behaves like a CLI whose engine is down. Fails on cue (FAKE_FAIL=docker:build).
+// of {version, info, networks, images, containers, buildx}; `build` adds the tag to the state's images.
+// Without a state file it behaves like a CLI whose engine is down. Fails on cue (FAKE_FAIL=docker:build).
+//
+// A container is {Names, Labels: "k=v,...", State, Id?, HostConfig?: {NetworkMode}, Started?}. What a real engine
+// does with `container:` network modes (shown by `npm run test:engine`), it does too: a start joins the namespace
+// container's current namespace and fails when that one is not running, and `Started` (a logical clock: one more than
+// any container's, shown by inspect as StartedAt) orders the starts, so a restarted namespace strands what joined it
+// before.
 import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { Answer, failsOnCue, record } from "./record.mjs";
 
@@ -20,6 +26,22 @@ export async function docker(call) {
     renameSync(partial, file);
   };
   const [command, sub] = argv;
+  const idOf = (container) => container.Id ?? container.Names;
+  const byName = (name) =>
+    (state.containers ?? []).find((candidate) => candidate.Names === name || idOf(candidate) === name);
+  /** Starts a container as the engine does, or says why it cannot; undefined when it started. */
+  const startContainer = (container) => {
+    const mode = container.HostConfig?.NetworkMode ?? "";
+    if (mode.startsWith("container:")) {
+      const namespace = byName(mode.slice("container:".length));
+      if (!namespace) return `Error response from daemon: No such container: ${mode.slice("container:".length)}`;
+      if (namespace.State !== "running")
+        return `Error response from daemon: cannot join network of a non running container: ${idOf(namespace)}`;
+    }
+    container.Started = Math.max(0, ...state.containers.map((other) => other.Started ?? 0)) + 1;
+    container.State = "running";
+    return undefined;
+  };
   if (failsOnCue(call, command)) {
     answer.err(`docker ${command} failed on cue`);
     return answer.exit(1);
@@ -55,25 +77,53 @@ export async function docker(call) {
     for (const container of state.containers ?? []) {
       if (!all && container.State && container.State !== "running") continue;
       if (wanted && !(container.Labels ?? "").split(",").includes(wanted)) continue;
-      answer.out(argv.includes("--quiet") || argv.includes("-q") ? container.Names : JSON.stringify(container));
+      const quiet = argv.includes("--quiet") || argv.includes("-q");
+      answer.out(quiet ? (argv.includes("--no-trunc") ? idOf(container) : container.Names) : JSON.stringify(container));
     }
   } else if (command === "inspect") {
-    const names = argv.slice(1);
-    const found = (state.containers ?? []).filter((container) => names.includes(container.Names));
+    const names = argv.slice(1).filter((arg, at, args) => !arg.startsWith("--") && args[at - 1] !== "--type");
+    const found = names.map(byName).filter(Boolean);
     answer.out(
       JSON.stringify(
-        found.map((container) => ({ Name: `/${container.Names}`, HostConfig: container.HostConfig ?? {} })),
+        found.map((container) => ({
+          Id: idOf(container),
+          Name: `/${container.Names}`,
+          State: {
+            Running: container.State === "running",
+            Status: container.State,
+            StartedAt: new Date(Date.UTC(2026, 0, 1) + (container.Started ?? 0) * 1000).toISOString(),
+          },
+          HostConfig: { NetworkMode: "bridge", ...(container.HostConfig ?? {}) },
+          Config: {
+            Labels: Object.fromEntries(
+              (container.Labels ?? "")
+                .split(",")
+                .filter(Boolean)
+                .map((pair) => [pair.slice(0, pair.indexOf("=")), pair.slice(pair.indexOf("=") + 1)]),
+            ),
+          },
+        })),
       ),
     );
-  } else if (command === "stop" || command === "start") {
-    const container = (state.containers ?? []).find((candidate) => candidate.Names === sub);
-    if (!container) {
-      answer.err(`Error response from daemon: No such container: ${sub}`);
+    if (found.length < names.length) {
+      answer.err(`Error: No such object: ${names.find((name) => !byName(name))}`);
       return answer.exit(1);
     }
-    container.State = command === "stop" ? "exited" : "running";
+  } else if (command === "stop" || command === "start" || command === "restart") {
+    const name = argv[argv.length - 1];
+    const container = byName(name);
+    if (!container) {
+      answer.err(`Error response from daemon: No such container: ${name}`);
+      return answer.exit(1);
+    }
+    if (command !== "start") container.State = "exited";
+    const failed = command === "stop" ? undefined : startContainer(container);
     save();
-    answer.out(sub);
+    if (failed) {
+      answer.err(failed);
+      return answer.exit(1);
+    }
+    answer.out(name);
   } else if (command === "exec") {
     // What runs inside a container is the stand-in lab's business: it answers over HTTP (FAKE_LAB_URL).
     const container = (state.containers ?? []).find((candidate) => candidate.Names === sub);
