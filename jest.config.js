@@ -5,6 +5,8 @@ module.exports = {
   testEnvironment: "node",
   roots: ["<rootDir>/__tests__"],
   testMatch: ["**/*.test.ts"],
+  // The real-engine suites run apart, against their own dockerd: `npm run test:engine`.
+  testPathIgnorePatterns: ["/node_modules/", "<rootDir>/__tests__/engine/"],
   // Type checking is `npm run lint`'s job; the tests only transpile, which keeps them fast.
   transform: { "^.+\\.ts$": ["ts-jest", { diagnostics: false }] },
   globalSetup: "<rootDir>/__tests__/global-setup.js",

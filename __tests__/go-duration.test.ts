@@ -3,8 +3,8 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseGoDuration } from "../topology/go-duration";
-import { articleInput, problemsOf } from "./helpers";
+import { formatGoDuration, parseGoDuration } from "../topology/go-duration";
+import { articleInput, labOf, problemsOf } from "./helpers";
 
 const SAMPLES = [
   "0",
@@ -37,7 +37,7 @@ const SAMPLES = [
   "00010s",
 ];
 
-/** What Go says of each sample: its nanoseconds, or "error". */
+/** What Go says of each sample: its nanoseconds and Duration.String(), or "error". */
 function goVerdicts(samples: string[]): string[] {
   const dir = mkdtempSync(join(tmpdir(), "consul-lab-go-duration-"));
   writeFileSync(
@@ -50,7 +50,7 @@ function goVerdicts(samples: string[]): string[] {
       "  json.Unmarshal([]byte(os.Args[1]), &samples)",
       "  for _, s := range samples {",
       "    d, err := time.ParseDuration(s)",
-      '    if err != nil { fmt.Println("error") } else { fmt.Println(int64(d)) }',
+      '    if err != nil { fmt.Println("error") } else { fmt.Println(int64(d), d.String()) }',
       "  }",
       "}",
     ].join("\n"),
@@ -71,7 +71,28 @@ describe("Go durations", () => {
       const nanos = parseGoDuration(sample);
       return nanos === undefined ? "error" : nanos.toString();
     });
-    expect(ours).toEqual(goVerdicts(SAMPLES));
+    expect(ours).toEqual(goVerdicts(SAMPLES).map((verdict) => verdict.split(" ")[0]));
+  });
+
+  it("are printed exactly as Go's Duration.String() prints them, the form providers read them back in", () => {
+    const printed = [...SAMPLES, "1m", "90s", "1000ms", "0.5s", "1h0m0.5s", "1.000001s", "59.999999999s", "-1m"];
+    const verdicts = goVerdicts(printed);
+    const ours = printed.map((sample) => {
+      const nanos = parseGoDuration(sample);
+      return nanos === undefined ? "error" : `${nanos} ${formatGoDuration(nanos)}`;
+    });
+    expect(ours).toEqual(verdicts);
+    expect(verdicts).toContain("60000000000 1m0s");
+  });
+
+  it("keep the autopilot's durations in the form the Consul provider reads back", () => {
+    const input = articleInput();
+    (input as any).autopilot = { lastContactThreshold: "1000ms", serverStabilizationTime: "1m" };
+    const lab = labOf(input);
+    expect(lab.topology.autopilot).toMatchObject({
+      lastContactThreshold: "1s",
+      serverStabilizationTime: "1m0s",
+    });
   });
 
   it("refuse a zero check timeout, and a negative or overflowing duration anywhere", () => {

@@ -15,6 +15,7 @@ import {
 import type { Lab } from "../topology";
 import { assetText } from "./assets";
 import { labLabels } from "./labels";
+import { labContainerBase } from "./lab-container";
 import type { NodeNamespace } from "./node-namespace";
 import type { ClusterSecurity, SecretRefs } from "./cluster-security";
 import { terraformLiteral } from "./terraform-literal";
@@ -82,10 +83,6 @@ export class ConsulAgent extends Construct {
       name: this.containerName,
       image: props.image,
       command: ["agent"],
-      restart: "unless-stopped",
-      // Not true: with must_run, any refresh (a plan, a diff) deletes a container someone stopped on purpose, as
-      // the drill and the README's experiments do. The restart policy brings it back after a crash or a reboot.
-      mustRun: false,
       // Address, hostname, resolver and published ports belong to the namespace; Docker refuses them here.
       networkMode: props.namespace.joinMode,
       volumes: [{ volumeName: this.dataVolume.name, containerPath: CONSUL_DATA_DIR }],
@@ -126,7 +123,7 @@ export class ConsulAgent extends Construct {
       wait: props.waitForLeader ?? false,
       ...(props.waitForLeader ? { waitTimeout: props.waitTimeoutSeconds ?? 180 } : {}),
       dependsOn: props.dependsOn,
-      labels: labLabels(lab, { node: node.name, role: "agent" }),
+      ...labContainerBase(lab, node.name, "agent"),
     });
   }
 }

@@ -1,13 +1,15 @@
 import { Container, ContainerPorts } from "@cdktf/provider-docker/lib/container";
+import { DataResource } from "cdktf";
 import { Construct } from "constructs";
 import { renderNodeResolver } from "../renderers";
 import type { Lab } from "../topology";
-import { labLabels, NAMESPACE_ROLE } from "./labels";
+import { NAMESPACE_ROLE } from "./labels";
+import { labContainerBase } from "./lab-container";
 
 export interface NodeNamespaceProps {
   readonly lab: Lab;
   readonly nodeName: string;
-  /** The image ID of an image with a POSIX shell (the Consul image, which every lab pulls anyway). */
+  /** The image ID of an image with a POSIX shell (the pinned Alpine image the DNS forwarders are built on). */
   readonly image: string;
   /** The Docker network the node sits on. */
   readonly networkName: string;
@@ -30,6 +32,16 @@ export class NodeNamespace extends Construct {
     const { lab, nodeName } = props;
     const node = lab.node(nodeName);
     const resolver = renderNodeResolver(lab);
+    const ports = publishedPorts(lab, node.name);
+    // As Docker prints them (`127.0.0.1:8500->8500/tcp`), so a plan that replaces the namespace says why.
+    const portsTrigger =
+      ports.length > 0
+        ? new DataResource(this, "published-ports", {
+            triggersReplace: {
+              ports: ports.map((p) => `${p.ip}:${p.external}->${p.internal}/${p.protocol}`).join(", "),
+            },
+          })
+        : undefined;
     this.container = new Container(this, "container", {
       name: lab.dockerName(node.name, "net"),
       image: props.image,
@@ -42,12 +54,10 @@ export class NodeNamespace extends Construct {
       networksAdvanced: [{ name: props.networkName, ipv4Address: node.address }],
       // The provider's default, said explicitly: a lab network is attached through networks_advanced.
       networkMode: "bridge",
-      ports: publishedPorts(lab, node.name),
-      restart: "unless-stopped",
-      // Not true: with must_run, any refresh (a plan, a diff) deletes a container someone stopped on purpose, as
-      // the drill and the README's experiments do. The restart policy brings it back after a crash or a reboot.
-      mustRun: false,
-      labels: labLabels(lab, { node: node.name, role: NAMESPACE_ROLE }),
+      ...(ports.length > 0 ? { ports } : {}),
+      // The engine forgets a stopped container's ports, so they are ignored on read-back (engine-read-back.ts); a
+      // change to the declared ones still replaces the namespace, through this trigger.
+      ...labContainerBase(lab, node.name, NAMESPACE_ROLE, portsTrigger ? [portsTrigger] : []),
     });
     this.joinMode = `container:${this.container.id}`;
   }

@@ -1,7 +1,7 @@
 import type { ContainerConfig } from "@cdktf/provider-docker/lib/container";
 import type { ITerraformDependable } from "cdktf";
 import type { Lab, WorkloadKind } from "../topology";
-import { labLabels } from "./labels";
+import { labContainerBase } from "./lab-container";
 import type { NodeNamespace } from "./node-namespace";
 
 /** What a container beside the agent does: its workload, or the node's DNS forwarder. */
@@ -23,22 +23,22 @@ export interface SidecarProps {
 }
 
 /**
- * What every sidecar shares: it joins the node's namespace, restarts with Docker, and is labelled by node and role.
+ * What every sidecar shares: it joins the node's namespace, and has every lab container's settings (lab-container.ts).
  */
 export function sidecarContainerConfig(
   props: SidecarProps,
   role: SidecarRole,
-): Pick<ContainerConfig, "name" | "image" | "networkMode" | "restart" | "mustRun" | "labels" | "dependsOn"> {
+): Pick<
+  ContainerConfig,
+  "name" | "image" | "networkMode" | "restart" | "mustRun" | "labels" | "lifecycle" | "dependsOn"
+> {
   const { lab, nodeName } = props;
   return {
     name: lab.dockerName(nodeName, role),
     image: props.image,
     // Joined by ID, which the provider reads back as written; a replaced namespace replaces its sidecars too.
     networkMode: props.namespace.joinMode,
-    restart: "unless-stopped",
-    // Not true: with must_run, any refresh (a plan, a diff) deletes a container someone stopped on purpose.
-    mustRun: false,
-    labels: labLabels(lab, { node: nodeName, role }),
+    ...labContainerBase(lab, nodeName, role),
     dependsOn: props.dependsOn,
   };
 }

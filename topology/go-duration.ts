@@ -46,3 +46,34 @@ export function goDurationMs(text: string): number {
   const nanos = parseGoDuration(text);
   return nanos === undefined ? 0 : Number(nanos) / 1e6;
 }
+
+/**
+ * Go's `time.Duration.String()`: the form a Go program prints a duration in, and the one the Consul provider reads
+ * autopilot durations back as (`1m` comes back `1m0s`), so a topology written in another form would plan a change on
+ * every run. Under a second it uses the largest of ns, µs and ms that keeps a whole part; from a second on, h, m and
+ * s with the seconds' fraction, trailing zeros dropped.
+ */
+export function formatGoDuration(nanos: bigint): string {
+  if (nanos === 0n) return "0s";
+  const sign = nanos < 0n ? "-" : "";
+  const value = nanos < 0n ? -nanos : nanos;
+  const withFraction = (whole: bigint, fraction: bigint, digits: number) => {
+    const fractionText = fraction.toString().padStart(digits, "0").replace(/0+$/, "");
+    return fractionText === "" ? whole.toString() : `${whole}.${fractionText}`;
+  };
+  if (value < 1_000n) return `${sign}${value}ns`;
+  if (value < 1_000_000n) return `${sign}${withFraction(value / 1_000n, value % 1_000n, 3)}µs`;
+  if (value < 1_000_000_000n) return `${sign}${withFraction(value / 1_000_000n, value % 1_000_000n, 6)}ms`;
+  const hours = value / 3_600_000_000_000n;
+  const minutes = (value / 60_000_000_000n) % 60n;
+  const seconds = withFraction((value / 1_000_000_000n) % 60n, value % 1_000_000_000n, 9);
+  if (hours > 0n) return `${sign}${hours}h${minutes}m${seconds}s`;
+  if (minutes > 0n) return `${sign}${minutes}m${seconds}s`;
+  return `${sign}${seconds}s`;
+}
+
+/** A duration Go accepts, in the form Go prints it (see formatGoDuration); the text itself when Go would refuse it. */
+export function canonicalGoDuration(text: string): string {
+  const nanos = parseGoDuration(text);
+  return nanos === undefined ? text : formatGoDuration(nanos);
+}

@@ -3,7 +3,7 @@
  * The schema checks the shape of each field; `validate.ts` checks how the fields relate.
  */
 import { z } from "zod";
-import { parseGoDuration } from "./go-duration";
+import { canonicalGoDuration, parseGoDuration } from "./go-duration";
 import { CIDR_PATTERN, IPV4_PATTERN } from "./ipv4";
 
 const DNS_LABEL = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
@@ -48,6 +48,11 @@ export const Duration = z
   );
 /** A duration that must be more than zero, such as a check's interval or timeout. */
 export const PositiveDuration = Duration.refine((text) => (parseGoDuration(text) ?? 0n) > 0n, "must be longer than 0s");
+/**
+ * A duration a Terraform provider reads back in Go's printed form (`1m` as `1m0s`): kept in that form in the
+ * effective topology, so the configuration equals what is read back and a plan stays empty.
+ */
+const ReadBackDuration = Duration.transform(canonicalGoDuration);
 const ImageRef = z
   .string()
   .regex(IMAGE_REF, 'must be an image reference with a tag or digest, such as "nginx:1.27-alpine"')
@@ -258,9 +263,9 @@ export const TopologySchema = z.strictObject({
   autopilot: z
     .strictObject({
       cleanupDeadServers: z.boolean().default(true),
-      lastContactThreshold: Duration.default("200ms"),
+      lastContactThreshold: ReadBackDuration.default("200ms"),
       maxTrailingLogs: z.int().min(1).default(250),
-      serverStabilizationTime: Duration.default("10s"),
+      serverStabilizationTime: ReadBackDuration.default("10s"),
     })
     .prefault({}),
   /**

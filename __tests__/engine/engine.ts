@@ -1,0 +1,209 @@
+/**
+ * The private engine of `npm run test:engine` (run.sh starts it; DOCKER_HOST points at it), and the lab's containers
+ * created on it with the settings the app synthesized: only the image and the command are the test's own.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { articleInput } from "../helpers";
+import { PROJECT_ROOT, runApp } from "../synth";
+import { freeLoopbackPort } from "../tools/ports";
+
+/** The one image the tests run: a static BusyBox from this machine's Debian package (run.sh imports it). */
+export const TEST_IMAGE = "consul-lab-test/busybox:engine";
+/** What every container but a namespace runs instead of its real program: nothing, until stopped. */
+const IDLE = ["/bin/sh", "-c", "trap 'exit 0' TERM INT; while :; do sleep 3600 & wait $!; done"];
+
+export interface Ran {
+  readonly status: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** A docker command against the private engine. */
+export function docker(args: readonly string[]): Ran {
+  const result = spawnSync("docker", [...args], { encoding: "utf8", env: process.env, timeout: 120_000 });
+  return { status: result.status ?? 1, stdout: result.stdout ?? "", stderr: result.stderr ?? "" };
+}
+
+/** As docker(), but throws with Docker's own words when the command fails. */
+export function dockerOk(args: readonly string[]): string {
+  const result = docker(args);
+  if (result.status !== 0) throw new Error(`docker ${args.join(" ")} failed: ${result.stderr.trim()}`);
+  return result.stdout;
+}
+
+export function inspect<T = any>(name: string): T {
+  return JSON.parse(dockerOk(["inspect", name]))[0] as T;
+}
+
+/** Stops and starts the private dockerd, as a host reboot would. */
+export function restartEngine(): void {
+  const result = spawnSync("bash", [join(__dirname, "dockerd.sh"), "restart", process.env.CONSUL_LAB_ENGINE_DIR!], {
+    encoding: "utf8",
+  });
+  if (result.status !== 0) throw new Error(`the engine did not come back: ${result.stderr}`);
+}
+
+let labs = 0;
+
+/**
+ * The article's lab under a name and subnet of this run's own (10.<200-249>.<x>.0/24), with free loopback ports to
+ * publish on, as a topology file for the CLI and the app.
+ */
+export async function uniqueLab(): Promise<{
+  name: string;
+  topologyFile: string;
+  input: ReturnType<typeof articleInput>;
+}> {
+  labs++;
+  const name = `cle${process.pid % 10000}x${labs}`;
+  const second = 200 + ((process.pid + labs) % 50);
+  const third = (process.pid * 7 + labs * 13) % 250;
+  const input = articleInput();
+  input.name = name;
+  input.network = { subnet: `10.${second}.${third}.0/24` };
+  for (const node of input.nodes) node.address = node.address.replace(/^10\.0\.1\./, `10.${second}.${third}.`);
+  for (const service of input.services as { address?: string }[])
+    if (service.address) service.address = service.address.replace(/^10\.0\.1\./, `10.${second}.${third}.`);
+  input.publish = {
+    httpPort: await freeLoopbackPort(),
+    dnsPort: await freeLoopbackPort(),
+    entryPort: await freeLoopbackPort(),
+  };
+  const topologyFile = join(mkdtempSync(join(tmpdir(), "consul-lab-engine-topology-")), `${name}.json`);
+  writeFileSync(topologyFile, JSON.stringify(input));
+  return { name, topologyFile, input };
+}
+
+type Resource = Record<string, any>;
+
+/** The cluster stack the app synthesized for a topology file. */
+export function synthesizedCluster(topologyFile: string): { container: Record<string, Resource>; network: Resource } {
+  const run = runApp({ CONSUL_LAB_TOPOLOGY: topologyFile });
+  if (run.status !== 0) throw new Error(`synth failed: ${run.stderr}`);
+  const json = JSON.parse(readFileSync(join(run.outdir, "stacks", "cluster", "cdk.tf.json"), "utf8"));
+  const networks = Object.values(json.resource.docker_network) as Resource[];
+  return { container: json.resource.docker_container, network: networks[0] };
+}
+
+/**
+ * Every argument of a synthesized container, and what the test does with it: passed to `docker create` as written,
+ * swapped for the test's own, or left out with the reason. An argument not listed here fails the test, so a new one
+ * is a decision, not an accident.
+ */
+const ARGUMENTS: Record<string, "passed" | "swapped" | string> = {
+  name: "passed",
+  hostname: "passed",
+  labels: "passed",
+  restart: "passed",
+  dns: "passed",
+  dns_opts: "passed",
+  dns_search: "passed",
+  network_mode: "passed",
+  networks_advanced: "passed",
+  ports: "passed",
+  env: "passed",
+  image: "swapped",
+  entrypoint: "swapped",
+  command: "swapped",
+  "//": "cdktf's metadata",
+  upload: "files for the real programs, which the test image does not run",
+  volumes: "the agent's data volume, which nothing in the test image writes",
+  healthcheck: "asks Consul, which the test image does not run",
+  must_run: "a Terraform-side setting: the provider's reaction to a stopped container",
+  wait: "a Terraform-side setting: the provider waits for the healthcheck",
+  wait_timeout: "a Terraform-side setting",
+  depends_on: "Terraform's ordering; the test creates namespaces first",
+};
+
+/** `docker create` arguments for one synthesized container; references to other resources resolved by `names`. */
+function createArgs(resource: Resource, network: Resource, names: Record<string, string>): string[] {
+  const unknown = Object.keys(resource).filter((key) => !(key in ARGUMENTS));
+  if (unknown.length > 0) throw new Error(`the engine tests do not know the container arguments ${unknown.join(", ")}`);
+  const args = ["create", "--name", resource.name];
+  if (resource.hostname) args.push("--hostname", resource.hostname);
+  for (const { label, value } of resource.labels ?? []) args.push("--label", `${label}=${value}`);
+  if (resource.restart) args.push("--restart", resource.restart);
+  for (const server of resource.dns ?? []) args.push("--dns", server);
+  for (const option of resource.dns_opts ?? []) args.push("--dns-option", option);
+  for (const domain of resource.dns_search ?? []) args.push("--dns-search", domain);
+  for (const variable of resource.env ?? []) args.push("--env", variable);
+  const joined = /^container:\$\{docker_container\.([^.]+)\.id\}$/.exec(resource.network_mode ?? "");
+  if (joined) {
+    args.push("--network", `container:${names[joined[1]]}`);
+  } else {
+    for (const attachment of resource.networks_advanced ?? []) {
+      if (!/^\$\{docker_network\.[^.]+\.name\}$/.test(attachment.name))
+        throw new Error(`unexpected network ${attachment.name}`);
+      args.push("--network", network.name, "--ip", attachment.ipv4_address);
+    }
+  }
+  for (const port of resource.ports ?? [])
+    args.push("--publish", `${port.ip}:${port.external}:${port.internal}/${port.protocol}`);
+  const isNamespace = !joined;
+  // A namespace container's own command is a shell loop, which BusyBox runs as the real image would.
+  args.push("--entrypoint", (isNamespace ? resource.entrypoint : IDLE)[0], TEST_IMAGE);
+  args.push(...(isNamespace ? resource.entrypoint : IDLE).slice(1));
+  return args;
+}
+
+/** The containers of the nodes asked for (all by default), created and started on the engine as synthesized. */
+export function deployContainers(
+  cluster: ReturnType<typeof synthesizedCluster>,
+  nodes?: readonly string[],
+): { names: Record<string, string> } {
+  const network = cluster.network;
+  const subnet = network.ipam_config[0];
+  const networkArgs = ["network", "create", "--driver", network.driver ?? "bridge", "--subnet", subnet.subnet];
+  if (subnet.gateway) networkArgs.push("--gateway", subnet.gateway);
+  for (const { label, value } of network.labels ?? []) networkArgs.push("--label", `${label}=${value}`);
+  dockerOk([...networkArgs, network.name]);
+  const names: Record<string, string> = {};
+  const wanted = (resource: Resource) =>
+    !nodes || nodes.includes(resource.labels.find((l: Resource) => l.label === "consul-lab.node")?.value);
+  const entries = Object.entries(cluster.container).filter(([, resource]) => wanted(resource));
+  // Namespaces first, as Terraform orders them by their references.
+  const ordered = [
+    ...entries.filter(([, resource]) => !String(resource.network_mode).startsWith("container:")),
+    ...entries.filter(([, resource]) => String(resource.network_mode).startsWith("container:")),
+  ];
+  for (const [key, resource] of ordered) {
+    dockerOk(createArgs(resource, network, names));
+    dockerOk(["start", resource.name]);
+    names[key] = resource.name;
+  }
+  return { names };
+}
+
+/** Removes every container and the network of a lab. */
+export function removeLab(name: string): void {
+  const ids = docker(["ps", "--all", "--quiet", "--filter", `label=consul-lab.lab=${name}`])
+    .stdout.split("\n")
+    .filter(Boolean);
+  if (ids.length > 0) docker(["rm", "--force", "--volumes", ...ids]);
+  docker(["network", "rm", name]);
+}
+
+/** The IPv4 addresses a container sees on its interfaces (BusyBox's `ip`). */
+export function addressesIn(container: string): string[] {
+  const out = docker(["exec", container, "ip", "-o", "-4", "addr"]).stdout;
+  return [...out.matchAll(/inet (\d+\.\d+\.\d+\.\d+)\//g)].map((match) => match[1]);
+}
+
+/** The network namespace a container's first process is in, as the kernel names it (`net:[inode]`). */
+export function networkNamespaceOf(container: string): string {
+  return docker(["exec", container, "readlink", "/proc/1/ns/net"]).stdout.trim();
+}
+
+/** Runs one of the project's npm scripts' command lines against the engine. */
+export function labCli(args: readonly string[], topologyFile: string): Ran {
+  const result = spawnSync(process.execPath, ["scripts/run-ts.mjs", "cli/lab.ts", ...args], {
+    cwd: PROJECT_ROOT,
+    encoding: "utf8",
+    env: { ...process.env, CONSUL_LAB_TOPOLOGY: topologyFile },
+    timeout: 300_000,
+  });
+  return { status: result.status ?? 1, stdout: result.stdout ?? "", stderr: result.stderr ?? "" };
+}

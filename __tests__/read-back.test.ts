@@ -1,0 +1,116 @@
+/**
+ * A plan after a deploy stays empty on any host: every attribute a provider reads back is either configured exactly as
+ * it comes back, or ignored because the engine changes it on its own (constructs/engine-read-back.ts), over every
+ * container and Consul object of several labs. `npm run test:engine` shows on a real engine what the table says the
+ * engine does.
+ */
+import { Testing } from "cdktf";
+import { join } from "node:path";
+import { generatedTopology } from "../scripts/dev/generated-topology";
+import { CONTAINER_READ_BACK, ENGINE_CHANGED_ATTRIBUTES } from "../constructs/engine-read-back";
+import { ClusterStack, ConsulStack } from "../stacks";
+import { Lab, loadTopology } from "../topology";
+import { formatGoDuration, parseGoDuration } from "../topology/go-duration";
+import { articleInput, labOf } from "./helpers";
+
+const LABS: Record<string, () => Lab> = {
+  "the article's lab": () => labOf(),
+  "examples/shop-lab.yaml": () =>
+    new Lab(loadTopology({ CONSUL_LAB_TOPOLOGY: join(__dirname, "..", "examples", "shop-lab.yaml") })),
+  "a generated 60-node lab": () => labOf(generatedTopology(60)),
+};
+
+function synthesized(lab: Lab) {
+  const app = Testing.app();
+  const cluster = new ClusterStack(app, "cluster", { lab });
+  const consul = new ConsulStack(app, "consul", { lab, cluster });
+  return { cluster: JSON.parse(Testing.synth(cluster)), consul: JSON.parse(Testing.synth(consul)) };
+}
+
+/**
+ * Arguments of docker_container that are not ForceNew at v3.6.2 (resource_docker_container.go), so a difference on
+ * read-back is at most an in-place update; with the reason each is stable.
+ */
+const NOT_FORCE_NEW: Record<string, string> = {
+  "//": "cdktf's metadata",
+  restart: "read back as sent",
+  must_run: "Terraform-side",
+  wait: "Terraform-side",
+  wait_timeout: "Terraform-side",
+  healthcheck: "durations read back in Go's printed form: checked below",
+  depends_on: "Terraform's meta-argument",
+  lifecycle: "Terraform's meta-argument",
+};
+
+const isGoCanonical = (text: string) => formatGoDuration(parseGoDuration(text) ?? -1n) === text;
+
+describe.each(Object.entries(LABS))("read-back of %s", (_name, makeLab) => {
+  const lab = makeLab();
+  const { cluster, consul } = synthesized(lab);
+  const containers = Object.entries<any>(cluster.resource.docker_container);
+
+  it("sets only container arguments whose read-back the table decides", () => {
+    const undecided = containers.flatMap(([key, body]) =>
+      Object.keys(body)
+        .filter((argument) => !(argument in CONTAINER_READ_BACK) && !(argument in NOT_FORCE_NEW))
+        .map((argument) => `${key}.${argument}`),
+    );
+    expect(undecided).toEqual([]);
+  });
+
+  it("ignores on every container each attribute the engine changes on its own", () => {
+    for (const [key, body] of containers) {
+      expect({ key, ignored: body.lifecycle?.ignore_changes }).toEqual({ key, ignored: ENGINE_CHANGED_ATTRIBUTES });
+    }
+  });
+
+  it("leaves unset what the engine computes, and never sets a list the image would fill back in as empty", () => {
+    for (const [key, body] of containers) {
+      for (const [argument, entry] of Object.entries(CONTAINER_READ_BACK)) {
+        if (entry.rule === "leave-unset") expect({ key, argument, value: body[argument] }).toEqual({ key, argument });
+        if (Array.isArray(body[argument]))
+          expect({ key, argument, empty: body[argument].length === 0 }).toEqual({ key, argument, empty: false });
+      }
+    }
+  });
+
+  it("replaces a container whose declared ports change, through a trigger over exactly those ports", () => {
+    const triggers = cluster.resource.terraform_data ?? {};
+    const withPorts = containers.filter(([, body]) => body.ports);
+    expect(withPorts.length).toBeGreaterThan(0);
+    for (const [key, body] of withPorts) {
+      const [trigger] = body.lifecycle.replace_triggered_by.map(
+        (ref: string) => /^\$\{terraform_data\.(.+)\}$/.exec(ref)![1],
+      );
+      const declared = body.ports.map((p: any) => `${p.ip}:${p.external}->${p.internal}/${p.protocol}`).join(", ");
+      expect({ key, ports: triggers[trigger].triggers_replace.ports }).toEqual({ key, ports: declared });
+    }
+  });
+
+  it("writes every duration a provider reads back in Go's printed form, so it reads back unchanged", () => {
+    const durations: [string, string][] = [];
+    for (const [key, body] of containers)
+      for (const field of ["interval", "timeout", "start_period"])
+        if (body.healthcheck?.[field]) durations.push([`${key}.healthcheck.${field}`, body.healthcheck[field]]);
+    for (const [key, body] of Object.entries<any>(consul.resource.consul_autopilot_config ?? {}))
+      for (const field of ["last_contact_threshold", "server_stabilization_time"])
+        durations.push([`${key}.${field}`, body[field]]);
+    expect(durations.length).toBeGreaterThan(0);
+    expect(durations.filter(([, text]) => !isGoCanonical(text))).toEqual([]);
+  });
+});
+
+describe("a change the engine cannot make", () => {
+  it("still replaces the namespace: a new entry port changes its ports trigger", () => {
+    const before = synthesized(labOf()).cluster.resource.terraform_data;
+    const input = articleInput();
+    input.publish = { entryPort: 9090 };
+    const after = synthesized(labOf(input)).cluster.resource.terraform_data;
+    const portsOf = (data: any) =>
+      Object.entries<any>(data)
+        .filter(([key]) => key.includes("published-ports"))
+        .map(([, body]) => body.triggers_replace.ports);
+    expect(portsOf(before)).not.toEqual(portsOf(after));
+    expect(portsOf(after).join()).toContain("127.0.0.1:9090->80/tcp");
+  });
+});

@@ -1,0 +1,26 @@
+import type { ContainerConfig } from "@cdktf/provider-docker/lib/container";
+import type { ITerraformDependable } from "cdktf";
+import type { Lab } from "../topology";
+import { engineAwareLifecycle } from "./engine-read-back";
+import { labLabels } from "./labels";
+
+/**
+ * What every container of a node shares, whatever it runs: Docker restarts it, Terraform leaves it alone when someone
+ * stopped it, it is labelled by lab, node and role, and what the engine changes on its own never replaces it.
+ */
+export function labContainerBase(
+  lab: Lab,
+  nodeName: string,
+  role: string,
+  replaceWhen: readonly ITerraformDependable[] = [],
+): Pick<ContainerConfig, "restart" | "mustRun" | "labels" | "lifecycle"> {
+  return {
+    // Brings it back after a crash, a daemon restart or a reboot; what that cannot heal, `npm run repair` does.
+    restart: "unless-stopped",
+    // Not true: with must_run, any refresh (a plan, a diff) deletes a container someone stopped on purpose, as the
+    // drill and the README's experiments do.
+    mustRun: false,
+    labels: labLabels(lab, { node: nodeName, role }),
+    lifecycle: engineAwareLifecycle(replaceWhen),
+  };
+}
