@@ -1,4 +1,5 @@
 import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 
 const ROOT = join(__dirname, "..");
@@ -13,9 +14,34 @@ const SCRIPTS = [
   "scripts/ops/backup.sh",
   "scripts/ops/restore.sh",
   "scripts/ops/consul-api.sh",
+  "__tests__/engine/run.sh",
+  "__tests__/engine/dockerd.sh",
 ];
 
+/** Every file of the checkout that bash or sh runs: by extension, or by its first line. */
+function shellScriptsInCheckout(): string[] {
+  const files = spawnSync("git", ["ls-files", "--cached", "--others", "--exclude-standard"], {
+    cwd: ROOT,
+    encoding: "utf8",
+  })
+    .stdout.split("\n")
+    .filter(Boolean);
+  return files.filter((file) => {
+    if (/\.(sh|bash)$/.test(file) || file === ".ci/run") return true;
+    if (file.includes(".") && !file.startsWith(".")) return false;
+    try {
+      return /^#!.*\b(ba)?sh\b/.test(readFileSync(join(ROOT, file), "utf8").split("\n", 1)[0]);
+    } catch {
+      return false;
+    }
+  });
+}
+
 describe("shell scripts", () => {
+  it("lists every shell script of the checkout", () => {
+    expect(shellScriptsInCheckout().filter((file) => !SCRIPTS.includes(file))).toEqual([]);
+  });
+
   it.each(SCRIPTS)("%s passes shellcheck", (script) => {
     const result = spawnSync("shellcheck", ["--external-sources", "--severity=style", script], {
       cwd: ROOT,
