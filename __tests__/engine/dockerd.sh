@@ -58,7 +58,15 @@ stop() {
 }
 
 remove() {
+  # A bridge network's Linux bridge outlives a stopped dockerd: named br-<first 12 of its ID>, deleted after it.
+  local bridges=()
+  if answers; then
+    mapfile -t bridges < <(DOCKER_HOST="unix://$dir/docker.sock" docker network ls --quiet --filter driver=bridge)
+  fi
   stop
+  for id in "${bridges[@]}"; do
+    ip link delete "br-${id:0:12}" 2>/dev/null || true
+  done
   # What the engine mounted under DIR (network namespaces, container shm) goes before the files do; deepest first.
   awk -v root="$dir/" 'index($2, root) == 1 { print $2 }' /proc/mounts | sort -r | while read -r mount; do
     umount -l "$mount" 2>/dev/null || true

@@ -116,6 +116,7 @@ const ARGUMENTS: Record<string, "passed" | "swapped" | string> = {
   wait: "a Terraform-side setting: the provider waits for the healthcheck",
   wait_timeout: "a Terraform-side setting",
   depends_on: "Terraform's ordering; the test creates namespaces first",
+  lifecycle: "Terraform's read-back rules (engine-read-back.ts), checked by daemon-defaults.test.ts",
 };
 
 /** `docker create` arguments for one synthesized container; references to other resources resolved by `names`. */
