@@ -4,7 +4,7 @@ import { createServer, Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DockerCli } from "../cli/docker";
-import { CheckResult, formatCheck, runDoctor } from "../cli/doctor";
+import { CheckResult, formatCheck, isRemoteEngine, runDoctor } from "../cli/doctor";
 import { createSecrets, generateSecrets } from "../secrets";
 import { articleInput, labOf } from "./helpers";
 import { FAKES_BIN, HEALTHY_DOCKER } from "./tools/lab-checkout";
@@ -87,6 +87,29 @@ describe("npm run doctor", () => {
       ok: false,
       fix: expect.stringContaining("on the Docker host itself"),
     });
+  });
+
+  it.each([
+    ["unix:///var/run/docker.sock", false],
+    ["tcp://127.0.0.1:2375", false],
+    ["tcp://[::1]:2376", false],
+    ["tcp://localhost:2375", false],
+    ["ssh://me@build-host", true],
+    ["tcp://10.0.0.5:2376", true],
+    ["tcp://[2001:db8::1]:2376", true],
+  ])("tells a remote engine from this machine's: %s is remote: %s", async (host, remote) => {
+    expect(isRemoteEngine(host)).toBe(remote);
+    expect((await doctor({ env: { DOCKER_HOST: host } }))["docker host"].ok).toBe(!remote);
+  });
+
+  it("says that an engine before 29 can need npm run repair after a reboot", async () => {
+    const old = structuredClone(HEALTHY_DOCKER);
+    old.version.Server.Version = "28.5.1";
+    const results = await doctor({ docker: old });
+    expect(results["docker engine"]).toMatchObject({ ok: true });
+    expect(results["docker engine"].detail).toContain(
+      "engines before 29 can leave containers exited after a reboot: run `npm run repair` then",
+    );
   });
 
   it("reports an engine it cannot reach, with how to start it", async () => {

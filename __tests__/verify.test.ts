@@ -59,6 +59,9 @@ describe("npm run verify", () => {
       const result = await checkout.npm("verify", [], verifyEnv(standIn, { CONSUL_LAB_DRILL_WINDOW_SECONDS: "abc" }));
       expect(factLines(result.stdout).filter((line) => line.startsWith("FAIL"))).toEqual([]);
       expect(result.status).toBe(0);
+      expect(result.stdout).toContain(
+        "ok    every node's containers run, joined to its namespace: 24 containers on 6 nodes",
+      );
       expect(result.stdout).toContain("ok    a leader is elected: 10.0.1.1:8300");
       expect(result.stdout).toContain(
         "ok    the raft peers are the servers (dev1001, dev1002, dev1003), all voters: dev1001, dev1002, dev1003",
@@ -104,6 +107,20 @@ describe("npm run verify", () => {
         standIn.timeline.anonymousWrites = true;
         standIn.setRunning("consul-lab-dev1005-app", false);
       },
+    ));
+
+  it("reports a node stranded by a namespace restart, and names npm run repair", () =>
+    withStandIn(
+      async (standIn) => {
+        const result = await checkout.script("verify", ["--settle", "0"], verifyEnv(standIn));
+        expect(result.status).toBe(1);
+        expect(factLines(result.stdout)).toContain(
+          "FAIL  every node's containers run, joined to its namespace: consul-lab-dev1004 is stranded (its namespace restarted); " +
+            "consul-lab-dev1004-app is stranded (its namespace restarted); consul-lab-dev1004-dns is stranded (its namespace restarted); " +
+            "`npm run repair` makes the nodes whole",
+        );
+      },
+      (standIn) => standIn.restartNamespace("dev1004"),
     ));
 
   it("asks a lab that is not right yet again until it settles, then passes", () =>

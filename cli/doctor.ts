@@ -80,8 +80,7 @@ function checkTerraform(context: DoctorContext): CheckResult {
  * machine, so the engine must run on this machine: a remote engine publishes its ports on its own loopback.
  */
 function checkDockerHost(context: DoctorContext, host: string): CheckResult {
-  const remote = /^(ssh|tcp|https?):\/\/(.*@)?([^:/]+)/.exec(host);
-  if (remote && !["127.0.0.1", "localhost", "::1", "[::1]"].includes(remote[3])) {
+  if (isRemoteEngine(host)) {
     return problem(
       "docker host",
       `${host} is a remote engine; the lab publishes Consul and the site on ${context.lab.topology.publish.address} of that machine, which Terraform and the deploy scripts here cannot reach`,
@@ -90,6 +89,25 @@ function checkDockerHost(context: DoctorContext, host: string): CheckResult {
   }
   return ok("docker host", host);
 }
+
+/** Whether an engine endpoint is on another machine: a network address that is not this machine's loopback. */
+export function isRemoteEngine(endpoint: string): boolean {
+  if (!/^(ssh|tcp|https?):\/\//.test(endpoint)) return false;
+  let hostname: string;
+  try {
+    // URL keeps an IPv6 address in brackets (tcp://[::1]:2375 has hostname "[::1]").
+    hostname = new URL(endpoint).hostname.replace(/^\[(.*)\]$/, "$1");
+  } catch {
+    return true;
+  }
+  return !["127.0.0.1", "localhost", "::1"].includes(hostname);
+}
+
+/**
+ * Engines before 29 restore containers after a daemon restart without ordering `container:` dependencies
+ * (moby#50326), so a reboot can leave a node's containers exited; seen on 20.10 by `npm run test:engine`.
+ */
+const ENGINE_ORDERS_JOINED_CONTAINERS = 29;
 
 interface DockerVersion {
   Server?: { Version?: string; ApiVersion?: string; Os?: string; Arch?: string };
@@ -113,9 +131,14 @@ function checkDockerEngine(context: DoctorContext, host: string): CheckResult {
       "start Docker (`sudo systemctl start docker`), or let your user use it (`sudo usermod -aG docker $USER`, then log in again)",
     );
   }
+  const major = Number(/^(\d+)\./.exec(version.Server.Version)?.[1] ?? 0);
+  const reboots =
+    major < ENGINE_ORDERS_JOINED_CONTAINERS
+      ? `; engines before ${ENGINE_ORDERS_JOINED_CONTAINERS} can leave containers exited after a reboot: run \`npm run repair\` then`
+      : "";
   return ok(
     "docker engine",
-    `${version.Server.Version} (API ${version.Server.ApiVersion}, ${version.Server.Os}/${version.Server.Arch})`,
+    `${version.Server.Version} (API ${version.Server.ApiVersion}, ${version.Server.Os}/${version.Server.Arch})${reboots}`,
   );
 }
 

@@ -125,6 +125,17 @@ export class LabStandIn {
     this.observe(true);
   }
 
+  /**
+   * Restarts a node's namespace container behind the lab's back (an OOM kill, `docker restart`): what joined it is
+   * stranded, by the fake docker's rules.
+   */
+  restartNamespace(node: string): void {
+    const containers = this.containers();
+    const latest = Math.max(...containers.map((container) => container.Started ?? 0));
+    containers.find((container) => container.Names === this.lab.dockerName(node, "net"))!.Started = latest + 1;
+    this.writeContainers(containers);
+  }
+
   private running(name: string): boolean {
     return this.containers().find((container) => container.Names === name)?.State === "running";
   }

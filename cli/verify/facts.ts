@@ -7,6 +7,7 @@ import { MAINTENANCE_HANDLER_LOG } from "../../renderers";
 import type { Lab } from "../../topology";
 import type { ConsulApi, HealthEntry } from "./consul-api";
 import { DnsAnswer, resolveTcp, resolveUdp } from "./dns-client";
+import { podProblems } from "../node-pods";
 import type { LabContainers } from "./lab-containers";
 
 export interface Fact {
@@ -308,11 +309,31 @@ async function siteFacts(context: VerifyContext, passing: string[] | undefined):
   return facts;
 }
 
+/**
+ * Whether every node's containers run inside its namespace: a namespace that restarted strands them, and a daemon
+ * restart can leave them exited (cli/node-pods.ts); neither heals by itself, and `npm run repair` fixes both.
+ */
+async function containerFacts({ lab, containers }: VerifyContext): Promise<Fact[]> {
+  return [
+    await fact("every node's containers run, joined to its namespace", async () => {
+      const pods = await containers.pods();
+      const problems = lab.nodes.flatMap((node) => {
+        const pod = pods.find((candidate) => candidate.node === node.name);
+        return pod ? podProblems(pod) : [`${node.name} has no containers (deploy it with \`npm run deploy\`)`];
+      });
+      const count = pods.reduce((sum, pod) => sum + pod.joined.length + (pod.namespace ? 1 : 0), 0);
+      if (problems.length === 0) return { ok: true, seen: `${count} containers on ${pods.length} nodes` };
+      return { ok: false, seen: `${problems.join("; ")}; \`npm run repair\` makes the nodes whole` };
+    }),
+  ];
+}
+
 /** Every fact, in the order they print. */
 export async function verifyLab(context: VerifyContext): Promise<Fact[]> {
   // Asked once per pass: the DNS query's answer and the flag are both judged against it.
   const passing = await passingAppServers(context.lab, context.api).catch(() => undefined);
   return [
+    ...(await containerFacts(context)),
     ...(await clusterFacts(context)),
     ...(await catalogFacts(context)),
     ...(await dnsFacts(context, passing)),

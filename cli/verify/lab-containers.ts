@@ -4,6 +4,7 @@
  */
 import { LAB_LABEL, NODE_LABEL, ROLE_LABEL } from "../../constructs/labels";
 import type { DockerCli } from "../docker";
+import { assessPods, inspectLab, NodePod } from "../node-pods";
 
 export interface LabContainer {
   readonly name: string;
@@ -52,6 +53,11 @@ export class LabContainers {
         };
       })
       .filter((container) => container.node !== "");
+  }
+
+  /** Each node's pod: whether its containers run inside its namespace (node-pods.ts). */
+  async pods(): Promise<NodePod[]> {
+    return assessPods(await inspectLab(this.docker, this.labName));
   }
 
   find(node: string, role: string): LabContainer | undefined {
