@@ -1,7 +1,10 @@
 import { execFile } from "node:child_process";
 import { createServer, Server } from "node:http";
 import { join } from "node:path";
-import { ANONYMOUS_TOKEN_ACCESSOR, renderAclPlan } from "../renderers";
+import { createHash } from "node:crypto";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { ANONYMOUS_TOKEN_ACCESSOR, jsonFileText, renderAclPlan } from "../renderers";
 import { generateSecrets, roleTokenSecrets } from "../secrets";
 import { labOf } from "./helpers";
 
@@ -107,25 +110,39 @@ class FakeAclApi {
 
 const lab = labOf();
 const plan = renderAclPlan(lab);
+const planText = jsonFileText(plan);
 
+/**
+ * Runs the script as Terraform does: in a stack directory holding the plan file and the variables file, with the
+ * environment the synthesized provisioner sets.
+ */
 function bootstrap(
   api: FakeAclApi,
   roleTokens: Record<string, string>,
   token = MANAGEMENT,
+  change: { planText?: string; withoutVariables?: boolean } = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
+  const stackDir = mkdtempSync(join(tmpdir(), "consul-lab-acl-stack-"));
+  writeFileSync(join(stackDir, "acl-plan.json"), change.planText ?? planText);
+  if (!change.withoutVariables)
+    writeFileSync(
+      join(stackDir, "secrets.auto.tfvars.json"),
+      JSON.stringify({ gossip_key: "unused", management_token: token, role_tokens: roleTokens }),
+    );
   return new Promise((resolve) =>
     execFile(
       process.execPath,
       [SCRIPT],
       {
+        cwd: stackDir,
         env: {
           ...process.env,
           CONSUL_HTTP_ADDR: api.address,
-          CONSUL_LAB_MANAGEMENT_TOKEN_ENV: "TF_VAR_management_token",
-          TF_VAR_management_token: token,
-          CONSUL_LAB_ROLE_TOKENS_ENV: "TF_VAR_role_tokens",
-          CONSUL_LAB_ACL_PLAN: JSON.stringify(plan),
-          TF_VAR_role_tokens: JSON.stringify(roleTokens),
+          CONSUL_LAB_ACL_PLAN_FILE: "acl-plan.json",
+          CONSUL_LAB_ACL_PLAN_SHA256: createHash("sha256").update(planText).digest("hex"),
+          CONSUL_LAB_SECRET_VARIABLES_FILE: "secrets.auto.tfvars.json",
+          CONSUL_LAB_MANAGEMENT_TOKEN_VARIABLE: "management_token",
+          CONSUL_LAB_ROLE_TOKENS_VARIABLE: "role_tokens",
           CONSUL_LAB_ACL_ATTEMPTS: "5",
           CONSUL_LAB_ACL_RETRY_MS: "20",
         },
@@ -197,6 +214,24 @@ describe("the ACL bootstrap", () => {
     expect(run.code).toBe(1);
     expect(run.stderr).toContain("acl-bootstrap: the management token is not accepted: HTTP 403 ACL not found");
     expect(api.writes).toEqual([]);
+  });
+
+  it("refuses a plan file from another synth, and writes nothing", async () => {
+    const other = jsonFileText({ ...plan, policies: plan.policies.slice(1) });
+    const run = await bootstrap(api, roleTokens, MANAGEMENT, { planText: other });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(
+      /acl-bootstrap: acl-plan\.json is not the plan this configuration was synthesized with .*synthesize again/,
+    );
+    expect(api.writes).toEqual([]);
+  });
+
+  it("says how to create the variables file when it is missing", async () => {
+    const run = await bootstrap(api, roleTokens, MANAGEMENT, { withoutVariables: true });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(
+      "acl-bootstrap: cannot read the stack's secret variables secrets.auto.tfvars.json (ENOENT); run `npm run secrets`",
+    );
   });
 
   it("fails clearly when a role has no secret", async () => {

@@ -11,13 +11,27 @@ describe("the app (main.ts)", () => {
     expect(first.status).toBe(0);
     expect(Object.keys(first.files).sort()).toEqual([
       "manifest.json",
+      // The ACL plan, too large for a provisioner's environment in a large lab, beside the JSON.
+      "stacks/cluster/acl-plan.json",
       "stacks/cluster/cdk.tf.json",
+      // Links into the owner-only .secrets/terraform: where cdktf saves its plan, and the stack's secret variables.
+      "stacks/cluster/plan",
+      "stacks/cluster/secrets.auto.tfvars.json",
       "stacks/consul/cdk.tf.json",
+      "stacks/consul/plan",
+      "stacks/consul/secrets.auto.tfvars.json",
     ]);
   });
 
   it.each(["cluster", "consul"])("matches the reviewed snapshot of the %s stack", (stack) => {
     expect(first.files[`stacks/${stack}/cdk.tf.json`]).toMatchSnapshot();
+  });
+
+  it("matches the reviewed snapshot of the files beside the stacks", () => {
+    const beside = Object.entries(first.files).filter(
+      ([path]) => !/(^manifest|cdk\.tf)\.json$/.test(path.split("/").pop()!),
+    );
+    expect(Object.fromEntries(beside)).toMatchSnapshot();
   });
 
   it("synthesizes the same bytes on a machine without Terraform", () => {

@@ -3,11 +3,11 @@
  * and `docker` first on the PATH: the order of stacks, what reaches Terraform and how, and how failures stop a run.
  */
 import { createServer, Server } from "node:http";
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readlinkSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { articleInput } from "./helpers";
 import { HEALTHY_DOCKER, LabCheckout } from "./tools/lab-checkout";
-import { listFiles } from "./synth";
+import { filesIn, listFiles } from "./synth";
 import { freeLoopbackPort } from "./tools/ports";
 
 /** What the consul stack's diff and destroy ask first: is there a Consul at the published address? */
@@ -164,22 +164,33 @@ describe("the npm commands, against recording fakes of terraform and docker", ()
     );
   });
 
-  it("gives Terraform the secrets only through its environment, never on a command line or in cdktf.out", async () => {
+  it("gives Terraform the secrets only through each stack's owner-only variables file, never on a command line, in its environment or in cdktf.out", async () => {
     await run("deploy");
     const secrets = JSON.parse(checkout.file(".secrets/consul-lab.json"));
     const values = [secrets.gossipKey, secrets.managementToken];
     const calls = checkout.calls("terraform").filter((call) => call.argv[0] !== "version");
     expect(calls.length).toBeGreaterThan(5);
     for (const call of calls) {
-      expect(call.tfVars).toEqual(["TF_VAR_gossip_key", "TF_VAR_management_token", "TF_VAR_role_tokens"]);
+      expect(call.tfVars).toEqual([]);
+      expect(call.fileVars).toEqual(
+        call.cwd.endsWith("/cluster") ? ["gossip_key", "management_token", "role_tokens"] : ["role_tokens"],
+      );
       for (const value of values) expect(call.argv.join(" ")).not.toContain(value);
     }
-    // Every file under cdktf.out, including what Terraform leaves there (a saved plan holds variables).
-    const written = listFiles(join(checkout.root, "cdktf.out"));
+    for (const stack of ["cluster", "consul"]) {
+      const file = join(checkout.root, ".secrets", "terraform", `${stack}.auto.tfvars.json`);
+      expect({ stack, mode: statSync(file).mode & 0o777 }).toEqual({ stack, mode: 0o600 });
+      expect(readlinkSync(join(checkout.root, "cdktf.out", "stacks", stack, "secrets.auto.tfvars.json"))).toBe(
+        `../../../.secrets/terraform/${stack}.auto.tfvars.json`,
+      );
+    }
+    expect(statSync(join(checkout.root, ".secrets", "terraform")).mode & 0o777).toBe(0o700);
+    // Every file under cdktf.out, including what Terraform leaves there (a saved plan holds variables); a link as
+    // the path it holds.
+    const written = Object.entries(filesIn(join(checkout.root, "cdktf.out")));
     expect(written.length).toBeGreaterThan(2);
-    for (const file of written)
-      for (const value of values)
-        expect({ file, leaks: readFileSync(file, "utf8").includes(value) }).toEqual({ file, leaks: false });
+    for (const [file, text] of written)
+      for (const value of values) expect({ file, leaks: text.includes(value) }).toEqual({ file, leaks: false });
   });
 
   it("keeps the state, which Terraform writes with secrets in clear, readable by its owner only", async () => {
@@ -211,20 +222,17 @@ describe("the npm commands, against recording fakes of terraform and docker", ()
     expect(terraformCommands(checkout).some((line) => line.startsWith("consul:"))).toBe(false);
   });
 
-  it("cdktf diff of one stack works through `npm run cdktf`, with the secrets in Terraform's environment", async () => {
+  it("cdktf diff of one stack works through `npm run cdktf`, with the secrets in the stack's variables file", async () => {
     expect((await run("secrets")).status).toBe(0);
     const result = await run("cdktf", ["diff", "cluster"], { CI: "true" });
     expect(result.status).toBe(0);
     const plans = checkout.calls("terraform").filter((call) => call.argv[0] === "plan");
     expect(plans.map((call) => call.cwd.split("/").pop())).toEqual(["cluster"]);
-    expect(plans[0].tfVars).toEqual(["TF_VAR_gossip_key", "TF_VAR_management_token", "TF_VAR_role_tokens"]);
+    expect(plans[0].fileVars).toEqual(["gossip_key", "management_token", "role_tokens"]);
     // cdktf saves its plan, with every variable, in the stack's directory: gone once the command returns.
     const secrets = JSON.parse(checkout.file(".secrets/consul-lab.json"));
-    for (const file of listFiles(join(checkout.root, "cdktf.out")))
-      expect({ file, leaks: readFileSync(file, "utf8").includes(secrets.managementToken) }).toEqual({
-        file,
-        leaks: false,
-      });
+    for (const [file, text] of Object.entries(filesIn(join(checkout.root, "cdktf.out"))))
+      expect({ file, leaks: text.includes(secrets.managementToken) }).toEqual({ file, leaks: false });
   });
 
   it("diff of a deployed lab whose Consul does not answer says so instead of planning the consul stack", async () => {

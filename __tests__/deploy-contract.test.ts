@@ -186,7 +186,7 @@ describe.each(STACKS)("the synthesized stacks of $name", ({ lab, cluster, consul
       .map((entry) => entry.text)
       .filter((text) => text.includes("../"));
     expect(paths.length).toBeGreaterThan(0);
-    for (const path of paths) expect(path).toMatch(/(^|\s)\.\.\/\.\.\/\.\.\/(state|scripts)\//);
+    for (const path of paths) expect(path).toMatch(/(^|\s)\.\.\/\.\.\/\.\.\/(state|scripts|assets)\//);
     expect(JSON.stringify([cluster, consul])).not.toContain(join(__dirname, ".."));
   });
 });

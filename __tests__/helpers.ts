@@ -44,7 +44,7 @@ export const TEST_SECRET_REFS: SecretRefs = {
   managementToken: "MANAGEMENT-TOKEN",
   roleTokensJson: "ROLE-TOKENS-JSON",
   roleToken: (role: string) => `TOKEN-FOR-${role}`,
-  deployEnvironment: { managementToken: "MANAGEMENT-TOKEN-ENV", roleTokensJson: "ROLE-TOKENS-ENV" },
+  variablesFile: { path: "SECRETS-FILE", managementToken: "MANAGEMENT-TOKEN-NAME", roleTokens: "ROLE-TOKENS-NAME" },
 };
 
 /** A "secure" cluster's security, with the stand-in references. */

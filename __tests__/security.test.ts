@@ -99,11 +99,17 @@ describe('security "none"', () => {
     const cluster = JSON.parse(run.files["stacks/cluster/cdk.tf.json"]);
     expect(cluster.variable).toBeUndefined();
     expect(run.files["stacks/cluster/cdk.tf.json"]).not.toMatch(/encrypt|\\"acl\\"|acl-bootstrap/);
-    // The only deploy-time step left is the wait for a leader (beside the trigger over the published ports).
+    // No ACL bootstrap: the deploy-time steps left are the image builds and the wait for a leader.
     const deployTimeSteps = Object.entries<any>(cluster.resource.terraform_data)
       .filter(([, body]) => body.provisioner)
       .map(([id]) => id.replace(/_[0-9A-F]{8}$/, ""));
-    expect(deployTimeSteps).toEqual(["cluster_leader_wait"]);
+    expect(deployTimeSteps.sort()).toEqual([
+      "cluster_dnsmasq-image_build",
+      "cluster_leader_wait",
+      "cluster_load-balancer-image_build",
+    ]);
+    // Nor any link to secret variables.
+    expect(Object.keys(run.files).filter((path) => path.includes("secrets"))).toEqual([]);
   });
 
   it("is warned about at synth", () => {

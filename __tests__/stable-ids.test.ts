@@ -24,7 +24,8 @@ describe("adding a node to the topology", () => {
   const before = resourcesOf(sharedDefaultRun().files);
   const file = join(mkdtempSync(join(tmpdir(), "consul-lab-stable-")), "with-dev1007.json");
   writeFileSync(file, JSON.stringify(articleWithExtraApps(1)));
-  const after = resourcesOf(runApp({ CONSUL_LAB_TOPOLOGY: file }).files);
+  const afterFiles = runApp({ CONSUL_LAB_TOPOLOGY: file }).files;
+  const after = resourcesOf(afterFiles);
 
   it("keeps every existing resource at its address with the same properties, but the ACL plan", () => {
     const changed = [...before].filter(
@@ -34,13 +35,15 @@ describe("adding a node to the topology", () => {
     expect(changed.map(([address]) => address.replace(/_[0-9A-F]{8}$/, ""))).toEqual([
       "cluster/terraform_data.cluster_acl-bootstrap_apply",
     ]);
-    const roles = (body: unknown): string[] =>
-      JSON.parse((body as { triggers_replace: { plan: string } }).triggers_replace.plan).tokens.map(
-        (token: { role: string }) => token.role,
-      );
+    // The plan itself is a file beside the stack's JSON; the bootstrap's trigger holds its digest.
     const [[address, body]] = changed;
-    const old = roles(body);
-    expect(roles(after.get(address))).toEqual([...old.slice(0, 6), "node-dev1007", ...old.slice(6)]);
+    const digest = (value: unknown) =>
+      (value as { triggers_replace: { planSha256: string } }).triggers_replace.planSha256;
+    expect(digest(after.get(address))).not.toBe(digest(body));
+    const roles = (files: Record<string, string>): string[] =>
+      JSON.parse(files["stacks/cluster/acl-plan.json"]).tokens.map((token: { role: string }) => token.role);
+    const old = roles(sharedDefaultRun().files);
+    expect(roles(afterFiles)).toEqual([...old.slice(0, 6), "node-dev1007", ...old.slice(6)]);
   });
 
   it("only adds dev1007's own resources", () => {

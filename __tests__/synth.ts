@@ -1,6 +1,6 @@
 /** Runs the real app entry point (`main.ts`, as cdktf.json does) into a fresh output directory. */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 
@@ -14,18 +14,23 @@ export interface AppRun {
   readonly files: Record<string, string>;
 }
 
-/** Every file under a directory, at any depth; none when it does not exist. */
+/** Every file under a directory, at any depth, symbolic links included (not followed); none when it does not exist. */
 export function listFiles(dir: string): string[] {
   if (!existsSync(dir)) return [];
   return readdirSync(dir).flatMap((name) => {
     const path = join(dir, name);
-    return statSync(path).isDirectory() ? listFiles(path) : [path];
+    return lstatSync(path).isDirectory() ? listFiles(path) : [path];
   });
 }
 
-/** Every file under a directory with its text, by path relative to it. */
+/** Every file under a directory with its text, by path relative to it; a symbolic link as `-> <its target>`. */
 export function filesIn(outdir: string): Record<string, string> {
-  return Object.fromEntries(listFiles(outdir).map((file) => [relative(outdir, file), readFileSync(file, "utf8")]));
+  return Object.fromEntries(
+    listFiles(outdir).map((file) => [
+      relative(outdir, file),
+      lstatSync(file).isSymbolicLink() ? `-> ${readlinkSync(file)}` : readFileSync(file, "utf8"),
+    ]),
+  );
 }
 
 /** A fresh run of the app, into a new output directory. */

@@ -1,9 +1,10 @@
 /**
  * The Docker CLI, asked for JSON (`--format '{{json .}}'`) rather than text. It honours DOCKER_HOST, contexts and TLS
- * settings exactly as the user's own `docker` commands do, and `docker build` uses BuildKit with any image store.
+ * settings exactly as the user's own `docker` commands do.
  */
 import { execFile } from "node:child_process";
 import { join } from "node:path";
+import { BUILD_IMAGE_SCRIPT, buildImageEnvironment } from "../constructs/asset-image";
 import { AssetImageSpec, assetImageTag } from "../constructs/asset-images";
 import type { Lab } from "../topology";
 import { capture, CliError, CommandResult, passThrough, PROJECT_ROOT } from "./process";
@@ -56,39 +57,23 @@ export class DockerCli {
       "unix:///var/run/docker.sock"
     );
   }
-
-  /**
-   * Builds an image from assets/ with the user's own builder, showing its progress. With buildx, `--load` puts the
-   * result in the engine's image store even when the current builder is a container.
-   */
-  async build(tag: string, spec: AssetImageSpec): Promise<void> {
-    const buildx = this.run(["buildx", "version"]).status === 0;
-    const args = [...(buildx ? ["buildx", "build", "--load"] : ["build"]), "--tag", tag];
-    for (const [name, value] of Object.entries(spec.buildArgs)) args.push("--build-arg", `${name}=${value}`);
-    args.push(join(PROJECT_ROOT, "assets", spec.assetDir));
-    const status = await passThrough("docker", args, { env: this.env });
-    if (status !== 0) throw new CliError(`docker build of ${tag} failed (exit ${status}); see above`);
-    if (!this.hasImage(tag)) throw new CliError(`docker build of ${tag} finished, but the engine has no image ${tag}`);
-  }
 }
 
 /**
- * Builds every image the lab runs from assets/ that is not already local. Its tag is a digest of its inputs, so a tag
- * that exists is the image these inputs make.
+ * Builds every image the lab runs from assets/ that is not already local, with the script the cluster stack's build
+ * steps run (scripts/deploy-time/build-image.mjs), showing the builder's progress.
  */
 export async function buildAssetImages(
   lab: Lab,
-  docker: DockerCli,
+  env: NodeJS.ProcessEnv,
   specs: readonly AssetImageSpec[],
-  say: (line: string) => void,
 ): Promise<void> {
   for (const spec of specs) {
     const tag = assetImageTag(lab, spec);
-    if (docker.hasImage(tag)) {
-      say(`image ${tag}: present`);
-      continue;
-    }
-    say(`image ${tag}: building from assets/${spec.assetDir}`);
-    await docker.build(tag, spec);
+    const environment = buildImageEnvironment(tag, spec, (path) => join(PROJECT_ROOT, path));
+    const status = await passThrough(process.execPath, [join(PROJECT_ROOT, BUILD_IMAGE_SCRIPT)], {
+      env: { ...env, ...environment },
+    });
+    if (status !== 0) throw new CliError(`the build of ${tag} failed (exit ${status}); see above`);
   }
 }

@@ -7,9 +7,10 @@
  *   npm run deploy     doctor, build the images, apply every stack in order, write outputs.json
  *   npm run destroy    destroy every stack in reverse order (asks first; -- --auto-approve in scripts)
  *   npm run repair     make every node whole after a restart Docker does not heal (see node-pods.ts)
- *   npm run cdktf -- ARGS   the cdktf CLI itself with the lab's secrets in its environment (`cdktf diff consul`)
+ *   npm run cdktf -- ARGS   the cdktf CLI itself, as `npx cdktf ARGS` (`cdktf diff consul`); a deploy creates the secrets
  *
- * Secrets reach Terraform only as TF_VAR_* variables in its environment, never on a command line or in cdktf.out.
+ * Secrets reach Terraform only through each stack's owner-only variables file (secrets/stack-variables.ts), written
+ * from the secrets file before Terraform runs; never on a command line, in an environment or in cdktf.out.
  */
 import { chmodSync, existsSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -17,7 +18,7 @@ import { createInterface } from "node:readline/promises";
 import { labAssetImages } from "../constructs/asset-images";
 import { STATE_DIR } from "../constructs/project-paths";
 import { jsonFileText } from "../renderers/generated-file";
-import { SecretsError } from "../secrets";
+import { SecretsError, stackPlanFile } from "../secrets";
 import { Lab, loadLab, TopologyError } from "../topology";
 import { buildAssetImages, DockerCli } from "./docker";
 import { formatCheck, routeTableOf, runDoctor } from "./doctor";
@@ -25,7 +26,7 @@ import { readStacks, SynthesizedStack } from "./manifest";
 import { repairLab } from "./repair";
 import { describePlan } from "./plan-summary";
 import { CliError, passThrough, PROJECT_ROOT } from "./process";
-import { secretVariables } from "./secrets-env";
+import { labSecrets, writeSecretVariables } from "./secrets-env";
 import { StackTerraform } from "./terraform";
 
 const OUTDIR = join(PROJECT_ROOT, "cdktf.out");
@@ -63,8 +64,8 @@ interface Invocation {
 }
 
 /**
- * Runs the app (main.ts) into cdktf.out, as `cdktf synth` would (the app never sees a TF_VAR_* secret), and reports
- * the stacks' warnings and errors as the CLI does.
+ * Runs the app (main.ts) into cdktf.out, as `cdktf synth` would (the app never sees a secret, nor a TF_VAR_* the
+ * user's shell may hold), and reports the stacks' warnings and errors as the CLI does.
  */
 async function synth(env: NodeJS.ProcessEnv): Promise<SynthesizedStack[]> {
   const appEnv = Object.fromEntries(Object.entries(env).filter(([name]) => !name.startsWith("TF_VAR_")));
@@ -127,9 +128,17 @@ async function notPlannable(invocation: Invocation, stack: SynthesizedStack, sta
   return undefined;
 }
 
+/** Synthesizes, then writes each stack's secret variables for Terraform; `createSecrets` on a first deploy. */
+async function synthWithSecrets(invocation: Invocation, createSecrets: boolean): Promise<SynthesizedStack[]> {
+  const secrets = labSecrets(invocation.lab, invocation.env, createSecrets, say);
+  const stacks = await synth(invocation.env);
+  writeSecretVariables(invocation.lab, secrets, stacks);
+  return stacks;
+}
+
 async function diff(invocation: Invocation): Promise<void> {
-  const env = { ...invocation.env, ...secretVariables(invocation.lab, invocation.env, false, say) };
-  const stacks = await synth(env);
+  const env = invocation.env;
+  const stacks = await synthWithSecrets(invocation, false);
   const summary: string[] = [];
   for (const stack of stacks) {
     await stopIfInterrupted();
@@ -150,10 +159,10 @@ async function deploy(invocation: Invocation): Promise<void> {
     throw new CliError("the host is not ready; nothing was changed");
   }
   await stopIfInterrupted();
-  const env = { ...invocation.env, ...secretVariables(invocation.lab, invocation.env, true, say) };
-  const stacks = await synth(env);
+  const env = invocation.env;
+  const stacks = await synthWithSecrets(invocation, true);
   await stopIfInterrupted();
-  await buildAssetImages(invocation.lab, new DockerCli(env), labAssetImages(invocation.lab), say);
+  await buildAssetImages(invocation.lab, env, labAssetImages(invocation.lab));
   const outputs: Record<string, Record<string, unknown>> = {};
   const summary: string[] = [];
   for (const stack of stacks) {
@@ -186,8 +195,8 @@ async function confirm(question: string): Promise<boolean> {
 }
 
 async function destroy(invocation: Invocation): Promise<void> {
-  const env = { ...invocation.env, ...secretVariables(invocation.lab, invocation.env, false, say) };
-  const stacks = (await synth(env)).reverse();
+  const env = invocation.env;
+  const stacks = (await synthWithSecrets(invocation, false)).reverse();
   if (!invocation.options.includes("--auto-approve")) {
     if (!process.stdin.isTTY)
       throw new CliError("destroy asks before it deletes anything; run it in a terminal, or pass --auto-approve");
@@ -222,29 +231,26 @@ async function destroy(invocation: Invocation): Promise<void> {
 }
 
 /**
- * cdktf's own `plan` file, which holds every variable in clear: removed after each passthrough, so no secret stays
- * in cdktf.out.
+ * cdktf's own `plan` file, which holds every variable in clear: saved through the stack's `plan` link into
+ * .secrets/terraform (secrets/stack-variables.ts), and removed there after each passthrough.
  */
-function removeCdktfPlans(): void {
-  const stacks = join(OUTDIR, "stacks");
-  if (!existsSync(stacks)) return;
-  for (const entry of readdirSync(stacks, { withFileTypes: true })) {
-    if (entry.isDirectory()) rmSync(join(stacks, entry.name, "plan"), { force: true });
-  }
+function removeCdktfPlans(stacks: readonly string[]): void {
+  for (const stack of stacks) rmSync(join(PROJECT_ROOT, stackPlanFile(stack)), { force: true });
 }
 
 async function cdktf({ lab, env, options }: Invocation): Promise<number> {
   const creates = options[0] === "deploy" || options[0] === "apply";
   // Without a terminal, the CLI's Ink interface draws spinner frames into the log unless it believes it runs in CI.
   const plain = process.stdout.isTTY ? {} : { CI: env.CI || "1" };
-  const withSecrets = { ...env, ...plain, ...secretVariables(lab, env, creates, say) };
+  // The app cdktf runs (cli/cdktf-app.ts) writes the stacks' variables from the secrets file; a deploy creates it.
+  labSecrets(lab, env, creates, say);
   try {
     return await passThrough(join(PROJECT_ROOT, "node_modules", ".bin", "cdktf"), options, {
       cwd: PROJECT_ROOT,
-      env: withSecrets,
+      env: { ...env, ...plain },
     });
   } finally {
-    removeCdktfPlans();
+    removeCdktfPlans(existsSync(join(OUTDIR, "stacks")) ? readdirSync(join(OUTDIR, "stacks")) : []);
   }
 }
 

@@ -1,15 +1,21 @@
-/** The lab's secrets as the TF_VAR_* variables Terraform reads: the only way a secret reaches Terraform. */
+/**
+ * The lab's secrets for the commands that run Terraform: read from the secrets file (created by the first deploy),
+ * and written into each synthesized stack's variables file, the one way a secret reaches Terraform
+ * (secrets/stack-variables.ts).
+ */
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
 import {
+  declaredVariables,
   DEFAULT_SECRETS_FILE,
   ensureSecrets,
   LabSecrets,
   readSecrets,
-  roleTokenSecrets,
   SECRETS_FILE_ENV,
+  secretVariableValues,
+  writeStackVariables,
 } from "../secrets";
-import { SECRET_VARIABLES } from "../secrets/variable-names";
 import type { Lab } from "../topology";
-import { resolve } from "node:path";
 import { PROJECT_ROOT } from "./process";
 
 /** The secrets file: CONSUL_LAB_SECRETS_FILE, or the default, relative to the project root. */
@@ -18,28 +24,39 @@ export function secretsFile(env: NodeJS.ProcessEnv): string {
 }
 
 /**
- * The TF_VAR_* variables of a "secure" lab (none for "none"). `create` lets the first deploy write the secrets
- * file; every other command only reads it, and fails with the way to create it.
+ * The secrets of a "secure" lab (none for "none"). `create` lets the first deploy write the secrets file; every other
+ * command only reads it, and fails with the way to create it.
  */
-export function secretVariables(
+export function labSecrets(
   lab: Lab,
   env: NodeJS.ProcessEnv,
   create: boolean,
   say: (line: string) => void,
-): Record<string, string> {
-  if (!lab.secure) return {};
+): LabSecrets | undefined {
+  if (!lab.secure) return undefined;
   const file = secretsFile(env);
-  let secrets: LabSecrets;
-  if (create) {
-    const ensured = ensureSecrets(file);
-    if (ensured.created) say(`created ${file} (owner-only); keep it, and back it up with the lab's state`);
-    secrets = ensured.secrets;
-  } else {
-    secrets = readSecrets(file);
+  if (!create) return readSecrets(file);
+  const ensured = ensureSecrets(file);
+  if (ensured.created) say(`created ${file} (owner-only); keep it, and back it up with the lab's state`);
+  return ensured.secrets;
+}
+
+/** A synthesized stack's name and directory. */
+export interface StackDirectory {
+  readonly name: string;
+  readonly workingDirectory: string;
+}
+
+/** Writes each stack's variables file with the variables it declares (a stack of a "none" lab declares none). */
+export function writeSecretVariables(
+  lab: Lab,
+  secrets: LabSecrets | undefined,
+  stacks: readonly StackDirectory[],
+): void {
+  for (const stack of stacks) {
+    const stackJson = join(stack.workingDirectory, "cdk.tf.json");
+    const declared = existsSync(stackJson) ? declaredVariables(stackJson) : [];
+    if (declared.length > 0 && !secrets) throw new Error(`stack ${stack.name} declares secrets, but the lab has none`);
+    writeStackVariables(PROJECT_ROOT, stack.name, declared, secrets ? secretVariableValues(lab, secrets) : {});
   }
-  return {
-    [`TF_VAR_${SECRET_VARIABLES.gossipKey}`]: secrets.gossipKey,
-    [`TF_VAR_${SECRET_VARIABLES.managementToken}`]: secrets.managementToken,
-    [`TF_VAR_${SECRET_VARIABLES.roleTokens}`]: JSON.stringify(roleTokenSecrets(lab, secrets)),
-  };
 }

@@ -10,7 +10,7 @@ import { PlanSummary, summarizePlan } from "./plan-summary";
 import { capture, CliError, passThrough } from "./process";
 
 export interface TerraformOptions {
-  /** The environment Terraform runs with: the user's, plus the lab's TF_VAR_* secrets. */
+  /** The environment Terraform runs with: the user's (the secrets are in each stack's variables file). */
   readonly env: NodeJS.ProcessEnv;
   /** Whether output goes to a terminal; otherwise Terraform's colour codes are turned off. */
   readonly color: boolean;

@@ -1,14 +1,17 @@
 import { DataResource, Fn } from "cdktf";
 import { Construct } from "constructs";
-import { renderAclPlan } from "../renderers";
+import { createHash } from "node:crypto";
+import { jsonFileText, renderAclPlan } from "../renderers";
 import type { Lab } from "../topology";
 import type { LeaderGate } from "./leader-gate";
 import { fromStackDir } from "./project-paths";
 import type { SecretRefs } from "./cluster-security";
-import { terraformLiteral } from "./terraform-literal";
+import { addStackFile } from "./stack-files";
 
 /** The deploy-time script that applies the ACL plan, from the project root. */
 export const ACL_BOOTSTRAP_SCRIPT = "scripts/deploy-time/acl-bootstrap.mjs";
+/** The plan, written beside the stack's cdk.tf.json: it outgrows a process's environment (128 KiB a string) by 300 nodes. */
+export const ACL_PLAN_FILE = "acl-plan.json";
 
 export interface AclBootstrapProps {
   readonly lab: Lab;
@@ -24,9 +27,10 @@ export interface AclBootstrapProps {
  * before the Consul stack could run, so this step belongs to the cluster. It runs again when the plan or a secret
  * changes.
  *
- * The script reads the secrets from the TF_VAR_* variables `npm run deploy` gives Terraform, which Terraform passes on
- * to the provisioner's process. None is in the provisioner's own configuration: Terraform hides the whole output of a
- * provisioner whose configuration holds a sensitive value, and the deploy log must show what the bootstrap did.
+ * The script reads the plan from a file beside the stack's JSON, checked against the digest here, and the secrets
+ * from the stack's variables file (secrets/stack-variables.ts), which Terraform reads too. None is in the
+ * provisioner's own configuration: Terraform hides the whole output of a provisioner whose configuration holds a
+ * sensitive value, and the deploy log must show what the bootstrap did.
  */
 export class AclBootstrap extends Construct {
   readonly resource: DataResource;
@@ -34,19 +38,23 @@ export class AclBootstrap extends Construct {
   constructor(scope: Construct, id: string, props: AclBootstrapProps) {
     super(scope, id);
     const { lab, secrets } = props;
-    const plan = terraformLiteral(JSON.stringify(renderAclPlan(lab)));
+    const plan = jsonFileText(renderAclPlan(lab));
+    const planSha256 = createHash("sha256").update(plan).digest("hex");
+    addStackFile(this, ACL_PLAN_FILE, { text: plan });
     this.resource = new DataResource(this, "apply", {
       dependsOn: [props.after.resource],
-      triggersReplace: { plan, roleTokens: Fn.sha256(secrets.roleTokensJson) },
+      triggersReplace: { planSha256, roleTokens: Fn.sha256(secrets.roleTokensJson) },
       provisioners: [
         {
           type: "local-exec",
           command: `node ${fromStackDir(ACL_BOOTSTRAP_SCRIPT)}`,
           environment: {
             CONSUL_HTTP_ADDR: lab.publishedHttpAddress,
-            CONSUL_LAB_ACL_PLAN: plan,
-            CONSUL_LAB_MANAGEMENT_TOKEN_ENV: secrets.deployEnvironment.managementToken,
-            CONSUL_LAB_ROLE_TOKENS_ENV: secrets.deployEnvironment.roleTokensJson,
+            CONSUL_LAB_ACL_PLAN_FILE: ACL_PLAN_FILE,
+            CONSUL_LAB_ACL_PLAN_SHA256: planSha256,
+            CONSUL_LAB_SECRET_VARIABLES_FILE: secrets.variablesFile.path,
+            CONSUL_LAB_MANAGEMENT_TOKEN_VARIABLE: secrets.variablesFile.managementToken,
+            CONSUL_LAB_ROLE_TOKENS_VARIABLE: secrets.variablesFile.roleTokens,
           },
         },
       ],

@@ -1,6 +1,6 @@
 /**
- * The images the lab builds from assets/, as data: the deploy command builds them with `docker build` before
- * Terraform runs, and the cluster stack refers to them by tag. The tag is a digest of the build's inputs, so a
+ * The images the lab builds from assets/, as data: scripts/deploy-time/build-image.mjs builds them (the cluster
+ * stack's build steps, and `npm run deploy` before Terraform runs), and the stack refers to them by tag. The tag is a digest of the build's inputs, so a
  * change to a file or a base image makes a new tag, which replaces the containers that run it.
  */
 import { createHash } from "node:crypto";

@@ -12,11 +12,15 @@ export interface SecretRefs {
   /** One role's token secret. */
   roleToken(role: string): string;
   /**
-   * The environment variables that hold the management token and the role tokens (as JSON) when Terraform runs,
-   * for deploy-time scripts: they inherit Terraform's environment, so they get secrets without a sensitive value in
-   * their own configuration.
+   * Where deploy-time scripts read the secrets themselves, so that no sensitive value is in their own configuration:
+   * the stack's variables file (relative to the stack's directory, their working directory), and the names of the
+   * management token and the role tokens in it.
    */
-  readonly deployEnvironment: { readonly managementToken: string; readonly roleTokensJson: string };
+  readonly variablesFile: {
+    readonly path: string;
+    readonly managementToken: string;
+    readonly roleTokens: string;
+  };
 }
 
 /**

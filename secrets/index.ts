@@ -1,3 +1,4 @@
 export * from "./secrets-file";
 export * from "./role-tokens";
 export * from "./variable-names";
+export * from "./stack-variables";

@@ -4,3 +4,4 @@ export * from "./state-backend";
 export * from "./consul-stack";
 export * from "./creation-stack-traces";
 export * from "./secret-variables";
+export * from "./lab-app";

@@ -1,6 +1,9 @@
 import { Fn, TerraformStack, TerraformVariable, Token } from "cdktf";
 import type { SecretRefs } from "../constructs/cluster-security";
+import { fromStackDir } from "../constructs/project-paths";
+import { CDKTF_PLAN_LINK, STACK_VARIABLES_LINK, stackPlanFile, stackVariablesFile } from "../secrets/stack-variables";
 import { SECRET_VARIABLES } from "../secrets/variable-names";
+import { addStackFile } from "../constructs/stack-files";
 
 /**
  * Declares the secrets as sensitive variables of `stack` (at its root, so their names are exactly those in
@@ -20,20 +23,26 @@ export function declareSecretVariables(stack: TerraformStack): SecretRefs {
     managementToken: managementToken.stringValue,
     roleTokensJson: Fn.jsonencode(roleTokens.value),
     roleToken: (role) => roleTokenOf(roleTokens, role),
-    deployEnvironment: {
-      managementToken: `TF_VAR_${SECRET_VARIABLES.managementToken}`,
-      roleTokensJson: `TF_VAR_${SECRET_VARIABLES.roleTokens}`,
+    variablesFile: {
+      path: STACK_VARIABLES_LINK,
+      managementToken: SECRET_VARIABLES.managementToken,
+      roleTokens: SECRET_VARIABLES.roleTokens,
     },
   };
 }
 
-/** Only the role tokens, for a stack that needs no other secret. */
+/**
+ * Only the role tokens, for a stack that needs no other secret. Every stack with secrets declares them, so this is
+ * where its directory gets the links to its variables file and to where cdktf saves its plan (secrets/stack-variables.ts).
+ */
 export function declareRoleTokens(stack: TerraformStack): TerraformVariable {
+  addStackFile(stack, STACK_VARIABLES_LINK, { linkTo: fromStackDir(stackVariablesFile(stack.node.id)) });
+  addStackFile(stack, CDKTF_PLAN_LINK, { linkTo: fromStackDir(stackPlanFile(stack.node.id)) });
   return new TerraformVariable(stack, SECRET_VARIABLES.roleTokens, {
     type: "map(string)",
     sensitive: true,
     nullable: false,
-    description: "Each role's ACL token secret, derived from the secrets file by npm run deploy",
+    description: "Each role's ACL token secret, derived from the secrets file",
   });
 }
 

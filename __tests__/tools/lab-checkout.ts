@@ -32,6 +32,8 @@ export interface Call {
   readonly argv: string[];
   readonly cwd: string;
   readonly tfVars: string[];
+  /** For Terraform: the variables its directory's variables files give it (`*.auto.tfvars.json`, links followed). */
+  readonly fileVars: string[];
 }
 
 export interface NpmRun {
@@ -113,6 +115,11 @@ export class LabCheckout {
     if (words[0] !== "node" || words.some((word) => !/^[\w./-]+$/.test(word)))
       throw new Error(`npm script ${script} is not a plain \`node ...\` command line: ${command}`);
     return this.finish(this.spawnLogged(process.execPath, [...words.slice(1), ...args], env));
+  }
+
+  /** `npx <args>` in the copy, as cdktf's documentation shows its commands (`npx cdktf deploy cluster consul`). */
+  npx(args: string[], env: Record<string, string> = {}): Promise<NpmRun> {
+    return this.finish(this.spawnLogged("npx", args, env));
   }
 
   private spawnLogged(command: string, args: string[], env: Record<string, string>): ChildProcess {

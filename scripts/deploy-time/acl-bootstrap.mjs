@@ -2,52 +2,76 @@
 // secret the deploy derived for it, and the DNS policy on the anonymous token. Idempotent; run by the cluster stack
 // (a terraform_data local-exec) once the cluster has a leader.
 //
-// Environment:
-//   CONSUL_HTTP_ADDR        host:port of an agent (the published API)
-//   CONSUL_LAB_ACL_PLAN     the plan (renderers/acl-plan.ts) as JSON
-//   CONSUL_LAB_MANAGEMENT_TOKEN_ENV  the name of the variable that holds the management token
-//   CONSUL_LAB_ROLE_TOKENS_ENV       the name of the variable that holds {"<role>": "<secret ID>", ...} as JSON
-//                           Terraform runs this with the TF_VAR_* variables the deploy gave it; naming them instead of
-//                           passing values keeps every secret out of the provisioner's configuration, so Terraform
-//                           shows this script's output instead of hiding it as sensitive.
+// Environment (Terraform runs it in the cluster stack's directory, so its files are relative to that):
+//   CONSUL_HTTP_ADDR                host:port of an agent (the published API)
+//   CONSUL_LAB_ACL_PLAN_FILE        the plan (renderers/acl-plan.ts) as a JSON file, written beside cdk.tf.json
+//   CONSUL_LAB_ACL_PLAN_SHA256      its digest as synthesized: a file from another synth is refused
+//   CONSUL_LAB_SECRET_VARIABLES_FILE  the stack's variables file (secrets/stack-variables.ts), which Terraform reads
+//                                   too; the script reads its secrets there, so none is in its own configuration and
+//                                   Terraform shows this script's output instead of hiding it as sensitive
+//   CONSUL_LAB_MANAGEMENT_TOKEN_VARIABLE, CONSUL_LAB_ROLE_TOKENS_VARIABLE
+//                                   the names of the management token and of {"<role>": "<secret ID>"} in that file
 //   CONSUL_LAB_ACL_ATTEMPTS, CONSUL_LAB_ACL_RETRY_MS  how long to wait for a leader and the management token
-//                           (default 60 tries, 1000 ms apart)
+//                                   (default 60 tries, 1000 ms apart)
 // @ts-check
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
 import process from "node:process";
 
 /** @typedef {import("../../renderers/acl-plan").AclPlan} AclPlan */
 /** @typedef {AclPlan["policies"][number]} PolicySpec */
 /** @typedef {AclPlan["tokens"][number]} TokenSpec */
 
+/** @returns {never} */
 function fail(message) {
   console.error(`acl-bootstrap: ${message}`);
   process.exit(1);
 }
 
-function parseJsonEnv(name) {
-  const text = process.env[name];
-  if (!text) fail(`${name} is not set`);
+function required(name) {
+  const value = process.env[name];
+  if (!value) fail(`${name} is not set`);
+  return value;
+}
+
+/** A file's text, or a clear failure naming it and the fix. */
+function readText(path, what, fix) {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (error) {
+    fail(`cannot read ${what} ${path} (${error.code ?? error.message}); ${fix}`);
+  }
+}
+
+function parseJson(text, what) {
   try {
     return JSON.parse(text);
   } catch (error) {
-    fail(`${name} is not valid JSON: ${error.message}`);
+    fail(`${what} is not valid JSON: ${error.message}`);
   }
 }
 
 const address = process.env.CONSUL_HTTP_ADDR ?? "127.0.0.1:8500";
 const base = /^https?:\/\//.test(address) ? address : `http://${address}`;
-/** The name of the variable that holds a secret, itself named by `nameVariable`. */
-function secretVariable(nameVariable) {
-  const name = process.env[nameVariable];
-  if (!name) fail(`${nameVariable} is not set`);
-  if (!process.env[name]) fail(`${name} is not set; run the deploy through \`npm run deploy\`, which sets it`);
-  return name;
-}
 
-const token = process.env[secretVariable("CONSUL_LAB_MANAGEMENT_TOKEN_ENV")];
+const planFile = required("CONSUL_LAB_ACL_PLAN_FILE");
+const planText = readText(planFile, "the ACL plan", "synthesize again");
+const planSha256 = createHash("sha256").update(planText).digest("hex");
+if (planSha256 !== required("CONSUL_LAB_ACL_PLAN_SHA256")) {
+  fail(`${planFile} is not the plan this configuration was synthesized with (sha256 ${planSha256}); synthesize again`);
+}
 /** @type {AclPlan} */
-const plan = parseJsonEnv("CONSUL_LAB_ACL_PLAN");
-const secrets = parseJsonEnv(secretVariable("CONSUL_LAB_ROLE_TOKENS_ENV"));
+const plan = parseJson(planText, planFile);
+
+const variablesFile = required("CONSUL_LAB_SECRET_VARIABLES_FILE");
+const variables = parseJson(
+  readText(variablesFile, "the stack's secret variables", "run `npm run secrets`, or deploy with `npm run deploy`"),
+  variablesFile,
+);
+const token = variables[required("CONSUL_LAB_MANAGEMENT_TOKEN_VARIABLE")];
+const secrets = variables[required("CONSUL_LAB_ROLE_TOKENS_VARIABLE")];
+if (typeof token !== "string" || !token) fail(`${variablesFile} holds no management token`);
+if (!secrets || typeof secrets !== "object") fail(`${variablesFile} holds no role tokens`);
 const attempts = Number(process.env.CONSUL_LAB_ACL_ATTEMPTS ?? 60);
 const retryMs = Number(process.env.CONSUL_LAB_ACL_RETRY_MS ?? 1000);
 const pause = () => new Promise((resolve) => setTimeout(resolve, retryMs));

@@ -3,7 +3,7 @@
 // cue (FAKE_FAIL=terraform:apply:cluster). Enough of Terraform for the lab's CLI contract, nothing more.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
-import { Answer, failsOnCue, record } from "./record.mjs";
+import { Answer, autoVariables, failsOnCue, record } from "./record.mjs";
 
 function addresses(resources) {
   return Object.entries(resources ?? {}).flatMap(([type, byName]) =>
@@ -11,8 +11,18 @@ function addresses(resources) {
   );
 }
 
-/** Like a real plan or state, what the fake writes holds every variable's value in clear. */
-const variablesOf = (env) => Object.fromEntries(Object.entries(env).filter(([name]) => name.startsWith("TF_VAR_")));
+/**
+ * Every variable's value as Terraform would see it: from TF_VAR_* and from the directory's variables files (which
+ * win). Like a real plan or state, what the fake writes holds them in clear.
+ */
+const variablesOf = (env, cwd) => ({
+  ...Object.fromEntries(
+    Object.entries(env)
+      .filter(([name]) => name.startsWith("TF_VAR_"))
+      .map(([name, value]) => [name.slice("TF_VAR_".length), value]),
+  ),
+  ...autoVariables(cwd),
+});
 
 /** @param {import("./record.mjs").FakeCall} call @returns {import("./record.mjs").FakeAnswer} */
 export function terraform(call) {
@@ -58,6 +68,26 @@ export function terraform(call) {
   if (!existsSync(configFile)) return fail(`no cdk.tf.json in ${cwd}`);
   if (failsOnCue(call, command, stack)) return fail(`${command} failed on cue in stack ${stack}`);
 
+  // A saved plan carries its variables; anything else that plans reads them.
+  const appliesSavedPlan = command === "apply" && args.some((arg) => !arg.startsWith("-"));
+  if (command === "plan" || (command === "apply" && !appliesSavedPlan)) {
+    let variables;
+    try {
+      variables = variablesOf(env, cwd);
+    } catch (error) {
+      return fail(`Failed to read variables file\n\n${error.message}`);
+    }
+    // As Terraform run with -input=false (or without a terminal to prompt on): a declared variable without a value
+    // and without a default stops the run.
+    const missing = Object.entries(config().variable ?? {}).find(
+      ([name, declaration]) => !(name in variables) && !("default" in declaration),
+    );
+    if (missing)
+      return fail(
+        `No value for required variable\n\nThe root module input variable "${missing[0]}" is not set, and has no default value.`,
+      );
+  }
+
   switch (command) {
     case "init":
       answer.out("Terraform has been successfully initialized!");
@@ -91,7 +121,7 @@ export function terraform(call) {
             format_version: "1.2",
             resource_changes: changes,
             planned: wanted,
-            variables: variablesOf(env),
+            variables: variablesOf(env, cwd),
           }),
           fileMode,
         );
@@ -105,14 +135,21 @@ export function terraform(call) {
       break;
     }
     case "apply": {
+      // A saved plan (as the lab's CLI applies), or a plan made on the spot (as `cdktf deploy --auto-approve`).
       const file = args.find((arg) => !arg.startsWith("-"));
-      if (!file) return fail("the lab applies saved plans only");
+      if (!file && !args.includes("-auto-approve"))
+        return fail("an apply without a saved plan asks first; no terminal");
       if ((env.FAKE_SLOW ?? "").split(",").includes(`apply:${stack}`)) {
         // A long apply, as a real one is: the client waits, and stops like Terraform on SIGINT or SIGTERM.
         answer.out("Still creating... [10s elapsed]");
         return answer.exit(0, { interruptible: true });
       }
-      const resources = JSON.parse(readFileSync(inCwd(file), "utf8")).planned.map((address) => {
+      const planned = file
+        ? JSON.parse(readFileSync(inCwd(file), "utf8")).planned
+        : args.includes("-destroy")
+          ? []
+          : addresses(config().resource);
+      const resources = planned.map((address) => {
         const [type, name] = address.split(".");
         return { mode: "managed", type, name, instances: [{}] };
       });
@@ -120,7 +157,7 @@ export function terraform(call) {
       // Like a real state, it holds the values of sensitive attributes (uploads, environments) in clear.
       writeFileSync(
         statePath(),
-        JSON.stringify({ version: 4, resources, sensitive_values_in_clear: variablesOf(env) }),
+        JSON.stringify({ version: 4, resources, sensitive_values_in_clear: variablesOf(env, cwd) }),
         fileMode,
       );
       answer.out("Apply complete!");

@@ -1,5 +1,6 @@
 // What every fake call shares: the log it appends to and the failures it plays on cue.
-import { appendFileSync } from "node:fs";
+import { appendFileSync, existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 
 /**
  * One call of a fake CLI, as its client sent it: the program, its argv, the directory it ran in, its umask, and the
@@ -12,15 +13,36 @@ import { appendFileSync } from "node:fs";
  */
 /** @typedef {{ status: number, stdout: string, stderr: string, interruptible?: boolean }} FakeAnswer */
 
-/** Appends the call to FAKE_LOG (JSON lines): the program, its argv, its cwd and the TF_VAR_* names it saw. */
+/**
+ * The variables Terraform loads by itself in a directory: `terraform.tfvars.json` and every `*.auto.tfvars.json`,
+ * in lexical order, links followed (as Terraform reads them). A file that cannot be read is Terraform's error.
+ */
+export function autoVariables(dir) {
+  if (!existsSync(dir)) return {};
+  const files = readdirSync(dir)
+    .filter((name) => name === "terraform.tfvars.json" || name.endsWith(".auto.tfvars.json"))
+    .sort();
+  return Object.assign({}, ...files.map((name) => JSON.parse(readFileSync(join(dir, name), "utf8"))));
+}
+
+/**
+ * Appends the call to FAKE_LOG (JSON lines): the program, its argv, its cwd, the TF_VAR_* names it saw, and for
+ * Terraform the variable names its directory's variables files give it.
+ */
 export function record(call) {
   if (!call.env.FAKE_LOG) return;
   const tfVars = Object.keys(call.env)
     .filter((name) => name.startsWith("TF_VAR_"))
     .sort();
+  let fileVars = [];
+  try {
+    if (call.program === "terraform") fileVars = Object.keys(autoVariables(call.cwd)).sort();
+  } catch {
+    fileVars = ["<unreadable>"];
+  }
   appendFileSync(
     call.env.FAKE_LOG,
-    `${JSON.stringify({ program: call.program, argv: call.argv, cwd: call.cwd, tfVars })}\n`,
+    `${JSON.stringify({ program: call.program, argv: call.argv, cwd: call.cwd, tfVars, fileVars })}\n`,
     { mode: 0o666 & ~call.umask },
   );
 }

@@ -1,0 +1,85 @@
+/**
+ * The one way a secret reaches Terraform (secrets/stack-variables.ts), asked of Terraform itself: a stack directory
+ * laid out as synth lays it out, its `secrets.auto.tfvars.json` link pointing into the owner-only directory, and
+ * `terraform console` reading the variables the stack declares. No provider is needed for that.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  declaredVariables,
+  generateSecrets,
+  roleTokenSecrets,
+  secretVariableValues,
+  writeStackVariables,
+} from "../secrets";
+import { labOf } from "./helpers";
+import { sharedDefaultRun } from "./synth";
+
+jest.setTimeout(60_000);
+
+const lab = labOf();
+const synthesized = sharedDefaultRun().outdir;
+
+/** A project with one stack directory holding the stack's variable declarations and the link synth wrote. */
+function projectWith(stack: string): { root: string; stackDir: string } {
+  const root = mkdtempSync(join(tmpdir(), "consul-lab-variables-"));
+  const stackDir = join(root, "cdktf.out", "stacks", stack);
+  mkdirSync(stackDir, { recursive: true });
+  const config = JSON.parse(readFileSync(join(synthesized, "stacks", stack, "cdk.tf.json"), "utf8"));
+  writeFileSync(join(stackDir, "main.tf.json"), JSON.stringify({ variable: config.variable }));
+  const link = join(synthesized, "stacks", stack, "secrets.auto.tfvars.json");
+  symlinkSync(readlinkSync(link), join(stackDir, "secrets.auto.tfvars.json"));
+  return { root, stackDir };
+}
+
+const consoleSays = (dir: string, expression: string) =>
+  spawnSync("terraform", ["console"], {
+    cwd: dir,
+    input: `${expression}\n`,
+    encoding: "utf8",
+    env: { ...process.env, CHECKPOINT_DISABLE: "1" },
+  });
+
+describe("a stack's secret variables", () => {
+  const secrets = generateSecrets();
+
+  it("are read by Terraform through the link synth puts in the stack's directory", () => {
+    const { root, stackDir } = projectWith("cluster");
+    const declared = declaredVariables(join(synthesized, "stacks", "cluster", "cdk.tf.json"));
+    expect(declared.sort()).toEqual(["gossip_key", "management_token", "role_tokens"]);
+    writeStackVariables(root, "cluster", declared, secretVariableValues(lab, secrets));
+    const seen = consoleSays(
+      stackDir,
+      'jsonencode([nonsensitive(var.gossip_key), nonsensitive(var.role_tokens["terraform"])])',
+    );
+    expect(seen.status).toBe(0);
+    expect(seen.stderr).not.toMatch(/Error|undeclared/);
+    expect(JSON.parse(JSON.parse(seen.stdout.trim()))).toEqual([
+      secrets.gossipKey,
+      roleTokenSecrets(lab, secrets).terraform,
+    ]);
+  });
+
+  it("hold only what the stack declares, owner-only in an owner-only directory", () => {
+    const { root, stackDir } = projectWith("consul");
+    writeStackVariables(root, "consul", ["role_tokens"], secretVariableValues(lab, secrets));
+    const file = join(root, ".secrets", "terraform", "consul.auto.tfvars.json");
+    expect(Object.keys(JSON.parse(readFileSync(file, "utf8")))).toEqual(["role_tokens"]);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(statSync(join(root, ".secrets", "terraform")).mode & 0o777).toBe(0o700);
+    // Terraform warns of nothing undeclared, and reads the map.
+    const seen = consoleSays(stackDir, "length(nonsensitive(var.role_tokens))");
+    expect(seen.status).toBe(0);
+    expect(seen.stderr).not.toMatch(/Error|undeclared/);
+    expect(Number(seen.stdout.trim())).toBe(Object.keys(roleTokenSecrets(lab, secrets)).length);
+  });
+
+  it("stop Terraform with its own words when the file was never written", () => {
+    const { stackDir } = projectWith("consul");
+    const seen = consoleSays(stackDir, "length(var.role_tokens)");
+    expect(seen.status).not.toBe(0);
+    expect(seen.stderr).toMatch(/Failed to read variables file/);
+  });
+});

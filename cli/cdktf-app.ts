@@ -1,0 +1,28 @@
+/**
+ * The app as the cdktf CLI runs it (cdktf.json's `app`), so `npx cdktf deploy cluster consul` and `npx cdktf diff
+ * cluster` work from a checkout as cdktf's documentation shows them: main.ts's synth, then each stack's secret
+ * variables file written from the secrets file (secrets/stack-variables.ts), which Terraform reads through the link
+ * synth put in the stack's directory. Without a secrets file it says how to create one; nothing secret is written
+ * into cdktf.out.
+ */
+import { resolve } from "node:path";
+import { SecretsError } from "../secrets";
+import { synthesizeLab } from "../stacks/lab-app";
+import { readStacks } from "./manifest";
+import { labSecrets, writeSecretVariables } from "./secrets-env";
+
+const synthesized = synthesizeLab();
+if (synthesized?.lab.secure) {
+  const { lab, outdir } = synthesized;
+  try {
+    writeSecretVariables(
+      lab,
+      labSecrets(lab, process.env, false, () => {}),
+      readStacks(resolve(outdir)),
+    );
+  } catch (error) {
+    if (!(error instanceof SecretsError)) throw error;
+    // A synth alone needs no secrets; a deploy or a diff would fail reading the variables file, so say why now.
+    console.error(`consul-lab: ${error.message}; \`cdktf deploy\` and \`cdktf diff\` read the secrets from it`);
+  }
+}
