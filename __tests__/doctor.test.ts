@@ -112,6 +112,37 @@ describe("npm run doctor", () => {
     );
   });
 
+  it("names every pinned image that is neither local nor in its registry, before anything changes", async () => {
+    const results = await doctor({
+      docker: {
+        ...HEALTHY_DOCKER,
+        images: ["hashicorp/consul:1.20.6"],
+        registry: ["nginx:1.27-alpine", "alpine:3.20"],
+      },
+    });
+    expect(results.images).toMatchObject({ ok: false });
+    expect(formatCheck(results.images)).toBe(
+      "PROBLEM  images: not local, and their registry does not resolve them: hashicorp/consul-template:0.43.0 " +
+        "(ERROR: hashicorp/consul-template:0.43.0: not found). Fix: correct the tag or digest under `images` in the " +
+        "topology, log in to the registry (`docker login`), or load the image (`docker load`)",
+    );
+  });
+
+  it("asks the registry with docker manifest inspect where buildx is missing, and accepts an image pinned by digest", async () => {
+    const pinned = `nginx:1.27-alpine@sha256:${"a".repeat(64)}`;
+    const results = await doctor({
+      docker: {
+        ...HEALTHY_DOCKER,
+        buildx: false,
+        registry: [pinned, "hashicorp/consul:1.20.6", "hashicorp/consul-template:0.43.0", "alpine:3.20"],
+      },
+      topology: (input) => (input.images = { nginx: pinned }),
+    });
+    expect(results.images).toMatchObject({ ok: true });
+    expect(results.images.detail).toContain(`${pinned}`);
+    expect(results.images.detail).toContain("will be pulled from their registry (each resolves there)");
+  });
+
   it("reports an engine it cannot reach, with how to start it", async () => {
     const results = await doctor({ docker: null });
     expect(formatCheck(results["docker engine"])).toMatch(
@@ -212,7 +243,7 @@ describe("npm run doctor", () => {
   it("says which pinned images will be pulled", async () => {
     const results = await doctor({ docker: { ...HEALTHY_DOCKER, images: ["hashicorp/consul:1.20.6"] } });
     expect(results.images.detail).toBe(
-      "nginx:1.27-alpine, hashicorp/consul-template:0.43.0, alpine:3.20 will be pulled from their registry; 2 images are built from assets/",
+      "nginx:1.27-alpine, hashicorp/consul-template:0.43.0, alpine:3.20 will be pulled from their registry (each resolves there); 2 images are built from assets/",
     );
   });
 });

@@ -13,8 +13,15 @@ import { capture, CliError, CommandResult, passThrough, PROJECT_ROOT } from "./p
 export class DockerCli {
   constructor(private readonly env: NodeJS.ProcessEnv) {}
 
-  run(args: readonly string[]): CommandResult {
-    return capture("docker", args, { env: this.env });
+  /** A docker command to completion; `timeoutMs` stops one that could hang (a registry that does not answer). */
+  run(args: readonly string[], timeoutMs?: number): CommandResult {
+    const result = capture("docker", args, {
+      env: this.env,
+      ...(timeoutMs ? { timeout: timeoutMs, killSignal: "SIGTERM" } : {}),
+    });
+    if (timeoutMs && result.status !== 0 && !result.stderr && result.startError?.includes("ETIMEDOUT"))
+      return { ...result, startError: `no answer within ${timeoutMs / 1000} s` };
+    return result;
   }
 
   /** As `run`, without blocking the event loop: for `verify`, which asks the lab while it watches the entry. */

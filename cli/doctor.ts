@@ -147,7 +147,10 @@ interface DockerInfo {
   Driver?: string;
 }
 
-/** Informational since the deploy builds with `docker build`: the provider's own builds needed the classic store. */
+/**
+ * Informational since the deploy builds with the user's own builder (scripts/deploy-time/build-image.mjs): the
+ * provider's own builds needed the classic store.
+ */
 function checkImageStore(context: DoctorContext): CheckResult {
   const info = context.docker.json<DockerInfo>(["info", "--format", "{{json .}}"]) ?? {};
   const containerd = (info.DriverStatus ?? []).some(
@@ -156,7 +159,7 @@ function checkImageStore(context: DoctorContext): CheckResult {
   const buildx = context.docker.run(["buildx", "version"]).status === 0;
   return ok(
     "image store",
-    `${containerd ? "containerd" : `classic (${info.Driver ?? "unknown driver"})`}; images are built with \`docker build\`${buildx ? " (BuildKit)" : " (legacy builder: buildx is not installed)"}`,
+    `${containerd ? "containerd" : `classic (${info.Driver ?? "unknown driver"})`}; images are built with ${buildx ? "`docker buildx build --load` (BuildKit)" : "`docker build` (legacy builder: buildx is not installed)"}`,
   );
 }
 
@@ -304,16 +307,44 @@ function checkSecrets(context: DoctorContext): CheckResult {
   return ok("secrets", `${file} is valid and owner-only`);
 }
 
+/** Seconds one registry lookup may take before the doctor calls the image unresolved. */
+const REGISTRY_LOOKUP_SECONDS = 30;
+
+/**
+ * Why a pinned image that is not local would not pull, or undefined when its registry has it: asked of the registry
+ * with the user's own credentials and proxy (`docker buildx imagetools inspect`, or `docker manifest inspect`
+ * without buildx), before anything is changed.
+ */
+function unresolvable(context: DoctorContext, reference: string): string | undefined {
+  const buildx = context.docker.run(["buildx", "version"]).status === 0;
+  const args = buildx ? ["buildx", "imagetools", "inspect", reference] : ["manifest", "inspect", reference];
+  const result = context.docker.run(args, REGISTRY_LOOKUP_SECONDS * 1000);
+  if (result.status === 0) return undefined;
+  return (result.startError ?? result.stderr).trim().split("\n").filter(Boolean).pop() ?? `exit ${result.status}`;
+}
+
+/** Every pinned image is local, or its registry has it: a wrong tag or digest stops the deploy before any change. */
 function checkImages(context: DoctorContext): CheckResult {
   const { images } = context.lab.topology;
-  const pulled = [images.consul, images.nginx, images.consulTemplate, images.dnsmasqBase];
-  const missing = pulled.filter((reference) => !context.docker.hasImage(reference));
+  const pinned = [images.consul, images.nginx, images.consulTemplate, images.dnsmasqBase];
+  const missing = pinned.filter((reference) => !context.docker.hasImage(reference));
+  const unresolved = missing.flatMap((reference) => {
+    const why = unresolvable(context, reference);
+    return why === undefined ? [] : [`${reference} (${why})`];
+  });
   const built = labAssetImages(context.lab).length;
+  if (unresolved.length > 0) {
+    return problem(
+      "images",
+      `not local, and their registry does not resolve them: ${unresolved.join("; ")}`,
+      "correct the tag or digest under `images` in the topology, log in to the registry (`docker login`), or load the image (`docker load`)",
+    );
+  }
   return ok(
     "images",
     missing.length === 0
-      ? `all ${pulled.length} pinned images are local; ${built} more are built from assets/`
-      : `${missing.join(", ")} will be pulled from their registry; ${built} images are built from assets/`,
+      ? `all ${pinned.length} pinned images are local; ${built} more are built from assets/`
+      : `${missing.join(", ")} will be pulled from their registry (each resolves there); ${built} images are built from assets/`,
   );
 }
 

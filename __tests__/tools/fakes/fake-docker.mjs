@@ -1,5 +1,5 @@
 // A stand-in for the Docker CLI: it records every call (record.mjs) and answers from FAKE_DOCKER_STATE, a JSON file
-// of {version, info, networks, images, containers, buildx}; `build` adds the tag to the state's images.
+// of {version, info, networks, images, registry, containers, buildx}; `build` adds the tag to the state's images.
 // Without a state file it behaves like a CLI whose engine is down. Fails on cue (FAKE_FAIL=docker:build).
 //
 // A container is {Names, Labels: "k=v,...", State, Id?, HostConfig?: {NetworkMode}, Started?}. What a real engine
@@ -56,6 +56,15 @@ export async function docker(call) {
     answer.out(JSON.stringify(state.version));
   } else if (command === "info") {
     answer.out(JSON.stringify(state.info ?? {}));
+  } else if ((command === "buildx" && sub === "imagetools") || command === "manifest") {
+    // A registry lookup: the state's `registry` lists what resolves; without one, every reference does.
+    if (command === "buildx" && state.buildx === false) return answer.exit(1);
+    const reference = argv[argv.length - 1];
+    if (state.registry && !state.registry.includes(reference)) {
+      answer.err(`ERROR: ${reference}: not found`);
+      return answer.exit(1);
+    }
+    answer.out(`Name: ${reference}`);
   } else if (command === "buildx" && sub !== "build") {
     return answer.exit(state.buildx === false ? 1 : 0);
   } else if (command === "network" && sub === "ls") {
