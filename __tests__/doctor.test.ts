@@ -212,6 +212,7 @@ describe("npm run doctor", () => {
     const own = {
       Name: "consul-lab",
       Id: `abcdef012345${"0".repeat(52)}`,
+      Labels: { "consul-lab.lab": "consul-lab" },
       IPAM: { Config: [{ Subnet: "10.0.1.0/24" }] },
     };
     // 10.0.1.0/24 on the lab's bridge, as the kernel lists it: little-endian hexadecimal.
@@ -220,6 +221,20 @@ describe("npm run doctor", () => {
     expect(results.subnet).toMatchObject({
       ok: true,
       detail: "10.0.1.0/24 is free (network consul-lab is the lab's own)",
+    });
+  });
+
+  it("never takes a network of the lab's name but without its label (someone else's, or a built-in) for the lab's own", async () => {
+    const impostor = {
+      Name: "consul-lab",
+      Id: "f".repeat(64),
+      Labels: {},
+      IPAM: { Config: [{ Subnet: "10.0.1.0/24" }] },
+    };
+    const results = await doctor({ docker: { ...HEALTHY_DOCKER, networks: [impostor] } });
+    expect(results.subnet).toMatchObject({
+      ok: false,
+      detail: expect.stringContaining("Docker network consul-lab (10.0.1.0/24)"),
     });
   });
 

@@ -10,6 +10,7 @@ import { parseCidr, Subnet } from "../topology/ipv4";
 import type { DockerCli } from "./docker";
 import { tryBind } from "./port-probe";
 import { capture } from "./process";
+import { LAB_LABEL } from "../constructs/labels";
 import { secretsFile } from "./secrets-env";
 import { terraformBinary } from "./terraform";
 
@@ -171,7 +172,7 @@ interface ContainerInspect {
 /** The host ports the lab's own containers publish, as `address:port/protocol`. */
 function portsHeldByLab(context: DoctorContext): Set<string> {
   const names = context.docker
-    .run(["ps", "--quiet", "--filter", `label=consul-lab.lab=${context.lab.topology.name}`])
+    .run(["ps", "--quiet", "--filter", `label=${LAB_LABEL}=${context.lab.topology.name}`])
     .stdout.split("\n")
     .filter(Boolean);
   if (names.length === 0) return new Set();
@@ -232,6 +233,7 @@ function overlaps(a: Subnet, b: Subnet): boolean {
 interface NetworkInspect {
   Name: string;
   Id: string;
+  Labels?: Record<string, string> | null;
   IPAM?: { Config?: { Subnet?: string }[] };
 }
 
@@ -264,9 +266,11 @@ function checkSubnet(context: DoctorContext): CheckResult {
       "run `npm run doctor` again; if it persists, check `docker network ls`",
     );
   }
-  const own = networks.find((candidate) => candidate.Name === name);
+  // The lab's own network by its name and its label, so a built-in network (bridge, host, none) or someone else's
+  // network of the same name is never taken for it.
+  const own = networks.find((candidate) => candidate.Name === name && candidate.Labels?.[LAB_LABEL] === name);
   const clashes = networks
-    .filter((candidate) => candidate.Name !== name)
+    .filter((candidate) => candidate !== own)
     .flatMap((candidate) =>
       (candidate.IPAM?.Config ?? [])
         .map((config) => config.Subnet ?? "")
