@@ -58,14 +58,19 @@ stop() {
 }
 
 remove() {
-  # A bridge network's Linux bridge outlives a stopped dockerd: named br-<first 12 of its ID>, deleted after it.
+  # A bridge network's Linux bridge outlives a stopped dockerd: named by its options (docker_gwbridge, which a swarm
+  # creates) or br-<first 12 of its ID>; each is deleted once the engine is gone.
   local bridges=()
   if answers; then
-    mapfile -t bridges < <(DOCKER_HOST="unix://$dir/docker.sock" docker network ls --quiet --filter driver=bridge)
+    local id
+    while read -r id; do
+      bridges+=("$(DOCKER_HOST="unix://$dir/docker.sock" docker network inspect "$id" \
+        --format '{{with index .Options "com.docker.network.bridge.name"}}{{.}}{{else}}br-{{printf "%.12s" .Id}}{{end}}')")
+    done < <(DOCKER_HOST="unix://$dir/docker.sock" docker network ls --quiet --no-trunc --filter driver=bridge)
   fi
   stop
-  for id in "${bridges[@]}"; do
-    ip link delete "br-${id:0:12}" 2>/dev/null || true
+  for bridge in "${bridges[@]}"; do
+    ip link delete "$bridge" 2>/dev/null || true
   done
   # What the engine mounted under DIR (network namespaces, container shm) goes before the files do; deepest first.
   awk -v root="$dir/" 'index($2, root) == 1 { print $2 }' /proc/mounts | sort -r | while read -r mount; do
