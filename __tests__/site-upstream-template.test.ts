@@ -8,6 +8,7 @@ import { Fixture, HealthInstance, renderTemplate } from "./tools/render-template
 const lab = labOf();
 const template = renderUpstreamTemplate(lab);
 const KEY = "web/test.hoge.dev.jp/maintenance/key";
+const OPERATOR_KEY = "web/test.hoge.dev.jp/maintenance/operator";
 const SERVICE = "test_hoge_dev_jp";
 
 function app(
@@ -70,6 +71,37 @@ describe("the site's upstream template", () => {
       if (!proxied) expect(config).toContain('return 503 "<!doctype html><title>test.hoge.dev.jp is under maintenance');
     },
   );
+
+  it("takes the operator's switch from the model, beside the flag", () => {
+    expect(lab.operatorMaintenanceKey).toBe(OPERATOR_KEY);
+  });
+
+  it.each([
+    [2, "off"],
+    [2, undefined],
+    [0, "off"],
+  ] as const)(
+    "routes to the sorry server alone while the operator's switch is on (%i passing APs, flag %s)",
+    (passingApps, flag) => {
+      const instances = [
+        app("dev1004", passingApps >= 1 ? "passing" : "critical"),
+        app("dev1005", passingApps >= 2 ? "passing" : "critical"),
+        sorry("passing"),
+      ];
+      const kv: Record<string, string> = { [OPERATOR_KEY]: "on", ...(flag ? { [KEY]: flag } : {}) };
+      const result = renderTemplate(template, { services: { [SERVICE]: instances }, kv });
+      expect(result.status).toBe(0);
+      expect(upstreamServers(result.stdout)).toEqual(["10.0.1.6:80 weight=5"]);
+      expect(result.stdout).toContain("# maintenance: on,");
+    },
+  );
+
+  it("never echoes a flag's raw value into nginx's config", () => {
+    const hostile = "on; } server { listen 81; root /etc/; autoindex on; } upstream x { server 10.0.1.9";
+    const config = render([app("dev1004", "passing"), sorry("passing")], hostile);
+    expect(config).not.toContain("autoindex");
+    expect(config).toContain("# maintenance: off,");
+  });
 
   it("never treats the sorry server as an app server, whatever the flag", () => {
     const config = render([sorry("passing")], "off");

@@ -276,3 +276,36 @@ describe("topology validation", () => {
     expect(problemsOf(input).length).toBeGreaterThanOrEqual(3);
   });
 });
+
+describe("the maintenance keys", () => {
+  it.each([
+    ["maintenance", /needs a folder .*would let it read every key/],
+    ["web/./maintenance/key", /has a "\." or "\.\." segment/],
+    ["web/../key", /has a "\." or "\.\." segment/],
+    ["web/site/maintenance/operator", /ends in "operator", the name of the operator's switch/],
+  ])("refuses the flag %s", (key, message) => {
+    const input = articleInput();
+    input.site = { maintenanceKey: key };
+    expect(problemsOf(input)).toEqual(
+      expect.arrayContaining([expect.stringMatching(new RegExp(`^site\\.maintenanceKey: .*${message.source}`))]),
+    );
+  });
+
+  it("refuses a KV entry with a dot segment, whose write Consul's API would redirect away", () => {
+    const input = articleInput();
+    (input as any).kv = { "web/../maintenance/key": "on" };
+    expect(problemsOf(input)).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^kv\["web\/\.\.\/maintenance\/key"\]: has a "\." or "\.\." segment/),
+      ]),
+    );
+  });
+
+  it("refuses a Terraform-managed KV entry for the operator's switch", () => {
+    const input = articleInput();
+    (input as any).kv = { "web/test.hoge.dev.jp/maintenance/operator": "on" };
+    expect(problemsOf(input)).toContain(
+      'kv["web/test.hoge.dev.jp/maintenance/operator"]: would let Terraform manage the operator\'s maintenance switch "web/test.hoge.dev.jp/maintenance/operator"; use another key',
+    );
+  });
+});

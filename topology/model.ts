@@ -28,6 +28,9 @@ export const NODE_LOOPBACK = "127.0.0.1";
 export const NODE_DNS_PORT = 53;
 
 /** Consul's own ports inside a node (server RPC, LAN and WAN gossip); a service may not take them. */
+/** The last segment of the operator's maintenance key (see Lab.operatorMaintenanceKey). */
+export const OPERATOR_MAINTENANCE_SEGMENT = "operator";
+
 export const CONSUL_FIXED_PORTS: readonly number[] = [8300, 8301, 8302];
 
 /** The part an instance plays in the site, or undefined for a service that plays none. */
@@ -87,6 +90,16 @@ export class Lab {
   }
 
   /** Whether the lab runs with gossip encryption and ACLs ("secure"), or as the article's open Consul ("none"). */
+  /**
+   * The operator's maintenance switch, beside the watch's flag in the same folder: `on` sends the site to the sorry
+   * server whatever the app servers' health. The watch handler writes only the flag, from health, so it can never
+   * undo an operator's maintenance; an operator (or the drill) writes only this key.
+   */
+  get operatorMaintenanceKey(): string {
+    const key = this.topology.site.maintenanceKey;
+    return `${key.slice(0, key.lastIndexOf("/") + 1)}${OPERATOR_MAINTENANCE_SEGMENT}`;
+  }
+
   get secure(): boolean {
     return this.topology.security === "secure";
   }

@@ -6,6 +6,7 @@ import { goDurationMs } from "./go-duration";
 import { isNetworkAddress, isUsableHost, intToIpv4, parseCidr } from "./ipv4";
 import {
   CONSUL_FIXED_PORTS,
+  OPERATOR_MAINTENANCE_SEGMENT,
   instanceWorkload,
   networkGateway,
   NODE_DNS_PORT,
@@ -293,7 +294,36 @@ function checkConsulStackInputs(topology: Topology, report: Report): void {
     seen.add(external.node.toLowerCase());
   });
   const key = topology.site.maintenanceKey;
+  const segments = key.split("/");
+  if (segments.length < 2) {
+    report(
+      "site.maintenanceKey",
+      `"${key}" needs a folder (such as web/site/maintenance/key): consul-template may read the flag's folder, and a key without one would let it read every key`,
+    );
+  }
+  if (segments.some((segment) => segment === "." || segment === "..")) {
+    report("site.maintenanceKey", `"${key}" has a "." or ".." segment, which Consul's HTTP API redirects away from`);
+  }
+  if (segments.at(-1) === OPERATOR_MAINTENANCE_SEGMENT) {
+    report(
+      "site.maintenanceKey",
+      `"${key}" ends in "${OPERATOR_MAINTENANCE_SEGMENT}", the name of the operator's switch beside the flag; name the flag otherwise`,
+    );
+  }
+  const operatorKey = `${key.slice(0, key.lastIndexOf("/") + 1)}${OPERATOR_MAINTENANCE_SEGMENT}`;
   for (const path of Object.keys(topology.kv)) {
+    if (path.split("/").some((segment) => segment === "." || segment === "..")) {
+      report(
+        `kv["${path}"]`,
+        `has a "." or ".." segment: Consul's HTTP API redirects such a path, and the write never happens; use plain segments`,
+      );
+    }
+    if (path === operatorKey) {
+      report(
+        `kv["${path}"]`,
+        `would let Terraform manage the operator's maintenance switch "${operatorKey}"; use another key`,
+      );
+    }
     if (path === key) {
       report(
         `kv["${path}"]`,
