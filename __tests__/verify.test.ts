@@ -2,7 +2,7 @@
  * `npm run verify` and `npm run verify -- --drill`, run end to end against a stand-in lab on loopback (fake Consul
  * API, real nginx and dnsmasq, the fake docker), whose timeline the tests script.
  */
-import { writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { articleInput, labOf } from "./helpers";
 import { LabCheckout } from "./tools/lab-checkout";
@@ -45,10 +45,22 @@ const verifyEnv = (standIn: LabStandIn, extra: Record<string, string> = {}) => (
   CONSUL_LAB_TOPOLOGY: topologyFile,
   FAKE_DOCKER_STATE: standIn.dockerState,
   FAKE_LAB_URL: `http://127.0.0.1:${input.publish!.httpPort}`,
+  FAKE_DOCKER_STOP_MS: String(standIn.timeline.dockerStopMs),
   CONSUL_LAB_DRILL_DEADLINE_SECONDS: "8",
   CONSUL_LAB_DRILL_WINDOW_SECONDS: "0.5",
   ...extra,
 });
+
+interface DrillRowSeen {
+  step: string;
+  expected: string;
+  seconds?: number;
+  ok: boolean;
+  seen: string;
+}
+
+const secondsOf = (rows: DrillRowSeen[], step: string, expected: string): number =>
+  rows.find((row) => row.step.startsWith(step) && row.expected === expected)!.seconds!;
 
 const factLines = (stdout: string) => stdout.split("\n").filter((line) => /^(ok {2}|FAIL) {2}/.test(line));
 
@@ -146,7 +158,8 @@ describe("npm run verify", () => {
     [["--settle="], {}, '--settle takes a number of seconds (0 or more), not ""'],
     [["--settle", "1e3"], {}, '--settle takes a number of seconds (0 or more), not "1e3"'],
     [["--settle"], {}, "--settle needs a number of seconds (0 or more)"],
-    [["--dril"], {}, 'unknown argument "--dril"; verify takes --drill and --settle SECONDS (see --help)'],
+    [["--dril"], {}, 'unknown argument "--dril"; verify takes --drill, --settle SECONDS and --restore (see --help)'],
+    [["--restore", "--drill"], {}, "--restore only puts the lab back; run it alone, then verify again"],
     [
       ["--drill"],
       { CONSUL_LAB_DRILL_DEADLINE_SECONDS: "0" },
@@ -167,7 +180,7 @@ describe("npm run verify", () => {
   it("prints its usage for --help, and asks nothing", async () => {
     const result = await checkout.script("verify", ["--help"], { CONSUL_LAB_TOPOLOGY: topologyFile });
     expect(result.status).toBe(0);
-    expect(result.stdout).toMatch(/^usage: npm run verify \[-- --drill\] \[-- --settle SECONDS\]\n/);
+    expect(result.stdout).toMatch(/^usage: npm run verify \[-- --drill\] \[-- --settle SECONDS\] \[-- --restore\]\n/);
     expect(checkout.calls()).toEqual([]);
   });
 
@@ -186,27 +199,50 @@ describe("npm run verify", () => {
 });
 
 describe("npm run verify -- --drill", () => {
-  it("times the switch to the sorry server and back on the scripted timeline, and restores the lab", () =>
+  it("times the switch to the sorry server and back on the real lab's timings, and restores the lab", () =>
     withStandIn(async (standIn) => {
       const result = await checkout.script("verify", ["--drill"], verifyEnv(standIn));
+      if (process.env.DEBUG_VERIFY) console.log(result.stdout);
       expect(result.stderr).toBe("");
       expect(result.status).toBe(0);
       const report = JSON.parse(checkout.file("verify-report.json"));
-      const rows = report.drill as { step: string; expected: string; seconds: number; ok: boolean; seen: string }[];
-      expect(rows.every((row) => row.ok)).toBe(true);
-      const secondsOf = (expected: string) => rows.find((row) => row.expected.startsWith(expected))!.seconds;
-      // The entry falls back at once (nginx's backup); Consul follows the timeline: checks 0.3 s, flag 0.2 s later.
-      expect(secondsOf("the entry serves the sorry page")).toBeLessThan(2);
-      expect(secondsOf("web/test.hoge.dev.jp/maintenance/key reads on")).toBeGreaterThanOrEqual(0.45);
-      expect(secondsOf("every load balancer's upstream lists only the sorry server")).toBeGreaterThanOrEqual(0.65);
-      expect(secondsOf("another server becomes leader")).toBeGreaterThanOrEqual(0.45);
+      const rows = report.drill as DrillRowSeen[];
+      expect(rows.filter((row) => !row.ok)).toEqual([]);
+      const health = standIn.timeline.healthDelayMs / 1000;
+      // The entry falls back at once (nginx's backup); the flag follows health; the upstream, quiescence later.
+      expect(secondsOf(rows, "stop every", "the entry serves the sorry page")).toBeLessThan(health);
+      expect(secondsOf(rows, "stop every", "web/test.hoge.dev.jp/maintenance/key reads on")).toBeGreaterThanOrEqual(
+        health - 0.2,
+      );
+      expect(
+        secondsOf(rows, "stop every", "every load balancer's upstream lists only the sorry server"),
+      ).toBeGreaterThanOrEqual(health + standIn.timeline.upstreamDelayMs / 1000 - 0.2);
+      expect(secondsOf(rows, "stop the leader", "another server becomes leader")).toBeGreaterThanOrEqual(
+        standIn.timeline.electionDelayMs / 1000 - 0.2,
+      );
+      // Each condition is timed on its own: the flag turns off before the app page returns (the upstream's quiescence).
+      expect(secondsOf(rows, "start the app", "web/test.hoge.dev.jp/maintenance/key reads off")).toBeLessThan(
+        secondsOf(rows, "start the app", "the entry serves an app server's page"),
+      );
+      for (const row of rows.filter((row) => row.seconds !== undefined))
+        expect(row.seen).toMatch(/^after \d+\.\d s ± \d\.\d/);
       expect(rows.find((row) => row.expected === "the entry serves the sorry page")!.seen).toMatch(
-        /; 0 of \d+ requests failed$/,
+        /the action took \d\.\d s$/,
+      );
+      expect(
+        rows.find((row) => row.expected === "the entry answers every request with the app or the sorry page")!.seen,
+      ).toMatch(
+        /^0 of \d+ requests failed \(neither an app nor the sorry page, from the action being sent to the step's end\)$/,
       );
       expect(result.stdout).toMatch(/step\s+expected\s+seen\s+seconds\s+result/);
-      // Everything stopped was started again, the flag is as the running lab says, and nothing else was touched.
+      // The facts are asked again after the drill, and count.
+      expect(report.factsAfterDrill.length).toBe(report.facts.length);
+      // Everything stopped was started again, the flag follows health, the operator's switch is as it was, the state
+      // file is gone, and nothing else was touched.
       expect(standIn.containers().filter((container) => container.State !== "running")).toEqual([]);
       expect(standIn.kv.get("web/test.hoge.dev.jp/maintenance/key")).toBe("off");
+      expect(standIn.kv.has("web/test.hoge.dev.jp/maintenance/operator")).toBe(false);
+      expect(existsSync(join(checkout.root, ".verify-drill.json"))).toBe(false);
       const touched = checkout.calls("docker").filter((call) => ["stop", "start", "exec"].includes(call.argv[0]));
       expect(touched.length).toBeGreaterThan(0);
       expect(touched.every((call) => call.argv[1].startsWith("consul-lab-"))).toBe(true);

@@ -24,20 +24,29 @@ export class DockerCli {
     return result;
   }
 
-  /** As `run`, without blocking the event loop: for `verify`, which asks the lab while it watches the entry. */
-  runAsync(args: readonly string[]): Promise<CommandResult> {
+  /**
+   * As `run`, without blocking the event loop: for `verify`, which asks the lab while it watches the entry. A command
+   * still running after `timeoutMs` is stopped and reported as such, so no Docker call can hang the caller.
+   */
+  runAsync(args: readonly string[], timeoutMs = 60_000): Promise<CommandResult> {
     return new Promise((resolve) =>
       execFile(
         "docker",
         [...args],
-        { env: this.env, encoding: "utf8", maxBuffer: 16 * 1024 * 1024 },
-        (error, stdout, stderr) =>
+        { env: this.env, encoding: "utf8", maxBuffer: 16 * 1024 * 1024, timeout: timeoutMs, killSignal: "SIGKILL" },
+        (error, stdout, stderr) => {
+          const timedOut = error !== null && (error as { killed?: boolean }).killed === true;
           resolve({
             status: error ? (typeof error.code === "number" ? error.code : 1) : 0,
             stdout,
             stderr,
-            startError: error && typeof error.code === "string" ? error.message : undefined,
-          }),
+            startError: timedOut
+              ? `docker ${args[0]} gave no answer within ${timeoutMs / 1000} s`
+              : error && typeof error.code === "string"
+                ? error.message
+                : undefined,
+          });
+        },
       ),
     );
   }

@@ -10,8 +10,9 @@ import { DockerCli } from "./docker";
 import { PROJECT_ROOT } from "./process";
 import { secretsFile } from "./secrets-env";
 import { ConsulApi } from "./verify/consul-api";
-import { DrillOptions, DrillRow, Restorer, runDrill } from "./verify/drill";
-import { Fact, verifyLab } from "./verify/facts";
+import { DrillOptions, DrillRow, DrillTimeline, runDrill } from "./verify/drill";
+import { DRILL_STATE_FILE, readDrillState, Restorer } from "./verify/drill-state";
+import { Fact, VerifyContext, verifyLab } from "./verify/facts";
 import { LabContainers } from "./verify/lab-containers";
 import { Progress } from "./verify/progress";
 import { jsonFileText } from "../renderers/generated-file";
@@ -22,13 +23,16 @@ class UsageError extends Error {}
 
 interface VerifyOptions {
   readonly drill: boolean;
+  /** Finish an interrupted drill: put back what it changed (.verify-drill.json), then stop. */
+  readonly restore: boolean;
   /** From --settle; undefined when not given. */
   readonly settleSeconds?: number;
   readonly drillOptions: DrillOptions;
 }
 
-const USAGE = `usage: npm run verify [-- --drill] [-- --settle SECONDS]
+const USAGE = `usage: npm run verify [-- --drill] [-- --settle SECONDS] [-- --restore]
   --drill            also run the failover drill, timed (stops and starts the lab's own containers)
+  --restore          finish a drill that was interrupted: put back what it changed (${DRILL_STATE_FILE}), then stop
   --settle SECONDS   ask a lab that is not right yet again for up to this long (default: 60 s right after a deploy)
   CONSUL_LAB_DRILL_DEADLINE_SECONDS, CONSUL_LAB_DRILL_WINDOW_SECONDS   the drill's deadline (60) and window (10)`;
 
@@ -48,20 +52,28 @@ function secondsFrom(source: string, text: string | undefined, atLeast: "0" | "a
  */
 function parseOptions(argv: string[], env: NodeJS.ProcessEnv): VerifyOptions | undefined {
   let drill = false;
+  let restore = false;
   let settleSeconds: number | undefined;
   for (let index = 0; index < argv.length; index++) {
     const arg = argv[index];
     if (arg === "--help" || arg === "-h") return undefined;
     if (arg === "--drill") drill = true;
+    else if (arg === "--restore") restore = true;
     else if (arg === "--settle") settleSeconds = secondsFrom("--settle", argv[++index], "0");
     else if (arg.startsWith("--settle=")) settleSeconds = secondsFrom("--settle", arg.slice("--settle=".length), "0");
-    else throw new UsageError(`unknown argument "${arg}"; verify takes --drill and --settle SECONDS (see --help)`);
+    else
+      throw new UsageError(
+        `unknown argument "${arg}"; verify takes --drill, --settle SECONDS and --restore (see --help)`,
+      );
   }
+  if (restore && (drill || settleSeconds !== undefined))
+    throw new UsageError("--restore only puts the lab back; run it alone, then verify again");
   // Read only for a drill: a plain verify never uses them.
   const envSeconds = (name: string, fallback: number) =>
     !drill || env[name] === undefined || env[name] === "" ? fallback : secondsFrom(name, env[name], "above 0");
   return {
     drill,
+    restore,
     settleSeconds,
     drillOptions: {
       deadlineSeconds: envSeconds("CONSUL_LAB_DRILL_DEADLINE_SECONDS", 60),
@@ -98,6 +110,32 @@ function table(rows: DrillRow[]): string {
   return [format(header), format(widths.map((width) => "-".repeat(width))), ...cells.map(format)].join("\n");
 }
 
+/** What verify is doing now: named in the report when the process would end without a verdict. */
+let activity = "starting";
+
+function writeReport(report: object): void {
+  writeFileSync(join(PROJECT_ROOT, REPORT_FILE), jsonFileText(report));
+}
+
+/** Asks the facts, again and again for up to `settleSeconds` while any fails (agents sync their tokens after a deploy). */
+async function settledFacts(context: VerifyContext, settleSeconds: number, progress: Progress): Promise<Fact[]> {
+  const started = Date.now();
+  let facts = await verifyLab(context);
+  while (facts.some((fact) => !fact.ok) && (Date.now() - started) / 1000 < settleSeconds) {
+    const failing = facts.filter((fact) => !fact.ok).length;
+    progress.tick("waiting for the lab to settle", (Date.now() - started) / 1000, `${failing} fact(s) not right yet`);
+    // Each pass asks every node, so once a second is often enough to see the lab settle without crowding it.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    facts = await verifyLab(context);
+  }
+  progress.done();
+  return facts;
+}
+
+const printFacts = (facts: Fact[]) => {
+  for (const fact of facts) console.log(`${fact.ok ? "ok  " : "FAIL"}  ${fact.fact}: ${fact.seen}`);
+};
+
 async function main(argv: string[]): Promise<number> {
   const env = process.env;
   let options: VerifyOptions | undefined;
@@ -118,6 +156,7 @@ async function main(argv: string[]): Promise<number> {
   let token: string | undefined;
   try {
     lab = loadLab(env);
+    // The management token: verify reads ACL-protected state and the drill writes the operator's switch.
     token = env.CONSUL_HTTP_TOKEN || (lab.secure ? readSecrets(secretsFile(env)).managementToken : undefined);
   } catch (error) {
     if (error instanceof TopologyError || error instanceof SecretsError) {
@@ -131,9 +170,12 @@ async function main(argv: string[]): Promise<number> {
   const containers = new LabContainers(new DockerCli(env), lab.topology.name);
   const entryUrl = `http://${publish.address}:${publish.entryPort}/`;
 
+  if (options.restore) return restoreInterruptedDrill(lab.topology.name, containers, api);
+
+  activity = "listing the lab's containers";
   let found;
   try {
-    found = containers.list();
+    found = await containers.list();
   } catch (error) {
     console.error(
       `consul-lab: cannot list the lab's containers: ${(error as Error).message}; check \`npm run doctor\``,
@@ -146,81 +188,124 @@ async function main(argv: string[]): Promise<number> {
     );
     return 1;
   }
+  if (drill && readDrillState()) {
+    console.error(
+      `consul-lab: an interrupted drill left ${DRILL_STATE_FILE}; run \`npm run verify -- --restore\` first, so this drill starts from the lab as it was`,
+    );
+    return 1;
+  }
 
   console.log(`verify: lab ${lab.topology.name}, Consul at ${lab.publishedHttpAddress}, entry ${entryUrl}`);
-  // Right after a deploy, agents register with their new ACL tokens on their next sync (up to a minute): a lab that
-  // is not right yet is asked again until it is, or until the settle time is over, then reported.
-  const settleSeconds = options.settleSeconds ?? defaultSettleSeconds();
-  const settleStarted = Date.now();
-  let facts: Fact[] = await verifyLab({ lab, api, containers, entryUrl });
-  while (facts.some((fact) => !fact.ok) && (Date.now() - settleStarted) / 1000 < settleSeconds) {
-    const failing = facts.filter((fact) => !fact.ok).length;
-    progress.tick(
-      "waiting for the lab to settle",
-      (Date.now() - settleStarted) / 1000,
-      `${failing} fact(s) not right yet`,
-    );
-    // Each pass asks every node, so once a second is often enough to see the lab settle without crowding it.
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-    facts = await verifyLab({ lab, api, containers, entryUrl });
-  }
-  progress.done();
-  for (const fact of facts) console.log(`${fact.ok ? "ok  " : "FAIL"}  ${fact.fact}: ${fact.seen}`);
+  const context = { lab, api, containers, entryUrl };
+  activity = "checking the facts";
+  const facts = await settledFacts(context, options.settleSeconds ?? defaultSettleSeconds(), progress);
+  printFacts(facts);
 
   let rows: DrillRow[] = [];
+  let timelines: DrillTimeline[] = [];
   let restored: string[] = [];
-  if (drill) {
-    const restorer = new Restorer(containers, api);
-    // Ctrl-C or a SIGTERM still puts the lab back before the process ends.
+  let factsAfterDrill: Fact[] | undefined;
+  let drillRefused: string | undefined;
+  if (drill && facts.some((fact) => !fact.ok)) {
+    // A drill measures a change from a working lab; from a broken one its numbers would mean nothing.
+    drillRefused = `${facts.filter((fact) => !fact.ok).length} fact(s) fail; the drill starts only from a lab whose facts all hold`;
+    console.log(`drill: not run: ${drillRefused}`);
+  } else if (drill) {
+    const restorer = new Restorer(containers, api, lab.topology.name);
+    let signalled: NodeJS.Signals | undefined;
+    // A signal stops the drill and puts the lab back before the process ends; a second one waits for that.
     const onSignal = (signal: NodeJS.Signals) => {
+      if (signalled) {
+        progress.line(`drill: ${signal} again; still restoring the lab, please wait`);
+        return;
+      }
+      signalled = signal;
       progress.line(`drill: ${signal}; restoring the lab`);
       void restorer.restore().then((lines) => {
         for (const line of lines) progress.line(`restored: ${line}`);
-        process.exit(signal === "SIGINT" ? 130 : 143);
+        process.exit(signal === "SIGINT" ? 130 : signal === "SIGHUP" ? 129 : 143);
       });
     };
-    process.once("SIGINT", onSignal);
-    process.once("SIGTERM", onSignal);
+    const signals: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
+    for (const signal of signals) process.on(signal, onSignal);
     try {
-      rows = await runDrill(
-        {
-          lab,
-          api,
-          containers,
-          entryUrl,
-          progress,
-          options: options.drillOptions,
-        },
+      activity = "running the drill";
+      ({ rows, timelines } = await runDrill(
+        { ...context, progress, options: options.drillOptions, aborted: () => signalled !== undefined },
         restorer,
-      );
+      ));
     } finally {
+      activity = "restoring after the drill";
       restored = await restorer.restore();
-      process.removeListener("SIGINT", onSignal);
-      process.removeListener("SIGTERM", onSignal);
+      if (!signalled) for (const signal of signals) process.removeListener(signal, onSignal);
     }
     for (const line of restored) progress.line(`restored: ${line}`);
     console.log(`\n${table(rows)}`);
+    // The drill's verdict includes the lab it leaves behind.
+    activity = "checking the facts after the drill";
+    console.log("\nverify: the facts again, after the drill");
+    factsAfterDrill = await settledFacts(context, options.drillOptions.deadlineSeconds, progress);
+    printFacts(factsAfterDrill);
   }
 
-  const passed = facts.every((fact) => fact.ok) && rows.every((row) => row.ok);
-  const report = {
+  const allFacts = [...facts, ...(factsAfterDrill ?? [])];
+  const passed = allFacts.every((fact) => fact.ok) && rows.every((row) => row.ok) && !drillRefused;
+  writeReport({
     lab: lab.topology.name,
     passed,
     facts,
-    drill: drill ? rows : undefined,
-    restored: drill ? restored : undefined,
-  };
-  writeFileSync(join(PROJECT_ROOT, REPORT_FILE), jsonFileText(report));
-  const failures = facts.filter((fact) => !fact.ok).length + rows.filter((row) => !row.ok).length;
+    ...(drill ? { drill: rows, drillRefused, restored, factsAfterDrill, timelines } : {}),
+  });
+  const failures = allFacts.filter((fact) => !fact.ok).length + rows.filter((row) => !row.ok).length;
   console.log(
     passed ? `verify: every check passed (${REPORT_FILE})` : `verify: ${failures} check(s) failed (${REPORT_FILE})`,
   );
   return passed ? 0 : 1;
 }
 
+/** `--restore`: puts back what an interrupted drill changed, from its state file. */
+async function restoreInterruptedDrill(labName: string, containers: LabContainers, api: ConsulApi): Promise<number> {
+  const state = readDrillState();
+  if (!state) {
+    console.log(`verify: no interrupted drill (${DRILL_STATE_FILE} does not exist); nothing to restore`);
+    return 0;
+  }
+  if (state.lab !== labName) {
+    console.error(
+      `consul-lab: ${DRILL_STATE_FILE} belongs to lab ${state.lab}, not ${labName}; run --restore with that lab's topology`,
+    );
+    return 1;
+  }
+  activity = "restoring an interrupted drill";
+  const lines = await new Restorer(containers, api, labName).restore();
+  for (const line of lines) console.log(`restored: ${line}`);
+  const left = readDrillState();
+  console.log(
+    left
+      ? `verify: not everything could be put back; ${DRILL_STATE_FILE} keeps the rest`
+      : "verify: the lab is as it was before the drill",
+  );
+  return left ? 1 : 0;
+}
+
+let settled = false;
+// A main() that never settles leaves nothing to keep Node alive, and Node would exit 0 with no verdict (a socket that
+// closed without an answer, once): that is a failure, and the report says what hung.
+process.on("beforeExit", () => {
+  if (settled) return;
+  settled = true;
+  console.error(`consul-lab: verify stopped without a verdict while ${activity}; this is a bug, please report it`);
+  writeReport({ passed: false, hung: activity });
+  process.exitCode = 1;
+});
+
 main(process.argv.slice(2)).then(
-  (status) => (process.exitCode = status),
+  (status) => {
+    settled = true;
+    process.exitCode = status;
+  },
   (error: Error) => {
+    settled = true;
     console.error(`consul-lab: unexpected error: ${error.message}`);
     if (process.env.CONSUL_LAB_DEBUG === "1") console.error(error.stack);
     process.exitCode = 1;

@@ -60,8 +60,8 @@ afterAll(() => {
 });
 
 describe("the lab's containers on a real engine", () => {
-  it("are found by the lab's label, each with its node and role, and nothing else is", () => {
-    const found = containers.list().map((c) => `${c.node}/${c.role}: ${c.name} ${c.running ? "running" : "stopped"}`);
+  it("are found by the lab's label, each with its node and role, and nothing else is", async () => {
+    const found = (await containers.list()).map((c) => `${c.node}/${c.role}: ${c.name} ${c.running ? "running" : "stopped"}`);
     expect(found.sort()).toEqual(
       [
         "dev1004/netns: -dev1004-net",
@@ -78,14 +78,14 @@ describe("the lab's containers on a real engine", () => {
     );
   });
 
-  it("are stopped and started by the drill's own calls, and a look-alike is refused", () => {
-    const app = containers.find("dev1004", "app")!;
-    containers.stop(app);
+  it("are stopped and started by the drill's own calls, and a look-alike is refused", async () => {
+    const app = (await containers.find("dev1004", "app"))!;
+    await containers.stop(app);
     expect(inspect(app.name).State.Running).toBe(false);
-    containers.start(app);
+    await containers.start(app);
     expect(inspect(app.name).State.Running).toBe(true);
     const lookAlike = { name: foreign()[0], node: "dev1004", role: "app", running: true };
-    expect(() => containers.stop(lookAlike)).toThrow(
+    await expect(containers.stop(lookAlike)).rejects.toThrow(
       `refusing to stop ${foreign()[0]}: it is not a container of lab ${lab.name}`,
     );
     expect(inspect(foreign()[0]).State.Running).toBe(true);
@@ -100,6 +100,6 @@ describe("the lab's containers on a real engine", () => {
   });
 
   it("run a command inside a container of the lab, and only there", async () => {
-    expect(await containers.exec(containers.find("dev1005", "dns")!, ["hostname"])).toBe("dev1005\n");
+    expect(await containers.exec((await containers.find("dev1005", "dns"))!, ["hostname"])).toBe("dev1005\n");
   });
 });

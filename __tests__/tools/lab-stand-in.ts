@@ -1,26 +1,37 @@
 /**
- * A deployed lab, stood in for on loopback: a fake Consul HTTP API whose state follows a scripted timeline, a real
- * nginx as the entry point (app backend first, sorry backend as backup), a real dnsmasq answering Consul's names,
- * and the fake `docker` (tools/fakes) listing the lab's containers and passing `docker exec` here. Stopping an app
- * container makes its checks fail after `healthDelayMs`, the watch handler set the flag `flagDelayMs` later and the
- * load balancers' upstream follow after `upstreamDelayMs`; stopping the leader elects another after `electionDelayMs`.
+ * A deployed lab, stood in for on loopback: a fake Consul HTTP API whose state follows the real lab's timings
+ * (cli/verify/lab-timings.ts) scaled down ten times, a real nginx as the entry point (app backend first, sorry backend
+ * as backup), a real dnsmasq answering Consul's names, and the fake `docker` (tools/fakes) listing the lab's
+ * containers, taking its time to stop one (FAKE_DOCKER_STOP_MS), and passing `docker exec` here. Stopping an app
+ * container makes its check fail on its next run (one check interval), the status reaches the watch at once and its
+ * handler writes the flag from health, and the load balancers' upstream follow after consul-template's quiescence;
+ * stopping the leader elects another after raft's timeouts. While the publish node's agent is stopped, its published
+ * DNS port behaves as Docker's proxy does with nothing behind it: it accepts a TCP connection and closes it.
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { createServer, IncomingMessage, Server, ServerResponse } from "node:http";
+import { createServer, IncomingMessage, ServerResponse } from "node:http";
+import { createServer as createNetServer, Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LOAD_BALANCER_PATHS, MAINTENANCE_HANDLER_LOG } from "../../renderers";
+import { labTimings, scaledTimings } from "../../cli/verify/lab-timings";
 import type { Lab } from "../../topology";
 import { startDnsmasq, RunningDnsmasq } from "./dnsmasq";
 import { RunningNginx, startNginx } from "./nginx";
 import { freeLoopbackPort } from "./ports";
 
 export interface Timeline {
+  /** From an app server stopping to its check failing (one check interval, at worst). */
   healthDelayMs: number;
+  /** From a health change to the watch handler writing the flag. */
   flagDelayMs: number;
+  /** From a health change to the load balancers' upstream (consul-template's quiescence). */
   upstreamDelayMs: number;
+  /** From the leader stopping to a new leader. */
   electionDelayMs: number;
+  /** How long `docker stop` takes (the fake docker's FAKE_DOCKER_STOP_MS). */
+  dockerStopMs: number;
   /** The watch handler never writes the flag: a step waiting for it must fail at its deadline. */
   flagNeverChanges: boolean;
   /** ACLs let anonymous writes through (a misconfigured lab). */
@@ -53,19 +64,16 @@ export function labContainerLines(lab: Lab): ContainerLine[] {
   });
 }
 
+/** The stand-in runs ten times faster than a real lab. */
+export const STAND_IN_SCALE = 0.1;
+
 const listen = (server: Server, port: number) =>
   new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
 const close = (server: Server) => new Promise((resolve) => server.close(resolve));
 
 export class LabStandIn {
-  readonly timeline: Timeline = {
-    healthDelayMs: 300,
-    flagDelayMs: 200,
-    upstreamDelayMs: 400,
-    electionDelayMs: 500,
-    flagNeverChanges: false,
-    anonymousWrites: false,
-  };
+  /** The real lab's timings (lab-timings.ts) at a tenth, each the slow end of its range. */
+  readonly timeline: Timeline;
   readonly dir = mkdtempSync(join(tmpdir(), "consul-lab-stand-in-"));
   readonly dockerState = join(this.dir, "docker.json");
   kv = new Map<string, string>();
@@ -86,6 +94,16 @@ export class LabStandIn {
   readonly execs: string[] = [];
 
   constructor(readonly lab: Lab) {
+    const real = scaledTimings(labTimings(lab), STAND_IN_SCALE);
+    this.timeline = {
+      healthDelayMs: real.checkIntervalMs,
+      flagDelayMs: real.statusToWatchMs,
+      upstreamDelayMs: real.templateWaitMinMs,
+      electionDelayMs: real.electionMinMs,
+      dockerStopMs: real.dockerStopMs,
+      flagNeverChanges: false,
+      anonymousWrites: false,
+    };
     this.leader = `${lab.servers[0].address}:8300`;
     this.raftServers = lab.servers.map((server) => server.name);
     for (const node of lab.nodesRunning("app")) this.passing.set(node.name, true);
@@ -203,18 +221,30 @@ export class LabStandIn {
   private exec(container: string, command: string[]): { status: number; stdout: string } {
     this.execs.push(`${container}: ${command.join(" ")}`);
     const [program, ...args] = command;
-    if (program === "cat" && args[0] === LOAD_BALANCER_PATHS.liveSite) {
-      const port = this.lab.portOf(this.lab.topology.site.service);
+    if (program === "nginx" && args[0] === "-T") {
+      // What the load balancer's nginx would load: its site config among the others, as `nginx -T` dumps them.
+      const { service } = this.lab.topology.site;
+      const port = this.lab.portOf(service);
       return {
         status: 0,
-        stdout: `upstream site {\n${this.upstream.map((address) => `    server ${address}:${port};`).join("\n")}\n}\n`,
+        stdout: [
+          "nginx: the configuration file /etc/nginx/nginx.conf syntax is ok",
+          `# configuration file ${LOAD_BALANCER_PATHS.liveSite}:`,
+          `upstream ${service} {`,
+          ...this.upstream.map((address) => `    server ${address}:${port} weight=5;`),
+          "}",
+          "",
+        ].join("\n"),
       };
     }
     if (program === "tail" && args.at(-1) === MAINTENANCE_HANDLER_LOG) {
       return { status: this.flagLog.length ? 0 : 1, stdout: this.flagLog.length ? `${this.flagLog.at(-1)}\n` : "" };
     }
-    if (program === "wget" && args.at(-1)?.endsWith("/v1/status/leader"))
+    if (program === "wget" && args.at(-1)?.endsWith("/v1/status/leader")) {
+      // Asked of that container's own agent: no answer while it is stopped.
+      if (!this.running(container)) return { status: 1, stdout: "" };
       return { status: 0, stdout: JSON.stringify(this.leader) };
+    }
     if (program === "nslookup") {
       // BusyBox's nslookup, against the real dnsmasq that stands in for the node's: exit 0 whatever it finds.
       const name = args.filter((arg) => !arg.startsWith("-"))[0];
@@ -278,7 +308,8 @@ export class LabStandIn {
         Checks: { Status: string }[];
       }[];
       return json(
-        url.searchParams.get("passing")
+        // `?passing` (with no value) filters, as Consul reads it.
+        url.searchParams.has("passing")
           ? entries.filter((e) => e.Checks.every((c) => c.Status === "passing"))
           : entries,
       );
@@ -322,7 +353,8 @@ export class LabStandIn {
       const app = lab
         .nodesRunning("app")
         .find((node) => this.running(lab.dockerName(node.name, "app")) && this.upstream.includes(node.address));
-      if (!app || this.kv.get(site.maintenanceKey) === "on") return void response.socket?.destroy();
+      const maintenance = this.kv.get(site.maintenanceKey) === "on" || this.kv.get(lab.operatorMaintenanceKey) === "on";
+      if (!app || maintenance) return void response.socket?.destroy();
       response.end(page(`Served by app server ${app.name} (${app.address}).`));
     });
     const sorry = lab.nodesRunning("sorry")[0];
@@ -366,26 +398,58 @@ export class LabStandIn {
         "",
       ].join("\n"),
     );
-    this.dnsmasq = await startDnsmasq(
-      [
-        `listen-address=127.0.0.1`,
-        "bind-interfaces",
-        `port=${publish.dnsPort}`,
-        "no-resolv",
-        "no-hosts",
-        `addn-hosts=${hosts}`,
-      ].join("\n"),
-      publish.dnsPort,
-    );
+    this.dnsmasqConfig = [
+      `listen-address=127.0.0.1`,
+      "bind-interfaces",
+      `port=${publish.dnsPort}`,
+      "no-resolv",
+      "no-hosts",
+      `addn-hosts=${hosts}`,
+    ].join("\n");
+    this.dnsmasq = await startDnsmasq(this.dnsmasqConfig, publish.dnsPort);
     this.observe(true);
-    this.poller = setInterval(() => this.observe(), 50);
+    this.poller = setInterval(() => {
+      this.observe();
+      void this.followPublishAgent();
+    }, 50);
+  }
+
+  private dnsmasqConfig = "";
+  /** Docker's proxy on the published DNS port while the publish agent is down: accepts, then closes. */
+  private dnsProxy?: Server;
+  private switchingDns = false;
+
+  /** Consul's published DNS answers only while the publish node's agent runs, as on a real host. */
+  private async followPublishAgent(): Promise<void> {
+    if (this.switchingDns) return;
+    const up = this.running(this.lab.dockerName(this.lab.publishNode.name));
+    const port = this.lab.topology.publish.dnsPort;
+    this.switchingDns = true;
+    try {
+      if (!up && this.dnsmasq) {
+        await this.dnsmasq.stop();
+        this.dnsmasq = undefined;
+        const proxy = createNetServer((socket) => socket.destroy());
+        await new Promise<void>((resolve) => proxy.listen(port, "127.0.0.1", resolve));
+        this.dnsProxy = proxy;
+      } else if (up && this.dnsProxy) {
+        const proxy = this.dnsProxy;
+        await new Promise((resolve) => proxy.close(resolve));
+        this.dnsProxy = undefined;
+        this.dnsmasq = await startDnsmasq(this.dnsmasqConfig, port);
+      }
+    } finally {
+      this.switchingDns = false;
+    }
   }
 
   async stop(): Promise<void> {
     clearInterval(this.poller);
     this.timers.forEach(clearTimeout);
+    while (this.switchingDns) await new Promise((resolve) => setTimeout(resolve, 20));
     await this.nginx?.stop();
     await this.dnsmasq?.stop();
+    if (this.dnsProxy) await close(this.dnsProxy);
     for (const server of [this.api, this.appBackend, this.sorryBackend]) if (server) await close(server);
   }
 }

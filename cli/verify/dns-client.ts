@@ -48,23 +48,38 @@ export function resolveUdp(name: string, host: string, port: number, timeoutMs =
   });
 }
 
-/** The A records for a name, asked over TCP (length-prefixed messages). */
+/**
+ * The A records for a name, asked over TCP (length-prefixed messages), with one deadline over the whole exchange. A
+ * connection closed without a full answer rejects: Docker's proxy accepts on a published port and closes at once when
+ * nothing listens behind it, and an exchange that could never settle would let the process end without a verdict.
+ */
 export function resolveTcp(name: string, host: string, port: number, timeoutMs = 2000): Promise<DnsAnswer> {
   return new Promise((resolve, reject) => {
     const socket = new Socket();
     let received = Buffer.alloc(0);
-    socket.setTimeout(timeoutMs, () => {
+    let settled = false;
+    const settle = (outcome: () => void) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(deadline);
       socket.destroy();
-      reject(new Error(`no TCP answer from ${host}:${port} within ${timeoutMs} ms`));
-    });
-    socket.once("error", reject);
+      outcome();
+    };
+    const deadline = setTimeout(
+      () => settle(() => reject(new Error(`no TCP answer from ${host}:${port} within ${timeoutMs} ms`))),
+      timeoutMs,
+    );
+    socket.once("error", (error) => settle(() => reject(error)));
     socket.on("data", (chunk) => {
       received = Buffer.concat([received, chunk]);
       if (received.length >= 2 && received.length >= 2 + received.readUInt16BE(0)) {
-        socket.end();
-        resolve(answerOf(packet.streamDecode(received)));
+        const message = received;
+        settle(() => resolve(answerOf(packet.streamDecode(message))));
       }
     });
+    socket.once("close", () =>
+      settle(() => reject(new Error(`${host}:${port} closed the TCP connection without a full DNS answer`))),
+    );
     socket.connect(port, host, () => socket.write(packet.streamEncode(query(name))));
   });
 }

@@ -1,22 +1,43 @@
 /**
- * `npm run verify -- --drill`: the article's experiment, timed. Each step acts on the lab's own containers or the
- * maintenance flag, then measures, in seconds from the action, when the site and Consul show the expected state;
- * every container it stopped and the flag it changed are put back afterwards, also after a failure, Ctrl-C or SIGTERM.
+ * `npm run verify -- --drill`: the article's experiment, timed. Each step
+ * - checks where it starts (its preconditions), and fails without acting when the lab is not there;
+ * - acts on the lab's own containers or on the operator's maintenance switch, recording when the action was sent and
+ *   when it returned (the table shows the action's own time);
+ * - then measures, in one poll loop from the moment the action returned, when each expected state first held, while
+ *   the entry is asked continuously with a few requests in flight.
+ * Everything it changes goes through the Restorer (drill-state.ts), which records it on disk first and puts it back
+ * afterwards, also after a failure, a signal, or the process dying (`npm run verify -- --restore`).
  */
-import { LOAD_BALANCER_PATHS } from "../../renderers";
 import type { Lab } from "../../topology";
 import type { ConsulApi } from "./consul-api";
-import { fetchSitePage, passingAppServers, SitePage } from "./facts";
+import type { Restorer } from "./drill-state";
+import { describeFailures, EntryRequest, EntryWatch } from "./entry-watch";
+import { passingAppServers } from "./facts";
 import type { LabContainer, LabContainers } from "./lab-containers";
+import { Condition, describeMeasurement, measure, Measurement } from "./measure";
 import type { Progress } from "./progress";
 
 export interface DrillRow {
   readonly step: string;
   readonly expected: string;
   readonly seen: string;
-  /** Seconds from the step's action until the expected state; undefined when it never came. */
+  /** Seconds from the step's action returning until the expected state; undefined when it never came. */
   readonly seconds?: number;
+  /** The measurement's resolution: the state came within `seconds ± resolution`. */
+  readonly resolution?: number;
   readonly ok: boolean;
+}
+
+/** What the report's timeline draws for one step (see report-html.ts). */
+export interface DrillTimeline {
+  readonly step: string;
+  /** Milliseconds since the epoch. */
+  readonly actionSentAt: number;
+  readonly actionReturnedAt: number;
+  readonly deadlineAt: number;
+  readonly requests: readonly EntryRequest[];
+  /** When each expected state first held, in seconds from the action returning. */
+  readonly marks: readonly { readonly label: string; readonly seconds: number }[];
 }
 
 export interface DrillOptions {
@@ -24,7 +45,7 @@ export interface DrillOptions {
   readonly deadlineSeconds: number;
   /** How long the entry is watched while a load balancer is down. @default 10 */
   readonly windowSeconds: number;
-  /** How often the entry is asked, in milliseconds. @default 100 */
+  /** How often each in-flight worker asks the entry, and the poll interval, in milliseconds. @default 100 */
   readonly pollMs: number;
 }
 
@@ -35,316 +56,403 @@ export interface DrillContext {
   readonly entryUrl: string;
   readonly progress: Progress;
   readonly options: DrillOptions;
+  /** True once a signal asked the drill to stop. */
+  readonly aborted: () => boolean;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Undoes what the drill did: restarts what it stopped, puts the flag back. */
-export class Restorer {
-  private readonly stopped: LabContainer[] = [];
-  private flag: { key: string; value: string | undefined } | undefined;
-
-  constructor(
-    private readonly containers: LabContainers,
-    private readonly api: ConsulApi,
-  ) {}
-
-  stop(container: LabContainer): void {
-    this.stopped.push(container);
-    this.containers.stop(container);
-  }
-
-  start(container: LabContainer): void {
-    this.containers.start(container);
-    const index = this.stopped.findIndex((stopped) => stopped.name === container.name);
-    if (index >= 0) this.stopped.splice(index, 1);
-  }
-
-  /** Remembers the flag's value before the drill first changes it. */
-  rememberFlag(key: string, value: string | undefined): void {
-    this.flag ??= { key, value };
-  }
-
-  flagRestored(): void {
-    this.flag = undefined;
-  }
-
-  /** Puts everything back; returns one line per thing restored. */
-  async restore(): Promise<string[]> {
-    const lines: string[] = [];
-    for (const container of [...this.stopped].reverse()) {
-      try {
-        this.containers.start(container);
-        lines.push(`started ${container.name} again`);
-      } catch (error) {
-        lines.push(`could not start ${container.name}: ${(error as Error).message}`);
-      }
-    }
-    this.stopped.length = 0;
-    if (this.flag) {
-      const { key, value } = this.flag;
-      try {
-        if (value === undefined) await this.api.deleteKv(key);
-        else await this.api.putKv(key, value);
-        lines.push(`set ${key} back to ${value ?? "<unset>"}`);
-      } catch (error) {
-        lines.push(`could not set ${key} back: ${(error as Error).message}`);
-      }
-      this.flag = undefined;
-    }
-    return lines;
-  }
+interface StepResult {
+  readonly rows: DrillRow[];
+  readonly timeline?: DrillTimeline;
 }
 
-/** Waits until `check` says the state is reached; the seconds it took, or undefined at the deadline. */
-async function waitFor(
-  context: DrillContext,
-  what: string,
-  started: number,
-  check: () => Promise<string | true>,
-): Promise<{ seconds?: number; last: string }> {
-  let last = "nothing yet";
-  for (;;) {
-    const seconds = (Date.now() - started) / 1000;
-    try {
-      const state = await check();
-      if (state === true) {
-        context.progress.done();
-        return { seconds, last: "reached" };
-      }
-      last = state;
-    } catch (error) {
-      last = (error as Error).message;
-    }
-    if (seconds >= context.options.deadlineSeconds) {
-      context.progress.done();
-      return { last };
-    }
-    context.progress.tick(what, seconds, last);
-    await sleep(context.options.pollMs);
-  }
+/** The addresses in the upstream a load balancer's nginx would load now (`nginx -T`: fails while a render is rejected). */
+async function upstreamOf(context: DrillContext, lb: LabContainer): Promise<string[] | undefined> {
+  const text = await context.containers.exec(lb, ["nginx", "-T"]);
+  if (text === undefined) return undefined;
+  const upstream = new RegExp(`upstream\\s+${context.lab.topology.site.service}\\s*\\{([^}]*)\\}`).exec(text);
+  if (!upstream) return [];
+  return [...upstream[1].matchAll(/^\s*server\s+([0-9.]+):\d+/gm)].map((match) => match[1]);
 }
 
-/** A wait's check: the maintenance flag reads `value`. */
-function flagReads(context: DrillContext, value: "on" | "off"): () => Promise<string | true> {
-  return async () => {
+const entryServes =
+  (watch: EntryWatch, kind: "app" | "sorry", from: number): Condition["check"] =>
+  async () => {
+    const latest = watch.latest();
+    if (!latest || latest.sentAt < from) return "no answer yet";
+    return latest.kind === kind ? true : `${latest.kind === "failed" ? "a failed request" : `${latest.kind} page`}`;
+  };
+
+const flagReads =
+  (context: DrillContext, value: "on" | "off"): Condition["check"] =>
+  async () => {
     const seen = await context.api.kv(context.lab.topology.site.maintenanceKey);
-    return seen === value ? true : `flag ${seen ?? "<unset>"}`;
+    return (seen ?? "off") === value ? true : `flag ${seen ?? "<unset>"}`;
   };
-}
 
-/** A wait's check: the entry answers with an app server's page or the sorry page. */
-function entryServes(context: DrillContext, kind: "app" | "sorry"): () => Promise<string | true> {
-  return async () => {
-    const page = await fetchSitePage(context.entryUrl);
-    return page.kind === kind ? true : `${page.kind} page`;
+const upstreamsList =
+  (context: DrillContext, balancers: LabContainer[], addresses: string[]): Condition["check"] =>
+  async () => {
+    const lists = await Promise.all(balancers.map((lb) => upstreamOf(context, lb)));
+    const same = (list: string[] | undefined) =>
+      list !== undefined && list.length === addresses.length && list.every((address) => addresses.includes(address));
+    return lists.every(same)
+      ? true
+      : lists.map((list) => (list === undefined ? "unreadable" : list.join(" ") || "empty")).join(" | ");
   };
-}
 
-/** Asks the entry every pollMs until stopped; counts what was neither an app nor a sorry page. */
-class EntryWatch {
-  requests = 0;
-  failed = 0;
-  private running = true;
-  private readonly loop: Promise<void>;
-  latest: SitePage | undefined;
-
-  constructor(private readonly context: DrillContext) {
-    this.loop = this.run();
-  }
-
-  private async run(): Promise<void> {
-    while (this.running) {
-      this.requests++;
+/** Checks every precondition once; the ones that do not hold, with what was seen. */
+async function unmet(conditions: Condition[]): Promise<string[]> {
+  const answers = await Promise.all(
+    conditions.map(async (condition) => {
       try {
-        this.latest = await fetchSitePage(this.context.entryUrl);
-        if (this.latest.kind === "other") this.failed++;
-      } catch {
-        this.latest = undefined;
-        this.failed++;
+        return await condition.check();
+      } catch (error) {
+        return (error as Error).message;
       }
-      await sleep(this.context.options.pollMs);
-    }
-  }
-
-  async stop(): Promise<string> {
-    this.running = false;
-    await this.loop;
-    return `${this.failed} of ${this.requests} requests failed`;
-  }
+    }),
+  );
+  return answers.flatMap((answer, index) =>
+    answer === true ? [] : [`${conditions[index].expected} (seen: ${answer})`],
+  );
 }
 
-/** Runs `work` while the entry is watched; the watch stops whatever happens, so it never keeps the process alive. */
-async function watchingEntry<T>(context: DrillContext, work: (watch: EntryWatch) => Promise<T>): Promise<T> {
-  const watch = new EntryWatch(context);
+const rowOf = (step: string, measurement: Measurement, extra = ""): DrillRow => ({
+  step,
+  expected: measurement.expected,
+  seen: `${describeMeasurement(measurement)}${extra}`,
+  seconds: measurement.seconds,
+  resolution: measurement.resolution,
+  ok: measurement.seconds !== undefined,
+});
+
+/**
+ * The skeleton every step shares: preconditions, the action (timed), one measured poll loop from its return, the
+ * entry watched throughout, and a row saying how many requests failed in the whole window.
+ */
+async function timedStep(
+  context: DrillContext,
+  step: string,
+  spec: {
+    preconditions: (watch: EntryWatch) => Condition[];
+    action: () => Promise<void>;
+    conditions: (watch: EntryWatch, from: number) => Condition[];
+    /** The entry must keep answering: every request from the action on is an app or sorry page. */
+    entryMustAnswer?: string;
+  },
+): Promise<StepResult> {
+  const { options } = context;
+  const watch = new EntryWatch(context.entryUrl, options.pollMs);
   try {
-    return await work(watch);
+    // A first answer for the preconditions that read the entry.
+    const ready = Date.now();
+    await measure(
+      [{ expected: "an answer at the entry", check: async () => (watch.latest() ? true : "none") }],
+      ready,
+      {
+        deadlineMs: 5_000,
+        pollMs: options.pollMs,
+      },
+    );
+    const missing = await unmet(spec.preconditions(watch));
+    if (missing.length > 0) {
+      return {
+        rows: [
+          { step, expected: "the lab is where this step starts", seen: `not so: ${missing.join("; ")}`, ok: false },
+        ],
+      };
+    }
+    const sentAt = Date.now();
+    await spec.action();
+    const returnedAt = Date.now();
+    const measured = await measure(spec.conditions(watch, returnedAt), returnedAt, {
+      deadlineMs: options.deadlineSeconds * 1000,
+      pollMs: options.pollMs,
+      aborted: context.aborted,
+      onTick: (seconds, waiting) => context.progress.tick(step, seconds, waiting),
+    });
+    context.progress.done();
+    await watch.stop();
+    const actionTook = `; the action took ${((returnedAt - sentAt) / 1000).toFixed(1)} s`;
+    const rows = measured.map((measurement, index) => rowOf(step, measurement, index === 0 ? actionTook : ""));
+    if (spec.entryMustAnswer) {
+      const failures = describeFailures(watch, sentAt);
+      rows.push({
+        step,
+        expected: spec.entryMustAnswer,
+        seen: `${failures.text} (neither an app nor the sorry page, from the action being sent to the step's end)`,
+        ok: failures.failed === 0 && failures.total > 0,
+      });
+    }
+    return {
+      rows,
+      timeline: {
+        step,
+        actionSentAt: sentAt,
+        actionReturnedAt: returnedAt,
+        deadlineAt: returnedAt + options.deadlineSeconds * 1000,
+        requests: [...watch.requests],
+        marks: measured.flatMap((m) => (m.seconds === undefined ? [] : [{ label: m.expected, seconds: m.seconds }])),
+      },
+    };
   } finally {
     await watch.stop();
   }
 }
 
-const row = (step: string, expected: string, result: { seconds?: number; last: string }, extra = ""): DrillRow => ({
-  step,
-  expected,
-  seen:
-    result.seconds === undefined
-      ? `not by the deadline (last: ${result.last})`
-      : `after ${result.seconds.toFixed(1)} s${extra}`,
-  seconds: result.seconds,
-  ok: result.seconds !== undefined,
-});
-
-/** The addresses in a load balancer's live upstream. */
-async function upstreamOf(context: DrillContext, lb: LabContainer): Promise<string[] | undefined> {
-  const text = await context.containers.exec(lb, ["cat", LOAD_BALANCER_PATHS.liveSite]);
-  if (text === undefined) return undefined;
-  return [...text.matchAll(/^\s*server\s+([0-9.]+):\d+/gm)].map((match) => match[1]);
-}
-
-async function stopAppServers(context: DrillContext, restorer: Restorer): Promise<DrillRow[]> {
-  const { lab, containers } = context;
-  const apps = lab.nodesRunning("app").map((node) => containers.find(node.name, "app")!);
-  const sorryAddresses = lab.nodesRunning("sorry").map((node) => node.address);
-  const balancers = lab.nodesRunning("load-balancer").map((node) => containers.find(node.name, "load-balancer")!);
-  const step = `stop every app server (${apps.map((app) => app.node).join(", ")})`;
-  return watchingEntry(context, async (watch) => {
-    const started = Date.now();
-    for (const app of apps) restorer.stop(app);
-    const sorry = await waitFor(context, "sorry page at the entry", started, async () =>
-      watch.latest?.kind === "sorry" ? true : `${watch.latest?.kind ?? "no"} page`,
-    );
-    const flag = await waitFor(context, "flag on", started, flagReads(context, "on"));
-    const upstream = await waitFor(context, "upstreams list only the sorry server", started, async () => {
-      const lists = await Promise.all(balancers.map(async (lb) => (await upstreamOf(context, lb)) ?? []));
-      return lists.every((list) => list.length > 0 && list.every((address) => sorryAddresses.includes(address)))
-        ? true
-        : lists.map((list) => list.join(" ")).join(" | ");
-    });
-    const requests = await watch.stop();
-    return [
-      row(step, "the entry serves the sorry page", sorry, `; ${requests}`),
-      row(step, `${lab.topology.site.maintenanceKey} reads on`, flag),
-      row(step, "every load balancer's upstream lists only the sorry server", upstream),
-    ].map((result, index) => (index === 0 ? { ...result, ok: result.ok && watch.failed === 0 } : result));
+async function appServers(context: DrillContext): Promise<LabContainer[]> {
+  const all = await context.containers.list();
+  return context.lab.nodesRunning("app").map((node) => {
+    const found = all.find((container) => container.node === node.name && container.role === "app");
+    if (!found) throw new Error(`no app container for ${node.name}`);
+    return found;
   });
 }
 
-async function startAppServers(context: DrillContext, restorer: Restorer): Promise<DrillRow[]> {
-  const { lab, containers } = context;
-  const apps = lab.nodesRunning("app").map((node) => containers.find(node.name, "app")!);
-  const step = "start the app servers again";
-  const started = Date.now();
-  for (const app of apps) restorer.start(app);
-  const page = await waitFor(context, "app page at the entry", started, entryServes(context, "app"));
-  const flag = await waitFor(context, "flag off", started, flagReads(context, "off"));
-  return [
-    row(step, "the entry serves an app server's page", page),
-    row(step, `${lab.topology.site.maintenanceKey} reads off`, flag),
-  ];
+async function loadBalancers(context: DrillContext): Promise<LabContainer[]> {
+  const all = await context.containers.list();
+  return context.lab
+    .nodesRunning("load-balancer")
+    .flatMap((node) => all.filter((container) => container.node === node.name && container.role === "load-balancer"));
 }
 
-async function stopOneLoadBalancer(context: DrillContext, restorer: Restorer): Promise<DrillRow[]> {
-  const [first] = context.lab.nodesRunning("load-balancer");
-  if (!first) return [];
-  const lb = context.containers.find(first.name, "load-balancer")!;
-  const step = `stop load balancer ${first.name}`;
-  return watchingEntry(context, async (watch) => {
-    const started = Date.now();
-    restorer.stop(lb);
-    await waitFor(context, "watching the entry with one load balancer down", started, async () =>
-      Date.now() - started >= context.options.windowSeconds * 1000 ? true : `${watch.failed} failed so far`,
-    );
-    const requests = await watch.stop();
-    restorer.start(lb);
-    return [
+const addressesOf = (lab: Lab, kind: "app" | "sorry") => lab.nodesRunning(kind).map((node) => node.address);
+
+const operatorSwitchOff =
+  (context: DrillContext): Condition["check"] =>
+  async () => {
+    const value = await context.api.kv(context.lab.operatorMaintenanceKey);
+    return value === "on" ? `${context.lab.operatorMaintenanceKey} is on` : true;
+  };
+
+async function stopAppServers(context: DrillContext, restorer: Restorer): Promise<StepResult> {
+  const { lab } = context;
+  const apps = await appServers(context);
+  const balancers = await loadBalancers(context);
+  const sorry = addressesOf(lab, "sorry");
+  const normal = [...addressesOf(lab, "app"), ...sorry];
+  return timedStep(context, `stop every app server (${apps.map((app) => app.node).join(", ")})`, {
+    preconditions: (watch) => [
+      { expected: "the entry serves an app server's page", check: entryServes(watch, "app", 0) },
+      { expected: "the flag reads off", check: flagReads(context, "off") },
+      { expected: "the operator's switch is off", check: operatorSwitchOff(context) },
       {
-        step,
-        expected: `the entry keeps answering for ${context.options.windowSeconds} s`,
-        seen: requests,
-        seconds: context.options.windowSeconds,
-        ok: watch.failed === 0 && watch.requests > 0,
+        expected: "every load balancer's upstream lists the app servers",
+        check: upstreamsList(context, balancers, normal),
       },
-    ];
+    ],
+    action: async () => {
+      await Promise.all(apps.map((app) => restorer.stop(app)));
+    },
+    conditions: (watch, from) => [
+      { expected: "the entry serves the sorry page", check: entryServes(watch, "sorry", from) },
+      { expected: `${lab.topology.site.maintenanceKey} reads on`, check: flagReads(context, "on") },
+      {
+        expected: "every load balancer's upstream lists only the sorry server",
+        check: upstreamsList(context, balancers, sorry),
+      },
+    ],
+    entryMustAnswer: "the entry answers every request with the app or the sorry page",
   });
 }
 
-async function stopLeader(context: DrillContext, restorer: Restorer): Promise<DrillRow[]> {
-  const { lab, containers, api } = context;
+async function startAppServers(context: DrillContext, restorer: Restorer): Promise<StepResult> {
+  const { lab } = context;
+  const apps = await appServers(context);
+  const balancers = await loadBalancers(context);
+  const normal = [...addressesOf(lab, "app"), ...addressesOf(lab, "sorry")];
+  return timedStep(context, "start the app servers again", {
+    preconditions: () => [
+      {
+        expected: "the app servers are stopped",
+        check: async () => {
+          const running = (await appServers(context)).filter((app) => app.running);
+          return running.length === 0 ? true : `${running.map((app) => app.name).join(", ")} running`;
+        },
+      },
+    ],
+    action: async () => {
+      await Promise.all(apps.map((app) => restorer.start(app)));
+    },
+    conditions: (watch, from) => [
+      { expected: "the entry serves an app server's page", check: entryServes(watch, "app", from) },
+      { expected: `${lab.topology.site.maintenanceKey} reads off`, check: flagReads(context, "off") },
+      {
+        expected: "every load balancer's upstream lists the app servers",
+        check: upstreamsList(context, balancers, normal),
+      },
+    ],
+    entryMustAnswer: "the entry answers every request with the app or the sorry page",
+  });
+}
+
+async function stopOneLoadBalancer(context: DrillContext, restorer: Restorer): Promise<StepResult> {
+  const balancers = await loadBalancers(context);
+  const [lb] = balancers;
+  if (!lb) return { rows: [] };
+  const windowMs = context.options.windowSeconds * 1000;
+  const result = await timedStep(context, `stop load balancer ${lb.node}`, {
+    preconditions: (watch) => [
+      {
+        expected: "every load balancer runs",
+        check: async () => ((await loadBalancers(context)).every((c) => c.running) ? true : "one is stopped"),
+      },
+      { expected: "the entry serves an app server's page", check: entryServes(watch, "app", 0) },
+    ],
+    action: () => restorer.stop(lb),
+    conditions: (_watch, from) => [
+      {
+        expected: `the entry was watched for ${context.options.windowSeconds} s`,
+        check: async () => (Date.now() - from >= windowMs ? true : "watching"),
+      },
+    ],
+    entryMustAnswer: `the entry keeps answering with ${lb.node} down`,
+  });
+  await restorer.start(lb);
+  // The window is the measure here, not a moment: keep only the verdict on the entry.
+  return { ...result, rows: result.rows.filter((row) => !row.expected.startsWith("the entry was watched")) };
+}
+
+/** The leader's address as one server's agent sees it, asked inside its container (BusyBox wget, bounded). */
+async function leaderSeenBy(context: DrillContext, agent: LabContainer): Promise<string> {
+  const answer = await context.containers.exec(agent, [
+    "wget",
+    "-T",
+    "2",
+    "-qO-",
+    `http://${context.lab.agentHttpAddress}/v1/status/leader`,
+  ]);
+  if (answer === undefined) return "";
+  try {
+    return String(JSON.parse(answer)).split(":")[0];
+  } catch {
+    return "";
+  }
+}
+
+async function stopLeader(context: DrillContext, restorer: Restorer): Promise<StepResult[]> {
+  const { lab, api } = context;
   const leaderAddress = (await api.get<string>("/v1/status/leader")).split(":")[0];
   const leader = lab.servers.find((server) => server.address === leaderAddress);
-  if (!leader)
+  const all = await context.containers.list();
+  const agentOf = (node: string) => all.find((container) => container.node === node && container.role === "agent")!;
+  if (!leader) {
     return [
-      { step: "stop the leader", expected: "a leader to stop", seen: `leader ${leaderAddress || "none"}`, ok: false },
+      {
+        rows: [
+          {
+            step: "stop the leader",
+            expected: "a leader to stop",
+            seen: `leader ${leaderAddress || "none"}`,
+            ok: false,
+          },
+        ],
+      },
     ];
-  const agent = containers.find(leader.name, "agent")!;
+  }
+  const agent = agentOf(leader.name);
   // Asked through a server that stays up: the stopped one may be the node that publishes the API.
-  const witness = containers.find(lab.servers.find((server) => server.name !== leader.name)!.name, "agent")!;
-  const step = `stop the leader server ${leader.name}`;
-  return watchingEntry(context, async (watch) => {
-    const started = Date.now();
-    restorer.stop(agent);
-    const elected = await waitFor(context, "new leader", started, async () => {
-      const answer = await containers.exec(witness, [
-        "wget",
-        "-qO-",
-        `http://${lab.agentHttpAddress}/v1/status/leader`,
-      ]);
-      const address = answer ? String(JSON.parse(answer)).split(":")[0] : "";
-      return address && address !== leader.address ? true : `leader ${address || "none"}`;
-    });
-    const requests = await watch.stop();
-    const restarted = Date.now();
-    restorer.start(agent);
-    // The next step talks to the published API, which may be this very server: wait until it knows a leader again.
-    const rejoined = await waitFor(context, `${leader.name} rejoins`, restarted, async () => {
-      const answer = await api.get<string>("/v1/status/leader");
-      return answer ? true : "no leader known yet";
-    });
-    return [
-      { ...row(step, "another server becomes leader", elected), seen: `${row(step, "", elected).seen}; ${requests}` },
-      { step, expected: "the entry keeps answering", seen: requests, ok: watch.failed === 0 && watch.requests > 0 },
-      row(`start ${leader.name} again`, "it rejoins and the API knows a leader", rejoined),
-    ];
+  const witness = agentOf(lab.servers.find((server) => server.name !== leader.name)!.name);
+  const stopped = await timedStep(context, `stop the leader server ${leader.name}`, {
+    preconditions: (watch) => [
+      {
+        expected: "every server runs",
+        check: async () => (lab.servers.every((server) => agentOf(server.name).running) ? true : "one is stopped"),
+      },
+      { expected: "the entry serves an app server's page", check: entryServes(watch, "app", 0) },
+    ],
+    action: () => restorer.stop(agent),
+    conditions: () => [
+      {
+        expected: "another server becomes leader",
+        check: async () => {
+          const address = await leaderSeenBy(context, witness);
+          return address && address !== leader.address ? true : `leader ${address || "none"}`;
+        },
+      },
+    ],
+    entryMustAnswer: "the entry keeps answering",
   });
+  const rejoined = await timedStep(context, `start ${leader.name} again`, {
+    preconditions: () => [],
+    action: () => restorer.start(agent),
+    conditions: () => [
+      {
+        expected: `${agent.name} runs`,
+        check: async () => ((await context.containers.running(agent.name)) ? true : "not running"),
+      },
+      {
+        expected: `${leader.name} itself knows a leader`,
+        check: async () => ((await leaderSeenBy(context, agent)) ? true : "no leader known"),
+      },
+      {
+        expected: `${leader.name} is a voter in the raft configuration`,
+        check: async () => {
+          const config = await api.get<{ Servers: { Node: string; Voter: boolean }[] }>(
+            "/v1/operator/raft/configuration",
+          );
+          return config.Servers.some((server) => server.Node === leader.name && server.Voter) ? true : "not a voter";
+        },
+      },
+    ],
+  });
+  return [stopped, rejoined];
 }
 
-async function operatorMaintenance(context: DrillContext, restorer: Restorer): Promise<DrillRow[]> {
-  const { lab, api } = context;
-  const key = lab.topology.site.maintenanceKey;
-  restorer.rememberFlag(key, await api.kv(key));
-  const rows: DrillRow[] = [];
+/**
+ * An operator's maintenance: the operator's switch (never the watch's flag, which follows health) set `on` sends the
+ * site to the sorry server, and `off` back.
+ */
+async function operatorMaintenance(context: DrillContext, restorer: Restorer): Promise<StepResult[]> {
+  const { lab } = context;
+  const key = lab.operatorMaintenanceKey;
+  const results: StepResult[] = [];
   for (const [value, kind] of [
     ["on", "sorry"],
     ["off", "app"],
   ] as const) {
-    const started = Date.now();
-    await api.putKv(key, value);
-    const result = await waitFor(
-      context,
-      `${kind} page after setting the flag ${value}`,
-      started,
-      entryServes(context, kind),
-    );
-    rows.push(
-      row(
-        `operator sets ${key} ${value}`,
-        `the entry serves ${kind === "app" ? "an app server's" : "the sorry"} page`,
-        result,
-      ),
+    results.push(
+      await timedStep(context, `operator sets ${key} ${value}`, {
+        preconditions: (watch) =>
+          value === "on"
+            ? [
+                { expected: "the operator's switch is off", check: operatorSwitchOff(context) },
+                { expected: "the entry serves an app server's page", check: entryServes(watch, "app", 0) },
+              ]
+            : [],
+        action: () => restorer.setOperatorSwitch(key, value),
+        conditions: (watch, from) => [
+          {
+            expected: `the entry serves ${kind === "app" ? "an app server's" : "the sorry"} page`,
+            check: entryServes(watch, kind, from),
+          },
+        ],
+        entryMustAnswer: "the entry answers every request with the app or the sorry page",
+      }),
     );
   }
-  // Back to what the watch handler would write for the servers that pass now.
-  const passing = await passingAppServers(lab, api);
-  await api.putKv(key, passing.length > 0 ? "off" : "on");
-  restorer.flagRestored();
-  return rows;
+  // The watch's flag was never touched: it still follows health.
+  const passing = await passingAppServers(lab, context.api);
+  results.push({
+    rows: [
+      {
+        step: "after the operator's maintenance",
+        expected: `${lab.topology.site.maintenanceKey} still follows health`,
+        seen: `${(await context.api.kv(lab.topology.site.maintenanceKey)) ?? "<unset>"} with ${passing.length} passing`,
+        ok: ((await context.api.kv(lab.topology.site.maintenanceKey)) ?? "off") === (passing.length > 0 ? "off" : "on"),
+      },
+    ],
+  });
+  return results;
 }
 
-/** Every step, in order; a step that throws ends the drill with a failing row, and the caller restores. */
-export async function runDrill(context: DrillContext, restorer: Restorer): Promise<DrillRow[]> {
+/** Every step, in order; a step that throws, or that does not find its starting state, ends the drill. */
+export async function runDrill(
+  context: DrillContext,
+  restorer: Restorer,
+): Promise<{ rows: DrillRow[]; timelines: DrillTimeline[] }> {
   const rows: DrillRow[] = [];
-  const steps: [string, (context: DrillContext, restorer: Restorer) => Promise<DrillRow[]>][] = [
+  const timelines: DrillTimeline[] = [];
+  const steps: [string, (context: DrillContext, restorer: Restorer) => Promise<StepResult | StepResult[]>][] = [
     ["stop the app servers", stopAppServers],
     ["start the app servers", startAppServers],
     ["stop a load balancer", stopOneLoadBalancer],
@@ -352,17 +460,28 @@ export async function runDrill(context: DrillContext, restorer: Restorer): Promi
     ["operator maintenance", operatorMaintenance],
   ];
   for (const [name, step] of steps) {
+    if (context.aborted()) break;
     context.progress.line(`drill: ${name}`);
+    let results: StepResult[];
     try {
       const result = await step(context, restorer);
-      for (const line of result)
-        context.progress.line(`  ${line.ok ? "PASS" : "FAIL"}  ${line.expected}: ${line.seen}`);
-      rows.push(...result);
+      results = Array.isArray(result) ? result : [result];
     } catch (error) {
-      rows.push({ step: name, expected: "the step runs", seen: (error as Error).message, ok: false });
-      context.progress.line(`  FAIL  ${name}: ${(error as Error).message}`);
-      break;
+      results = [{ rows: [{ step: name, expected: "the step runs", seen: (error as Error).message, ok: false }] }];
     }
+    for (const result of results) {
+      for (const line of result.rows)
+        context.progress.line(`  ${line.ok ? "PASS" : "FAIL"}  ${line.expected}: ${line.seen}`);
+      rows.push(...result.rows);
+      if (result.timeline) timelines.push(result.timeline);
+    }
+    if (
+      results.some((result) =>
+        result.rows.some((row) => !row.ok && row.expected === "the lab is where this step starts"),
+      )
+    )
+      break;
+    if (results.some((result) => result.rows.some((row) => row.expected === "the step runs"))) break;
   }
-  return rows;
+  return { rows, timelines };
 }

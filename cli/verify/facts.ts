@@ -67,8 +67,8 @@ function uiSeen(response: { status: number; body: string }): { ok: boolean; seen
   };
 }
 
-export async function fetchSitePage(url: string, hostHeader?: string): Promise<SitePage> {
-  const response = await httpGet(url, hostHeader);
+export async function fetchSitePage(url: string, hostHeader?: string, timeoutMs?: number): Promise<SitePage> {
+  const response = await httpGet(url, hostHeader, timeoutMs);
   const text = response.body;
   const app = /Served by app server ([A-Za-z0-9-]+)/.exec(text);
   const sorry = /Sorry, no app server is available\. Served by ([A-Za-z0-9-]+)/.exec(text);
@@ -196,6 +196,16 @@ function nslookupAddresses(output: string | undefined): string[] {
     .flatMap((block) => [...block.matchAll(/^Address(?: \d+)?:\s*([0-9.]+)\s*$/gm)].map((match) => match[1]));
 }
 
+/**
+ * How a lookup ended, as BusyBox nslookup prints it: undefined when it did not run at all (no `Server:` header, so
+ * no server was asked), else its addresses, or the refusal it printed (`** server can't find NAME: NXDOMAIN`).
+ */
+function nslookupOutcome(output: string | undefined): { addresses: string[]; refusal?: string } | undefined {
+  if (!output || !/^Server:/m.test(output)) return undefined;
+  const refusal = /^\*\* server can't find [^:]+: (\S+)/m.exec(output)?.[1];
+  return { addresses: nslookupAddresses(output), refusal };
+}
+
 function describeDns(answer: DnsAnswer): string {
   return answer.addresses.length > 0 ? answer.addresses.join(", ") : answer.rcode;
 }
@@ -233,7 +243,7 @@ async function dnsFacts(context: VerifyContext, passing: string[] | undefined): 
     }
   }
   // Inside a node: its dnsmasq on the node's loopback, as the node's own resolver reaches it.
-  const inside = context.containers.find(lab.publishNode.name, "dns");
+  const inside = await context.containers.find(lab.publishNode.name, "dns");
   const nodeName = `${lab.publishNode.name}.node.${domain}`;
   facts.push(
     await fact(
@@ -251,12 +261,16 @@ async function dnsFacts(context: VerifyContext, passing: string[] | undefined): 
       `DNS inside ${lab.publishNode.name}: example.com ${recursing ? "resolves through Consul's recursors" : "gets no answer (no recursors)"}`,
       async () => {
         if (!inside) return { ok: false, seen: "no DNS forwarder container found" };
-        const answer = nslookupAddresses(
+        // A lookup that never ran is no evidence: only a server's own NXDOMAIN or REFUSED counts as "no answer".
+        const outcome = nslookupOutcome(
           await context.containers.exec(inside, [...NSLOOKUP_A, "example.com", "127.0.0.1"]),
         );
+        if (!outcome) return { ok: false, seen: "the lookup did not run (no server answered nslookup)" };
+        if (outcome.addresses.length > 0) return { ok: recursing, seen: `answered ${outcome.addresses.join(", ")}` };
+        const refused = outcome.refusal === "NXDOMAIN" || outcome.refusal === "REFUSED";
         return {
-          ok: answer.length > 0 === recursing,
-          seen: answer.length > 0 ? `answered ${answer.join(", ")}` : "no answer",
+          ok: !recursing && refused,
+          seen: refused ? `no answer (${outcome.refusal})` : `no address, and no NXDOMAIN or REFUSED either`,
         };
       },
     ),
@@ -297,7 +311,7 @@ async function siteFacts(context: VerifyContext, passing: string[] | undefined):
     ),
   );
   for (const lb of lab.nodesRunning("load-balancer")) {
-    const agent = context.containers.find(lb.name, "agent");
+    const agent = await context.containers.find(lb.name, "agent");
     const last = agent ? await context.containers.exec(agent, ["tail", "-n", "1", MAINTENANCE_HANDLER_LOG]) : undefined;
     // The handler's log is for people: shown, never a failure (a fresh lab may not have changed the flag yet).
     facts.push({

@@ -1,6 +1,7 @@
 /**
  * The lab's containers, found by the `consul-lab.lab` label every one of them carries, and the only ones `verify`
- * ever stops, starts or runs a command in.
+ * ever stops, starts or runs a command in. Every Docker call is asynchronous and bounded, so the entry keeps being
+ * asked while Docker works, and no call can hang a drill.
  */
 import { LAB_LABEL, NODE_LABEL, ROLE_LABEL } from "../../constructs/labels";
 import type { DockerCli } from "../docker";
@@ -20,6 +21,20 @@ interface PsLine {
   State: string;
 }
 
+/** How long each kind of Docker call may take, in milliseconds. */
+export const DOCKER_TIMEOUTS = {
+  /** `docker ps` and `inspect`. */
+  list: 30_000,
+  /** `docker stop` (which itself gives the container 10 s) and `start`. */
+  act: 45_000,
+  /** `docker exec` of a short command. */
+  exec: 10_000,
+} as const;
+
+/** Docker's last line of complaint, or why the call never answered. */
+const whyFailed = (result: { startError?: string; stderr: string }) =>
+  (result.startError ?? result.stderr).trim().split("\n").pop();
+
 /** The containers of one lab, found and acted on by label; refuses to act on anything else. */
 export class LabContainers {
   constructor(
@@ -28,12 +43,10 @@ export class LabContainers {
   ) {}
 
   /** Every container of the lab, running or not; throws when Docker cannot be asked. */
-  list(): LabContainer[] {
+  async list(): Promise<LabContainer[]> {
     const args = ["ps", "--all", "--filter", `label=${LAB_LABEL}=${this.labName}`, "--format", "{{json .}}"];
-    const result = this.docker.run(args);
-    if (result.startError || result.status !== 0) {
-      throw new Error(`docker ps failed: ${(result.startError ?? result.stderr).trim().split("\n").pop()}`);
-    }
+    const result = await this.docker.runAsync(args, DOCKER_TIMEOUTS.list);
+    if (result.startError || result.status !== 0) throw new Error(`docker ps failed: ${whyFailed(result)}`);
     return result.stdout
       .split("\n")
       .filter((line) => line.trim())
@@ -55,35 +68,41 @@ export class LabContainers {
       .filter((container) => container.node !== "");
   }
 
+  async find(node: string, role: string): Promise<LabContainer | undefined> {
+    return (await this.list()).find((container) => container.node === node && container.role === role);
+  }
+
   /** Each node's pod: whether its containers run inside its namespace (node-pods.ts). */
   async pods(): Promise<NodePod[]> {
     return assessPods(await inspectLab(this.docker, this.labName));
   }
 
-  find(node: string, role: string): LabContainer | undefined {
-    return this.list().find((container) => container.node === node && container.role === role);
-  }
-
   /** Stops or starts a container of this lab; anything else is refused. */
-  private act(action: "stop" | "start", container: LabContainer): void {
-    if (!this.list().some((candidate) => candidate.name === container.name)) {
+  private async act(action: "stop" | "start", container: LabContainer): Promise<void> {
+    if (!(await this.list()).some((candidate) => candidate.name === container.name)) {
       throw new Error(`refusing to ${action} ${container.name}: it is not a container of lab ${this.labName}`);
     }
-    const result = this.docker.run([action, container.name]);
-    if (result.status !== 0) throw new Error(`docker ${action} ${container.name}: ${result.stderr.trim()}`);
+    const result = await this.docker.runAsync([action, container.name], DOCKER_TIMEOUTS.act);
+    if (result.status !== 0 || result.startError)
+      throw new Error(`docker ${action} ${container.name}: ${whyFailed(result)}`);
   }
 
-  stop(container: LabContainer): void {
-    this.act("stop", container);
+  stop(container: LabContainer): Promise<void> {
+    return this.act("stop", container);
   }
 
-  start(container: LabContainer): void {
-    this.act("start", container);
+  start(container: LabContainer): Promise<void> {
+    return this.act("start", container);
   }
 
-  /** Runs a command in a container of this lab; its stdout, or undefined when it failed. */
-  async exec(container: LabContainer, command: readonly string[]): Promise<string | undefined> {
-    const result = await this.docker.runAsync(["exec", container.name, ...command]);
-    return result.status === 0 ? result.stdout : undefined;
+  /** Whether a container of this lab runs now. */
+  async running(name: string): Promise<boolean> {
+    return (await this.list()).some((container) => container.name === name && container.running);
+  }
+
+  /** Runs a command in a container of this lab; its stdout, or undefined when it failed or did not answer in time. */
+  async exec(container: LabContainer, command: readonly string[], timeoutMs: number = DOCKER_TIMEOUTS.exec) {
+    const result = await this.docker.runAsync(["exec", container.name, ...command], timeoutMs);
+    return result.status === 0 && !result.startError ? result.stdout : undefined;
   }
 }

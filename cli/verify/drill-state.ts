@@ -1,0 +1,122 @@
+/**
+ * What the drill changed, kept on disk before each change (`.verify-drill.json`), so that the lab is put back even
+ * when the drill's process dies: `npm run verify -- --restore` and `npm run repair` finish an interrupted drill. The
+ * drill changes two kinds of things only: containers of the lab it stops, and the operator's maintenance switch (never
+ * the watch's flag, which the handler computes from health).
+ */
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { jsonFileText } from "../../renderers/generated-file";
+import { PROJECT_ROOT } from "../process";
+import type { ConsulApi } from "./consul-api";
+import type { LabContainer, LabContainers } from "./lab-containers";
+
+export const DRILL_STATE_FILE = ".verify-drill.json";
+
+export interface DrillState {
+  readonly lab: string;
+  /** The containers the drill stopped and has not started again. */
+  readonly stopped: string[];
+  /** The operator's switch before the drill first wrote it (null: it did not exist). */
+  readonly operatorSwitch?: { readonly key: string; readonly before: string | null };
+}
+
+export const drillStatePath = () => join(PROJECT_ROOT, DRILL_STATE_FILE);
+
+export function readDrillState(): DrillState | undefined {
+  const path = drillStatePath();
+  return existsSync(path) ? (JSON.parse(readFileSync(path, "utf8")) as DrillState) : undefined;
+}
+
+/** Milliseconds the restore waits for the drill's own writes still in flight before it writes over them. */
+const PENDING_WRITES_MS = 5_000;
+
+/** Records every change before it is made, and undoes them all; the one way the drill changes the lab. */
+export class Restorer {
+  private state: DrillState;
+  private readonly pending = new Set<Promise<unknown>>();
+  private restoring?: Promise<string[]>;
+
+  constructor(
+    private readonly containers: LabContainers,
+    private readonly api: ConsulApi,
+    lab: string,
+  ) {
+    this.state = readDrillState() ?? { lab, stopped: [] };
+  }
+
+  private save(next: DrillState): void {
+    this.state = next;
+    const path = drillStatePath();
+    writeFileSync(`${path}.partial`, jsonFileText(next));
+    renameSync(`${path}.partial`, path);
+  }
+
+  /** A write of the drill's that the restore must wait out, so it cannot land after the restore. */
+  private track<T>(work: Promise<T>): Promise<T> {
+    this.pending.add(work);
+    void work.finally(() => this.pending.delete(work)).catch(() => {});
+    return work;
+  }
+
+  async stop(container: LabContainer): Promise<void> {
+    this.save({ ...this.state, stopped: [...new Set([...this.state.stopped, container.name])] });
+    await this.track(this.containers.stop(container));
+  }
+
+  async start(container: LabContainer): Promise<void> {
+    await this.track(this.containers.start(container));
+    this.save({ ...this.state, stopped: this.state.stopped.filter((name) => name !== container.name) });
+  }
+
+  /** Sets the operator's switch, remembering what it was before the drill first touched it. */
+  async setOperatorSwitch(key: string, value: "on" | "off"): Promise<void> {
+    if (!this.state.operatorSwitch)
+      this.save({ ...this.state, operatorSwitch: { key, before: (await this.api.kv(key)) ?? null } });
+    await this.track(this.api.putKv(key, value));
+  }
+
+  /**
+   * Puts everything back, once: every stopped container started, the operator's switch as it was. A second call
+   * (a second Ctrl-C) waits for the first instead of cutting it short. Returns one line per thing restored.
+   */
+  restore(): Promise<string[]> {
+    this.restoring ??= this.restoreOnce();
+    return this.restoring;
+  }
+
+  private async restoreOnce(): Promise<string[]> {
+    // The drill's own writes still in flight land first, or never: none can overwrite what is restored here.
+    await Promise.race([
+      Promise.allSettled([...this.pending]),
+      new Promise((resolve) => setTimeout(resolve, PENDING_WRITES_MS).unref()),
+    ]);
+    const lines: string[] = [];
+    const known = await this.containers.list().catch(() => []);
+    for (const name of [...this.state.stopped].reverse()) {
+      const container = known.find((candidate) => candidate.name === name);
+      try {
+        if (!container) throw new Error("it is not a container of this lab");
+        await this.containers.start(container);
+        this.save({ ...this.state, stopped: this.state.stopped.filter((other) => other !== name) });
+        lines.push(`started ${name} again`);
+      } catch (error) {
+        lines.push(`could not start ${name}: ${(error as Error).message}`);
+      }
+    }
+    const operatorSwitch = this.state.operatorSwitch;
+    if (operatorSwitch) {
+      try {
+        if (operatorSwitch.before === null) await this.api.deleteKv(operatorSwitch.key);
+        else await this.api.putKv(operatorSwitch.key, operatorSwitch.before);
+        this.save({ lab: this.state.lab, stopped: this.state.stopped });
+        lines.push(`set ${operatorSwitch.key} back to ${operatorSwitch.before ?? "<unset>"}`);
+      } catch (error) {
+        lines.push(`could not set ${operatorSwitch.key} back: ${(error as Error).message}`);
+      }
+    }
+    // Only a restore that put everything back forgets the state; otherwise `--restore` can try again.
+    if (this.state.stopped.length === 0 && !this.state.operatorSwitch) rmSync(drillStatePath(), { force: true });
+    return lines;
+  }
+}

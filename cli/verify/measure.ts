@@ -1,0 +1,102 @@
+/**
+ * One poll loop per drill step: every tick asks every condition not yet reached, all at once, and records when each
+ * first held. A condition's moment lies between the last tick that saw it not hold and the first that saw it hold, so
+ * each result carries that resolution ("0.8 s ± 0.2"). Nothing is asked after the deadline, and an answer that comes
+ * after it does not count.
+ */
+export interface Condition {
+  /** What must hold, as the report says it. */
+  readonly expected: string;
+  /** `true` once it holds; otherwise what is seen instead. */
+  readonly check: () => Promise<true | string>;
+}
+
+export interface Measurement {
+  readonly expected: string;
+  /** Seconds from `from` to the moment it first held (the middle of the interval it is known to lie in). */
+  readonly seconds?: number;
+  /** Half that interval, in seconds. */
+  readonly resolution?: number;
+  /** The last thing seen while it did not hold. */
+  readonly last: string;
+}
+
+export interface MeasureOptions {
+  readonly deadlineMs: number;
+  readonly pollMs: number;
+  /** Called after each tick with the seconds since `from` and what is still awaited. */
+  readonly onTick?: (seconds: number, waiting: string) => void;
+  /** Ends the loop early (a signal arrived). */
+  readonly aborted?: () => boolean;
+}
+
+const NO_ANSWER = Symbol("no answer by the deadline");
+
+/** Measures every condition from `from` (milliseconds since the epoch, when the step's action returned). */
+export async function measure(
+  conditions: readonly Condition[],
+  from: number,
+  options: MeasureOptions,
+): Promise<Measurement[]> {
+  const deadline = from + options.deadlineMs;
+  const state = conditions.map(() => ({
+    lastFalseAt: from,
+    firstTrueAt: undefined as number | undefined,
+    last: "not asked yet",
+  }));
+  while (state.some((entry) => entry.firstTrueAt === undefined) && !options.aborted?.()) {
+    const tickStart = Date.now();
+    if (tickStart >= deadline) break;
+    let timer: NodeJS.Timeout | undefined;
+    const atDeadline = new Promise<typeof NO_ANSWER>((resolve) => {
+      timer = setTimeout(() => resolve(NO_ANSWER), deadline - tickStart);
+    });
+    const answers = await Promise.all(
+      conditions.map(async (condition, index) => {
+        if (state[index].firstTrueAt !== undefined) return true;
+        try {
+          return await Promise.race([condition.check(), atDeadline]);
+        } catch (error) {
+          return (error as Error).message;
+        }
+      }),
+    );
+    clearTimeout(timer);
+    const tickEnd = Date.now();
+    answers.forEach((answer, index) => {
+      const entry = state[index];
+      if (entry.firstTrueAt !== undefined) return;
+      if (answer === true && tickEnd <= deadline) entry.firstTrueAt = tickEnd;
+      else if (answer === NO_ANSWER || answer === true) entry.last = "no answer by the deadline";
+      else {
+        entry.last = answer;
+        entry.lastFalseAt = tickStart;
+      }
+    });
+    const waiting = conditions.filter((_, index) => state[index].firstTrueAt === undefined);
+    if (waiting.length === 0) break;
+    options.onTick?.(
+      (tickEnd - from) / 1000,
+      waiting
+        .map((condition) => `${condition.expected}: ${state[conditions.indexOf(condition)].last}`)
+        .join("; "),
+    );
+    await new Promise((resolve) => setTimeout(resolve, options.pollMs));
+  }
+  return conditions.map((condition, index) => {
+    const { firstTrueAt, lastFalseAt, last } = state[index];
+    if (firstTrueAt === undefined) return { expected: condition.expected, last };
+    return {
+      expected: condition.expected,
+      seconds: ((lastFalseAt + firstTrueAt) / 2 - from) / 1000,
+      resolution: (firstTrueAt - lastFalseAt) / 2 / 1000,
+      last,
+    };
+  });
+}
+
+/** "after 0.8 s ± 0.2", or why it never held. */
+export function describeMeasurement(measurement: Measurement): string {
+  if (measurement.seconds === undefined) return `not by the deadline (last: ${measurement.last})`;
+  return `after ${measurement.seconds.toFixed(1)} s ± ${Math.max(measurement.resolution ?? 0, 0.05).toFixed(1)}`;
+}
