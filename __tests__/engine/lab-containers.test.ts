@@ -61,7 +61,9 @@ afterAll(() => {
 
 describe("the lab's containers on a real engine", () => {
   it("are found by the lab's label, each with its node and role, and nothing else is", async () => {
-    const found = (await containers.list()).map((c) => `${c.node}/${c.role}: ${c.name} ${c.running ? "running" : "stopped"}`);
+    const found = (await containers.list()).map(
+      (c) => `${c.node}/${c.role}: ${c.name} ${c.running ? "running" : "stopped"}`,
+    );
     expect(found.sort()).toEqual(
       [
         "dev1004/netns: -dev1004-net",

@@ -77,9 +77,7 @@ export async function measure(
     if (waiting.length === 0) break;
     options.onTick?.(
       (tickEnd - from) / 1000,
-      waiting
-        .map((condition) => `${condition.expected}: ${state[conditions.indexOf(condition)].last}`)
-        .join("; "),
+      waiting.map((condition) => `${condition.expected}: ${state[conditions.indexOf(condition)].last}`).join("; "),
     );
     await new Promise((resolve) => setTimeout(resolve, options.pollMs));
   }
