@@ -6,6 +6,8 @@ const WRITTEN = [
   "labs/my-lab.json",
   "outputs.json",
   "verify-report.json",
+  ".verify-drill.json",
+  ".secrets/terraform/cluster.auto.tfvars.json",
   "state/cluster.tfstate",
   ".secrets/consul-lab.json",
   "cdktf.out/stacks/cluster/cdk.tf.json",

@@ -2,7 +2,9 @@
  * `npm run verify` and `npm run verify -- --drill`, run end to end against a stand-in lab on loopback (fake Consul
  * API, real nginx and dnsmasq, the fake docker), whose timeline the tests script.
  */
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { labTimings, realHostExpectations } from "../cli/verify/lab-timings";
+import { PROJECT_ROOT } from "./synth";
 import { join } from "node:path";
 import { articleInput, labOf } from "./helpers";
 import { LabCheckout } from "./tools/lab-checkout";
@@ -296,4 +298,195 @@ describe("npm run verify -- --drill", () => {
       expect(standIn.containers().filter((container) => container.State !== "running")).toEqual([]);
     }),
   );
+});
+
+describe("npm run verify never passes what it did not check", () => {
+  it("fails DNS over TCP when the published port closes the connection, and replaces an old report", () =>
+    withStandIn(
+      async (standIn) => {
+        writeFileSync(join(checkout.root, "verify-report.json"), JSON.stringify({ passed: true, stale: true }));
+        const result = await checkout.script("verify", ["--settle", "0"], verifyEnv(standIn));
+        expect(result.status).toBe(1);
+        expect(factLines(result.stdout)).toContainEqual(
+          expect.stringMatching(
+            /^FAIL {2}DNS tcp 127\.0\.0\.1:\d+: dev1001\.node\.consul -> 10\.0\.1\.1: (127\.0\.0\.1:\d+ closed the TCP connection without a full DNS answer|read ECONNRESET)$/,
+          ),
+        );
+        expect(JSON.parse(checkout.file("verify-report.json"))).toMatchObject({ passed: false });
+      },
+      // Docker's proxy with nothing behind it: the publish node's agent is down.
+      (standIn) => standIn.setRunning("consul-lab-dev1001", false),
+    ));
+
+  it("refuses the drill from a lab whose facts fail, and changes nothing", () =>
+    withStandIn(
+      async (standIn) => {
+        const result = await checkout.script("verify", ["--drill", "--settle", "0"], verifyEnv(standIn));
+        expect(result.status).toBe(1);
+        expect(result.stdout).toMatch(
+          /drill: not run: \d+ fact\(s\) fail; the drill starts only from a lab whose facts all hold/,
+        );
+        expect(checkout.calls("docker").filter((call) => ["stop", "start"].includes(call.argv[0]))).toEqual([]);
+        expect(JSON.parse(checkout.file("verify-report.json"))).toMatchObject({ passed: false, drill: [] });
+      },
+      // The flag already on with the app servers passing: "sorry page" and "flag on" would pass at 0 s.
+      (standIn) => {
+        standIn.kv.set("web/test.hoge.dev.jp/maintenance/key", "on");
+        standIn.timeline.flagNeverChanges = true;
+      },
+    ));
+
+  it("fails a step without acting when the lab is not where the step starts", () =>
+    withStandIn(
+      async (standIn) => {
+        const result = await checkout.script("verify", ["--drill"], verifyEnv(standIn));
+        expect(result.status).toBe(1);
+        const rows = JSON.parse(checkout.file("verify-report.json")).drill as DrillRowSeen[];
+        expect(rows).toEqual([
+          expect.objectContaining({
+            expected: "the lab is where this step starts",
+            seen: expect.stringContaining(
+              "every load balancer's upstream lists the app servers (seen: 10.0.1.4 10.0.1.6 | 10.0.1.4 10.0.1.6)",
+            ),
+            ok: false,
+          }),
+        ]);
+        expect(checkout.calls("docker").filter((call) => call.argv[0] === "stop")).toEqual([]);
+      },
+      // A consul-template stuck without dev1005, while the entry still gets app pages from dev1004.
+      (standIn) => standIn.pinUpstream(["10.0.1.4", "10.0.1.6"]),
+    ));
+
+  it("fails the rejoin when the restarted server's own agent knows no leader", () =>
+    withStandIn(
+      async (standIn) => {
+        const result = await checkout.script(
+          "verify",
+          ["--drill"],
+          verifyEnv(standIn, { CONSUL_LAB_DRILL_DEADLINE_SECONDS: "2" }),
+        );
+        expect(result.status).toBe(1);
+        const rows = JSON.parse(checkout.file("verify-report.json")).drill as DrillRowSeen[];
+        expect(rows.find((row) => row.expected === "dev1001 itself knows a leader")).toMatchObject({
+          ok: false,
+          seen: "not by the deadline (last: no leader known)",
+        });
+      },
+      (standIn) => (standIn.timeline.neverRejoins = true),
+    ));
+
+  it("fails example.com's 'no answer' when the lookup could not run", () =>
+    withStandIn(
+      async (standIn) => {
+        const result = await checkout.script("verify", ["--settle", "0"], verifyEnv(standIn));
+        expect(result.status).toBe(1);
+        expect(factLines(result.stdout)).toContain(
+          "FAIL  DNS inside dev1001: example.com gets no answer (no recursors): the lookup did not run (no server answered nslookup)",
+        );
+      },
+      (standIn) => (standIn.timeline.nslookupFails = true),
+    ));
+
+  it("keeps asking the entry while a docker stop takes 1.5 s, and times from the stop's return", () =>
+    withStandIn(async (standIn) => {
+      const result = await checkout.script("verify", ["--drill"], verifyEnv(standIn, { FAKE_DOCKER_STOP_MS: "1500" }));
+      const rows = JSON.parse(checkout.file("verify-report.json")).drill as DrillRowSeen[];
+      const sorry = rows.find((row) => row.expected === "the entry serves the sorry page")!;
+      expect(sorry.seen).toMatch(/the action took 1\.[5-9] s$/);
+      expect(
+        rows.find((row) => row.step.startsWith("stop every") && row.expected.startsWith("the entry answers")),
+      ).toMatchObject({
+        ok: true,
+      });
+      expect(result.status).toBe(0);
+    }));
+});
+
+describe("an interrupted drill", () => {
+  /** Starts a drill and waits until it has stopped the app servers; resolves to the running child. */
+  async function drillUntilAppsStopped(standIn: LabStandIn, env: Record<string, string> = {}) {
+    const child = checkout.cli(
+      "cli/verify.ts",
+      ["--drill"],
+      verifyEnv(standIn, { CONSUL_LAB_DRILL_DEADLINE_SECONDS: "30", ...env }),
+    );
+    let stdout = "";
+    child.stdout!.on("data", (chunk) => (stdout += chunk));
+    // Listened for from the start: the child may end before a test awaits it.
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (status) => resolve(status)));
+    const deadline = Date.now() + 30_000;
+    while (
+      standIn.containers().filter((container) => container.State !== "running").length < 2 &&
+      Date.now() < deadline
+    )
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    return { child, exited, output: () => stdout };
+  }
+  const stopped = (standIn: LabStandIn) => standIn.containers().filter((container) => container.State !== "running");
+
+  it("is finished by npm run verify -- --restore after the drill was killed", () =>
+    withStandIn(async (standIn) => {
+      const { child, exited } = await drillUntilAppsStopped(standIn);
+      child.kill("SIGKILL");
+      await exited;
+      expect(
+        stopped(standIn)
+          .map((container) => container.Names)
+          .sort(),
+      ).toEqual(["consul-lab-dev1004-app", "consul-lab-dev1005-app"]);
+      expect(existsSync(join(checkout.root, ".verify-drill.json"))).toBe(true);
+      const restore = await checkout.script("verify", ["--restore"], verifyEnv(standIn));
+      expect(restore.stdout).toContain("restored: started consul-lab-dev1004-app again");
+      expect(restore.stdout).toContain("verify: the lab is as it was before the drill");
+      expect(restore.status).toBe(0);
+      expect(stopped(standIn)).toEqual([]);
+      expect(existsSync(join(checkout.root, ".verify-drill.json"))).toBe(false);
+      // Nothing left to do: a second --restore says so.
+      expect((await checkout.script("verify", ["--restore"], verifyEnv(standIn))).stdout).toContain(
+        "nothing to restore",
+      );
+    }));
+
+  it("is finished by npm run repair too", () =>
+    withStandIn(async (standIn) => {
+      const { child, exited } = await drillUntilAppsStopped(standIn);
+      child.kill("SIGKILL");
+      await exited;
+      const repair = await checkout.script("repair", [], verifyEnv(standIn));
+      expect(repair.stdout).toContain("an interrupted drill left .verify-drill.json");
+      expect(repair.status).toBe(0);
+      expect(stopped(standIn)).toEqual([]);
+      expect(existsSync(join(checkout.root, ".verify-drill.json"))).toBe(false);
+    }));
+
+  it("restores on SIGHUP too, as when its terminal closes", () =>
+    withStandIn(async (standIn) => {
+      const hangUp = await drillUntilAppsStopped(standIn);
+      hangUp.child.kill("SIGHUP");
+      expect(await hangUp.exited).toBe(129);
+      expect(stopped(standIn)).toEqual([]);
+    }));
+
+  it("restores all of it when Ctrl-C comes twice", () =>
+    withStandIn(async (standIn) => {
+      // Each start of the restore takes a second, so the second Ctrl-C comes while it runs.
+      const { child, exited, output } = await drillUntilAppsStopped(standIn, { FAKE_DOCKER_START_MS: "1000" });
+      child.kill("SIGINT");
+      const seen = Date.now() + 10_000;
+      while (!output().includes("drill: SIGINT; restoring the lab") && Date.now() < seen)
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      child.kill("SIGINT");
+      expect(await exited).toBe(130);
+      expect(output()).toContain("still restoring the lab, please wait");
+      expect(stopped(standIn)).toEqual([]);
+
+      expect(stopped(standIn)).toEqual([]);
+    }));
+});
+
+describe("the README's real-host expectations", () => {
+  it("are written from the timing table the stand-in plays scaled down", () => {
+    const readme = readFileSync(join(PROJECT_ROOT, "README.md"), "utf8").replace(/\s+/g, " ");
+    expect(readme).toContain(`On the default lab on a real host, expect: ${realHostExpectations(labTimings(labOf()))}`);
+  });
 });

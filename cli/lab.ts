@@ -18,7 +18,7 @@ import { createInterface } from "node:readline/promises";
 import { labAssetImages } from "../constructs/asset-images";
 import { STATE_DIR } from "../constructs/project-paths";
 import { jsonFileText } from "../renderers/generated-file";
-import { SecretsError, stackPlanFile } from "../secrets";
+import { readSecrets, SecretsError, stackPlanFile } from "../secrets";
 import { Lab, loadLab, TopologyError } from "../topology";
 import { buildAssetImages, DockerCli } from "./docker";
 import { formatCheck, routeTableOf, runDoctor } from "./doctor";
@@ -26,7 +26,10 @@ import { readStacks, SynthesizedStack } from "./manifest";
 import { repairLab } from "./repair";
 import { describePlan } from "./plan-summary";
 import { CliError, passThrough, PROJECT_ROOT } from "./process";
-import { labSecrets, writeSecretVariables } from "./secrets-env";
+import { labSecrets, secretsFile, writeSecretVariables } from "./secrets-env";
+import { ConsulApi } from "./verify/consul-api";
+import { DRILL_STATE_FILE, readDrillState, restoreInterruptedDrill } from "./verify/drill-state";
+import { LabContainers } from "./verify/lab-containers";
 import { StackTerraform } from "./terraform";
 
 const OUTDIR = join(PROJECT_ROOT, "cdktf.out");
@@ -254,6 +257,25 @@ async function cdktf({ lab, env, options }: Invocation): Promise<number> {
   }
 }
 
+/** Finishes an interrupted drill first (it stopped containers and may have set the operator's switch), then heals. */
+async function repair({ lab, env }: Invocation): Promise<boolean> {
+  const docker = new DockerCli(env);
+  const name = lab.topology.name;
+  let drillFinished: boolean | undefined = true;
+  if (readDrillState()) {
+    say(`an interrupted drill left ${DRILL_STATE_FILE}; putting back what it changed first`);
+    const token = env.CONSUL_HTTP_TOKEN || (lab.secure ? readSecrets(secretsFile(env)).managementToken : undefined);
+    drillFinished = await restoreInterruptedDrill(
+      name,
+      new LabContainers(docker, name),
+      new ConsulApi(lab.publishedHttpAddress, token),
+      say,
+    );
+  }
+  const whole = await repairLab(docker, name, say);
+  return whole && drillFinished !== false;
+}
+
 const COMMANDS = ["synth", "doctor", "diff", "deploy", "destroy", "repair", "cdktf"] as const;
 
 async function main(argv: string[]): Promise<number> {
@@ -292,7 +314,7 @@ async function main(argv: string[]): Promise<number> {
         await destroy(invocation);
         return 0;
       case "repair":
-        return (await repairLab(new DockerCli(env), invocation.lab.topology.name, say)) ? 0 : 1;
+        return (await repair(invocation)) ? 0 : 1;
       default:
         return await cdktf(invocation);
     }

@@ -11,7 +11,7 @@ import { PROJECT_ROOT } from "./process";
 import { secretsFile } from "./secrets-env";
 import { ConsulApi } from "./verify/consul-api";
 import { DrillOptions, DrillRow, DrillTimeline, runDrill } from "./verify/drill";
-import { DRILL_STATE_FILE, readDrillState, Restorer } from "./verify/drill-state";
+import { DRILL_STATE_FILE, readDrillState, restoreInterruptedDrill, Restorer } from "./verify/drill-state";
 import { Fact, VerifyContext, verifyLab } from "./verify/facts";
 import { LabContainers } from "./verify/lab-containers";
 import { Progress } from "./verify/progress";
@@ -170,7 +170,7 @@ async function main(argv: string[]): Promise<number> {
   const containers = new LabContainers(new DockerCli(env), lab.topology.name);
   const entryUrl = `http://${publish.address}:${publish.entryPort}/`;
 
-  if (options.restore) return restoreInterruptedDrill(lab.topology.name, containers, api);
+  if (options.restore) return restoreFromState(lab.topology.name, containers, api);
 
   activity = "listing the lab's containers";
   let found;
@@ -264,28 +264,12 @@ async function main(argv: string[]): Promise<number> {
 }
 
 /** `--restore`: puts back what an interrupted drill changed, from its state file. */
-async function restoreInterruptedDrill(labName: string, containers: LabContainers, api: ConsulApi): Promise<number> {
-  const state = readDrillState();
-  if (!state) {
-    console.log(`verify: no interrupted drill (${DRILL_STATE_FILE} does not exist); nothing to restore`);
-    return 0;
-  }
-  if (state.lab !== labName) {
-    console.error(
-      `consul-lab: ${DRILL_STATE_FILE} belongs to lab ${state.lab}, not ${labName}; run --restore with that lab's topology`,
-    );
-    return 1;
-  }
+async function restoreFromState(labName: string, containers: LabContainers, api: ConsulApi): Promise<number> {
   activity = "restoring an interrupted drill";
-  const lines = await new Restorer(containers, api, labName).restore();
-  for (const line of lines) console.log(`restored: ${line}`);
-  const left = readDrillState();
-  console.log(
-    left
-      ? `verify: not everything could be put back; ${DRILL_STATE_FILE} keeps the rest`
-      : "verify: the lab is as it was before the drill",
-  );
-  return left ? 1 : 0;
+  const restored = await restoreInterruptedDrill(labName, containers, api, (line) => console.log(`verify: ${line}`));
+  if (restored === undefined)
+    console.log(`verify: no interrupted drill (${DRILL_STATE_FILE} does not exist); nothing to restore`);
+  return restored === false ? 1 : 0;
 }
 
 let settled = false;

@@ -36,6 +36,10 @@ export interface Timeline {
   flagNeverChanges: boolean;
   /** ACLs let anonymous writes through (a misconfigured lab). */
   anonymousWrites: boolean;
+  /** A server's agent started again never learns a leader (it cannot rejoin). */
+  neverRejoins: boolean;
+  /** `docker exec ... nslookup` cannot run (a broken image): no lookup happens at all. */
+  nslookupFails: boolean;
 }
 
 export interface ContainerLine {
@@ -103,6 +107,8 @@ export class LabStandIn {
       dockerStopMs: real.dockerStopMs,
       flagNeverChanges: false,
       anonymousWrites: false,
+      neverRejoins: false,
+      nslookupFails: false,
     };
     this.leader = `${lab.servers[0].address}:8300`;
     this.raftServers = lab.servers.map((server) => server.name);
@@ -158,7 +164,16 @@ export class LabStandIn {
     return this.containers().find((container) => container.Names === name)?.State === "running";
   }
 
+  /** What the load balancers' nginx has loaded when pinned, whatever health says (a stuck consul-template). */
+  private upstreamOverride?: string[];
+
+  pinUpstream(addresses: string[]): void {
+    this.upstreamOverride = addresses;
+    this.upstream = addresses;
+  }
+
   private expectedUpstream(): string[] {
+    if (this.upstreamOverride) return this.upstreamOverride;
     const apps = this.lab.nodesRunning("app").filter((node) => this.passing.get(node.name));
     const sorry = this.lab.nodesRunning("sorry");
     return (apps.length > 0 ? [...apps, ...sorry] : sorry).map((node) => node.address);
@@ -241,10 +256,13 @@ export class LabStandIn {
       return { status: this.flagLog.length ? 0 : 1, stdout: this.flagLog.length ? `${this.flagLog.at(-1)}\n` : "" };
     }
     if (program === "wget" && args.at(-1)?.endsWith("/v1/status/leader")) {
-      // Asked of that container's own agent: no answer while it is stopped.
+      // Asked of that container's own agent: no answer while it is stopped, none known once it restarted if it cannot
+      // rejoin.
       if (!this.running(container)) return { status: 1, stdout: "" };
-      return { status: 0, stdout: JSON.stringify(this.leader) };
+      const restarted = (this.containers().find((line) => line.Names === container)?.Started ?? 0) > 2;
+      return { status: 0, stdout: JSON.stringify(restarted && this.timeline.neverRejoins ? "" : this.leader) };
     }
+    if (program === "nslookup" && this.timeline.nslookupFails) return { status: 126, stdout: "" };
     if (program === "nslookup") {
       // BusyBox's nslookup, against the real dnsmasq that stands in for the node's: exit 0 whatever it finds.
       const name = args.filter((arg) => !arg.startsWith("-"))[0];
@@ -429,6 +447,7 @@ export class LabStandIn {
       if (!up && this.dnsmasq) {
         await this.dnsmasq.stop();
         this.dnsmasq = undefined;
+        // As Docker's proxy with nothing behind it: the connection is accepted, then dropped.
         const proxy = createNetServer((socket) => socket.destroy());
         await new Promise<void>((resolve) => proxy.listen(port, "127.0.0.1", resolve));
         this.dnsProxy = proxy;

@@ -120,3 +120,29 @@ export class Restorer {
     return lines;
   }
 }
+
+/**
+ * Finishes a drill that was interrupted, for `npm run verify -- --restore` and `npm run repair`: undefined when there
+ * is none for this lab, else whether everything could be put back.
+ */
+export async function restoreInterruptedDrill(
+  labName: string,
+  containers: LabContainers,
+  api: ConsulApi,
+  say: (line: string) => void,
+): Promise<boolean | undefined> {
+  const state = readDrillState();
+  if (!state) return undefined;
+  if (state.lab !== labName) {
+    say(`${DRILL_STATE_FILE} belongs to lab ${state.lab}, not ${labName}; restore it with that lab's topology`);
+    return false;
+  }
+  for (const line of await new Restorer(containers, api, labName).restore()) say(`restored: ${line}`);
+  const left = readDrillState();
+  say(
+    left
+      ? `not everything could be put back; ${DRILL_STATE_FILE} keeps the rest`
+      : "the lab is as it was before the drill",
+  );
+  return !left;
+}

@@ -17,10 +17,13 @@ export async function docker(call) {
   record(call);
   const { argv, env } = call;
   const answer = new Answer();
-  // A real stop takes its time (the process's own shutdown and Docker's work): FAKE_DOCKER_STOP_MS. Waited out before
+  // A real stop takes its time (the process's own shutdown and Docker's work): FAKE_DOCKER_STOP_MS, and a start
+  // FAKE_DOCKER_START_MS. Waited out before
   // the state is read, so concurrent calls each change the state as it is when they act.
   if ((argv[0] === "stop" || argv[0] === "restart") && env.FAKE_DOCKER_STOP_MS)
     await new Promise((resolve) => setTimeout(resolve, Number(env.FAKE_DOCKER_STOP_MS)));
+  if (argv[0] === "start" && env.FAKE_DOCKER_START_MS)
+    await new Promise((resolve) => setTimeout(resolve, Number(env.FAKE_DOCKER_START_MS)));
   const file = env.FAKE_DOCKER_STATE;
   const state = file && existsSync(file) ? JSON.parse(readFileSync(file, "utf8")) : undefined;
   // Written whole and renamed into place: the stand-in lab reads the file while the fake answers.
