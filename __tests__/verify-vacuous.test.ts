@@ -1,0 +1,96 @@
+/** `npm run verify` never passes what it did not check: one test per way it once could. */
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { DrillRowSeen, factLines, verifyHarness } from "./tools/verify-harness";
+
+jest.setTimeout(90_000);
+
+const { checkout, withStandIn, verifyEnv } = verifyHarness();
+
+describe("npm run verify never passes what it did not check", () => {
+  it("fails DNS over TCP when the published port closes the connection, and replaces an old report", () =>
+    withStandIn(
+      async (standIn) => {
+        writeFileSync(join(checkout.root, "verify-report.json"), JSON.stringify({ passed: true, stale: true }));
+        const result = await checkout.script("verify", ["--settle", "0"], verifyEnv(standIn));
+        expect(result.status).toBe(1);
+        expect(factLines(result.stdout)).toContainEqual(
+          expect.stringMatching(
+            /^FAIL {2}DNS tcp 127\.0\.0\.1:\d+: dev1001\.node\.consul -> 10\.0\.1\.1: (127\.0\.0\.1:\d+ closed the TCP connection without a full DNS answer|read ECONNRESET)$/,
+          ),
+        );
+        expect(JSON.parse(checkout.file("verify-report.json"))).toMatchObject({ passed: false });
+      },
+      // Docker's proxy with nothing behind it: the publish node's agent is down.
+      (standIn) => standIn.setRunning("consul-lab-dev1001", false),
+    ));
+
+  it("refuses the drill from a lab whose facts fail, and changes nothing", () =>
+    withStandIn(
+      async (standIn) => {
+        const result = await checkout.script("verify", ["--drill", "--settle", "0"], verifyEnv(standIn));
+        expect(result.status).toBe(1);
+        expect(result.stdout).toMatch(
+          /drill: not run: \d+ fact\(s\) fail; the drill starts only from a lab whose facts all hold/,
+        );
+        expect(checkout.calls("docker").filter((call) => ["stop", "start"].includes(call.argv[0]))).toEqual([]);
+        expect(JSON.parse(checkout.file("verify-report.json"))).toMatchObject({ passed: false, drill: [] });
+      },
+      // The flag already on with the app servers passing: "sorry page" and "flag on" would pass at 0 s.
+      (standIn) => {
+        standIn.kv.set("web/test.hoge.dev.jp/maintenance/key", "on");
+        standIn.timeline.flagNeverChanges = true;
+      },
+    ));
+
+  it("fails a step without acting when the lab is not where the step starts", () =>
+    withStandIn(
+      async (standIn) => {
+        const result = await checkout.script("verify", ["--drill"], verifyEnv(standIn));
+        expect(result.status).toBe(1);
+        const rows = JSON.parse(checkout.file("verify-report.json")).drill as DrillRowSeen[];
+        expect(rows).toEqual([
+          expect.objectContaining({
+            expected: "the lab is where this step starts",
+            seen: expect.stringContaining(
+              "every load balancer's upstream lists the app servers (seen: 10.0.1.4 10.0.1.6 | 10.0.1.4 10.0.1.6)",
+            ),
+            ok: false,
+          }),
+        ]);
+        expect(checkout.calls("docker").filter((call) => call.argv[0] === "stop")).toEqual([]);
+      },
+      // A consul-template stuck without dev1005, while the entry still gets app pages from dev1004.
+      (standIn) => standIn.pinUpstream(["10.0.1.4", "10.0.1.6"]),
+    ));
+
+  it("fails the rejoin when the restarted server's own agent knows no leader", () =>
+    withStandIn(
+      async (standIn) => {
+        const result = await checkout.script(
+          "verify",
+          ["--drill"],
+          verifyEnv(standIn, { CONSUL_LAB_DRILL_DEADLINE_SECONDS: "2" }),
+        );
+        expect(result.status).toBe(1);
+        const rows = JSON.parse(checkout.file("verify-report.json")).drill as DrillRowSeen[];
+        expect(rows.find((row) => row.expected === "dev1001 itself knows a leader")).toMatchObject({
+          ok: false,
+          seen: "not by the deadline (last: no leader known)",
+        });
+      },
+      (standIn) => (standIn.timeline.neverRejoins = true),
+    ));
+
+  it("fails example.com's 'no answer' when the lookup could not run", () =>
+    withStandIn(
+      async (standIn) => {
+        const result = await checkout.script("verify", ["--settle", "0"], verifyEnv(standIn));
+        expect(result.status).toBe(1);
+        expect(factLines(result.stdout)).toContain(
+          "FAIL  DNS inside dev1001: example.com gets no answer (no recursors): the lookup did not run (no server answered nslookup)",
+        );
+      },
+      (standIn) => (standIn.timeline.nslookupFails = true),
+    ));
+});
