@@ -1,6 +1,6 @@
 import { createServer, Server } from "node:http";
 import { renderConsulUiVhost, renderUpstreamTemplate } from "../renderers";
-import { articleInput, labOf } from "./helpers";
+import { articleInput, articleWithExtraApps, labOf } from "./helpers";
 import { nginxTest, startNginx } from "./tools/nginx";
 import { freeLoopbackPort } from "./tools/ports";
 import { Fixture, HealthInstance, renderTemplate } from "./tools/render-template";
@@ -96,6 +96,35 @@ describe("the site's upstream template", () => {
     },
   );
 
+  // Every agent token may register the site's service: what a compromised or mistaken one could put in the catalog.
+  const HOSTILE: [string, HealthInstance][] = [
+    [
+      "an Address that closes the upstream and opens a server",
+      app(
+        "dev1004",
+        "passing",
+        "10.0.1.9:80; } server { listen 81; location / { alias /etc/; autoindex on; } } upstream x { server 10.0.1.9",
+      ),
+    ],
+    ["the sorry server's token adding a web instance", { ...sorry("passing"), ID: "web-2", Tags: ["web"] }],
+    ["a node name with nginx syntax", { ...app("dev1004", "passing"), Node: "dev1004; autoindex on" }],
+    ["a known node on another port", app("dev1004", "passing", "10.0.1.4", 8080)],
+    ["a node the topology does not have", app("dev1999", "passing", "10.0.1.99")],
+    ["a known node's name at another address", app("dev1005", "passing", "192.0.2.1")],
+  ];
+
+  it.each(HOSTILE)("lets %s change nothing in the config", (_name, hostile) => {
+    for (const legit of [
+      [app("dev1004", "passing"), app("dev1005", "critical"), sorry("passing")],
+      [app("dev1004", "critical"), app("dev1005", "critical"), sorry("passing")],
+    ]) {
+      const config = render([...legit, hostile], "off");
+      expect(config).toBe(render(legit, "off"));
+      expect(config).not.toMatch(/autoindex|alias|192\.0\.2|10\.0\.1\.9|8080|dev1999/);
+      expect(nginxTest(`${config}\n${renderConsulUiVhost(lab)}`).output).toContain("test is successful");
+    }
+  });
+
   it("never echoes a flag's raw value into nginx's config", () => {
     const hostile = "on; } server { listen 81; root /etc/; autoindex on; } upstream x { server 10.0.1.9";
     const config = render([app("dev1004", "passing"), sorry("passing")], hostile);
@@ -114,11 +143,12 @@ describe("the site's upstream template", () => {
     ]);
   });
 
-  it("adds every passing AP, however many join", () => {
-    const many = Array.from({ length: 12 }, (_, index) => app(`dev${2000 + index}`, "passing", `10.0.1.${20 + index}`));
-    const config = render([...many, sorry("passing")], "off");
-    expect(upstreamServers(config)).toHaveLength(13);
-    expect(nginxTest(config).ok).toBe(true);
+  it("adds every passing AP of the topology, however many join", () => {
+    const bigger = renderUpstreamTemplate(labOf(articleWithExtraApps(12)));
+    const many = Array.from({ length: 12 }, (_, index) => app(`dev${1007 + index}`, "passing", `10.0.1.${7 + index}`));
+    const result = renderTemplate(bigger, fixture([...many, sorry("passing")], "off"));
+    expect(upstreamServers(result.stdout)).toHaveLength(13);
+    expect(nginxTest(result.stdout).ok).toBe(true);
   });
 
   it("keeps the article's proxy headers and server name", () => {
@@ -159,12 +189,22 @@ describe("the site's upstream template", () => {
     }
     afterAll(() => backends.forEach((server) => server.close()));
 
-    async function get(instances: HealthInstance[], flag?: string): Promise<{ status: number; body: string }> {
+    /**
+     * The entry's answer with the rendered config, its servers (the topology's addresses) pointed at loopback
+     * backends: `backendOf` maps `10.0.1.4:80` to a loopback port.
+     */
+    async function get(
+      instances: HealthInstance[],
+      flag: string | undefined,
+      backendOf: Record<string, number>,
+    ): Promise<{ status: number; body: string }> {
       const port = await freeLoopbackPort();
-      const config = render(instances, flag).replace(
+      let config = render(instances, flag).replace(
         "listen 80 default_server;",
         `listen 127.0.0.1:${port} default_server;`,
       );
+      for (const [server, backendPort] of Object.entries(backendOf))
+        config = config.replaceAll(`server ${server} `, `server 127.0.0.1:${backendPort} `);
       const nginx = await startNginx(config, port);
       try {
         const response = await fetch(`http://127.0.0.1:${port}/`);
@@ -175,12 +215,11 @@ describe("the site's upstream template", () => {
     }
 
     it("sends traffic to a passing AP, to the sorry server in maintenance, and answers 503 when nothing passes", async () => {
-      const apPort = await backend("dev1004");
-      const sorryPort = await backend("dev1006");
-      const ap = app("dev1004", "passing", "127.0.0.1", apPort);
-      const sorryServer = sorry("passing", "127.0.0.1", sorryPort);
-      expect(await get([ap, sorryServer], "off")).toEqual({ status: 200, body: "served by dev1004\n" });
-      expect(await get([{ ...ap, Status: "critical" }, sorryServer], "on")).toEqual({
+      const backends = { "10.0.1.4:80": await backend("dev1004"), "10.0.1.6:80": await backend("dev1006") };
+      const ap = app("dev1004", "passing");
+      const sorryServer = sorry("passing");
+      expect(await get([ap, sorryServer], "off", backends)).toEqual({ status: 200, body: "served by dev1004\n" });
+      expect(await get([{ ...ap, Status: "critical" }, sorryServer], "on", backends)).toEqual({
         status: 200,
         body: "served by dev1006\n",
       });
@@ -190,6 +229,7 @@ describe("the site's upstream template", () => {
           { ...sorryServer, Status: "critical" },
         ],
         "on",
+        backends,
       );
       expect(none.status).toBe(503);
       expect(none.body).toContain("test.hoge.dev.jp is under maintenance");
@@ -198,10 +238,10 @@ describe("the site's upstream template", () => {
     it("falls back to the backup sorry server when the AP stops answering before its check notices", async () => {
       const sorryPort = await backend("dev1006");
       const deadPort = await freeLoopbackPort();
-      const result = await get(
-        [app("dev1004", "passing", "127.0.0.1", deadPort), sorry("passing", "127.0.0.1", sorryPort)],
-        "off",
-      );
+      const result = await get([app("dev1004", "passing"), sorry("passing")], "off", {
+        "10.0.1.4:80": deadPort,
+        "10.0.1.6:80": sorryPort,
+      });
       expect(result).toEqual({ status: 200, body: "served by dev1006\n" });
     });
   });
