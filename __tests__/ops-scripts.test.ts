@@ -1,10 +1,11 @@
 import { execFile } from "node:child_process";
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { createServer, Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { createSecrets } from "../secrets";
+import { articleInput } from "./helpers";
 
 const ROOT = join(__dirname, "..");
 const dir = mkdtempSync(join(tmpdir(), "consul-lab-ops-"));
@@ -47,7 +48,15 @@ function run(
     execFile(
       "bash",
       [join(ROOT, "scripts", "ops", script), ...args],
-      { env: { ...process.env, CONSUL_HTTP_TOKEN: "", CONSUL_LAB_SECRETS_FILE: join(dir, "no-secrets.json"), ...env } },
+      {
+        env: {
+          ...process.env,
+          CONSUL_LAB_HTTP_TOKEN: "",
+          CONSUL_LAB_SECRETS_FILE: join(dir, "no-secrets.json"),
+          CONSUL_LAB_TOPOLOGY: "",
+          ...env,
+        },
+      },
       (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
     ),
   );
@@ -61,17 +70,21 @@ describe("npm run backup / restore", () => {
 
   it("saves a snapshot under a timestamped name", async () => {
     const backups = join(dir, "backups");
-    const result = await run("backup.sh", [], { CONSUL_HTTP_ADDR: api.address, CONSUL_LAB_BACKUP_DIR: backups });
+    const result = await run("backup.sh", [], { CONSUL_LAB_HTTP_ADDR: api.address, CONSUL_LAB_BACKUP_DIR: backups });
     expect(result.code).toBe(0);
     const files = readdirSync(backups);
     expect(files).toEqual([expect.stringMatching(/^consul-\d{8}T\d{6}Z\.snap$/)]);
+    // A snapshot holds every ACL token: owner-only, in an owner-only folder.
+    expect(statSync(join(backups, files[0])).mode & 0o777).toBe(0o600);
+    expect(statSync(backups).mode & 0o777).toBe(0o700);
+    expect(result.stdout).toContain(`backup: taking a snapshot from http://${api.address}`);
     expect(readFileSync(join(backups, files[0]))).toEqual(gzipSync("raft state"));
     expect(result.stdout).toContain(`backup: saved ${backups}/${files[0]}`);
   });
 
   it("writes nothing when Consul cannot be reached", async () => {
     const backups = join(dir, "unreachable");
-    const result = await run("backup.sh", [], { CONSUL_HTTP_ADDR: "127.0.0.1:1", CONSUL_LAB_BACKUP_DIR: backups });
+    const result = await run("backup.sh", [], { CONSUL_LAB_HTTP_ADDR: "127.0.0.1:1", CONSUL_LAB_BACKUP_DIR: backups });
     expect(result.code).toBe(1);
     expect(result.stderr).toContain("backup: could not take a snapshot from http://127.0.0.1:1; nothing was written");
     expect(readdirSync(backups)).toEqual([]);
@@ -80,30 +93,69 @@ describe("npm run backup / restore", () => {
   it("restores a snapshot file", async () => {
     const file = join(dir, "good.snap");
     writeFileSync(file, gzipSync("raft state"));
-    const result = await run("restore.sh", [file], { CONSUL_HTTP_ADDR: api.address });
+    const result = await run("restore.sh", [file, "--yes"], { CONSUL_LAB_HTTP_ADDR: api.address });
     expect(result.code).toBe(0);
+    expect(result.stdout).toContain(
+      `restore: this replaces the whole state (KV, catalog, ACLs) of the Consul cluster at http://${api.address} with ${file}`,
+    );
     expect(api.requests).toEqual([{ method: "PUT", token: "", body: gzipSync("raft state") }]);
   });
 
-  it("authenticates with the management token from the secrets file, or CONSUL_HTTP_TOKEN", async () => {
+  it("asks before it replaces anything, and refuses without a terminal unless --yes", async () => {
+    const file = join(dir, "asked.snap");
+    writeFileSync(file, gzipSync("raft state"));
+    const result = await run("restore.sh", [file], { CONSUL_LAB_HTTP_ADDR: api.address });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("restore asks before it replaces anything; run it in a terminal, or pass --yes");
+    expect(api.requests).toEqual([]);
+  });
+
+  it("never sends the lab's token to the cluster a shell's CONSUL_HTTP_ADDR names, and reads the lab's own address", async () => {
+    const secretsFile = join(dir, "lab-secrets.json");
+    const secrets = createSecrets(secretsFile);
+    const elsewhere = new FakeSnapshotApi();
+    await elsewhere.start();
+    try {
+      const topology = join(dir, "lab-on-api.json");
+      const [host, port] = api.address.split(":");
+      writeFileSync(
+        topology,
+        JSON.stringify({ ...articleInput(), publish: { address: host, httpPort: Number(port) } }),
+      );
+      const result = await run("backup.sh", [], {
+        CONSUL_HTTP_ADDR: elsewhere.address,
+        CONSUL_HTTP_TOKEN: "a-real-cluster-token",
+        CONSUL_LAB_TOPOLOGY: topology,
+        CONSUL_LAB_SECRETS_FILE: secretsFile,
+        CONSUL_LAB_BACKUP_DIR: join(dir, "own-address"),
+      });
+      expect(result.code).toBe(0);
+      expect(elsewhere.requests).toEqual([]);
+      expect(api.requests.map((request) => request.token)).toEqual([secrets.managementToken]);
+    } finally {
+      await elsewhere.stop();
+    }
+  });
+
+  it("authenticates with the management token from the secrets file, or CONSUL_LAB_HTTP_TOKEN", async () => {
     const secretsFile = join(dir, "consul-lab.json");
     const secrets = createSecrets(secretsFile);
     const backups = join(dir, "with-token");
     await run("backup.sh", [], {
-      CONSUL_HTTP_ADDR: api.address,
+      CONSUL_LAB_HTTP_ADDR: api.address,
       CONSUL_LAB_BACKUP_DIR: backups,
       CONSUL_LAB_SECRETS_FILE: secretsFile,
     });
     await run("backup.sh", [], {
-      CONSUL_HTTP_ADDR: api.address,
+      CONSUL_LAB_HTTP_ADDR: api.address,
       CONSUL_LAB_BACKUP_DIR: backups,
-      CONSUL_HTTP_TOKEN: "explicit",
+      CONSUL_LAB_HTTP_TOKEN: "explicit",
     });
     expect(api.requests.map((request) => request.token)).toEqual([secrets.managementToken, "explicit"]);
   });
 
   it("prints its usage without a file", async () => {
-    const result = await run("restore.sh", [], { CONSUL_HTTP_ADDR: api.address });
+    const result = await run("restore.sh", [], { CONSUL_LAB_HTTP_ADDR: api.address });
     expect(result.code).toBe(2);
     expect(result.stderr).toContain("usage: npm run restore FILE");
     expect(api.requests).toEqual([]);
@@ -130,7 +182,7 @@ describe("npm run backup / restore", () => {
   }
 
   it.each(cases)("refuses %s and changes nothing", async (_, makeFile, reason) => {
-    const result = await run("restore.sh", [makeFile()], { CONSUL_HTTP_ADDR: api.address });
+    const result = await run("restore.sh", [makeFile()], { CONSUL_LAB_HTTP_ADDR: api.address });
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(reason);
     expect(result.stderr).toContain("the cluster was not changed");

@@ -1,19 +1,22 @@
 #!/usr/bin/env bash
 # npm run backup: saves a Consul snapshot (KV, catalog, sessions, ACLs: the whole Raft state) to
-# backups/consul-<UTC timestamp>.snap. CONSUL_HTTP_ADDR picks the agent (default 127.0.0.1:8500), whose
-# datacenter is the one saved.
+# backups/consul-<UTC timestamp>.snap, readable by its owner only: a snapshot holds every ACL token's secret. The
+# agent is the lab's own (consul-api.sh; CONSUL_LAB_HTTP_ADDR names another), whose datacenter is the one saved.
 set -euo pipefail
+umask 077
 
 # shellcheck source=scripts/ops/consul-api.sh
 source "$(dirname "${BASH_SOURCE[0]}")/consul-api.sh"
 dir=${CONSUL_LAB_BACKUP_DIR:-backups}
 
 if [ "$#" -ne 0 ]; then
-  echo "usage: npm run backup  (CONSUL_HTTP_ADDR=host:port to use another agent)" >&2
+  echo "usage: npm run backup  (CONSUL_LAB_HTTP_ADDR=host:port to use another agent of the lab)" >&2
   exit 2
 fi
 
 mkdir -p "$dir"
+chmod 700 "$dir"
+echo "backup: taking a snapshot from $address"
 file="$dir/consul-$(date -u +%Y%m%dT%H%M%SZ).snap"
 partial="$file.partial"
 trap 'rm -f "$partial"' EXIT

@@ -1,13 +1,24 @@
-# Sourced by the ops scripts: the agent's address, and `consul_api` (curl with the management token).
-# CONSUL_HTTP_ADDR picks the agent (default 127.0.0.1:8500). Snapshots need the management token, since ACLs are on
-# unless security is "none": CONSUL_HTTP_TOKEN, or the lab's secrets file. It reaches curl through stdin, so it
-# never shows in `ps`.
+# Sourced by the ops scripts: the lab's own agent address, and `consul_api` (curl with the lab's management token).
+# The address is the topology's published HTTP API (publish.address:publish.httpPort, from `npm run topology`), or
+# CONSUL_LAB_HTTP_ADDR; the token is the lab's secrets file's management token, or CONSUL_LAB_HTTP_TOKEN. Consul's own
+# CONSUL_HTTP_ADDR and CONSUL_HTTP_TOKEN are ignored on purpose: a shell set up for a real cluster would otherwise
+# send the lab's management token to that cluster, or restore the lab's snapshot over it. The token reaches curl
+# through stdin, so it never shows in `ps`.
 # shellcheck shell=bash
 
-address=${CONSUL_HTTP_ADDR:-127.0.0.1:8500}
+project_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+if [ -n "${CONSUL_LAB_HTTP_ADDR:-}" ]; then
+  address=$CONSUL_LAB_HTTP_ADDR
+else
+  if ! address=$(node "$project_root/scripts/run-ts.mjs" "$project_root/cli/print-topology.ts" |
+    node -e 'const t = JSON.parse(require("fs").readFileSync(0, "utf8")); process.stdout.write(t.publish.address + ":" + t.publish.httpPort)'); then
+    echo "the lab's topology could not be read (see above); set CONSUL_LAB_HTTP_ADDR=host:port to name the agent" >&2
+    exit 1
+  fi
+fi
 case "$address" in http://* | https://*) ;; *) address="http://$address" ;; esac
-secrets_file=${CONSUL_LAB_SECRETS_FILE:-.secrets/consul-lab.json}
-token=${CONSUL_HTTP_TOKEN:-}
+secrets_file=${CONSUL_LAB_SECRETS_FILE:-$project_root/.secrets/consul-lab.json}
+token=${CONSUL_LAB_HTTP_TOKEN:-}
 if [ -z "$token" ] && [ -r "$secrets_file" ]; then
   token=$(node -e 'process.stdout.write(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).managementToken ?? "")' "$secrets_file")
 fi
