@@ -68,10 +68,13 @@ describe("ACL policies", () => {
       'service "vagrant" write',
       'service "test_hoge_dev_jp" read',
       'query "test_hoge_dev_jp" write',
+      'key "web/test.hoge.dev.jp/maintenance/instances" write',
       'key "web/test.hoge.dev.jp/description" write',
       "operator write",
     ]);
-    expect(roles.terraform).not.toContain("maintenance");
+    // Never the runtime-owned flag, nor the operator's switch.
+    expect(roles.terraform).not.toContain('"web/test.hoge.dev.jp/maintenance/key"');
+    expect(roles.terraform).not.toContain('"web/test.hoge.dev.jp/maintenance/operator"');
     expect(roles.terraform).not.toMatch(/acl\s*=/);
   });
 

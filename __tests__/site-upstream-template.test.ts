@@ -1,5 +1,5 @@
 import { createServer, Server } from "node:http";
-import { renderConsulUiVhost, renderUpstreamTemplate } from "../renderers";
+import { renderConsulUiVhost, renderSiteInstances, renderUpstreamTemplate } from "../renderers";
 import { articleInput, articleWithExtraApps, labOf } from "./helpers";
 import { nginxTest, startNginx } from "./tools/nginx";
 import { freeLoopbackPort } from "./tools/ports";
@@ -23,8 +23,12 @@ function sorry(status: HealthInstance["Status"], address = "10.0.1.6", port = 80
   return { Node: "dev1006", Address: address, Port: port, ID: "sorry", Tags: ["sorry"], Status: status };
 }
 
-function fixture(instances: HealthInstance[], flag?: string): Fixture {
-  return { services: { [SERVICE]: instances }, kv: flag === undefined ? {} : { [KEY]: flag } };
+/** The catalog and KV as consul-template would read them on a deployed lab: the consul stack wrote the instance list. */
+function fixture(instances: HealthInstance[], flag?: string, forLab = lab): Fixture {
+  return {
+    services: { [SERVICE]: instances },
+    kv: { [forLab.siteInstancesKey]: renderSiteInstances(forLab), ...(flag === undefined ? {} : { [KEY]: flag }) },
+  };
 }
 
 /** The `server` lines of the rendered upstream, as "address:port mode". */
@@ -88,8 +92,10 @@ describe("the site's upstream template", () => {
         app("dev1005", passingApps >= 2 ? "passing" : "critical"),
         sorry("passing"),
       ];
-      const kv: Record<string, string> = { [OPERATOR_KEY]: "on", ...(flag ? { [KEY]: flag } : {}) };
-      const result = renderTemplate(template, { services: { [SERVICE]: instances }, kv });
+      const result = renderTemplate(template, {
+        ...fixture(instances, flag),
+        kv: { ...fixture(instances, flag).kv, [OPERATOR_KEY]: "on" },
+      });
       expect(result.status).toBe(0);
       expect(upstreamServers(result.stdout)).toEqual(["10.0.1.6:80 weight=5"]);
       expect(result.stdout).toContain("# maintenance: on,");
@@ -125,6 +131,25 @@ describe("the site's upstream template", () => {
     }
   });
 
+  it("serves nothing from the catalog before the consul stack has written the instance list", () => {
+    const result = renderTemplate(template, {
+      services: { [SERVICE]: [app("dev1004", "passing"), sorry("passing")] },
+      kv: {},
+    });
+    expect(upstreamServers(result.stdout)).toEqual([]);
+    expect(result.stdout).toContain("return 503");
+    expect(nginxTest(result.stdout).ok).toBe(true);
+  });
+
+  it("lists exactly the topology's app and sorry instances", () => {
+    expect(JSON.parse(renderSiteInstances(lab))).toEqual({
+      "app|dev1004|10.0.1.4|80": true,
+      "app|dev1005|10.0.1.5|80": true,
+      "sorry|dev1006|10.0.1.6|80": true,
+    });
+    expect(lab.siteInstancesKey).toBe("web/test.hoge.dev.jp/maintenance/instances");
+  });
+
   it("never echoes a flag's raw value into nginx's config", () => {
     const hostile = "on; } server { listen 81; root /etc/; autoindex on; } upstream x { server 10.0.1.9";
     const config = render([app("dev1004", "passing"), sorry("passing")], hostile);
@@ -144,9 +169,12 @@ describe("the site's upstream template", () => {
   });
 
   it("adds every passing AP of the topology, however many join", () => {
-    const bigger = renderUpstreamTemplate(labOf(articleWithExtraApps(12)));
+    const biggerLab = labOf(articleWithExtraApps(12));
     const many = Array.from({ length: 12 }, (_, index) => app(`dev${1007 + index}`, "passing", `10.0.1.${7 + index}`));
-    const result = renderTemplate(bigger, fixture([...many, sorry("passing")], "off"));
+    const result = renderTemplate(
+      renderUpstreamTemplate(biggerLab),
+      fixture([...many, sorry("passing")], "off", biggerLab),
+    );
     expect(upstreamServers(result.stdout)).toHaveLength(13);
     expect(nginxTest(result.stdout).ok).toBe(true);
   });

@@ -31,9 +31,11 @@ describe("adding a node to the topology", () => {
     const changed = [...before].filter(
       ([address, body]) => JSON.stringify(after.get(address)) !== JSON.stringify(body),
     );
-    // The ACL bootstrap runs again to create dev1007's token; it replaces nothing in the cluster.
+    // The ACL bootstrap runs again to create dev1007's token, and the site's instance list gains dev1007 (a KV value
+    // updated in place): nothing in the cluster is replaced, the load balancers included.
     expect(changed.map(([address]) => address.replace(/_[0-9A-F]{8}$/, ""))).toEqual([
       "cluster/terraform_data.cluster_acl-bootstrap_apply",
+      "consul/consul_keys.catalog_site-instances",
     ]);
     // The plan itself is a file beside the stack's JSON; the bootstrap's trigger holds its digest.
     const [[address, body]] = changed;

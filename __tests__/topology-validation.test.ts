@@ -283,6 +283,7 @@ describe("the maintenance keys", () => {
     ["web/./maintenance/key", /has a "\." or "\.\." segment/],
     ["web/../key", /has a "\." or "\.\." segment/],
     ["web/site/maintenance/operator", /ends in "operator", the name of the operator's switch/],
+    ["web/site/maintenance/instances", /ends in "instances", the name of the site's instance list/],
   ])("refuses the flag %s", (key, message) => {
     const input = articleInput();
     input.site = { maintenanceKey: key };
@@ -307,5 +308,37 @@ describe("the maintenance keys", () => {
     expect(problemsOf(input)).toContain(
       'kv["web/test.hoge.dev.jp/maintenance/operator"]: would let Terraform manage the operator\'s maintenance switch "web/test.hoge.dev.jp/maintenance/operator"; use another key',
     );
+  });
+});
+
+describe("what publish.address exposes", () => {
+  const problemsWith = (publish: Record<string, unknown>) => {
+    const input = articleInput();
+    input.publish = publish;
+    return problemsOf(input).filter((problem) => problem.startsWith("publish.address"));
+  };
+
+  it("accepts loopback, 127.0.0.1 or any other 127/8 address", () => {
+    expect(problemsWith({ address: "127.0.0.1" })).toEqual([]);
+    expect(problemsWith({ address: "127.0.0.2" })).toEqual([]);
+  });
+
+  it.each(["0.0.0.0", "192.168.1.10"])(
+    "refuses %s unless exposeOnNetwork says so, naming what becomes reachable",
+    (address) => {
+      expect(problemsWith({ address })).toEqual([
+        `publish.address: ${address} publishes the lab beyond this machine, in plain HTTP without TLS: Consul's HTTP API and UI on port 8500, Consul DNS on 8600, and the site's entry on 8080 (whose Consul UI vhost proxies the API too). Use 127.0.0.1, or set publish.exposeOnNetwork: true if you mean it`,
+      ]);
+      expect(problemsWith({ address, exposeOnNetwork: true })).toEqual([]);
+    },
+  );
+
+  it.each([
+    ["10.0.1.50", "inside the lab's subnet 10.0.1.0/24"],
+    ["10.0.1.255", "inside the lab's subnet 10.0.1.0/24"],
+    ["255.255.255.255", "a multicast or broadcast address"],
+    ["239.1.1.1", "a multicast or broadcast address"],
+  ])("refuses %s even when exposed on purpose: %s", (address, why) => {
+    expect(problemsWith({ address, exposeOnNetwork: true })).toEqual([expect.stringContaining(why)]);
   });
 });

@@ -18,7 +18,7 @@ import { createInterface } from "node:readline/promises";
 import { labAssetImages } from "../constructs/asset-images";
 import { STATE_DIR } from "../constructs/project-paths";
 import { jsonFileText } from "../renderers/generated-file";
-import { readSecrets, SecretsError, stackPlanFile } from "../secrets";
+import { SecretsError, stackPlanFile } from "../secrets";
 import { Lab, loadLab, TopologyError } from "../topology";
 import { buildAssetImages, DockerCli } from "./docker";
 import { formatCheck, routeTableOf, runDoctor } from "./doctor";
@@ -26,7 +26,7 @@ import { readStacks, SynthesizedStack } from "./manifest";
 import { repairLab } from "./repair";
 import { describePlan } from "./plan-summary";
 import { CliError, passThrough, PROJECT_ROOT } from "./process";
-import { labSecrets, secretsFile, writeSecretVariables } from "./secrets-env";
+import { labManagementToken, labSecrets, writeSecretVariables } from "./secrets-env";
 import { ConsulApi } from "./verify/consul-api";
 import { DRILL_STATE_FILE, readDrillState, restoreInterruptedDrill } from "./verify/drill-state";
 import { LabContainers } from "./verify/lab-containers";
@@ -264,7 +264,7 @@ async function repair({ lab, env }: Invocation): Promise<boolean> {
   let drillFinished: boolean | undefined = true;
   if (readDrillState()) {
     say(`an interrupted drill left ${DRILL_STATE_FILE}; putting back what it changed first`);
-    const token = env.CONSUL_HTTP_TOKEN || (lab.secure ? readSecrets(secretsFile(env)).managementToken : undefined);
+    const token = labManagementToken(lab, env);
     drillFinished = await restoreInterruptedDrill(
       name,
       new LabContainers(docker, name),

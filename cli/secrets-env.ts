@@ -60,3 +60,12 @@ export function writeSecretVariables(
     writeStackVariables(PROJECT_ROOT, stack.name, declared, secrets ? secretVariableValues(lab, secrets) : {});
   }
 }
+
+/**
+ * The token the CLI and verify talk to the lab's Consul with: CONSUL_LAB_HTTP_TOKEN, or the secrets file's management
+ * token ("secure" labs). Consul's own CONSUL_HTTP_TOKEN is ignored, as the ops scripts do: a shell set up for a real
+ * cluster must not decide what is sent to the lab, nor the lab's token go anywhere else.
+ */
+export function labManagementToken(lab: Lab, env: NodeJS.ProcessEnv): string | undefined {
+  return env.CONSUL_LAB_HTTP_TOKEN || (lab.secure ? readSecrets(secretsFile(env)).managementToken : undefined);
+}

@@ -4,11 +4,11 @@
  */
 import { existsSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { readSecrets, SecretsError } from "../secrets";
+import { SecretsError } from "../secrets";
 import { loadLab, TopologyError } from "../topology";
 import { DockerCli } from "./docker";
 import { PROJECT_ROOT } from "./process";
-import { secretsFile } from "./secrets-env";
+import { labManagementToken } from "./secrets-env";
 import { ConsulApi } from "./verify/consul-api";
 import { DrillOptions, DrillRow, DrillTimeline, runDrill } from "./verify/drill";
 import { DRILL_STATE_FILE, readDrillState, restoreInterruptedDrill, Restorer } from "./verify/drill-state";
@@ -157,7 +157,7 @@ async function main(argv: string[]): Promise<number> {
   try {
     lab = loadLab(env);
     // The management token: verify reads ACL-protected state and the drill writes the operator's switch.
-    token = env.CONSUL_HTTP_TOKEN || (lab.secure ? readSecrets(secretsFile(env)).managementToken : undefined);
+    token = labManagementToken(lab, env);
   } catch (error) {
     if (error instanceof TopologyError || error instanceof SecretsError) {
       console.error(`consul-lab: ${error.message}`);

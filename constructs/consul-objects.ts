@@ -4,6 +4,7 @@ import { Node } from "@cdktf/provider-consul/lib/node";
 import { PreparedQuery } from "@cdktf/provider-consul/lib/prepared-query";
 import { Service } from "@cdktf/provider-consul/lib/service";
 import { Construct } from "constructs";
+import { renderSiteInstances } from "../renderers";
 import type { Lab } from "../topology";
 import { terraformLiteral } from "./terraform-literal";
 
@@ -13,7 +14,8 @@ export interface ConsulObjectsProps {
 
 /**
  * What the article did by hand through the HTTP API, owned by Terraform instead: external services in the catalog,
- * autopilot's dead-server cleanup, a prepared query for the site, and Terraform-owned KV. Never the maintenance flag.
+ * autopilot's dead-server cleanup, a prepared query for the site, the site's instance list, and Terraform-owned KV.
+ * Never the maintenance flag.
  */
 export class ConsulObjects extends Construct {
   /** The site's prepared query; `<name>.query.consul` in DNS. */
@@ -58,6 +60,13 @@ export class ConsulObjects extends Construct {
       tags: [site.appTag, `!${site.sorryTag}`],
       onlyPassing: true,
       dns: { ttl: topology.consul.dns.serviceTtl },
+    });
+
+    // Which catalog instances may serve the site: the load balancers' template takes no other (site-instances.ts).
+    // Adding an app server updates this key in place; the load balancers pick it up without being replaced.
+    new Keys(this, "site-instances", {
+      datacenter,
+      key: [{ path: lab.siteInstancesKey, value: terraformLiteral(renderSiteInstances(lab)) }],
     });
 
     const entries = Object.entries(topology.kv).sort(([a], [b]) => a.localeCompare(b));

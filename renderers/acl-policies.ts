@@ -91,6 +91,7 @@ export function aclRoles(lab: Lab): AclRole[] {
         ]),
         rule("service", site.service, "read"),
         rule("query", site.service, "write"),
+        rule("key", lab.siteInstancesKey, "write"),
         ...Object.keys(kv)
           .sort()
           .map((path) => rule("key", path, "write")),

@@ -9,9 +9,10 @@
  */
 import type { Lab } from "../topology";
 import { healthLocation, proxyHeaders } from "./nginx-snippets";
+import { INSTANCE_IDENTITY_FORMAT, SiteRole } from "./site-instances";
 
 /** Characters that may appear inside a Go template string literal or an nginx token without quoting trouble. */
-const SAFE_LITERAL = /^[A-Za-z0-9_.\-/@|]+$/;
+const SAFE_LITERAL = /^[A-Za-z0-9_.\-/@|%]+$/;
 
 function literal(value: string): string {
   if (!SAFE_LITERAL.test(value)) throw new Error(`"${value}" cannot be embedded in the upstream template`);
@@ -23,47 +24,28 @@ export function upstreamName(lab: Lab): string {
   return lab.topology.site.service;
 }
 
-/**
- * The instances of a role the topology knows: node, address and port. Every agent token may register the site's
- * service, so the catalog can hold an instance the topology never declared (the sorry server's token adding a `web`
- * instance, or an Address such as `10.0.1.9:80; } server { ...`). The template lets a catalog entry only select one of
- * these, and writes the topology's own literals: nothing from the catalog reaches nginx's config.
- */
-function knownInstances(lab: Lab, kind: "app" | "sorry"): { node: string; address: string; port: number }[] {
-  const port = lab.portOf(lab.topology.site.service);
-  return lab.nodesRunning(kind).map((node) => ({ node: node.name, address: node.address, port }));
+/** A Go template condition that holds when the catalog entry `.` is in the site's instance list as `role`. */
+function listed(role: SiteRole): string {
+  return `index $instances (printf ${literal(INSTANCE_IDENTITY_FORMAT)} ${literal(role)} .Node .Address .Port)`;
 }
 
-/** `if` conditions over a catalog entry (`.`) that hold for exactly one known instance each. */
-function identityTest(instance: { node: string; address: string; port: number }): string {
-  return `and (eq .Node ${literal(instance.node)}) (eq .Address ${literal(instance.address)}) (eq .Port ${instance.port})`;
-}
-
-/** Lines that set `$flag` true when a passing catalog entry of `list` is a known instance. */
-function anyKnown(list: string, flag: string, known: { node: string; address: string; port: number }[]): string[] {
-  if (known.length === 0) return [`{{- ${flag} := false -}}`];
+/** Lines that set `$flag` true when some entry of `list` is a listed instance. */
+function anyListed(list: string, flag: string, role: SiteRole): string[] {
   return [
     `{{- ${flag} := false -}}`,
-    `{{- range ${list} }}{{ if or ${known.map((instance) => `(${identityTest(instance)})`).join(" ")} }}{{ ${flag} = true }}{{ end }}{{ end -}}`,
+    `{{- range ${list} }}{{ if ${listed(role)} }}{{ ${flag} = true }}{{ end }}{{ end -}}`,
   ];
 }
 
-/** For each catalog entry of `list` that is a known instance, its server line with the topology's literals. */
-function serverLines(
-  list: string,
-  known: { node: string; address: string; port: number }[],
-  mode: string,
-  role: string,
-): string[] {
-  if (known.length === 0) return [];
+/**
+ * For each entry of `list` that is a listed instance, its server line. Its address, port and node equal the list's
+ * entry, which the topology validated, so nothing else from the catalog reaches nginx.
+ */
+function serverLines(list: string, role: SiteRole, mode: string): string[] {
   return [
-    `{{- range ${list} }}`,
-    ...known.flatMap((instance, index) => [
-      `{{- ${index === 0 ? "if" : "else if"} ${identityTest(instance)} }}`,
-      `    server ${instance.address}:${instance.port} ${mode}; # ${role} ${instance.node}`,
-    ]),
-    "{{- end }}",
-    "{{- end }}",
+    `{{- range ${list} }}{{ if ${listed(role)} }}`,
+    `    server {{ .Address }}:{{ .Port }} ${mode}; # ${role} {{ .Node }}`,
+    "{{- end }}{{ end }}",
   ];
 }
 
@@ -71,8 +53,7 @@ function serverLines(
 export function renderUpstreamTemplate(lab: Lab): string {
   const { site, datacenter } = lab.topology;
   const upstream = upstreamName(lab);
-  const knownApps = knownInstances(lab, "app");
-  const knownSorry = knownInstances(lab, "sorry");
+
   const healthPath = lab.healthPathOf(site.loadBalancerService);
   const apps = literal(`${site.appTag}.${site.service}@${datacenter}|passing`);
   const sorry = literal(`${site.sorryTag}.${site.service}@${datacenter}|passing`);
@@ -82,21 +63,23 @@ export function renderUpstreamTemplate(lab: Lab): string {
     `{{- $maintenance := or (eq (keyOrDefault ${literal(site.maintenanceKey)} "off") "on") (eq (keyOrDefault ${literal(lab.operatorMaintenanceKey)} "off") "on") -}}`,
     `{{- $apps := service ${apps} -}}`,
     `{{- $sorry := service ${sorry} -}}`,
-    ...anyKnown("$apps", "$haveApps", knownApps),
-    ...anyKnown("$sorry", "$haveSorry", knownSorry),
+    // Until the consul stack writes the list, no catalog entry is listed: nginx's own maintenance page answers.
+    `{{- $instances := keyOrDefault ${literal(lab.siteInstancesKey)} "{}" | parseJSON -}}`,
+    ...anyListed("$apps", "$haveApps", "app"),
+    ...anyListed("$sorry", "$haveSorry", "sorry"),
     "# Generated by consul-template on this load balancer; changes are overwritten.",
     "# maintenance: {{ if $maintenance }}on{{ else }}off{{ end }}, passing app servers: {{ if $haveApps }}yes{{ else }}none{{ end }}, passing sorry server: {{ if $haveSorry }}yes{{ else }}none{{ end }}",
     "{{- if or $haveApps $haveSorry }}",
     `upstream ${upstream} {`,
     "{{- if and $maintenance $haveSorry }}",
     "    # maintenance: only the sorry server",
-    ...serverLines("$sorry", knownSorry, "weight=5", "sorry"),
+    ...serverLines("$sorry", "sorry", "weight=5"),
     "{{- else if $haveApps }}",
-    ...serverLines("$apps", knownApps, "weight=5", "app"),
-    ...serverLines("$sorry", knownSorry, "backup", "sorry"),
+    ...serverLines("$apps", "app", "weight=5"),
+    ...serverLines("$sorry", "sorry", "backup"),
     "{{- else }}",
     "    # no app server passes: the sorry server, even before the watch sets the flag",
-    ...serverLines("$sorry", knownSorry, "weight=5", "sorry"),
+    ...serverLines("$sorry", "sorry", "weight=5"),
     "{{- end }}",
     "}",
     "{{- end }}",

@@ -30,6 +30,8 @@ export const NODE_DNS_PORT = 53;
 /** Consul's own ports inside a node (server RPC, LAN and WAN gossip); a service may not take them. */
 /** The last segment of the operator's maintenance key (see Lab.operatorMaintenanceKey). */
 export const OPERATOR_MAINTENANCE_SEGMENT = "operator";
+/** The last segment of the site's instance list (see Lab.siteInstancesKey). */
+export const SITE_INSTANCES_SEGMENT = "instances";
 
 export const CONSUL_FIXED_PORTS: readonly number[] = [8300, 8301, 8302];
 
@@ -98,6 +100,15 @@ export class Lab {
   get operatorMaintenanceKey(): string {
     const key = this.topology.site.maintenanceKey;
     return `${key.slice(0, key.lastIndexOf("/") + 1)}${OPERATOR_MAINTENANCE_SEGMENT}`;
+  }
+
+  /**
+   * Which catalog instances may serve the site (see renderers/site-instances.ts), beside the flag in the same folder,
+   * which consul-template may read. Terraform's consul stack writes it; no agent token may.
+   */
+  get siteInstancesKey(): string {
+    const key = this.topology.site.maintenanceKey;
+    return `${key.slice(0, key.lastIndexOf("/") + 1)}${SITE_INSTANCES_SEGMENT}`;
   }
 
   get secure(): boolean {

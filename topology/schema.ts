@@ -190,6 +190,11 @@ export const TopologySchema = z.strictObject({
   publish: z
     .strictObject({
       address: Ipv4Address.default("127.0.0.1"),
+      /**
+       * Publishing on an address other than loopback makes the lab reachable from the network, without TLS: say so
+       * explicitly. @default false
+       */
+      exposeOnNetwork: z.boolean().default(false),
       /** The node whose Consul HTTP and DNS ports are published. @default the first server */
       node: NodeName.optional(),
       httpPort: Port.default(8500),

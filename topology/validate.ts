@@ -3,10 +3,11 @@
  * so a user sees everything wrong with a file in one run.
  */
 import { goDurationMs } from "./go-duration";
-import { isNetworkAddress, isUsableHost, intToIpv4, parseCidr } from "./ipv4";
+import { intToIpv4, ipv4ToInt, isNetworkAddress, isUsableHost, parseCidr } from "./ipv4";
 import {
   CONSUL_FIXED_PORTS,
   OPERATOR_MAINTENANCE_SEGMENT,
+  SITE_INSTANCES_SEGMENT,
   instanceWorkload,
   networkGateway,
   NODE_DNS_PORT,
@@ -277,6 +278,41 @@ function checkPorts(topology: Topology, report: Report): void {
     const node = topology.nodes.find((candidate) => candidate.name === publish.node);
     if (!node) report("publish.node", `unknown node "${publish.node}"`);
   }
+  checkExposure(topology, report);
+}
+
+/**
+ * What `publish.address` exposes: on loopback, this machine only. Anything else publishes Consul's HTTP API (with
+ * every API the management token reaches, and the UI), Consul DNS and the site's entry, whose UI vhost proxies the API
+ * too, all in plain HTTP: refused unless the topology says it means it.
+ */
+function checkExposure(topology: Topology, report: Report): void {
+  const { publish, network } = topology;
+  const address = ipv4ToInt(publish.address);
+  const loopback = parseCidr("127.0.0.0/8");
+  const lab = parseCidr(network.subnet);
+  if (address >= lab.network && address < lab.network + lab.size) {
+    report(
+      "publish.address",
+      `${publish.address} is inside the lab's subnet ${network.subnet}; publish on an address of the host, such as 127.0.0.1`,
+    );
+    return;
+  }
+  // 224.0.0.0 and above: multicast, reserved, and the limited broadcast 255.255.255.255.
+  if (address >= ipv4ToInt("224.0.0.0")) {
+    report(
+      "publish.address",
+      `${publish.address} is a multicast or broadcast address; publish on an address of the host, such as 127.0.0.1`,
+    );
+    return;
+  }
+  const onLoopback = address >= loopback.network && address < loopback.network + loopback.size;
+  if (!onLoopback && !publish.exposeOnNetwork) {
+    report(
+      "publish.address",
+      `${publish.address} publishes the lab beyond this machine, in plain HTTP without TLS: Consul's HTTP API and UI on port ${publish.httpPort}, Consul DNS on ${publish.dnsPort}, and the site's entry on ${publish.entryPort} (whose Consul UI vhost proxies the API too). Use 127.0.0.1, or set publish.exposeOnNetwork: true if you mean it`,
+    );
+  }
 }
 
 function checkConsulStackInputs(topology: Topology, report: Report): void {
@@ -304,19 +340,26 @@ function checkConsulStackInputs(topology: Topology, report: Report): void {
   if (segments.some((segment) => segment === "." || segment === "..")) {
     report("site.maintenanceKey", `"${key}" has a "." or ".." segment, which Consul's HTTP API redirects away from`);
   }
-  if (segments.at(-1) === OPERATOR_MAINTENANCE_SEGMENT) {
-    report(
-      "site.maintenanceKey",
-      `"${key}" ends in "${OPERATOR_MAINTENANCE_SEGMENT}", the name of the operator's switch beside the flag; name the flag otherwise`,
-    );
+  for (const reserved of [OPERATOR_MAINTENANCE_SEGMENT, SITE_INSTANCES_SEGMENT]) {
+    if (segments.at(-1) === reserved) {
+      report(
+        "site.maintenanceKey",
+        `"${key}" ends in "${reserved}", the name of ${reserved === OPERATOR_MAINTENANCE_SEGMENT ? "the operator's switch" : "the site's instance list"} beside the flag; name the flag otherwise`,
+      );
+    }
   }
-  const operatorKey = `${key.slice(0, key.lastIndexOf("/") + 1)}${OPERATOR_MAINTENANCE_SEGMENT}`;
+  const folder = key.slice(0, key.lastIndexOf("/") + 1);
+  const operatorKey = `${folder}${OPERATOR_MAINTENANCE_SEGMENT}`;
+  const instancesKey = `${folder}${SITE_INSTANCES_SEGMENT}`;
   for (const path of Object.keys(topology.kv)) {
     if (path.split("/").some((segment) => segment === "." || segment === "..")) {
       report(
         `kv["${path}"]`,
         `has a "." or ".." segment: Consul's HTTP API redirects such a path, and the write never happens; use plain segments`,
       );
+    }
+    if (path === instancesKey) {
+      report(`kv["${path}"]`, `is the site's instance list, which the lab writes itself from the topology; use another key`);
     }
     if (path === operatorKey) {
       report(

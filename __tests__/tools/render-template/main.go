@@ -212,6 +212,15 @@ func main() {
 		"toUpper":      strings.ToUpper,
 		"join":         func(sep string, values []string) string { return strings.Join(values, sep) },
 		"contains":     func(wanted string, values []string) bool { return contains(values, wanted) },
+		// As consul-template's: an empty string is an empty object.
+		"parseJSON": func(text string) (any, error) {
+			if text == "" {
+				return map[string]any{}, nil
+			}
+			var data any
+			err := json.Unmarshal([]byte(text), &data)
+			return data, err
+		},
 	}
 	tmpl, err := template.New(os.Args[1]).Funcs(funcs).Option("missingkey=error").Parse(string(source))
 	if err != nil {
