@@ -359,7 +359,10 @@ function checkConsulStackInputs(topology: Topology, report: Report): void {
       );
     }
     if (path === instancesKey) {
-      report(`kv["${path}"]`, `is the site's instance list, which the lab writes itself from the topology; use another key`);
+      report(
+        `kv["${path}"]`,
+        `is the site's instance list, which the lab writes itself from the topology; use another key`,
+      );
     }
     if (path === operatorKey) {
       report(
