@@ -63,6 +63,17 @@ describe("the npm commands, against recording fakes of terraform and docker", ()
     expect(scripts.verify).toBe("node scripts/run-ts.mjs cli/verify.ts");
   });
 
+  it.each([
+    ["synth", ["--topology", "x"], '"--topology", "x"; it takes no options'],
+    ["deploy", ["--skip-docter"], '"--skip-docter"; it takes --skip-doctor'],
+    ["destroy", ["--yes"], '"--yes"; it takes --auto-approve'],
+  ])("refuses an option %s does not know, before it does anything", async (command, args, message) => {
+    const result = await run(command, args);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain(`consul-lab: ${command} does not take ${message}`);
+    expect(checkout.calls()).toEqual([]);
+  });
+
   it("synth writes cdktf.out with the app alone, without calling terraform", async () => {
     const result = await viaNpm("synth");
     expect(result.stderr).toBe("");

@@ -342,3 +342,37 @@ describe("what publish.address exposes", () => {
     expect(problemsWith({ address, exposeOnNetwork: true })).toEqual([expect.stringContaining(why)]);
   });
 });
+
+describe("names that pass their pattern but collide", () => {
+  it.each(["bridge", "host", "none"])("refuses a lab named %s, one of Docker's built-in networks", (name) => {
+    expect(problemsOf({ ...articleInput(), name })).toEqual([
+      expect.stringMatching(new RegExp(`^name: "${name}" is one of Docker's built-in networks`)),
+    ]);
+  });
+
+  it("refuses a service named consul", () => {
+    const input = articleInput();
+    input.services[0].name = "consul";
+    expect(problemsOf(input)).toContain(
+      'services[0].name: "consul" is the service every Consul server registers itself as; choose another',
+    );
+  });
+
+  it("refuses an external service registered as one of the site's own services", () => {
+    const input = articleInput();
+    (input as any).externalServices = [
+      { node: "rogue", address: "10.0.1.100", service: "test_hoge_dev_jp", tags: ["web"] },
+    ];
+    expect(problemsOf(input)).toContain(
+      'externalServices[0].service: "test_hoge_dev_jp" is a service of the site the lab runs itself; an external instance of it would join its load balancing',
+    );
+  });
+
+  it("refuses a Consul UI hostname equal to the site's", () => {
+    const input = articleInput();
+    input.site = { hostname: "test.hoge.dev.jp", consulUiHostname: "TEST.hoge.dev.jp" };
+    expect(problemsOf(input)).toEqual([
+      expect.stringMatching(/^site\.consulUiHostname: "TEST\.hoge\.dev\.jp" is also site\.hostname/),
+    ]);
+  });
+});

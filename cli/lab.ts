@@ -278,10 +278,32 @@ async function repair({ lab, env }: Invocation): Promise<boolean> {
 
 const COMMANDS = ["synth", "doctor", "diff", "deploy", "destroy", "repair", "cdktf"] as const;
 
+/** The options each command takes; `cdktf` passes everything on to the cdktf CLI. */
+const OPTIONS: Record<(typeof COMMANDS)[number], readonly string[] | "any"> = {
+  synth: [],
+  doctor: [],
+  diff: [],
+  deploy: ["--skip-doctor"],
+  destroy: ["--auto-approve"],
+  repair: [],
+  cdktf: "any",
+};
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...options] = argv;
   if (!(COMMANDS as readonly string[]).includes(command ?? "")) {
     console.error(`usage: lab ${COMMANDS.join("|")} [options]  (see cli/lab.ts)`);
+    return 2;
+  }
+  // An option a command does not know is refused, not ignored: `npm run synth -- --topology x` would otherwise
+  // synthesize the default lab without a word.
+  const allowed = OPTIONS[command as (typeof COMMANDS)[number]];
+  const unknown = allowed === "any" ? [] : options.filter((option) => !allowed.includes(option));
+  if (unknown.length > 0) {
+    const takes = allowed === "any" || allowed.length === 0 ? "no options" : allowed.join(", ");
+    console.error(
+      `consul-lab: ${command} does not take ${unknown.map((option) => `"${option}"`).join(", ")}; it takes ${takes} (the topology comes from CONSUL_LAB_TOPOLOGY)`,
+    );
     return 2;
   }
   const env: NodeJS.ProcessEnv = { ...process.env, CHECKPOINT_DISABLE: "1" };

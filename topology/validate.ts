@@ -414,5 +414,47 @@ export function crossFieldProblems(topology: Topology): TopologyProblem[] {
   checkDns(topology, report);
   checkConsulTemplate(topology, report);
   checkConsulStackInputs(topology, report);
+  checkReservedNames(topology, report);
   return problems;
+}
+
+/** Docker's built-in networks: a lab network of one of these names would be a built-in network, not the lab's. */
+const DOCKER_BUILT_IN_NETWORKS = ["bridge", "host", "none"];
+
+/** Names that pass their field's pattern but collide with something the lab or its tools own. */
+function checkReservedNames(topology: Topology, report: Report): void {
+  if (DOCKER_BUILT_IN_NETWORKS.includes(topology.name)) {
+    report(
+      "name",
+      `"${topology.name}" is one of Docker's built-in networks (${DOCKER_BUILT_IN_NETWORKS.join(", ")}), and the lab's network takes the lab's name; choose another`,
+    );
+  }
+  topology.services.forEach((service, index) => {
+    if (service.name === "consul")
+      report(
+        `services[${index}].name`,
+        `"consul" is the service every Consul server registers itself as; choose another`,
+      );
+  });
+  topology.externalServices.forEach((external, index) => {
+    if (external.service === "consul")
+      report(
+        `externalServices[${index}].service`,
+        `"consul" is the service every Consul server registers itself as; choose another`,
+      );
+    for (const ownService of [topology.site.service, topology.site.loadBalancerService, topology.site.entryService]) {
+      if (external.service === ownService) {
+        report(
+          `externalServices[${index}].service`,
+          `"${ownService}" is a service of the site the lab runs itself; an external instance of it would join its load balancing`,
+        );
+      }
+    }
+  });
+  if (topology.site.hostname.toLowerCase() === topology.site.consulUiHostname.toLowerCase()) {
+    report(
+      "site.consulUiHostname",
+      `"${topology.site.consulUiHostname}" is also site.hostname: the Consul UI's virtual host and the site's would be one; give each its own name`,
+    );
+  }
 }
