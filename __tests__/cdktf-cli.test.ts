@@ -65,6 +65,8 @@ describe("npx cdktf, as its documentation shows it, from a checkout", () => {
       ["role_tokens"],
     ]);
     expect(existsSync(join(checkout.root, "state/cluster.tfstate"))).toBe(true);
+    // Terraform wrote every secret there in clear, with npx's umask: the app made state/ owner-only first.
+    expect(statSync(join(checkout.root, "state")).mode & 0o777).toBe(0o700);
     // The cluster stack builds its images before Terraform needs them, as npm run deploy does.
     const cluster = JSON.parse(checkout.file("cdktf.out/stacks/cluster/cdk.tf.json"));
     for (const image of Object.values<any>(cluster.resource.docker_image).filter((body) => !body.keep_locally))

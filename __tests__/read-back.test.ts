@@ -5,6 +5,9 @@
  * engine does.
  */
 import { Testing } from "cdktf";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generatedTopology } from "../scripts/dev/generated-topology";
 import { CONTAINER_READ_BACK, ENGINE_CHANGED_ATTRIBUTES } from "../constructs/engine-read-back";
@@ -74,15 +77,16 @@ describe.each(Object.entries(LABS))("read-back of %s", (_name, makeLab) => {
     }
   });
 
-  it("replaces a container whose declared ports change, through a trigger over exactly those ports", () => {
+  it("replaces a namespace whose declared ports change, through a trigger over exactly those ports", () => {
     const triggers = cluster.resource.terraform_data ?? {};
-    const withPorts = containers.filter(([, body]) => body.ports);
-    expect(withPorts.length).toBeGreaterThan(0);
-    for (const [key, body] of withPorts) {
+    const namespaces = containers.filter(([, body]) => !String(body.network_mode).startsWith("container:"));
+    expect(namespaces.length).toBe(lab.nodes.length);
+    for (const [key, body] of namespaces) {
       const [trigger] = body.lifecycle.replace_triggered_by.map(
-        (ref: string) => /^\$\{terraform_data\.(.+)\}$/.exec(ref)![1],
+        (ref: string) => /^terraform_data\.(.+)$/.exec(ref)![1],
       );
-      const declared = body.ports.map((p: any) => `${p.ip}:${p.external}->${p.internal}/${p.protocol}`).join(", ");
+      const declared =
+        (body.ports ?? []).map((p: any) => `${p.ip}:${p.external}->${p.internal}/${p.protocol}`).join(", ") || "none";
       expect({ key, ports: triggers[trigger].triggers_replace.ports }).toEqual({ key, ports: declared });
     }
   });
@@ -97,6 +101,45 @@ describe.each(Object.entries(LABS))("read-back of %s", (_name, makeLab) => {
         durations.push([`${key}.${field}`, body[field]]);
     expect(durations.length).toBeGreaterThan(0);
     expect(durations.filter(([, text]) => !isGoCanonical(text))).toEqual([]);
+  });
+});
+
+describe("replace_triggered_by as Terraform reads it", () => {
+  it("is accepted by terraform validate, in the form the stack writes it", () => {
+    const { cluster } = synthesized(labOf());
+    // The ports triggers alone: the stack's other terraform_data reference containers and run scripts.
+    const triggers = Object.fromEntries(
+      Object.entries<any>(cluster.resource.terraform_data).filter(([key]) => key.includes("published-ports")),
+    );
+    // Every namespace's lifecycle, on a probe next to the stack's own triggers: terraform_data needs no provider.
+    const probes = Object.fromEntries(
+      Object.entries<any>(cluster.resource.docker_container)
+        .filter(([, body]) => body.lifecycle?.replace_triggered_by)
+        .map(([key, body]) => [
+          `probe_${key}`,
+          { input: "x", lifecycle: { replace_triggered_by: body.lifecycle.replace_triggered_by } },
+        ]),
+    );
+    const dir = mkdtempSync(join(tmpdir(), "consul-lab-validate-"));
+    writeFileSync(
+      join(dir, "main.tf.json"),
+      JSON.stringify({ resource: { terraform_data: { ...triggers, ...probes } } }),
+    );
+    // Only the triggers and probes: the stack's provisioners run scripts that are not there.
+    for (const body of Object.values<any>(triggers)) delete body.provisioner;
+    writeFileSync(
+      join(dir, "main.tf.json"),
+      JSON.stringify({ resource: { terraform_data: { ...triggers, ...probes } } }),
+    );
+    const env = { ...process.env, CHECKPOINT_DISABLE: "1" };
+    const init = spawnSync("terraform", ["init", "-input=false", "-backend=false"], {
+      cwd: dir,
+      encoding: "utf8",
+      env,
+    });
+    expect(init.status).toBe(0);
+    const validate = spawnSync("terraform", ["validate", "-json"], { cwd: dir, encoding: "utf8", env });
+    expect(JSON.parse(validate.stdout)).toMatchObject({ valid: true, error_count: 0 });
   });
 });
 

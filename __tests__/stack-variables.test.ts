@@ -4,7 +4,8 @@
  * `terraform console` reading the variables the stack declares. No provider is needed for that.
  */
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { fromStackDir } from "../constructs/project-paths";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -12,6 +13,8 @@ import {
   generateSecrets,
   roleTokenSecrets,
   secretVariableValues,
+  STACK_VARIABLES_LINK,
+  stackVariablesFile,
   writeStackVariables,
 } from "../secrets";
 import { labOf } from "./helpers";
@@ -29,8 +32,8 @@ function projectWith(stack: string): { root: string; stackDir: string } {
   mkdirSync(stackDir, { recursive: true });
   const config = JSON.parse(readFileSync(join(synthesized, "stacks", stack, "cdk.tf.json"), "utf8"));
   writeFileSync(join(stackDir, "main.tf.json"), JSON.stringify({ variable: config.variable }));
-  const link = join(synthesized, "stacks", stack, "secrets.auto.tfvars.json");
-  symlinkSync(readlinkSync(link), join(stackDir, "secrets.auto.tfvars.json"));
+  // The link as synth writes it into the project's own cdktf.out (cli.test.ts checks that it does).
+  symlinkSync(fromStackDir(stackVariablesFile(stack)), join(stackDir, STACK_VARIABLES_LINK));
   return { root, stackDir };
 }
 

@@ -9,9 +9,12 @@ import { resolve } from "node:path";
 import { SecretsError } from "../secrets";
 import { synthesizeLab } from "../stacks/lab-app";
 import { readStacks } from "./manifest";
+import { protectState } from "./process";
 import { labSecrets, writeSecretVariables } from "./secrets-env";
 
 const synthesized = synthesizeLab();
+// The cdktf CLI runs Terraform next, with the user's umask: state/ is made owner-only before it writes secrets there.
+if (synthesized) protectState();
 if (synthesized?.lab.secure) {
   const { lab, outdir } = synthesized;
   try {

@@ -12,11 +12,10 @@
  * Secrets reach Terraform only through each stack's owner-only variables file (secrets/stack-variables.ts), written
  * from the secrets file before Terraform runs; never on a command line, in an environment or in cdktf.out.
  */
-import { chmodSync, existsSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline/promises";
 import { labAssetImages } from "../constructs/asset-images";
-import { STATE_DIR } from "../constructs/project-paths";
 import { jsonFileText } from "../renderers/generated-file";
 import { SecretsError, stackPlanFile } from "../secrets";
 import { Lab, loadLab, TopologyError } from "../topology";
@@ -25,7 +24,7 @@ import { formatCheck, routeTableOf, runDoctor } from "./doctor";
 import { readStacks, SynthesizedStack } from "./manifest";
 import { repairLab } from "./repair";
 import { describePlan } from "./plan-summary";
-import { CliError, passThrough, PROJECT_ROOT } from "./process";
+import { CliError, passThrough, PROJECT_ROOT, protectState } from "./process";
 import { labManagementToken, labSecrets, writeSecretVariables } from "./secrets-env";
 import { ConsulApi } from "./verify/consul-api";
 import { DRILL_STATE_FILE, readDrillState, restoreInterruptedDrill } from "./verify/drill-state";
@@ -44,20 +43,6 @@ let interrupted: NodeJS.Signals | undefined;
 async function stopIfInterrupted(): Promise<void> {
   await new Promise((resolve) => setImmediate(resolve));
   if (interrupted) throw new CliError(`interrupted (${interrupted}); nothing after this point was done`);
-}
-
-/** Makes state/ and its files owner-only, as a state written by an older Terraform or umask may not be. */
-function protectState(): void {
-  const dir = join(PROJECT_ROOT, STATE_DIR);
-  if (!existsSync(dir)) return;
-  try {
-    chmodSync(dir, 0o700);
-    for (const file of readdirSync(dir)) if (file.includes(".tfstate")) chmodSync(join(dir, file), 0o600);
-  } catch (error) {
-    throw new CliError(
-      `cannot make ${dir} owner-only (${(error as NodeJS.ErrnoException).code}); it belongs to another user: run as its owner, or chown it`,
-    );
-  }
 }
 
 interface Invocation {

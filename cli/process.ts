@@ -1,7 +1,9 @@
 /** Running the programs the CLI drives (terraform, docker, the app), and where the checkout is. */
 import { spawn, SpawnOptions, spawnSync, SpawnSyncOptions } from "node:child_process";
 import { constants as osConstants } from "node:os";
+import { chmodSync, existsSync, mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
+import { STATE_DIR } from "../constructs/project-paths";
 
 /** The project root: the bundled CLI runs from `.build/`, the sources from `cli/`, both one level below it. */
 export const PROJECT_ROOT = join(__dirname, "..");
@@ -44,6 +46,23 @@ export function passThrough(command: string, args: readonly string[], options: S
       resolve(code ?? (signal ? 128 + (osConstants.signals[signal] ?? 0) : 1));
     });
   });
+}
+
+/**
+ * Makes state/ (the project's, or `dir`) and its files owner-only: Terraform writes every secret into the state in
+ * clear, with the umask of whoever runs it, and a checkout's state/ comes from git as 0755.
+ */
+export function protectState(dir = join(PROJECT_ROOT, STATE_DIR)): void {
+  try {
+    // Made here when missing, so Terraform never creates it with the user's umask.
+    if (!existsSync(dir)) mkdirSync(dir, { mode: 0o700 });
+    chmodSync(dir, 0o700);
+    for (const file of readdirSync(dir)) if (file.includes(".tfstate")) chmodSync(join(dir, file), 0o600);
+  } catch (error) {
+    throw new CliError(
+      `cannot make ${dir} owner-only (${(error as NodeJS.ErrnoException).code}); it belongs to another user: run as its owner, or chown it`,
+    );
+  }
 }
 
 /** A failure the user can act on: printed as one line, without a stack trace. */

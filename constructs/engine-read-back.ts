@@ -9,7 +9,7 @@
  * (resource_docker_container_funcs.go) and the rule the lab follows. constructs-read-back.test.ts checks every
  * container of several labs against it; `npm run test:engine` shows on a real engine what it says the engine does.
  */
-import type { ITerraformDependable, TerraformResourceLifecycle } from "cdktf";
+import type { TerraformResource, TerraformResourceLifecycle } from "cdktf";
 
 export type ReadBackRule =
   /** The engine changes it on its own: listed in `lifecycle.ignore_changes`. */
@@ -88,8 +88,6 @@ export const CONTAINER_READ_BACK: Readonly<Record<string, ReadBackEntry>> = {
   storage_opts: { rule: "exact", why: "daemon storage-opt merging is Windows-only" },
   gpus: { rule: "exact", why: "read only when device requests exist" },
   cpus: { rule: "exact", why: "read only when NanoCPUs > 0" },
-  rm: { rule: "exact", why: "as sent" },
-  start: { rule: "not-read", why: "a create-time action" },
   volumes: { rule: "not-read", why: "not read back (HostConfig.Binds is ignored)" },
   networks_advanced: { rule: "not-read", why: "only the computed network_data is read" },
   upload: { rule: "not-read", why: "not read back" },
@@ -106,11 +104,19 @@ export const ENGINE_CHANGED_ATTRIBUTES: readonly string[] = Object.entries(CONTA
 
 /**
  * A container's lifecycle: what the engine changes is ignored; `replaceWhen` replaces it when what is ignored
- * changes in the configuration (a trigger over the declared ports, say).
+ * changes in the configuration (a trigger over the declared ports, say). Terraform wants each as a plain address
+ * (`terraform_data.name`): cdktf would write a resource given as an object as `${terraform_data.name}`, which
+ * `terraform validate` refuses (cdktf#3196).
  */
-export function engineAwareLifecycle(replaceWhen: readonly ITerraformDependable[] = []): TerraformResourceLifecycle {
+export function engineAwareLifecycle(replaceWhen: readonly TerraformResource[] = []): TerraformResourceLifecycle {
   return {
     ignoreChanges: [...ENGINE_CHANGED_ATTRIBUTES],
-    ...(replaceWhen.length > 0 ? { replaceTriggeredBy: [...replaceWhen] } : {}),
+    ...(replaceWhen.length > 0
+      ? {
+          replaceTriggeredBy: replaceWhen.map(
+            (resource) => `${resource.terraformResourceType}.${resource.friendlyUniqueId}`,
+          ),
+        }
+      : {}),
   };
 }

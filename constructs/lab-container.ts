@@ -1,5 +1,5 @@
 import type { ContainerConfig } from "@cdktf/provider-docker/lib/container";
-import type { ITerraformDependable } from "cdktf";
+import type { TerraformResource } from "cdktf";
 import type { Lab } from "../topology";
 import { engineAwareLifecycle } from "./engine-read-back";
 import { labLabels } from "./labels";
@@ -12,7 +12,7 @@ export function labContainerBase(
   lab: Lab,
   nodeName: string,
   role: string,
-  replaceWhen: readonly ITerraformDependable[] = [],
+  replaceWhen: readonly TerraformResource[] = [],
 ): Pick<ContainerConfig, "restart" | "mustRun" | "labels" | "lifecycle"> {
   return {
     // Brings it back after a crash, a daemon restart or a reboot; what that cannot heal, `npm run repair` does.

@@ -33,15 +33,15 @@ export class NodeNamespace extends Construct {
     const node = lab.node(nodeName);
     const resolver = renderNodeResolver(lab);
     const ports = publishedPorts(lab, node.name);
-    // As Docker prints them (`127.0.0.1:8500->8500/tcp`), so a plan that replaces the namespace says why.
-    const portsTrigger =
-      ports.length > 0
-        ? new DataResource(this, "published-ports", {
-            triggersReplace: {
-              ports: ports.map((p) => `${p.ip}:${p.external}->${p.internal}/${p.protocol}`).join(", "),
-            },
-          })
-        : undefined;
+    // As Docker prints them (`127.0.0.1:8500->8500/tcp`), so a plan that replaces the namespace says why. Every
+    // namespace has one, "none" without ports: Terraform replaces a container when its trigger changes, not when the
+    // trigger is created, so a node that starts or stops publishing must find its trigger there already.
+    const portsTrigger = new DataResource(this, "published-ports", {
+      triggersReplace: {
+        ports:
+          ports.length > 0 ? ports.map((p) => `${p.ip}:${p.external}->${p.internal}/${p.protocol}`).join(", ") : "none",
+      },
+    });
     this.container = new Container(this, "container", {
       name: lab.dockerName(node.name, "net"),
       image: props.image,
@@ -57,7 +57,7 @@ export class NodeNamespace extends Construct {
       ...(ports.length > 0 ? { ports } : {}),
       // The engine forgets a stopped container's ports, so they are ignored on read-back (engine-read-back.ts); a
       // change to the declared ones still replaces the namespace, through this trigger.
-      ...labContainerBase(lab, node.name, NAMESPACE_ROLE, portsTrigger ? [portsTrigger] : []),
+      ...labContainerBase(lab, node.name, NAMESPACE_ROLE, [portsTrigger]),
     });
     this.joinMode = `container:${this.container.id}`;
   }

@@ -1,6 +1,7 @@
 import { ISynthesisSession, TerraformStack } from "cdktf";
 import type { IConstruct } from "constructs";
-import { mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { PROJECT_ROOT_FROM_STACK } from "./project-paths";
+import { mkdirSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 
 /** A file synth writes into a stack's directory beside cdk.tf.json: text, or the target of a relative link. */
@@ -32,13 +33,30 @@ export function addStackFile(scope: IConstruct, name: string, file: StackFile): 
   files.set(name, file);
 }
 
+/** This checkout: the bundled app runs from `.build/`, the sources from `constructs/`, both one level below it. */
+const PROJECT_ROOT = join(__dirname, "..");
+
+/**
+ * Whether a stack's directory is where Terraform runs it for this checkout, `cdktf.out/stacks/<stack>`: a link holds a
+ * path relative to there (into `.secrets/`), and anywhere else (a synth into /tmp) it would point where anyone could
+ * plant a file. Elsewhere no link is written, and Terraform there finds no secrets at all.
+ */
+function isProjectStackDir(stackDir: string): boolean {
+  try {
+    return realpathSync(join(stackDir, PROJECT_ROOT_FROM_STACK)) === realpathSync(PROJECT_ROOT);
+  } catch {
+    return false;
+  }
+}
+
 function writeStackFiles(stack: TerraformStack, session: ISynthesisSession, files: Map<string, StackFile>): void {
-  const stackJson = join(session.outdir, session.manifest.forStack(stack).synthesizedStackPath);
+  const stackDir = dirname(join(session.outdir, session.manifest.forStack(stack).synthesizedStackPath));
+  mkdirSync(stackDir, { recursive: true });
+  const linksHere = isProjectStackDir(stackDir);
   for (const [name, file] of files) {
-    const path = join(dirname(stackJson), name);
-    mkdirSync(dirname(path), { recursive: true });
+    const path = join(stackDir, name);
     rmSync(path, { force: true });
-    if ("linkTo" in file) symlinkSync(file.linkTo, path);
-    else writeFileSync(path, file.text);
+    if (!("linkTo" in file)) writeFileSync(path, file.text);
+    else if (linksHere) symlinkSync(file.linkTo, path);
   }
 }
