@@ -58,6 +58,7 @@ describe("adding a node to the topology", () => {
       "cluster/docker_container.cluster_dev1007_namespace_container",
       "cluster/docker_container.cluster_dev1007_workload_container",
       "cluster/docker_volume.cluster_dev1007_agent_data",
+      "cluster/terraform_data.cluster_dev1007_namespace_published-ports",
     ]);
   });
 });

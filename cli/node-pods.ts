@@ -123,10 +123,10 @@ export async function inspectLab(docker: DockerCli, labName: string): Promise<In
   const ids = listed.stdout.split("\n").filter((line) => line.trim());
   if (ids.length === 0) return [];
   const inspected = await docker.runAsync(["inspect", "--type", "container", ...ids]);
-  if (inspected.status !== 0) {
-    throw new Error(`docker inspect failed: ${inspected.stderr.trim().split("\n").pop()}`);
+  // A container removed between the two calls makes inspect exit 1, with the others still in its answer.
+  if (!inspected.stdout.trim().startsWith("[")) {
+    throw new Error(`docker inspect failed: ${(inspected.startError ?? inspected.stderr).trim().split("\n").pop()}`);
   }
-  // A container removed between the two calls is simply not in the answer.
   return (JSON.parse(inspected.stdout) as InspectedContainer[]).filter(
     (container) => container.Config.Labels?.[LAB_LABEL] === labName,
   );

@@ -6,7 +6,18 @@
  * environment or in `cdktf.out/` (the link holds a path, not a value). Whoever runs Terraform writes the files first
  * from the secrets file and the topology: the CLI, or the app when the cdktf CLI runs it (cli/cdktf-app.ts).
  */
-import { chmodSync, closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import {
+  chmodSync,
+  closeSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from "node:fs";
 import { dirname, join } from "node:path";
 import { jsonFileText } from "../renderers/generated-file";
 import type { Lab } from "../topology";
@@ -63,11 +74,17 @@ export function writeStackVariables(
   }
   const unknown = declared.filter((name) => !(name in values));
   if (unknown.length > 0) throw new Error(`stack ${stack} declares variables no secret fills: ${unknown.join(", ")}`);
-  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  const dir = dirname(file);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  // A directory planted in its place (a link elsewhere, or another user's) is refused, not written through.
+  const stats = lstatSync(dir);
+  if (!stats.isDirectory() || (process.getuid && stats.uid !== process.getuid()))
+    throw new Error(`${dir} is not a directory of this user's; move it away`);
   // An existing directory keeps its mode through mkdir: made owner-only here in any case.
-  chmodSync(dirname(file), 0o700);
-  const partial = `${file}.${process.pid}.partial`;
-  const fd = openSync(partial, "w", 0o600);
+  chmodSync(dir, 0o700);
+  // A new file of an unguessable name, never one that exists (no link or other file is ever written through).
+  const partial = `${file}.${randomBytes(8).toString("hex")}.partial`;
+  const fd = openSync(partial, "wx", 0o600);
   try {
     writeSync(fd, jsonFileText(Object.fromEntries(declared.map((name) => [name, values[name]]))));
   } finally {

@@ -27,12 +27,12 @@ export const NODE_LOOPBACK = "127.0.0.1";
 /** The port each node's dnsmasq answers on, in the node's namespace: the standard one, as resolvers take no port. */
 export const NODE_DNS_PORT = 53;
 
-/** Consul's own ports inside a node (server RPC, LAN and WAN gossip); a service may not take them. */
 /** The last segment of the operator's maintenance key (see Lab.operatorMaintenanceKey). */
 export const OPERATOR_MAINTENANCE_SEGMENT = "operator";
 /** The last segment of the site's instance list (see Lab.siteInstancesKey). */
 export const SITE_INSTANCES_SEGMENT = "instances";
 
+/** Consul's own ports inside a node (server RPC, LAN and WAN gossip); a service may not take them. */
 export const CONSUL_FIXED_PORTS: readonly number[] = [8300, 8301, 8302];
 
 /** The part an instance plays in the site, or undefined for a service that plays none. */
@@ -91,7 +91,6 @@ export class Lab {
     }
   }
 
-  /** Whether the lab runs with gossip encryption and ACLs ("secure"), or as the article's open Consul ("none"). */
   /**
    * The operator's maintenance switch, beside the watch's flag in the same folder: `on` sends the site to the sorry
    * server whatever the app servers' health. The watch handler writes only the flag, from health, so it can never
@@ -111,6 +110,7 @@ export class Lab {
     return `${key.slice(0, key.lastIndexOf("/") + 1)}${SITE_INSTANCES_SEGMENT}`;
   }
 
+  /** Whether the lab runs with gossip encryption and ACLs ("secure"), or as the article's open Consul ("none"). */
   get secure(): boolean {
     return this.topology.security === "secure";
   }

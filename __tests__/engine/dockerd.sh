@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # A private Docker engine for `npm run test:engine`, all of it under DIR: its own socket, data root, exec root and
-# pid file, the vfs storage driver (works on any filesystem, even inside another container), no default bridge and
-# no iptables rules (the tests' containers talk only to each other on their own network, and published ports reach
-# 127.0.0.1 through Docker's userland proxy). It runs with daemon defaults that real hosts' daemon.json files
+# pid file, the vfs storage driver (works on any filesystem, even inside another container), no default bridge, no
+# iptables rules and no IP forwarding turned on (the tests' containers talk only to each other on their own network,
+# and published ports reach 127.0.0.1 through Docker's userland proxy), and containerd namespaces of its own in case
+# the host runs a containerd of its own. It runs with daemon defaults that real hosts' daemon.json files
 # commonly set, a log size cap and a default nofile ulimit, so the tests see what Docker merges into every container.
 #
 #   dockerd.sh start DIR     start it and wait until it answers (exit 1 with its last log lines if it does not)
@@ -33,6 +34,9 @@ start() {
     --storage-driver vfs \
     --bridge none \
     --iptables=false \
+    --ip-forward=false \
+    --containerd-namespace consul-lab-test \
+    --containerd-plugins-namespace consul-lab-test-plugins \
     --log-opt "max-size=$LOG_MAX_SIZE" \
     --default-ulimit "nofile=$ULIMIT_NOFILE" \
     </dev/null >>"$dir/dockerd.log" 2>&1 &

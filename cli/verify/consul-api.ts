@@ -60,8 +60,11 @@ export class ConsulApi {
       throw new Error(`writing ${key}: HTTP ${answer.status} ${answer.text.trim()}`);
   }
 
+  /** Deletes a key; a key already gone is fine, any other answer is a failure. */
   async deleteKv(key: string): Promise<void> {
-    await this.request("DELETE", `/v1/kv/${key}`);
+    const answer = await this.request("DELETE", `/v1/kv/${key}`);
+    if (answer.status !== 200 && answer.status !== 404)
+      throw new Error(`deleting ${key}: HTTP ${answer.status} ${answer.text.trim()}`);
   }
 }
 

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { jsonFileText } from "../../renderers/generated-file";
 import { PROJECT_ROOT } from "../process";
 import type { ConsulApi } from "./consul-api";
-import type { LabContainer, LabContainers } from "./lab-containers";
+import { DOCKER_TIMEOUTS, LabContainer, LabContainers } from "./lab-containers";
 
 export const DRILL_STATE_FILE = ".verify-drill.json";
 
@@ -27,9 +27,6 @@ export function readDrillState(): DrillState | undefined {
   const path = drillStatePath();
   return existsSync(path) ? (JSON.parse(readFileSync(path, "utf8")) as DrillState) : undefined;
 }
-
-/** Milliseconds the restore waits for the drill's own writes still in flight before it writes over them. */
-const PENDING_WRITES_MS = 5_000;
 
 /** Records every change before it is made, and undoes them all; the one way the drill changes the lab. */
 export class Restorer {
@@ -86,10 +83,11 @@ export class Restorer {
   }
 
   private async restoreOnce(): Promise<string[]> {
-    // The drill's own writes still in flight land first, or never: none can overwrite what is restored here.
+    // The drill's own calls still in flight land first (a docker stop may take its whole grace period), so none can
+    // undo what is restored here; each is bounded by its own timeout.
     await Promise.race([
       Promise.allSettled([...this.pending]),
-      new Promise((resolve) => setTimeout(resolve, PENDING_WRITES_MS).unref()),
+      new Promise((resolve) => setTimeout(resolve, DOCKER_TIMEOUTS.act + 1_000).unref()),
     ]);
     const lines: string[] = [];
     const known = await this.containers.list().catch(() => []);
@@ -98,6 +96,8 @@ export class Restorer {
       try {
         if (!container) throw new Error("it is not a container of this lab");
         await this.containers.start(container);
+        // Started, and still running: only then is it forgotten.
+        if (!(await this.containers.running(name))) throw new Error("it did not stay running");
         this.save({ ...this.state, stopped: this.state.stopped.filter((other) => other !== name) });
         lines.push(`started ${name} again`);
       } catch (error) {

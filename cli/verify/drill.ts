@@ -153,6 +153,7 @@ async function timedStep(
         pollMs: options.pollMs,
       },
     );
+    if (context.aborted()) return { rows: [] };
     const missing = await unmet(spec.preconditions(watch));
     if (missing.length > 0) {
       return {
@@ -161,6 +162,8 @@ async function timedStep(
         ],
       };
     }
+    // A signal during the preconditions: the restore has begun, and this step must not act any more.
+    if (context.aborted()) return { rows: [] };
     const sentAt = Date.now();
     await spec.action();
     const returnedAt = Date.now();

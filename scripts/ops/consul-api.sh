@@ -24,5 +24,6 @@ if [ -z "$token" ] && [ -r "$secrets_file" ]; then
 fi
 
 consul_api() {
-  printf 'X-Consul-Token: %s\n' "$token" | curl -sS -f -H @- "$@"
+  # Never through a proxy the shell names: the token and the snapshot go to the lab's agent only.
+  printf 'X-Consul-Token: %s\n' "$token" | curl -sS -f --noproxy '*' -H @- "$@"
 }
