@@ -204,7 +204,11 @@ describe("the npm commands, against recording fakes of terraform and docker", ()
       for (const value of values) expect({ file, leaks: text.includes(value) }).toEqual({ file, leaks: false });
   });
 
+  /** A deployed lab, for the tests that start from one: each passes alone (`-t`), whatever ran before it. */
+  const deployed = async () => expect((await run("deploy")).status).toBe(0);
+
   it("keeps the state, which Terraform writes with secrets in clear, readable by its owner only", async () => {
+    await deployed();
     const state = join(checkout.root, "state");
     expect(statSync(state).mode & 0o777).toBe(0o700);
     const files = listFiles(state);
@@ -213,6 +217,7 @@ describe("the npm commands, against recording fakes of terraform and docker", ()
   });
 
   it("diff of a deployed lab plans both stacks in order, and summarizes each", async () => {
+    await deployed();
     const consulApi = await fakeConsulLeader(httpPort);
     const result = await run("diff");
     await new Promise((resolve) => consulApi.close(resolve));
@@ -247,6 +252,7 @@ describe("the npm commands, against recording fakes of terraform and docker", ()
   });
 
   it("diff of a deployed lab whose Consul does not answer says so instead of planning the consul stack", async () => {
+    await deployed();
     const result = await run("diff");
     expect(result.status).toBe(0);
     expect(result.stdout).toMatch(
@@ -279,6 +285,7 @@ describe("the npm commands, against recording fakes of terraform and docker", ()
   });
 
   it("destroy refuses to run unattended without --auto-approve, and changes nothing", async () => {
+    await deployed();
     const result = await run("destroy");
     expect(result.status).toBe(1);
     expect(result.stderr).toContain(
@@ -288,6 +295,7 @@ describe("the npm commands, against recording fakes of terraform and docker", ()
   });
 
   it("destroy --auto-approve destroys consul before cluster", async () => {
+    await deployed();
     const consulApi = await fakeConsulLeader(httpPort);
     const result = await run("destroy", ["--auto-approve"]);
     await new Promise((resolve) => consulApi.close(resolve));
