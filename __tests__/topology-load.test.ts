@@ -79,3 +79,50 @@ describe("loading the topology", () => {
     );
   });
 });
+
+describe("a topology file that is not one plain document", () => {
+  const dir = mkdtempSync(join(tmpdir(), "consul-lab-yaml-"));
+  const problemsIn = (name: string, text: string): string => {
+    const file = join(dir, name);
+    writeFileSync(file, text);
+    try {
+      loadTopology({ CONSUL_LAB_TOPOLOGY: file });
+    } catch (error) {
+      if (error instanceof TopologyError) return error.message;
+      throw error;
+    }
+    return "";
+  };
+
+  it.each([
+    ["empty.yaml", ""],
+    ["comments.yaml", "# nothing here\n\n"],
+    ["empty.json", "  \n"],
+  ])("says %s is empty", (name, text) => {
+    expect(problemsIn(name, text)).toContain("the file is empty");
+  });
+
+  it("refuses a second YAML document instead of dropping it", () => {
+    expect(problemsIn("two.yaml", "name: a\n---\nname: b\n")).toContain("the file holds 2 YAML documents");
+  });
+
+  it("stops an alias bomb with one line, not a stack trace", () => {
+    const levels = ["a: &a [x, x, x, x, x, x, x, x, x]"];
+    for (const [index, name] of ["b", "c", "d", "e", "f", "g"].entries())
+      levels.push(`${name}: &${name} [${Array(9).fill(`*${"abcdefg"[index]}`).join(", ")}]`);
+    expect(problemsIn("bomb.yaml", `${levels.join("\n")}\n`)).toContain("the file's aliases expand too far");
+  });
+
+  it("reads merge keys", () => {
+    const input = structuredClone(ARTICLE_TOPOLOGY) as any;
+    // A merge key inside each node, as a user would write one.
+    const nodes = input.nodes
+      .map((node: any) => `  - {name: ${node.name}, address: ${node.address}, <<: {role: ${node.role}}}`)
+      .join("\n");
+    const rest = Object.entries(input)
+      .filter(([key]) => key !== "nodes")
+      .map(([key, value]) => `${key}: ${JSON.stringify(value)}`)
+      .join("\n");
+    expect(problemsIn("merge.yaml", `nodes:\n${nodes}\n${rest}\n`)).toBe("");
+  });
+});

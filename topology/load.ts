@@ -4,7 +4,7 @@
  */
 import { readFileSync } from "node:fs";
 import { extname } from "node:path";
-import { parseDocument, YAMLError, YAMLWarning } from "yaml";
+import { parseAllDocuments, parseDocument, YAMLError, YAMLWarning } from "yaml";
 import type { z } from "zod";
 import { ARTICLE_TOPOLOGY } from "./default";
 import { Lab } from "./model";
@@ -94,6 +94,12 @@ export function readTopologyFile(file: string): unknown {
   }
   // An editor's byte-order mark is not part of the document.
   if (text.startsWith("\uFEFF")) text = text.slice(1);
+  const fail = (message: string): never => {
+    throw new TopologyError(file, [{ path: "", message }]);
+  };
+  // Comments and blank lines alone are no topology.
+  if (!text.split("\n").some((line) => line.trim() !== "" && !line.trim().startsWith("#")))
+    fail("the file is empty; write a topology in it, or start from `npm run --silent topology`");
   if (extension === ".json") {
     let value: unknown;
     try {
@@ -112,16 +118,31 @@ export function readTopologyFile(file: string): unknown {
       );
     return value;
   }
-  // Parsed as a document, so warnings (an unknown tag, say) join the report instead of printing as Node warnings.
-  const document = parseDocument(text, { uniqueKeys: true, logLevel: "silent" });
+  // Parsed as documents, so warnings (an unknown tag, say) join the report instead of printing as Node warnings, and a
+  // second document is refused instead of silently dropped. Merge keys (`<<: *defaults`) are read, as YAML 1.1 did.
+  const documents = parseAllDocuments(text, { uniqueKeys: true, logLevel: "silent", merge: true });
+  if (!Array.isArray(documents)) return fail("the file holds no YAML document");
+  if (documents.length > 1)
+    fail(`the file holds ${documents.length} YAML documents (separated by ---); a topology is one document`);
+  const [document] = documents;
   const issues = [...document.errors, ...document.warnings];
   if (issues.length > 0)
     throw new TopologyError(
       file,
       issues.map((issue) => describeYamlIssue(text, issue)),
     );
-  return document.toJS();
+  try {
+    return document.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (error) {
+    if (error instanceof RangeError) fail("the file nests too deeply to read; a topology is a few levels deep");
+    if (error instanceof ReferenceError && /alias/i.test(error.message))
+      fail(`the file's aliases expand too far (more than ${MAX_ALIAS_COUNT} uses of an alias); write the values out`);
+    throw error;
+  }
 }
+
+/** How many times YAML aliases may be expanded: plenty for a topology, and no room for an alias bomb. */
+const MAX_ALIAS_COUNT = 1_000;
 
 /** The topology named by `CONSUL_LAB_TOPOLOGY`, or the article's lab when it is unset. */
 export function loadTopology(env: NodeJS.ProcessEnv = process.env): Topology {
