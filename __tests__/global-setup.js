@@ -53,7 +53,13 @@ async function startFakeDaemon() {
 }
 
 module.exports = async function globalSetup() {
-  preflight();
+  try {
+    preflight();
+  } catch (error) {
+    // What is missing and how to install it, without Jest's stack trace around it.
+    console.error(`\n${error.message}\n`);
+    process.exit(1);
+  }
   const testRunDir = realpathSync(mkdtempSync(join(tmpdir(), "consul-lab-test-run-")));
   try {
     // Traversable like /tmp itself: nginx's workers run as another user and read document roots made under it.

@@ -80,6 +80,17 @@ describe("loading the topology", () => {
   });
 });
 
+describe("a relative CONSUL_LAB_TOPOLOGY", () => {
+  it("is the caller's path (npm's INIT_CWD), and errors name it whole", () => {
+    const caller = mkdtempSync(join(tmpdir(), "consul-lab-caller-"));
+    writeFileSync(join(caller, "lab.json"), JSON.stringify(ARTICLE_TOPOLOGY));
+    expect(loadTopology({ CONSUL_LAB_TOPOLOGY: "lab.json", INIT_CWD: caller }).name).toBe("consul-lab");
+    expect(() => loadTopology({ CONSUL_LAB_TOPOLOGY: "missing.json", INIT_CWD: caller })).toThrow(
+      `${join(caller, "missing.json")}`,
+    );
+  });
+});
+
 describe("a topology file that is not one plain document", () => {
   const dir = mkdtempSync(join(tmpdir(), "consul-lab-yaml-"));
   const problemsIn = (name: string, text: string): string => {

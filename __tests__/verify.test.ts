@@ -153,3 +153,19 @@ describe("the README's real-host expectations", () => {
     expect(readme).toContain(`On the default lab on a real host, expect: ${realHostExpectations(labTimings(labOf()))}`);
   });
 });
+
+describe("npm run verify without a Docker engine", () => {
+  it("writes a failing report that says why, replacing an old one", async () => {
+    writeFileSync(join(checkout.root, "verify-report.json"), JSON.stringify({ passed: true, stale: true }));
+    // No state file: the fake docker answers as a CLI whose engine is down.
+    const result = await checkout.script("verify", [], {
+      CONSUL_LAB_TOPOLOGY: state.topologyFile,
+      FAKE_DOCKER_STATE: join(checkout.root, "no-engine.json"),
+    });
+    expect(result.status).toBe(1);
+    expect(JSON.parse(checkout.file("verify-report.json"))).toMatchObject({
+      passed: false,
+      error: expect.stringContaining("cannot list the lab's containers: docker ps failed"),
+    });
+  });
+});

@@ -38,6 +38,8 @@ const say = (line: string) => console.log(`consul-lab: ${line}`);
 
 /** The signal that interrupted the run, if one did. */
 let interrupted: NodeJS.Signals | undefined;
+/** Whether this run started Terraform, for what an interruption says. */
+let terraformRan = false;
 
 /** Stops before the next step once Ctrl-C or SIGTERM arrived (after letting a pending signal's listener run). */
 async function stopIfInterrupted(): Promise<void> {
@@ -77,6 +79,7 @@ async function synth(env: NodeJS.ProcessEnv): Promise<SynthesizedStack[]> {
 }
 
 function terraformFor(stack: SynthesizedStack, env: NodeJS.ProcessEnv): StackTerraform {
+  terraformRan = true;
   return new StackTerraform(stack, { env, color: Boolean(process.stdout.isTTY) });
 }
 
@@ -343,7 +346,9 @@ main(process.argv.slice(2)).then(
     // A signal that arrived during the last step is seen here, before the exit status is decided.
     await new Promise((resolve) => setImmediate(resolve));
     if (interrupted) {
-      console.error(`consul-lab: interrupted (${interrupted}); Terraform was stopped, and its plan removed`);
+      // Only a command that ran Terraform stopped it; a synth or the doctor simply stopped.
+      const what = terraformRan ? "Terraform was stopped, and its plan removed" : "nothing after this point was done";
+      console.error(`consul-lab: interrupted (${interrupted}); ${what}`);
       process.exit(interrupted === "SIGINT" ? 130 : 143);
     }
     process.exitCode = status;

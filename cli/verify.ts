@@ -177,9 +177,10 @@ async function main(argv: string[]): Promise<number> {
   try {
     found = await containers.list();
   } catch (error) {
-    console.error(
-      `consul-lab: cannot list the lab's containers: ${(error as Error).message}; check \`npm run doctor\``,
-    );
+    const why = `cannot list the lab's containers: ${(error as Error).message}`;
+    console.error(`consul-lab: ${why}; check \`npm run doctor\``);
+    // The report says so too, so an old one is never taken for this run's.
+    writeReport({ lab: lab.topology.name, passed: false, error: why, facts: [] });
     return 1;
   }
   if (found.length === 0) {

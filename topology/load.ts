@@ -3,7 +3,7 @@
  * that lists every problem found, each with its path.
  */
 import { readFileSync } from "node:fs";
-import { extname } from "node:path";
+import { extname, resolve } from "node:path";
 import { parseAllDocuments, parseDocument, YAMLError, YAMLWarning } from "yaml";
 import type { z } from "zod";
 import { ARTICLE_TOPOLOGY } from "./default";
@@ -144,10 +144,14 @@ export function readTopologyFile(file: string): unknown {
 /** How many times YAML aliases may be expanded: plenty for a topology, and no room for an alias bomb. */
 const MAX_ALIAS_COUNT = 1_000;
 
-/** The topology named by `CONSUL_LAB_TOPOLOGY`, or the article's lab when it is unset. */
+/**
+ * The topology named by `CONSUL_LAB_TOPOLOGY`, or the article's lab when it is unset. A relative path is the caller's:
+ * npm runs scripts from the project root but says where it was started (INIT_CWD); errors name the absolute path.
+ */
 export function loadTopology(env: NodeJS.ProcessEnv = process.env): Topology {
-  const file = env[TOPOLOGY_ENV];
-  if (!file) return parseTopology(ARTICLE_TOPOLOGY, "the built-in topology");
+  const named = env[TOPOLOGY_ENV];
+  if (!named) return parseTopology(ARTICLE_TOPOLOGY, "the built-in topology");
+  const file = resolve(env.INIT_CWD || process.cwd(), named);
   return parseTopology(readTopologyFile(file), `${TOPOLOGY_ENV} file ${file}`);
 }
 

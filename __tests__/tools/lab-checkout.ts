@@ -86,6 +86,8 @@ export class LabCheckout {
       FAKE_DOCKER_STATE: this.dockerState,
       CONSUL_LAB_ROUTE_TABLE: this.routeTable,
       CONSUL_LAB_TOPOLOGY: "",
+      // As npm sets it for a script started from the copy's root (a relative topology path is resolved against it).
+      INIT_CWD: this.root,
       ...env,
     };
   }
