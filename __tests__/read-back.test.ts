@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { generatedTopology } from "../scripts/dev/generated-topology";
 import { CONTAINER_READ_BACK, ENGINE_CHANGED_ATTRIBUTES } from "../constructs/engine-read-back";
 import { ClusterStack, ConsulStack } from "../stacks";
-import { Lab, loadTopology } from "../topology";
+import { Lab, loadTopology, NODE_CONTAINER_SUFFIXES } from "../topology";
 import { formatGoDuration, parseGoDuration } from "../topology/go-duration";
 import { articleInput, labOf } from "./helpers";
 
@@ -51,6 +51,15 @@ describe.each(Object.entries(LABS))("read-back of %s", (_name, makeLab) => {
   const lab = makeLab();
   const { cluster, consul } = synthesized(lab);
   const containers = Object.entries<any>(cluster.resource.docker_container);
+
+  it("names every container <lab>-<node>, or with one of the suffixes validation knows", () => {
+    const names = new Set(
+      lab.nodes
+        .flatMap((node) => [node.name, ...NODE_CONTAINER_SUFFIXES.map((suffix) => `${node.name}-${suffix}`)])
+        .map((name) => lab.dockerName(name)),
+    );
+    expect(containers.map(([, body]) => body.name).filter((name) => !names.has(name))).toEqual([]);
+  });
 
   it("sets only container arguments whose read-back the table decides", () => {
     const undecided = containers.flatMap(([key, body]) =>

@@ -350,6 +350,17 @@ describe("names that pass their pattern but collide", () => {
     ]);
   });
 
+  it.each(["dev1004-net", "dev1004-dns", "dev1004-app", "dev1002-load-balancer"])(
+    "refuses a node named %s, whose agent container would take another node's container name",
+    (name) => {
+      const input = articleInput();
+      input.nodes.push({ name, address: "10.0.1.20", role: "client" });
+      expect(problemsOf(input)).toContain(
+        `nodes[6].name: "${name}" would name its agent's container like the "${name.split("-").slice(1).join("-")}" container of node "${name.split("-")[0]}" (consul-lab-${name}); choose a name that is not another node's name plus -${name.split("-").slice(1).join("-")}`,
+      );
+    },
+  );
+
   it("refuses a service named consul", () => {
     const input = articleInput();
     input.services[0].name = "consul";

@@ -8,6 +8,17 @@ import type { NodeSpec, ServiceSpec, Topology } from "./schema";
 /** What a node's workload container does, derived from the services it registers. */
 export type WorkloadKind = "app" | "sorry" | "load-balancer" | "entry" | "placeholder";
 
+/**
+ * What the constructs append to a node's name for the containers beside its agent (`<lab>-<node>-<suffix>`): its
+ * namespace, its DNS forwarder, and its workload of any kind. A node named like another node plus one of these would
+ * give two containers one name.
+ */
+export const NODE_CONTAINER_SUFFIXES: readonly string[] = [
+  "net",
+  "dns",
+  ...(["app", "sorry", "load-balancer", "entry", "placeholder"] satisfies WorkloadKind[]),
+];
+
 /** One registration of a service on one node. */
 export interface ServiceInstance {
   readonly service: ServiceSpec;

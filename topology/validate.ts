@@ -6,6 +6,7 @@ import { goDurationMs } from "./go-duration";
 import { intToIpv4, ipv4ToInt, isNetworkAddress, isUsableHost, parseCidr } from "./ipv4";
 import {
   CONSUL_FIXED_PORTS,
+  NODE_CONTAINER_SUFFIXES,
   OPERATOR_MAINTENANCE_SEGMENT,
   SITE_INSTANCES_SEGMENT,
   instanceWorkload,
@@ -423,6 +424,17 @@ const DOCKER_BUILT_IN_NETWORKS = ["bridge", "host", "none"];
 
 /** Names that pass their field's pattern but collide with something the lab or its tools own. */
 function checkReservedNames(topology: Topology, report: Report): void {
+  topology.nodes.forEach((node, index) => {
+    for (const other of topology.nodes) {
+      const suffix = NODE_CONTAINER_SUFFIXES.find((candidate) => node.name === `${other.name}-${candidate}`);
+      if (suffix) {
+        report(
+          `nodes[${index}].name`,
+          `"${node.name}" would name its agent's container like the "${suffix}" container of node "${other.name}" (${topology.name}-${node.name}); choose a name that is not another node's name plus -${suffix}`,
+        );
+      }
+    }
+  });
   if (DOCKER_BUILT_IN_NETWORKS.includes(topology.name)) {
     report(
       "name",
