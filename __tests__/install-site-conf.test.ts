@@ -23,9 +23,9 @@ function install(nginxDir: string, rendered: string) {
 
 async function body(port: number): Promise<string> {
   // A reload replaces workers gracefully: for a moment an old one may still answer, or close the idle connection a
-  // request was about to reuse. Either is asked again.
+  // request was about to reuse. Either is asked again, for up to 10 s (a loaded 2-core machine starts workers late).
   for (let attempt = 0; ; attempt++) {
-    const last = attempt >= 20;
+    const last = attempt >= 100;
     const text = await fetch(`http://127.0.0.1:${port}/`).then(
       (response) => response.text(),
       (error: Error) => (last ? Promise.reject(error) : undefined),

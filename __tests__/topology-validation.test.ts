@@ -387,3 +387,45 @@ describe("names that pass their pattern but collide", () => {
     ]);
   });
 });
+
+describe("the lab network and the recursors", () => {
+  const relocated = (subnet: string, prefix: string) => {
+    const input = articleInput();
+    input.network = { subnet };
+    for (const node of input.nodes) node.address = node.address.replace(/^10\.0\.1\./, prefix);
+    (input as any).externalServices = [];
+    return input;
+  };
+
+  it.each([
+    ["127.1.0.0/24", "127.1.0."],
+    ["169.254.5.0/24", "169.254.5."],
+    ["100.64.1.0/24", "100.64.1."],
+    ["8.8.8.0/24", "8.8.8."],
+  ])("refuses %s, outside the private ranges", (subnet, prefix) => {
+    expect(problemsOf(relocated(subnet, prefix))).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(
+          new RegExp(`^network\\.subnet: "${subnet.replace(/\./g, "\\.")}" is not inside a private range`),
+        ),
+      ]),
+    );
+  });
+
+  it.each([
+    ["172.20.0.0/24", "172.20.0."],
+    ["192.168.7.0/24", "192.168.7."],
+  ])("accepts %s", (subnet, prefix) => {
+    expect(problemsOf(relocated(subnet, prefix)).filter((problem) => problem.startsWith("network.subnet"))).toEqual([]);
+  });
+
+  it.each(["127.0.0.1", "10.0.1.4"])("refuses the recursor %s, which is a node itself: a DNS loop", (recursor) => {
+    const input = articleInput();
+    input.consul = { recursors: [recursor] };
+    expect(problemsOf(input)).toEqual([
+      expect.stringMatching(
+        new RegExp(`^consul\\.recursors\\[0\\]: ${recursor.replace(/\./g, "\\.")} is a lab node itself`),
+      ),
+    ]);
+  });
+});

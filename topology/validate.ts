@@ -3,7 +3,7 @@
  * so a user sees everything wrong with a file in one run.
  */
 import { goDurationMs } from "./go-duration";
-import { intToIpv4, ipv4ToInt, isNetworkAddress, isUsableHost, parseCidr } from "./ipv4";
+import { intToIpv4, ipv4ToInt, isNetworkAddress, isUsableHost, parseCidr, Subnet } from "./ipv4";
 import {
   CONSUL_FIXED_PORTS,
   NODE_CONTAINER_SUFFIXES,
@@ -54,6 +54,14 @@ function checkNodes(topology: Topology, report: Report): void {
   }
 }
 
+/** The private IPv4 unicast ranges (RFC 1918): the only ones a lab network may take. */
+const PRIVATE_RANGES = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"];
+
+/** Whether a subnet lies wholly inside another. */
+function within(inner: Subnet, outer: Subnet): boolean {
+  return inner.network >= outer.network && inner.network + inner.size <= outer.network + outer.size;
+}
+
 function checkNetwork(topology: Topology, report: Report): void {
   const { subnet: cidr, gateway } = topology.network;
   const subnet = parseCidr(cidr);
@@ -66,6 +74,13 @@ function checkNetwork(topology: Topology, report: Report): void {
   if (subnet.prefixLength > 29) {
     report("network.subnet", `"${cidr}" is too small for a lab: use a prefix of /29 or shorter`);
     return;
+  }
+  const privateRange = PRIVATE_RANGES.find((range) => within(subnet, parseCidr(range)));
+  if (!privateRange) {
+    report(
+      "network.subnet",
+      `"${cidr}" is not inside a private range (${PRIVATE_RANGES.join(", ")}); a lab network elsewhere would shadow real addresses (or loopback, link-local, multicast) on the host. Use one such as 10.0.1.0/24`,
+    );
   }
   topology.nodes.forEach((node, index) => {
     if (!isUsableHost(subnet, node.address)) {
@@ -388,6 +403,16 @@ function checkConsulTemplate(topology: Topology, report: Report): void {
 }
 
 function checkDns(topology: Topology, report: Report): void {
+  // A recursor on the node itself is its own dnsmasq, which forwards to Consul again: a loop.
+  const nodeAddresses = new Set(topology.nodes.map((node) => node.address));
+  topology.consul.recursors.forEach((recursor, index) => {
+    if (recursor.startsWith("127.") || recursor === "0.0.0.0" || nodeAddresses.has(recursor)) {
+      report(
+        `consul.recursors[${index}]`,
+        `${recursor} is a lab node itself (its dnsmasq sends non-Consul names to Consul, which would send them back): name a DNS server outside the lab`,
+      );
+    }
+  });
   const { dns } = topology.consul;
   if (goDurationMs(dns.maxStale) === 0 && dns.allowStale) {
     report(
