@@ -220,6 +220,12 @@ async function loadBalancers(context: DrillContext): Promise<LabContainer[]> {
 
 const addressesOf = (lab: Lab, kind: "app" | "sorry") => lab.nodesRunning(kind).map((node) => node.address);
 
+/** What every load balancer's upstream lists while the app servers pass: the app servers, and the sorry server. */
+const normalUpstream = (lab: Lab) => [...addressesOf(lab, "app"), ...addressesOf(lab, "sorry")];
+
+/** The verdict on the entry of a step that changes who answers, but must never leave a request unanswered. */
+const ENTRY_ANSWERS_EVERY_REQUEST = "the entry answers every request with the app or the sorry page";
+
 const operatorSwitchOff =
   (context: DrillContext): Condition["check"] =>
   async () => {
@@ -232,7 +238,7 @@ async function stopAppServers(context: DrillContext, restorer: Restorer): Promis
   const apps = await appServers(context);
   const balancers = await loadBalancers(context);
   const sorry = addressesOf(lab, "sorry");
-  const normal = [...addressesOf(lab, "app"), ...sorry];
+  const normal = normalUpstream(lab);
   return timedStep(context, `stop every app server (${apps.map((app) => app.node).join(", ")})`, {
     preconditions: (watch) => [
       { expected: "the entry serves an app server's page", check: entryServes(watch, "app", 0) },
@@ -254,7 +260,7 @@ async function stopAppServers(context: DrillContext, restorer: Restorer): Promis
         check: upstreamsList(context, balancers, sorry),
       },
     ],
-    entryMustAnswer: "the entry answers every request with the app or the sorry page",
+    entryMustAnswer: ENTRY_ANSWERS_EVERY_REQUEST,
   });
 }
 
@@ -262,7 +268,7 @@ async function startAppServers(context: DrillContext, restorer: Restorer): Promi
   const { lab } = context;
   const apps = await appServers(context);
   const balancers = await loadBalancers(context);
-  const normal = [...addressesOf(lab, "app"), ...addressesOf(lab, "sorry")];
+  const normal = normalUpstream(lab);
   return timedStep(context, "start the app servers again", {
     preconditions: () => [
       {
@@ -284,7 +290,7 @@ async function startAppServers(context: DrillContext, restorer: Restorer): Promi
         check: upstreamsList(context, balancers, normal),
       },
     ],
-    entryMustAnswer: "the entry answers every request with the app or the sorry page",
+    entryMustAnswer: ENTRY_ANSWERS_EVERY_REQUEST,
   });
 }
 
@@ -429,7 +435,7 @@ async function operatorMaintenance(context: DrillContext, restorer: Restorer): P
             check: entryServes(watch, kind, from),
           },
         ],
-        entryMustAnswer: "the entry answers every request with the app or the sorry page",
+        entryMustAnswer: ENTRY_ANSWERS_EVERY_REQUEST,
       }),
     );
   }
