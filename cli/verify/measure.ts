@@ -31,6 +31,7 @@ export interface MeasureOptions {
 }
 
 const NO_ANSWER = Symbol("no answer by the deadline");
+const NOT_ASKED = "not asked yet";
 
 /** Measures every condition from `from` (milliseconds since the epoch, when the step's action returned). */
 export async function measure(
@@ -42,7 +43,7 @@ export async function measure(
   const state = conditions.map(() => ({
     lastFalseAt: from,
     firstTrueAt: undefined as number | undefined,
-    last: "not asked yet",
+    last: NOT_ASKED,
   }));
   while (state.some((entry) => entry.firstTrueAt === undefined) && !options.aborted?.()) {
     const tickStart = Date.now();
@@ -67,8 +68,10 @@ export async function measure(
       const entry = state[index];
       if (entry.firstTrueAt !== undefined) return;
       if (answer === true && tickEnd <= deadline) entry.firstTrueAt = tickEnd;
-      else if (answer === NO_ANSWER || answer === true) entry.last = "no answer by the deadline";
-      else {
+      // Cut off by the deadline: what was last seen still stands, and says more than the cut.
+      else if (answer === NO_ANSWER || answer === true) {
+        if (entry.last === NOT_ASKED) entry.last = "no answer by the deadline";
+      } else {
         entry.last = answer;
         entry.lastFalseAt = tickStart;
       }
