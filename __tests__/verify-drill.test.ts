@@ -9,53 +9,58 @@ const { checkout, withStandIn, verifyEnv } = verifyHarness();
 
 describe("npm run verify -- --drill", () => {
   it("times the switch to the sorry server and back on the real lab's timings, and restores the lab", () =>
-    withStandIn(async (standIn) => {
-      const result = await checkout.script("verify", ["--drill"], verifyEnv(standIn));
-      if (process.env.DEBUG_VERIFY) console.log(result.stdout);
-      expect(result.stderr).toBe("");
-      expect(result.status).toBe(0);
-      const report = JSON.parse(checkout.file("verify-report.json"));
-      const rows = report.drill as DrillRowSeen[];
-      expect(rows.filter((row) => !row.ok)).toEqual([]);
-      const health = standIn.timeline.healthDelayMs / 1000;
-      // The entry falls back at once (nginx's backup); the flag follows health; the upstream, quiescence later.
-      expect(secondsOf(rows, "stop every", "the entry serves the sorry page")).toBeLessThan(health);
-      expect(secondsOf(rows, "stop every", "web/test.hoge.dev.jp/maintenance/key reads on")).toBeGreaterThanOrEqual(
-        health - 0.2,
-      );
-      expect(
-        secondsOf(rows, "stop every", "every load balancer's upstream lists only the sorry server"),
-      ).toBeGreaterThanOrEqual(health + standIn.timeline.upstreamDelayMs / 1000 - 0.2);
-      expect(secondsOf(rows, "stop the leader", "another server becomes leader")).toBeGreaterThanOrEqual(
-        standIn.timeline.electionDelayMs / 1000 - 0.2,
-      );
-      // Each condition is timed on its own: the flag turns off before the app page returns (the upstream's quiescence).
-      expect(secondsOf(rows, "start the app", "web/test.hoge.dev.jp/maintenance/key reads off")).toBeLessThan(
-        secondsOf(rows, "start the app", "the entry serves an app server's page"),
-      );
-      for (const row of rows.filter((row) => row.seconds !== undefined))
-        expect(row.seen).toMatch(/^after \d+\.\d s ± \d\.\d/);
-      expect(rows.find((row) => row.expected === "the entry serves the sorry page")!.seen).toMatch(
-        /the action took \d\.\d s$/,
-      );
-      expect(
-        rows.find((row) => row.expected === "the entry answers every request with the app or the sorry page")!.seen,
-      ).toMatch(
-        /^0 of \d+ requests failed \(neither an app nor the sorry page, from the action being sent to the step's end\)$/,
-      );
-      expect(result.stdout).toMatch(/step\s+expected\s+seen\s+seconds\s+result/);
-      // The facts are asked again after the drill, and count.
-      expect(report.factsAfterDrill.length).toBe(report.facts.length);
-      // Everything stopped was started again, the flag follows health, the operator's switch is as it was, the state
-      // file is gone, and nothing else was touched.
-      expect(standIn.containers().filter((container) => container.State !== "running")).toEqual([]);
-      expect(standIn.kv.get("web/test.hoge.dev.jp/maintenance/key")).toBe("off");
-      expect(standIn.kv.has("web/test.hoge.dev.jp/maintenance/operator")).toBe(false);
-      expect(existsSync(join(checkout.root, ".verify-drill.json"))).toBe(false);
-      const touched = checkout.calls("docker").filter((call) => ["stop", "start", "exec"].includes(call.argv[0]));
-      expect(touched.length).toBeGreaterThan(0);
-      expect(touched.every((call) => call.argv[1].startsWith("consul-lab-"))).toBe(true);
-    }));
+    withStandIn(
+      async (standIn) => {
+        const result = await checkout.script("verify", ["--drill"], verifyEnv(standIn));
+        if (process.env.DEBUG_VERIFY) console.log(result.stdout);
+        expect(result.stderr).toBe("");
+        expect(result.status).toBe(0);
+        const report = JSON.parse(checkout.file("verify-report.json"));
+        const rows = report.drill as DrillRowSeen[];
+        expect(rows.filter((row) => !row.ok)).toEqual([]);
+        const health = standIn.timeline.healthDelayMs / 1000;
+        // The entry falls back at once (nginx's backup); the flag follows health; the upstream, quiescence later.
+        expect(secondsOf(rows, "stop every", "the entry serves the sorry page")).toBeLessThan(health);
+        expect(secondsOf(rows, "stop every", "web/test.hoge.dev.jp/maintenance/key reads on")).toBeGreaterThanOrEqual(
+          health - 0.2,
+        );
+        expect(
+          secondsOf(rows, "stop every", "every load balancer's upstream lists only the sorry server"),
+        ).toBeGreaterThanOrEqual(health + standIn.timeline.upstreamDelayMs / 1000 - 0.2);
+        expect(secondsOf(rows, "stop the leader", "another server becomes leader")).toBeGreaterThanOrEqual(
+          standIn.timeline.electionDelayMs / 1000 - 0.2,
+        );
+        // Each condition is timed on its own: the flag turns off before the app page returns (the upstream's quiescence).
+        expect(secondsOf(rows, "start the app", "web/test.hoge.dev.jp/maintenance/key reads off")).toBeLessThan(
+          secondsOf(rows, "start the app", "the entry serves an app server's page"),
+        );
+        for (const row of rows.filter((row) => row.seconds !== undefined))
+          expect(row.seen).toMatch(/^after \d+\.\d s ± \d\.\d/);
+        expect(rows.find((row) => row.expected === "the entry serves the sorry page")!.seen).toMatch(
+          /the action took \d\.\d s$/,
+        );
+        expect(
+          rows.find((row) => row.expected === "the entry answers every request with the app or the sorry page")!.seen,
+        ).toMatch(
+          /^0 of \d+ requests failed \(neither an app nor the sorry page, from the action being sent to the step's end\)$/,
+        );
+        expect(result.stdout).toMatch(/step\s+expected\s+seen\s+seconds\s+result/);
+        // The facts are asked again after the drill, and count.
+        expect(report.factsAfterDrill.length).toBe(report.facts.length);
+        // Everything stopped was started again, the flag follows health, the operator's switch is as it was, the state
+        // file is gone, and nothing else was touched.
+        expect(standIn.containers().filter((container) => container.State !== "running")).toEqual([]);
+        expect(standIn.kv.get("web/test.hoge.dev.jp/maintenance/key")).toBe("off");
+        expect(standIn.kv.has("web/test.hoge.dev.jp/maintenance/operator")).toBe(false);
+        expect(existsSync(join(checkout.root, ".verify-drill.json"))).toBe(false);
+        const touched = checkout.calls("docker").filter((call) => ["stop", "start", "exec"].includes(call.argv[0]));
+        expect(touched.length).toBeGreaterThan(0);
+        expect(touched.every((call) => call.argv[1].startsWith("consul-lab-"))).toBe(true);
+      },
+      // consul-template's quiescence at 6 s full scale (within its 2-10 s): the app page returns well after the flag
+      // turns off, so the two rows stay apart on a loaded machine too.
+      (standIn) => (standIn.timeline.upstreamDelayMs = 600),
+    ));
 
   it("fails a step that never completes at its deadline, and still restores the lab", () =>
     withStandIn(
@@ -111,7 +116,8 @@ describe("npm run verify -- --drill", () => {
       const result = await checkout.script("verify", ["--drill"], verifyEnv(standIn, { FAKE_DOCKER_STOP_MS: "1500" }));
       const rows = JSON.parse(checkout.file("verify-report.json")).drill as DrillRowSeen[];
       const sorry = rows.find((row) => row.expected === "the entry serves the sorry page")!;
-      expect(sorry.seen).toMatch(/the action took 1\.[5-9] s$/);
+      // At least the stop's own 1.5 s; more on a loaded machine.
+      expect(sorry.seen).toMatch(/the action took (1\.[5-9]|[2-9]\.\d) s$/);
       expect(
         rows.find((row) => row.step.startsWith("stop every") && row.expected.startsWith("the entry answers")),
       ).toMatchObject({
