@@ -3,10 +3,9 @@ import { spawn, SpawnOptions, spawnSync, SpawnSyncOptions } from "node:child_pro
 import { constants as osConstants } from "node:os";
 import { chmodSync, existsSync, mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { STATE_DIR } from "../constructs/project-paths";
+import { PROJECT_ROOT, STATE_DIR } from "../constructs/project-paths";
 
-/** The project root: the bundled CLI runs from `.build/`, the sources from `cli/`, both one level below it. */
-export const PROJECT_ROOT = join(__dirname, "..");
+export { PROJECT_ROOT } from "../constructs/project-paths";
 
 export interface CommandResult {
   readonly status: number;

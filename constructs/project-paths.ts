@@ -1,3 +1,8 @@
+import { join } from "node:path";
+
+/** This checkout, absolute: the bundled entry points run from `.build/`, the sources from one folder below the root. */
+export const PROJECT_ROOT = join(__dirname, "..");
+
 /**
  * Terraform runs each stack in `cdktf.out/stacks/<stack>`, three levels below the project root. Paths the
  * synthesized JSON gives Terraform (state, assets, deploy-time scripts) are relative to that directory, so no

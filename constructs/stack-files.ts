@@ -1,6 +1,6 @@
 import { ISynthesisSession, TerraformStack } from "cdktf";
 import type { IConstruct } from "constructs";
-import { PROJECT_ROOT_FROM_STACK } from "./project-paths";
+import { PROJECT_ROOT, PROJECT_ROOT_FROM_STACK } from "./project-paths";
 import { mkdirSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 
@@ -32,9 +32,6 @@ export function addStackFile(scope: IConstruct, name: string, file: StackFile): 
   if (files.has(name)) throw new Error(`stack ${stack.node.id} already has a file ${name}`);
   files.set(name, file);
 }
-
-/** This checkout: the bundled app runs from `.build/`, the sources from `constructs/`, both one level below it. */
-const PROJECT_ROOT = join(__dirname, "..");
 
 /**
  * Whether a stack's directory is where Terraform runs it for this checkout, `cdktf.out/stacks/<stack>`: a link holds a

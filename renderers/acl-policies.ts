@@ -2,7 +2,7 @@
  * The ACL policy of every role in the lab, as Consul's HCL rules, each the least that lets the role work. Service
  * names, key paths and node names come from the same model as the agent configs, templates and watch.
  */
-import type { Lab } from "../topology";
+import { maintenanceFolder, type Lab } from "../topology";
 
 export interface AclRole {
   /** Policy name, token description key, and key of the role's secret in `role_tokens`. */
@@ -31,12 +31,6 @@ function rule(resource: string, name: string, policy: "read" | "write"): string 
 
 function rules(...lines: string[]): string {
   return `${lines.join("\n")}\n`;
-}
-
-/** The maintenance flag's folder, which consul-template may read. */
-function maintenancePrefix(lab: Lab): string {
-  const key = lab.topology.site.maintenanceKey;
-  return key.slice(0, key.lastIndexOf("/") + 1);
 }
 
 /**
@@ -69,7 +63,7 @@ export function aclRoles(lab: Lab): AclRole[] {
       rules: rules(
         rule("service", site.service, "read"),
         rule("node_prefix", "", "read"),
-        rule("key_prefix", maintenancePrefix(lab), "read"),
+        rule("key_prefix", maintenanceFolder(lab.topology.site.maintenanceKey), "read"),
       ),
     },
     {

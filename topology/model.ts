@@ -38,6 +38,11 @@ export const NODE_LOOPBACK = "127.0.0.1";
 /** The port each node's dnsmasq answers on, in the node's namespace: the standard one, as resolvers take no port. */
 export const NODE_DNS_PORT = 53;
 
+/** The folder of the maintenance flag (`web/site/maintenance/` for `web/site/maintenance/key`), with its slash. */
+export function maintenanceFolder(maintenanceKey: string): string {
+  return maintenanceKey.slice(0, maintenanceKey.lastIndexOf("/") + 1);
+}
+
 /** The last segment of the operator's maintenance key (see Lab.operatorMaintenanceKey). */
 export const OPERATOR_MAINTENANCE_SEGMENT = "operator";
 /** The last segment of the site's instance list (see Lab.siteInstancesKey). */
@@ -108,8 +113,7 @@ export class Lab {
    * undo an operator's maintenance; an operator (or the drill) writes only this key.
    */
   get operatorMaintenanceKey(): string {
-    const key = this.topology.site.maintenanceKey;
-    return `${key.slice(0, key.lastIndexOf("/") + 1)}${OPERATOR_MAINTENANCE_SEGMENT}`;
+    return `${maintenanceFolder(this.topology.site.maintenanceKey)}${OPERATOR_MAINTENANCE_SEGMENT}`;
   }
 
   /**
@@ -117,8 +121,7 @@ export class Lab {
    * which consul-template may read. Terraform's consul stack writes it; no agent token may.
    */
   get siteInstancesKey(): string {
-    const key = this.topology.site.maintenanceKey;
-    return `${key.slice(0, key.lastIndexOf("/") + 1)}${SITE_INSTANCES_SEGMENT}`;
+    return `${maintenanceFolder(this.topology.site.maintenanceKey)}${SITE_INSTANCES_SEGMENT}`;
   }
 
   /** Whether the lab runs with gossip encryption and ACLs ("secure"), or as the article's open Consul ("none"). */

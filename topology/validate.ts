@@ -6,6 +6,7 @@ import { goDurationMs } from "./go-duration";
 import { intToIpv4, ipv4ToInt, isNetworkAddress, isUsableHost, parseCidr, Subnet } from "./ipv4";
 import {
   CONSUL_FIXED_PORTS,
+  maintenanceFolder,
   NODE_CONTAINER_SUFFIXES,
   OPERATOR_MAINTENANCE_SEGMENT,
   SITE_INSTANCES_SEGMENT,
@@ -364,7 +365,7 @@ function checkConsulStackInputs(topology: Topology, report: Report): void {
       );
     }
   }
-  const folder = key.slice(0, key.lastIndexOf("/") + 1);
+  const folder = maintenanceFolder(key);
   const operatorKey = `${folder}${OPERATOR_MAINTENANCE_SEGMENT}`;
   const instancesKey = `${folder}${SITE_INSTANCES_SEGMENT}`;
   for (const path of Object.keys(topology.kv)) {
