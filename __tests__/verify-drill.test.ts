@@ -1,11 +1,11 @@
 /** `npm run verify -- --drill` against the stand-in lab, which plays the real lab's timings scaled down. */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { DrillRowSeen, secondsOf, verifyHarness } from "./tools/verify-harness";
+import { secondsOf, verifyHarness } from "./tools/verify-harness";
 
 jest.setTimeout(90_000);
 
-const { checkout, withStandIn, verifyEnv } = verifyHarness();
+const { checkout, withStandIn, verifyEnv, readReport } = verifyHarness();
 
 describe("npm run verify -- --drill", () => {
   it("times the switch to the sorry server and back on the real lab's timings, and restores the lab", () =>
@@ -15,8 +15,8 @@ describe("npm run verify -- --drill", () => {
         if (process.env.DEBUG_VERIFY) console.log(result.stdout);
         expect(result.stderr).toBe("");
         expect(result.status).toBe(0);
-        const report = JSON.parse(checkout.file("verify-report.json"));
-        const rows = report.drill as DrillRowSeen[];
+        const report = readReport();
+        const rows = report.drill!;
         expect(rows.filter((row) => !row.ok)).toEqual([]);
         const health = standIn.timeline.healthDelayMs / 1000;
         // The entry falls back at once (nginx's backup); the flag follows health; the upstream, quiescence later.
@@ -71,11 +71,7 @@ describe("npm run verify -- --drill", () => {
           verifyEnv(standIn, { CONSUL_LAB_DRILL_DEADLINE_SECONDS: "2" }),
         );
         expect(result.status).toBe(1);
-        const rows = JSON.parse(checkout.file("verify-report.json")).drill as {
-          expected: string;
-          ok: boolean;
-          seen: string;
-        }[];
+        const rows = readReport().drill!;
         expect(rows.find((row) => row.expected.endsWith("reads on"))).toMatchObject({
           ok: false,
           seen: "not by the deadline (last: flag off)",
@@ -114,7 +110,7 @@ describe("npm run verify -- --drill", () => {
   it("keeps asking the entry while a docker stop takes 1.5 s, and times from the stop's return", () =>
     withStandIn(async (standIn) => {
       const result = await checkout.script("verify", ["--drill"], verifyEnv(standIn, { FAKE_DOCKER_STOP_MS: "1500" }));
-      const rows = JSON.parse(checkout.file("verify-report.json")).drill as DrillRowSeen[];
+      const rows = readReport().drill!;
       const sorry = rows.find((row) => row.expected === "the entry serves the sorry page")!;
       // At least the stop's own 1.5 s; more on a loaded machine.
       expect(sorry.seen).toMatch(/the action took (1\.[5-9]|[2-9]\.\d) s$/);

@@ -1,11 +1,11 @@
 /** `npm run verify` never passes what it did not check: one test per way it once could. */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { DrillRowSeen, factLines, verifyHarness } from "./tools/verify-harness";
+import { factLines, verifyHarness } from "./tools/verify-harness";
 
 jest.setTimeout(90_000);
 
-const { checkout, withStandIn, verifyEnv } = verifyHarness();
+const { checkout, withStandIn, verifyEnv, readReport } = verifyHarness();
 
 describe("npm run verify never passes what it did not check", () => {
   it("fails DNS over TCP when the published port closes the connection, and replaces an old report", () =>
@@ -19,7 +19,7 @@ describe("npm run verify never passes what it did not check", () => {
             /^FAIL {2}DNS tcp 127\.0\.0\.1:\d+: dev1001\.node\.consul -> 10\.0\.1\.1: (127\.0\.0\.1:\d+ closed the TCP connection without a full DNS answer|read ECONNRESET)$/,
           ),
         );
-        expect(JSON.parse(checkout.file("verify-report.json"))).toMatchObject({ passed: false });
+        expect(readReport()).toMatchObject({ passed: false });
       },
       // Docker's proxy with nothing behind it: the publish node's agent is down.
       (standIn) => standIn.setRunning("consul-lab-dev1001", false),
@@ -34,7 +34,7 @@ describe("npm run verify never passes what it did not check", () => {
           /drill: not run: \d+ fact\(s\) fail; the drill starts only from a lab whose facts all hold/,
         );
         expect(checkout.calls("docker").filter((call) => ["stop", "start"].includes(call.argv[0]))).toEqual([]);
-        expect(JSON.parse(checkout.file("verify-report.json"))).toMatchObject({ passed: false, drill: [] });
+        expect(readReport()).toMatchObject({ passed: false, drill: [] });
       },
       // The flag already on with the app servers passing: "sorry page" and "flag on" would pass at 0 s.
       (standIn) => {
@@ -48,7 +48,7 @@ describe("npm run verify never passes what it did not check", () => {
       async (standIn) => {
         const result = await checkout.script("verify", ["--drill"], verifyEnv(standIn));
         expect(result.status).toBe(1);
-        const rows = JSON.parse(checkout.file("verify-report.json")).drill as DrillRowSeen[];
+        const rows = readReport().drill!;
         expect(rows).toEqual([
           expect.objectContaining({
             expected: "the lab is where this step starts",
@@ -73,7 +73,7 @@ describe("npm run verify never passes what it did not check", () => {
           verifyEnv(standIn, { CONSUL_LAB_DRILL_DEADLINE_SECONDS: "2" }),
         );
         expect(result.status).toBe(1);
-        const rows = JSON.parse(checkout.file("verify-report.json")).drill as DrillRowSeen[];
+        const rows = readReport().drill!;
         expect(rows.find((row) => row.expected === "dev1001 itself knows a leader")).toMatchObject({
           ok: false,
           seen: "not by the deadline (last: no leader known)",

@@ -11,7 +11,7 @@ import { factLines, verifyHarness } from "./tools/verify-harness";
 
 jest.setTimeout(90_000);
 
-const { checkout, state, withStandIn, verifyEnv } = verifyHarness();
+const { checkout, state, withStandIn, verifyEnv, readReport } = verifyHarness();
 
 describe("npm run verify", () => {
   it("passes on a healthy lab, one line per fact with the value seen, and writes the report", () =>
@@ -38,7 +38,7 @@ describe("npm run verify", () => {
       expect(result.stdout).toMatch(
         /ok {4}http:\/\/127\.0\.0\.1:\d+\/ answers 200 with an app server's page: HTTP 200, app page from dev1004/,
       );
-      const report = JSON.parse(checkout.file("verify-report.json"));
+      const report = readReport();
       expect(report).toMatchObject({ lab: "consul-lab", passed: true });
       expect(report.facts.length).toBe(factLines(result.stdout).length);
       // Read-only: nothing was stopped or started.
@@ -60,7 +60,7 @@ describe("npm run verify", () => {
             ),
           ]),
         );
-        expect(JSON.parse(checkout.file("verify-report.json")).passed).toBe(false);
+        expect(readReport().passed).toBe(false);
         expect(result.stdout).toMatch(/verify: \d+ check\(s\) failed/);
       },
       (standIn) => {
@@ -163,7 +163,7 @@ describe("npm run verify without a Docker engine", () => {
       FAKE_DOCKER_STATE: join(checkout.root, "no-engine.json"),
     });
     expect(result.status).toBe(1);
-    expect(JSON.parse(checkout.file("verify-report.json"))).toMatchObject({
+    expect(readReport()).toMatchObject({
       passed: false,
       error: expect.stringContaining("cannot list the lab's containers: docker ps failed"),
     });

@@ -64,5 +64,9 @@ export function verifyHarness() {
     ...extra,
   });
 
-  return { checkout, state, withStandIn, verifyEnv };
+  /** What the last verify wrote to verify-report.json. */
+  const readReport = (): { passed: boolean; drill?: DrillRowSeen[]; [field: string]: any } =>
+    JSON.parse(checkout.file("verify-report.json"));
+
+  return { checkout, state, withStandIn, verifyEnv, readReport };
 }
