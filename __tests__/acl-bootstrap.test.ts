@@ -1,17 +1,20 @@
 import { execFile } from "node:child_process";
-import { createServer, Server } from "node:http";
+import type { Server } from "node:http";
+import { createServer } from "node:https";
 import { join } from "node:path";
 import { createHash } from "node:crypto";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { ANONYMOUS_TOKEN_ACCESSOR, jsonFileText, renderAclPlan } from "../renderers";
-import { generateSecrets, roleTokenSecrets } from "../secrets";
+import { ensureLabTls, generateSecrets, roleTokenSecrets } from "../secrets";
 import { labOf } from "./helpers";
 
 const SCRIPT = join(__dirname, "..", "scripts", "deploy-time", "acl-bootstrap.mjs");
 const MANAGEMENT = "6a1d7c1e-0c55-4c1e-9d8e-6f5b7f1f2a10";
+/** The lab's TLS material: the fake serves HTTPS as the first server's published API does. */
+const TLS = ensureLabTls(labOf(), join(mkdtempSync(join(tmpdir(), "consul-lab-acl-tls-")), "tls"));
 
-/** An in-memory stand-in for Consul's ACL endpoints on loopback. */
+/** An in-memory stand-in for Consul's ACL endpoints on loopback, over HTTPS with a server's certificate. */
 class FakeAclApi {
   policies = new Map<string, { ID: string; Name: string; Description: string; Rules: string }>();
   tokens = new Map<
@@ -41,7 +44,7 @@ class FakeAclApi {
 
   async start(): Promise<void> {
     this.reset();
-    this.server = createServer((request, response) => {
+    this.server = createServer(TLS.servers.dev1001, (request, response) => {
       let text = "";
       request.on("data", (chunk) => (text += chunk));
       request.on("end", () => {
@@ -120,10 +123,12 @@ function bootstrap(
   api: FakeAclApi,
   roleTokens: Record<string, string>,
   token = MANAGEMENT,
-  change: { planText?: string; withoutVariables?: boolean } = {},
+  change: { planText?: string; withoutVariables?: boolean; untrusted?: boolean } = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const stackDir = mkdtempSync(join(tmpdir(), "consul-lab-acl-stack-"));
   writeFileSync(join(stackDir, "acl-plan.json"), change.planText ?? planText);
+  // What synth links into the stack's directory (stacks/secret-variables.ts), and Node trusts through the environment.
+  writeFileSync(join(stackDir, "lab-ca.pem"), TLS.caCert);
   if (!change.withoutVariables)
     writeFileSync(
       join(stackDir, "secrets.auto.tfvars.json"),
@@ -137,7 +142,8 @@ function bootstrap(
         cwd: stackDir,
         env: {
           ...process.env,
-          CONSUL_HTTP_ADDR: api.address,
+          CONSUL_HTTP_ADDR: `https://${api.address}`,
+          NODE_EXTRA_CA_CERTS: change.untrusted ? "" : "lab-ca.pem",
           CONSUL_LAB_ACL_PLAN_FILE: "acl-plan.json",
           CONSUL_LAB_ACL_PLAN_SHA256: createHash("sha256").update(planText).digest("hex"),
           CONSUL_LAB_SECRET_VARIABLES_FILE: "secrets.auto.tfvars.json",
@@ -159,6 +165,13 @@ describe("the ACL bootstrap", () => {
   beforeEach(() => api.reset());
   const secrets = generateSecrets();
   const roleTokens = roleTokenSecrets(lab, secrets);
+
+  it("sends nothing to an API whose certificate it cannot trust", async () => {
+    const run = await bootstrap(api, roleTokens, MANAGEMENT, { untrusted: true });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/certificate/);
+    expect(api.writes).toEqual([]);
+  });
 
   it("creates every policy and a token per role with its derived secret", async () => {
     const run = await bootstrap(api, roleTokens);

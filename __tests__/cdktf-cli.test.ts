@@ -41,7 +41,7 @@ describe("npx cdktf, as its documentation shows it, from a checkout", () => {
     expect(plans(checkout).map(stackOf)).toEqual(["cluster"]);
     expect(plans(checkout)[0]).toMatchObject({
       tfVars: [],
-      fileVars: ["gossip_key", "management_token", "role_tokens"],
+      fileVars: ["gossip_key", "management_token", "role_tokens", "tls_ca_cert", "tls_server_certs", "tls_server_keys"],
     });
     // cdktf saved its plan, with every secret, through the `plan` link: into the owner-only directory.
     expect(lstatSync(join(checkout.root, "cdktf.out/stacks/cluster/plan")).isSymbolicLink()).toBe(true);
@@ -61,8 +61,8 @@ describe("npx cdktf, as its documentation shows it, from a checkout", () => {
     expect(result.status).toBe(0);
     expect(applies(checkout).map(stackOf)).toEqual(["cluster", "consul"]);
     expect(applies(checkout).map((call) => call.fileVars)).toEqual([
-      ["gossip_key", "management_token", "role_tokens"],
-      ["role_tokens"],
+      ["gossip_key", "management_token", "role_tokens", "tls_ca_cert", "tls_server_certs", "tls_server_keys"],
+      ["role_tokens", "tls_ca_cert"],
     ]);
     expect(existsSync(join(checkout.root, "state/cluster.tfstate"))).toBe(true);
     // Terraform wrote every secret there in clear, with npx's umask: the app made state/ owner-only first.

@@ -2,7 +2,8 @@
  * The README's commands, run end to end with `npm run` in a copy of the checkout, with recording fakes of `terraform`
  * and `docker` first on the PATH: the order of stacks, what reaches Terraform and how, and how failures stop a run.
  */
-import { createServer, Server } from "node:http";
+import type { Server } from "node:http";
+import { createServer } from "node:https";
 import { existsSync, mkdirSync, readlinkSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { articleInput } from "./helpers";
@@ -10,9 +11,12 @@ import { HEALTHY_DOCKER, LabCheckout } from "./tools/lab-checkout";
 import { filesIn, listFiles } from "./synth";
 import { freeLoopbackPort } from "./tools/ports";
 
-/** What the consul stack's diff and destroy ask first: is there a Consul at the published address? */
-async function fakeConsulLeader(port: number): Promise<Server> {
-  const server = createServer((request, response) => {
+/**
+ * What the consul stack's diff and destroy ask first: is there a Consul at the published address? Over HTTPS, with
+ * the certificate the checkout's deploy made for the publishing server.
+ */
+async function fakeConsulLeader(port: number, checkout: LabCheckout): Promise<Server> {
+  const server = createServer(checkout.serverTls("dev1001"), (request, response) => {
     response.end(request.url === "/v1/status/leader" ? '"10.0.1.1:8300"' : "");
   });
   await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
@@ -31,6 +35,17 @@ const terraformCommands = (checkout: LabCheckout) =>
           .join(" ")
           .replace(/\/\S*\/consul-lab-plan-\w+\/\w+\.tfplan/g, "<plan>")}`,
     );
+
+/** The variables each stack declares, which its variables file must hold, sorted. */
+const CLUSTER_VARIABLES = [
+  "gossip_key",
+  "management_token",
+  "role_tokens",
+  "tls_ca_cert",
+  "tls_server_certs",
+  "tls_server_keys",
+];
+const CONSUL_VARIABLES = ["role_tokens", "tls_ca_cert"];
 
 // Each command bundles and runs the real CLI and app: seconds, not milliseconds, on a busy 2-core machine.
 jest.setTimeout(60_000);
@@ -183,9 +198,7 @@ describe("the npm commands, against recording fakes of terraform and docker", ()
     expect(calls.length).toBeGreaterThan(5);
     for (const call of calls) {
       expect(call.tfVars).toEqual([]);
-      expect(call.fileVars).toEqual(
-        call.cwd.endsWith("/cluster") ? ["gossip_key", "management_token", "role_tokens"] : ["role_tokens"],
-      );
+      expect(call.fileVars).toEqual(call.cwd.endsWith("/cluster") ? CLUSTER_VARIABLES : CONSUL_VARIABLES);
       for (const value of values) expect(call.argv.join(" ")).not.toContain(value);
     }
     for (const stack of ["cluster", "consul"]) {
@@ -196,6 +209,16 @@ describe("the npm commands, against recording fakes of terraform and docker", ()
       );
     }
     expect(statSync(join(checkout.root, ".secrets", "terraform")).mode & 0o777).toBe(0o700);
+    // The TLS material the deploy made: the CA's and the servers' keys owner-only, the CA linked for the scripts.
+    for (const key of ["ca-key.pem", "server-dev1001-key.pem", "server-dev1003-key.pem"]) {
+      expect({ key, mode: statSync(join(checkout.root, ".secrets", "tls", key)).mode & 0o777 }).toEqual({
+        key,
+        mode: 0o600,
+      });
+    }
+    expect(readlinkSync(join(checkout.root, "cdktf.out", "stacks", "cluster", "lab-ca.pem"))).toBe(
+      "../../../.secrets/tls/ca.pem",
+    );
     // Every file under cdktf.out, including what Terraform leaves there (a saved plan holds variables); a link as
     // the path it holds.
     const written = Object.entries(filesIn(join(checkout.root, "cdktf.out")));
@@ -218,7 +241,7 @@ describe("the npm commands, against recording fakes of terraform and docker", ()
 
   it("diff of a deployed lab plans both stacks in order, and summarizes each", async () => {
     await deployed();
-    const consulApi = await fakeConsulLeader(httpPort);
+    const consulApi = await fakeConsulLeader(httpPort, checkout);
     const result = await run("diff");
     await new Promise((resolve) => consulApi.close(resolve));
     expect(result.status).toBe(0);
@@ -244,7 +267,7 @@ describe("the npm commands, against recording fakes of terraform and docker", ()
     expect(result.status).toBe(0);
     const plans = checkout.calls("terraform").filter((call) => call.argv[0] === "plan");
     expect(plans.map((call) => call.cwd.split("/").pop())).toEqual(["cluster"]);
-    expect(plans[0].fileVars).toEqual(["gossip_key", "management_token", "role_tokens"]);
+    expect(plans[0].fileVars).toEqual(CLUSTER_VARIABLES);
     // cdktf saves its plan, with every variable, in the stack's directory: gone once the command returns.
     const secrets = JSON.parse(checkout.file(".secrets/consul-lab.json"));
     for (const [file, text] of Object.entries(filesIn(join(checkout.root, "cdktf.out"))))
@@ -296,7 +319,7 @@ describe("the npm commands, against recording fakes of terraform and docker", ()
 
   it("destroy --auto-approve destroys consul before cluster", async () => {
     await deployed();
-    const consulApi = await fakeConsulLeader(httpPort);
+    const consulApi = await fakeConsulLeader(httpPort, checkout);
     const result = await run("destroy", ["--auto-approve"]);
     await new Promise((resolve) => consulApi.close(resolve));
     expect(result.status).toBe(0);

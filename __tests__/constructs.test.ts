@@ -95,9 +95,20 @@ describe("ConsulAgent", () => {
           nodeToken: "TOKEN-FOR-node-dev1004",
           maintenanceWatchToken: "TOKEN-FOR-maintenance-watch",
         }),
-      ).map(([file, content]) => ({ file, content })),
+      )
+        .map(([file, content]) => ({ file, content }))
+        // The lab CA's certificate, as a reference into its variable; a client gets no certificate or key.
+        .concat([{ file: "/consul/tls/ca.pem", content: "CA-CERT" }]),
       wait: true,
     });
+  });
+
+  it("gives a server its own certificate and key, and the CA's, from their variables", () => {
+    expect(agentContainer(agentOn("dev1002")).upload.slice(2, 5)).toEqual([
+      { file: "/consul/tls/ca.pem", content: "CA-CERT" },
+      { file: "/consul/tls/server.pem", content: "CERT-OF-dev1002" },
+      { file: "/consul/tls/server-key.pem", content: "KEY-OF-dev1002" },
+    ]);
   });
 
   it("holds the node's address, hostname and resolver in its namespace, which does nothing else", () => {
@@ -134,10 +145,10 @@ describe("ConsulAgent", () => {
     ]);
   });
 
-  it("publishes HTTP and DNS on 127.0.0.1 from the publish node only", () => {
+  it("publishes the API (the server's HTTPS) and DNS on 127.0.0.1 from the publish node only", () => {
     const published = namespaceContainer(agentOn("dev1001"));
     expect(published.ports).toEqual([
-      { internal: 8500, external: 8500, ip: "127.0.0.1", protocol: "tcp" },
+      { internal: 8501, external: 8500, ip: "127.0.0.1", protocol: "tcp" },
       { internal: 8600, external: 8600, ip: "127.0.0.1", protocol: "tcp" },
       { internal: 8600, external: 8600, ip: "127.0.0.1", protocol: "udp" },
       { internal: 80, external: 8080, ip: "127.0.0.1", protocol: "tcp" },
@@ -161,7 +172,7 @@ describe("ConsulAgent", () => {
 
   it("places the maintenance handler, executable, on the load balancers' agents only", () => {
     const balancer = agentContainer(agentOn("dev1002"));
-    expect(balancer.upload[2]).toEqual({
+    expect(balancer.upload[5]).toEqual({
       file: "/consul/handlers/maintenance-flag.sh",
       content: terraformLiteral(
         readFileSync(join(__dirname, "..", "assets", "handlers", "maintenance-flag.sh"), "utf8"),
@@ -176,6 +187,7 @@ describe("ConsulAgent", () => {
     expect(app.upload.map((upload: { file: string }) => upload.file)).toEqual([
       "/consul/config/agent.json",
       "/consul/config/secrets.json",
+      "/consul/tls/ca.pem",
     ]);
   });
 
@@ -184,7 +196,7 @@ describe("ConsulAgent", () => {
     input.publish = { node: "dev1003", httpPort: 18500, dnsPort: 18600 };
     const custom = labOf(input);
     const container = namespaceContainer(agentOn("dev1003", custom));
-    expect(container.ports[0]).toEqual({ internal: 8500, external: 18500, ip: "127.0.0.1", protocol: "tcp" });
+    expect(container.ports[0]).toEqual({ internal: 8501, external: 18500, ip: "127.0.0.1", protocol: "tcp" });
   });
 });
 

@@ -1,11 +1,11 @@
 import { AgentSecrets, renderAgentConfig as render, renderAgentConfigFiles } from "../renderers";
 import type { Lab } from "../topology";
-import { articleInput, labOf, TEST_AGENT_SECRETS } from "./helpers";
+import { articleInput, labOf, problemsOf, TEST_AGENT_SECRETS } from "./helpers";
 
 const SECRETS: AgentSecrets = TEST_AGENT_SECRETS;
 const renderAgentConfig = (lab: Lab, node: string) => render(lab, node, SECRETS);
 /** What the agent reads: its config dir's files, parsed and merged. */
-const renderedConfig = (lab: Lab, node: string) =>
+const renderedConfig = (lab: Lab, node: string): Record<string, any> =>
   Object.values(renderAgentConfigFiles(lab, node, SECRETS)).reduce(
     (merged, text) => ({ ...merged, ...JSON.parse(text) }),
     {},
@@ -27,7 +27,8 @@ describe("the Consul agent config", () => {
       bind_addr: "10.0.1.1",
       advertise_addr: "10.0.1.1",
       client_addr: "127.0.0.1 10.0.1.1",
-      ports: { http: 8500, dns: 8600 },
+      addresses: { http: "127.0.0.1" },
+      ports: { http: 8500, https: 8501, dns: 8600 },
       log_level: "INFO",
       disable_update_check: true,
       enable_local_script_checks: true,
@@ -57,13 +58,25 @@ describe("the Consul agent config", () => {
         enabled: true,
         default_policy: "deny",
         down_policy: "extend-cache",
-        enable_token_persistence: true,
         tokens: {
           initial_management: "MANAGEMENT-TOKEN",
           agent: "NODE-TOKEN",
           config_file_service_registration: "NODE-TOKEN",
         },
       },
+      tls: {
+        defaults: {
+          ca_file: "/consul/tls/ca.pem",
+          cert_file: "/consul/tls/server.pem",
+          key_file: "/consul/tls/server-key.pem",
+          verify_incoming: true,
+          verify_outgoing: true,
+        },
+        internal_rpc: { verify_server_hostname: true },
+        https: { verify_incoming: false },
+      },
+      auto_encrypt: { allow_tls: true },
+      connect: { enabled: true },
     });
   });
 
@@ -77,7 +90,8 @@ describe("the Consul agent config", () => {
       retry_join: ["10.0.1.1", "10.0.1.2", "10.0.1.3"],
       bind_addr: "10.0.1.4",
       advertise_addr: "10.0.1.4",
-      client_addr: "127.0.0.1 10.0.1.4",
+      client_addr: "127.0.0.1",
+      addresses: { http: "127.0.0.1" },
       ports: { http: 8500, dns: 8600 },
       log_level: "INFO",
       disable_update_check: true,
@@ -108,10 +122,61 @@ describe("the Consul agent config", () => {
         enabled: true,
         default_policy: "deny",
         down_policy: "extend-cache",
-        enable_token_persistence: true,
         tokens: { agent: "NODE-TOKEN", config_file_service_registration: "NODE-TOKEN" },
       },
+      tls: {
+        defaults: { ca_file: "/consul/tls/ca.pem", verify_outgoing: true },
+        internal_rpc: { verify_server_hostname: true },
+      },
+      auto_encrypt: { tls: true },
     });
+  });
+
+  describe.each([
+    ["the article's lab", () => labOf()],
+    ["a lab publishing from its third server", () => labOf({ ...articleInput(), publish: { node: "dev1003" } })],
+  ])("in secure mode (%s), on every node", (_name, labFor) => {
+    const secureLab = labFor();
+    it.each(secureLab.nodes.map((node) => [node.name, node.role]))(
+      "%s (%s) encrypts RPC, checks that servers are servers, and keeps plain HTTP on its loopback",
+      (nodeName, role) => {
+        const config = renderedConfig(secureLab, nodeName);
+        expect(config.tls.defaults).toMatchObject({ ca_file: "/consul/tls/ca.pem", verify_outgoing: true });
+        expect(config.tls.internal_rpc).toEqual({ verify_server_hostname: true });
+        expect(config.addresses).toEqual({ http: "127.0.0.1" });
+        expect(config.encrypt_verify_incoming && config.encrypt_verify_outgoing).toBe(true);
+        if (role === "server") {
+          expect(config.tls.defaults).toMatchObject({ verify_incoming: true, cert_file: "/consul/tls/server.pem" });
+          expect(config.ports.https).toBe(8501);
+          expect(config.auto_encrypt).toEqual({ allow_tls: true });
+        } else {
+          // A client holds no certificate of the deploying machine's making: the servers sign one at its start.
+          expect(config.tls.defaults.cert_file).toBeUndefined();
+          expect(config.ports.https).toBeUndefined();
+          expect(config.auto_encrypt).toEqual({ tls: true });
+        }
+        // Only the publishing node listens beyond its loopback (for the published ports); the others not at all.
+        expect(config.client_addr).toBe(
+          nodeName === secureLab.publishNode.name ? `127.0.0.1 ${secureLab.node(nodeName).address}` : "127.0.0.1",
+        );
+      },
+    );
+  });
+
+  it("cannot render a secure config without its TLS: no input turns TLS off while security is secure", () => {
+    expect(() => render(lab, "dev1001")).toThrow(/needs secrets in "secure" mode/);
+    expect(problemsOf({ ...articleInput(), tls: false })).toEqual([
+      `tls: unknown field "tls"; remove it or check its spelling`,
+    ]);
+  });
+
+  it("renders the article's open Consul without TLS, with HTTP where the published port arrives", () => {
+    const open = labOf({ ...articleInput(), security: "none" });
+    const server = render(open, "dev1001");
+    expect(server.tls).toBeUndefined();
+    expect(server.addresses).toBeUndefined();
+    expect(server.client_addr).toBe("127.0.0.1 10.0.1.1");
+    expect(server.ports).toEqual({ http: 8500, dns: 8600 });
   });
 
   it("watches the site's service on the load balancers, with the handler's arguments from the model", () => {

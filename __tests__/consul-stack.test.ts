@@ -64,9 +64,25 @@ describe("the Consul stack", () => {
     const json = JSON.parse(written["stacks/consul/cdk.tf.json"]);
     expect(JSON.stringify(json)).toHaveProviderWithProperties(ConsulProvider, {
       address: "127.0.0.1:8500",
-      scheme: "http",
+      scheme: "https",
+      ca_pem: "${var.tls_ca_cert}",
     });
     expect(json.data?.terraform_remote_state).toBeUndefined();
+  });
+
+  it("speaks the article's plain HTTP to an open lab, with no CA", () => {
+    const open = consulStackOf({ ...articleInput(), security: "none" }).synthesized;
+    expect(open).toHaveProviderWithProperties(ConsulProvider, { address: "127.0.0.1:8500", scheme: "http" });
+    expect(JSON.parse(open).provider.consul[0].ca_pem).toBeUndefined();
+  });
+
+  it("dials loopback when the API is published on every address (0.0.0.0), which the server's certificate names", () => {
+    const input = articleInput();
+    input.publish = { address: "0.0.0.0", exposeOnNetwork: true };
+    expect(consulStackOf(input).synthesized).toHaveProviderWithProperties(ConsulProvider, {
+      address: "127.0.0.1:8500",
+      scheme: "https",
+    });
   });
 
   it("follows publish.address and publish.httpPort", () => {

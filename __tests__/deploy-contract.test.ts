@@ -113,7 +113,10 @@ describe.each(STACKS)("the synthesized stacks of $name", ({ lab, cluster, consul
     )!;
     const publishAgent = [...graph.values()].find((node) => node.body.name === lab.dockerName(lab.publishNode.name))!;
     expect(transitiveDependencies(graph, gate.address).has(publishAgent.address)).toBe(true);
-    expect(gate.body.provisioner[0]["local-exec"].environment.CONSUL_HTTP_ADDR).toBe(lab.publishedHttpAddress);
+    const environment = gate.body.provisioner[0]["local-exec"].environment;
+    expect(environment.CONSUL_HTTP_ADDR).toBe(lab.publishedApiUrl);
+    // HTTPS with the lab's CA, through the link synth writes beside the stack's JSON.
+    expect(environment.NODE_EXTRA_CA_CERTS).toBe(lab.secure ? "lab-ca.pem" : undefined);
   });
 
   it("join every agent and sidecar to a namespace container that holds the node's network settings", () => {

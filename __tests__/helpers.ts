@@ -44,6 +44,12 @@ export const TEST_SECRET_REFS: SecretRefs = {
   managementToken: "MANAGEMENT-TOKEN",
   roleTokensJson: "ROLE-TOKENS-JSON",
   roleToken: (role: string) => `TOKEN-FOR-${role}`,
+  tls: {
+    caCert: "CA-CERT",
+    caFile: "CA-FILE",
+    serverCert: (node: string) => `CERT-OF-${node}`,
+    serverKey: (node: string) => `KEY-OF-${node}`,
+  },
   variablesFile: { path: "SECRETS-FILE", managementToken: "MANAGEMENT-TOKEN-NAME", roleTokens: "ROLE-TOKENS-NAME" },
 };
 

@@ -1,23 +1,34 @@
 import { execFile } from "node:child_process";
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { createServer, Server } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
-import { createSecrets } from "../secrets";
-import { articleInput } from "./helpers";
+import { createSecrets, ensureLabTls } from "../secrets";
+import { articleInput, labOf } from "./helpers";
 
 const ROOT = join(__dirname, "..");
 const dir = mkdtempSync(join(tmpdir(), "consul-lab-ops-"));
+/** The lab's TLS material for the HTTPS stand-ins: the article's lab, whose first server publishes the API. */
+const tlsDir = join(dir, "tls");
+const labTls = ensureLabTls(labOf(), tlsDir);
 
-/** A loopback stand-in for Consul's /v1/snapshot endpoint that records each request. */
+/** A loopback stand-in for Consul's /v1/snapshot endpoint that records each request; HTTPS with a server's certificate. */
 class FakeSnapshotApi {
   readonly requests: { method: string; token: string; body: Buffer }[] = [];
   private server?: Server;
   address = "";
 
+  constructor(private readonly tls?: { cert: string; key: string }) {}
+
+  /** The URL the scripts are given. */
+  get url(): string {
+    return `${this.tls ? "https" : "http"}://${this.address}`;
+  }
+
   async start(): Promise<void> {
-    this.server = createServer((request, response) => {
+    const serve = (request: import("node:http").IncomingMessage, response: import("node:http").ServerResponse) => {
       const chunks: Buffer[] = [];
       request.on("data", (chunk) => chunks.push(chunk));
       request.on("end", () => {
@@ -28,7 +39,8 @@ class FakeSnapshotApi {
         });
         response.end(request.method === "GET" ? gzipSync("raft state") : "");
       });
-    });
+    };
+    this.server = this.tls ? createHttpsServer(this.tls, serve) : createServer(serve);
     await new Promise<void>((resolve) => this.server!.listen(0, "127.0.0.1", resolve));
     const address = this.server.address();
     this.address = `127.0.0.1:${typeof address === "object" && address ? address.port : 0}`;
@@ -70,7 +82,7 @@ describe("npm run backup / restore", () => {
 
   it("saves a snapshot under a timestamped name", async () => {
     const backups = join(dir, "backups");
-    const result = await run("backup.sh", [], { CONSUL_LAB_HTTP_ADDR: api.address, CONSUL_LAB_BACKUP_DIR: backups });
+    const result = await run("backup.sh", [], { CONSUL_LAB_HTTP_ADDR: api.url, CONSUL_LAB_BACKUP_DIR: backups });
     expect(result.code).toBe(0);
     const files = readdirSync(backups);
     expect(files).toEqual([expect.stringMatching(/^consul-\d{8}T\d{6}Z\.snap$/)]);
@@ -84,7 +96,10 @@ describe("npm run backup / restore", () => {
 
   it("writes nothing when Consul cannot be reached", async () => {
     const backups = join(dir, "unreachable");
-    const result = await run("backup.sh", [], { CONSUL_LAB_HTTP_ADDR: "127.0.0.1:1", CONSUL_LAB_BACKUP_DIR: backups });
+    const result = await run("backup.sh", [], {
+      CONSUL_LAB_HTTP_ADDR: "http://127.0.0.1:1",
+      CONSUL_LAB_BACKUP_DIR: backups,
+    });
     expect(result.code).toBe(1);
     expect(result.stderr).toContain("backup: could not take a snapshot from http://127.0.0.1:1; nothing was written");
     expect(readdirSync(backups)).toEqual([]);
@@ -93,7 +108,7 @@ describe("npm run backup / restore", () => {
   it("restores a snapshot file", async () => {
     const file = join(dir, "good.snap");
     writeFileSync(file, gzipSync("raft state"));
-    const result = await run("restore.sh", [file, "--yes"], { CONSUL_LAB_HTTP_ADDR: api.address });
+    const result = await run("restore.sh", [file, "--yes"], { CONSUL_LAB_HTTP_ADDR: api.url });
     expect(result.code).toBe(0);
     expect(result.stdout).toContain(
       `restore: this replaces the whole state (KV, catalog, ACLs) of the Consul cluster at http://${api.address} with ${file}`,
@@ -104,7 +119,7 @@ describe("npm run backup / restore", () => {
   it("asks before it replaces anything, and refuses without a terminal unless --yes", async () => {
     const file = join(dir, "asked.snap");
     writeFileSync(file, gzipSync("raft state"));
-    const result = await run("restore.sh", [file], { CONSUL_LAB_HTTP_ADDR: api.address });
+    const result = await run("restore.sh", [file], { CONSUL_LAB_HTTP_ADDR: api.url });
     expect(result.code).toBe(1);
     expect(result.stderr).toContain("restore asks before it replaces anything; run it in a terminal, or pass --yes");
     expect(api.requests).toEqual([]);
@@ -115,9 +130,11 @@ describe("npm run backup / restore", () => {
     const secrets = createSecrets(secretsFile);
     const elsewhere = new FakeSnapshotApi();
     await elsewhere.start();
+    const labApi = new FakeSnapshotApi(labTls.servers.dev1001);
+    await labApi.start();
     try {
       const topology = join(dir, "lab-on-api.json");
-      const [host, port] = api.address.split(":");
+      const [host, port] = labApi.address.split(":");
       writeFileSync(
         topology,
         JSON.stringify({ ...articleInput(), publish: { address: host, httpPort: Number(port) } }),
@@ -128,12 +145,44 @@ describe("npm run backup / restore", () => {
         CONSUL_LAB_TOPOLOGY: topology,
         CONSUL_LAB_SECRETS_FILE: secretsFile,
         CONSUL_LAB_BACKUP_DIR: join(dir, "own-address"),
+        CONSUL_LAB_CA_FILE: join(tlsDir, "ca.pem"),
       });
+      expect(result.stderr).toBe("");
       expect(result.code).toBe(0);
       expect(elsewhere.requests).toEqual([]);
-      expect(api.requests.map((request) => request.token)).toEqual([secrets.managementToken]);
+      expect(labApi.requests.map((request) => request.token)).toEqual([secrets.managementToken]);
     } finally {
       await elsewhere.stop();
+      await labApi.stop();
+    }
+  });
+
+  it("speaks HTTPS to a bare host:port, and sends nothing to a server the lab's CA did not sign", async () => {
+    const impostorTls = ensureLabTls(labOf(), join(dir, "impostor-tls"));
+    const impostor = new FakeSnapshotApi(impostorTls.servers.dev1001);
+    const genuine = new FakeSnapshotApi(labTls.servers.dev1001);
+    await impostor.start();
+    await genuine.start();
+    try {
+      const env = { CONSUL_LAB_CA_FILE: join(tlsDir, "ca.pem"), CONSUL_LAB_HTTP_TOKEN: "lab-token" };
+      const refused = await run("backup.sh", [], {
+        ...env,
+        CONSUL_LAB_HTTP_ADDR: impostor.address,
+        CONSUL_LAB_BACKUP_DIR: join(dir, "impostor"),
+      });
+      expect(refused.code).not.toBe(0);
+      expect(refused.stderr).toMatch(/certificate/i);
+      expect(impostor.requests).toEqual([]);
+      const accepted = await run("backup.sh", [], {
+        ...env,
+        CONSUL_LAB_HTTP_ADDR: genuine.address,
+        CONSUL_LAB_BACKUP_DIR: join(dir, "genuine"),
+      });
+      expect(accepted.code).toBe(0);
+      expect(genuine.requests.map((request) => request.token)).toEqual(["lab-token"]);
+    } finally {
+      await impostor.stop();
+      await genuine.stop();
     }
   });
 
@@ -142,12 +191,12 @@ describe("npm run backup / restore", () => {
     const secrets = createSecrets(secretsFile);
     const backups = join(dir, "with-token");
     await run("backup.sh", [], {
-      CONSUL_LAB_HTTP_ADDR: api.address,
+      CONSUL_LAB_HTTP_ADDR: api.url,
       CONSUL_LAB_BACKUP_DIR: backups,
       CONSUL_LAB_SECRETS_FILE: secretsFile,
     });
     await run("backup.sh", [], {
-      CONSUL_LAB_HTTP_ADDR: api.address,
+      CONSUL_LAB_HTTP_ADDR: api.url,
       CONSUL_LAB_BACKUP_DIR: backups,
       CONSUL_LAB_HTTP_TOKEN: "explicit",
     });
@@ -155,7 +204,7 @@ describe("npm run backup / restore", () => {
   });
 
   it("prints its usage without a file", async () => {
-    const result = await run("restore.sh", [], { CONSUL_LAB_HTTP_ADDR: api.address });
+    const result = await run("restore.sh", [], { CONSUL_LAB_HTTP_ADDR: api.url });
     expect(result.code).toBe(2);
     expect(result.stderr).toContain("usage: npm run restore FILE");
     expect(api.requests).toEqual([]);
@@ -182,7 +231,7 @@ describe("npm run backup / restore", () => {
   }
 
   it.each(cases)("refuses %s and changes nothing", async (_, makeFile, reason) => {
-    const result = await run("restore.sh", [makeFile()], { CONSUL_LAB_HTTP_ADDR: api.address });
+    const result = await run("restore.sh", [makeFile()], { CONSUL_LAB_HTTP_ADDR: api.url });
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(reason);
     expect(result.stderr).toContain("the cluster was not changed");

@@ -1,7 +1,7 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createSecrets, roleTokenSecrets } from "../secrets";
+import { createSecrets, ensureLabTls, roleTokenSecrets, secretVariableValues } from "../secrets";
 import { articleInput, labOf } from "./helpers";
 import { runApp } from "./synth";
 
@@ -11,10 +11,15 @@ describe("secrets in the synthesized output", () => {
   // Real secrets, present in the environment exactly as `npm run deploy` passes them to cdktf.
   const secrets = createSecrets(join(dir, "consul-lab.json"));
   const roleTokens = roleTokenSecrets(labOf(), secrets);
+  const tls = ensureLabTls(labOf(), join(dir, "tls"));
+  const tlsVariables = secretVariableValues(labOf(), secrets, tls);
   const run = runApp({
     TF_VAR_gossip_key: secrets.gossipKey,
     TF_VAR_management_token: secrets.managementToken,
     TF_VAR_role_tokens: JSON.stringify(roleTokens),
+    TF_VAR_tls_ca_cert: tls.caCert,
+    TF_VAR_tls_server_certs: JSON.stringify(tlsVariables.tls_server_certs),
+    TF_VAR_tls_server_keys: JSON.stringify(tlsVariables.tls_server_keys),
     CONSUL_LAB_SECRETS_FILE: join(dir, "consul-lab.json"),
   });
   const everything = Object.values(run.files).join("\n");
@@ -27,11 +32,26 @@ describe("secrets in the synthesized output", () => {
     expect(values.filter((value) => everything.includes(value))).toEqual([]);
   });
 
+  it("holds no certificate or key: no PEM block, no line of the lab's CA, key or server certificates", () => {
+    expect(run.status).toBe(0);
+    expect(everything).not.toMatch(/-----BEGIN [A-Z ]+-----/);
+    const caKey = readFileSync(join(dir, "tls", "ca-key.pem"), "utf8");
+    const pemLines = [tls.caCert, caKey, ...Object.values(tls.servers).flatMap((pair) => [pair.cert, pair.key])]
+      .flatMap((pem) => pem.split("\n"))
+      .filter((line) => line.length >= 40 && !line.startsWith("-----"));
+    expect(pemLines.length).toBeGreaterThan(20);
+    expect(pemLines.filter((line) => everything.includes(line))).toEqual([]);
+  });
+
   it("holds references to sensitive variables instead", () => {
     expect(cluster.variable).toEqual({
       gossip_key: expect.objectContaining({ type: "string", sensitive: true, nullable: false }),
       management_token: expect.objectContaining({ type: "string", sensitive: true, nullable: false }),
       role_tokens: expect.objectContaining({ type: "map(string)", sensitive: true, nullable: false }),
+      // The CA's certificate is public; the servers' keys are not, and their certificates ride along with them.
+      tls_ca_cert: expect.objectContaining({ type: "string", nullable: false }),
+      tls_server_certs: expect.objectContaining({ type: "map(string)", sensitive: true, nullable: false }),
+      tls_server_keys: expect.objectContaining({ type: "map(string)", sensitive: true, nullable: false }),
     });
     const agent = Object.values(cluster.resource.docker_container).find(
       (container: any) => container.name === "consul-lab-dev1001",
@@ -61,7 +81,11 @@ describe("secrets in the synthesized output", () => {
 
   it("gives the Consul stack's provider its own token, not the management token", () => {
     expect(consul.provider.consul[0].token).toBe("${var.role_tokens.terraform}");
-    expect(consul.variable).toEqual({ role_tokens: expect.objectContaining({ sensitive: true }) });
+    expect(consul.variable).toEqual({
+      role_tokens: expect.objectContaining({ sensitive: true }),
+      tls_ca_cert: expect.objectContaining({ type: "string" }),
+    });
+    expect(consul.provider.consul[0]).toMatchObject({ scheme: "https", ca_pem: "${var.tls_ca_cert}" });
     expect(run.files["stacks/consul/cdk.tf.json"]).not.toContain("management_token");
   });
 

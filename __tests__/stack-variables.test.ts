@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   declaredVariables,
+  ensureLabTls,
   generateSecrets,
   roleTokenSecrets,
   secretVariableValues,
@@ -23,6 +24,7 @@ import { sharedDefaultRun } from "./synth";
 jest.setTimeout(60_000);
 
 const lab = labOf();
+const tls = ensureLabTls(lab, join(mkdtempSync(join(tmpdir(), "consul-lab-variables-tls-")), "tls"));
 const synthesized = sharedDefaultRun().outdir;
 
 /** A project with one stack directory holding the stack's variable declarations and the link synth wrote. */
@@ -51,23 +53,32 @@ describe("a stack's secret variables", () => {
   it("are read by Terraform through the link synth puts in the stack's directory", () => {
     const { root, stackDir } = projectWith("cluster");
     const declared = declaredVariables(join(synthesized, "stacks", "cluster", "cdk.tf.json"));
-    expect(declared.sort()).toEqual(["gossip_key", "management_token", "role_tokens"]);
-    writeStackVariables(root, "cluster", declared, secretVariableValues(lab, secrets));
+    expect(declared.sort()).toEqual([
+      "gossip_key",
+      "management_token",
+      "role_tokens",
+      "tls_ca_cert",
+      "tls_server_certs",
+      "tls_server_keys",
+    ]);
+    writeStackVariables(root, "cluster", declared, secretVariableValues(lab, secrets, tls));
     const seen = consoleSays(
       stackDir,
-      'jsonencode([nonsensitive(var.gossip_key), nonsensitive(var.role_tokens["terraform"])])',
+      'jsonencode([nonsensitive(var.gossip_key), nonsensitive(var.role_tokens["terraform"]), var.tls_ca_cert, nonsensitive(var.tls_server_keys["dev1002"])])',
     );
     expect(seen.status).toBe(0);
     expect(seen.stderr).not.toMatch(/Error|undeclared/);
     expect(JSON.parse(JSON.parse(seen.stdout.trim()))).toEqual([
       secrets.gossipKey,
       roleTokenSecrets(lab, secrets).terraform,
+      tls.caCert,
+      tls.servers.dev1002.key,
     ]);
   });
 
   it("hold only what the stack declares, owner-only in an owner-only directory", () => {
     const { root, stackDir } = projectWith("consul");
-    writeStackVariables(root, "consul", ["role_tokens"], secretVariableValues(lab, secrets));
+    writeStackVariables(root, "consul", ["role_tokens"], secretVariableValues(lab, secrets, tls));
     const file = join(root, ".secrets", "terraform", "consul.auto.tfvars.json");
     expect(Object.keys(JSON.parse(readFileSync(file, "utf8")))).toEqual(["role_tokens"]);
     expect(statSync(file).mode & 0o777).toBe(0o600);

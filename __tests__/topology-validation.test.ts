@@ -327,11 +327,35 @@ describe("what publish.address exposes", () => {
     "refuses %s unless exposeOnNetwork says so, naming what becomes reachable",
     (address) => {
       expect(problemsWith({ address })).toEqual([
-        `publish.address: ${address} publishes the lab beyond this machine, in plain HTTP without TLS: Consul's HTTP API and UI on port 8500, Consul DNS on 8600, and the site's entry on 8080 (whose Consul UI vhost proxies the API too). Use 127.0.0.1, or set publish.exposeOnNetwork: true if you mean it`,
+        `publish.address: ${address} publishes the lab beyond this machine: Consul's API and UI on port 8500, Consul DNS on 8600, and the site's entry on 8080 (whose Consul UI vhost proxies the API too), to anyone who can reach this address (the API over HTTPS, behind ACLs; DNS and the entry in the clear). Use 127.0.0.1, or set publish.exposeOnNetwork: true if you mean it`,
       ]);
       expect(problemsWith({ address, exposeOnNetwork: true })).toEqual([]);
     },
   );
+
+  it.each(["0.0.0.0", "192.168.1.10"])(
+    "refuses %s for a lab without TLS and ACLs, even exposed on purpose",
+    (address) => {
+      const input = articleInput();
+      input.security = "none";
+      input.publish = { address, exposeOnNetwork: true };
+      expect(problemsOf(input)).toEqual([
+        expect.stringMatching(
+          new RegExp(`^publish.address: ${address} would publish the lab beyond this machine with no TLS and no ACLs`),
+        ),
+      ]);
+    },
+  );
+
+  it("refuses a client as the publishing node of a secure lab: the HTTPS API needs a server's certificate", () => {
+    const input = articleInput();
+    input.publish = { node: "dev1004" };
+    expect(problemsOf(input)).toEqual([
+      'publish.node: "dev1004" is a client; in "secure" mode the API is published over HTTPS by a server, whose certificate the lab\'s CA signed (clients have none); name a server',
+    ]);
+    input.security = "none";
+    expect(problemsOf(input)).toEqual([]);
+  });
 
   it.each([
     ["10.0.1.50", "inside the lab's subnet 10.0.1.0/24"],

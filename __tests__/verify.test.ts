@@ -2,11 +2,14 @@
  * `npm run verify` (the facts, its arguments, `--help`), run end to end against a stand-in lab on loopback (fake
  * Consul API, real nginx and dnsmasq, the fake docker).
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { ensureLabTls } from "../secrets";
 import { labTimings, realHostExpectations } from "../cli/verify/lab-timings";
 import { labOf } from "./helpers";
 import { PROJECT_ROOT } from "./synth";
+import { LabStandIn } from "./tools/lab-stand-in";
 import { factLines, verifyHarness } from "./tools/verify-harness";
 
 jest.setTimeout(90_000);
@@ -69,6 +72,31 @@ describe("npm run verify", () => {
         standIn.setRunning("consul-lab-dev1005-app", false);
       },
     ));
+
+  it("trusts only the lab's CA: an API serving another CA's certificate fails every fact that asks it", async () => {
+    const lab = labOf(state.input);
+    const otherCa = ensureLabTls(lab, join(mkdtempSync(join(tmpdir(), "consul-lab-other-ca-")), "tls"));
+    const impostor = new LabStandIn(lab, otherCa.servers[lab.publishNode.name]);
+    await impostor.start();
+    try {
+      const result = await checkout.script("verify", ["--settle", "0"], verifyEnv(impostor));
+      expect(result.status).toBe(1);
+      const failing = factLines(result.stdout).filter((line) => line.startsWith("FAIL"));
+      expect(failing).toEqual(
+        expect.arrayContaining([
+          expect.stringMatching(
+            /^FAIL {2}a leader is elected: .*(self-signed certificate in certificate chain|unable to verify)/,
+          ),
+          expect.stringMatching(
+            /^FAIL {2}the Consul UI https:\/\/127\.0\.0\.1:\d+\/ui\/ answers with the UI: .*certificate/,
+          ),
+        ]),
+      );
+      expect(failing.filter((line) => line.includes("ACLs refuse"))).toHaveLength(1);
+    } finally {
+      await impostor.stop();
+    }
+  });
 
   it("reports a node stranded by a namespace restart, and names npm run repair", () =>
     withStandIn(

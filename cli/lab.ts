@@ -25,8 +25,7 @@ import { readStacks, SynthesizedStack } from "./manifest";
 import { repairLab } from "./repair";
 import { describePlan } from "./plan-summary";
 import { CliError, passThrough, PROJECT_ROOT, protectState } from "./process";
-import { labManagementToken, labSecrets, writeSecretVariables } from "./secrets-env";
-import { ConsulApi } from "./verify/consul-api";
+import { labApi, labSecrets, writeSecretVariables } from "./secrets-env";
 import { DRILL_STATE_FILE, readDrillState, restoreInterruptedDrill } from "./verify/drill-state";
 import { LabContainers } from "./verify/lab-containers";
 import { StackTerraform } from "./terraform";
@@ -92,14 +91,12 @@ async function doctor({ lab, env }: Invocation): Promise<boolean> {
 }
 
 /** Whether the Consul API the `consul` stack configures answers, for a clear word instead of a provider trace. */
-async function consulAnswers(lab: Lab): Promise<string | undefined> {
+async function consulAnswers(lab: Lab, env: NodeJS.ProcessEnv): Promise<string | undefined> {
   try {
-    const response = await fetch(`http://${lab.publishedHttpAddress}/v1/status/leader`, {
-      signal: AbortSignal.timeout(3000),
-    });
-    return response.ok ? undefined : `HTTP ${response.status}`;
+    const answer = await labApi(lab, env).request("GET", "/v1/status/leader", { anonymous: true });
+    return answer.status === 200 ? undefined : `HTTP ${answer.status}`;
   } catch (error) {
-    return (error as { cause?: Error }).cause?.message ?? (error as Error).message;
+    return (error as Error).message;
   }
 }
 
@@ -112,7 +109,7 @@ async function notPlannable(invocation: Invocation, stack: SynthesizedStack, sta
     }
   }
   if (stack.dependencies.length > 0) {
-    const down = await consulAnswers(invocation.lab);
+    const down = await consulAnswers(invocation.lab, invocation.env);
     if (down)
       return `Consul's API at ${invocation.lab.publishedHttpAddress} does not answer (${down}); is the lab running? (\`npm run doctor\`, \`docker ps\`)`;
   }
@@ -205,7 +202,7 @@ async function destroy(invocation: Invocation): Promise<void> {
       continue;
     }
     if (stack.dependencies.length > 0) {
-      const down = await consulAnswers(invocation.lab);
+      const down = await consulAnswers(invocation.lab, invocation.env);
       if (down) {
         // Its objects live inside the cluster and go with it; planning them would need the API that is down.
         const set = terraform.setStateAside();
@@ -252,13 +249,7 @@ async function repair({ lab, env }: Invocation): Promise<boolean> {
   let drillFinished: boolean | undefined = true;
   if (readDrillState()) {
     say(`an interrupted drill left ${DRILL_STATE_FILE}; putting back what it changed first`);
-    const token = labManagementToken(lab, env);
-    drillFinished = await restoreInterruptedDrill(
-      name,
-      new LabContainers(docker, name),
-      new ConsulApi(lab.publishedHttpAddress, token),
-      say,
-    );
+    drillFinished = await restoreInterruptedDrill(name, new LabContainers(docker, name), labApi(lab, env), say);
   }
   const whole = await repairLab(docker, name, say);
   return whole && drillFinished !== false;

@@ -1,5 +1,10 @@
-/** `npm run secrets`: creates the lab's secrets file once; an existing file is checked, never replaced. */
-import { DEFAULT_SECRETS_FILE, ensureSecrets, SecretsError, SECRETS_FILE_ENV } from "../secrets";
+/**
+ * `npm run secrets`: creates the lab's secrets file once (an existing file is checked, never replaced), and for a
+ * "secure" topology the TLS material its servers need (secrets/lab-tls.ts).
+ */
+import { DEFAULT_SECRETS_FILE, ensureLabTls, ensureSecrets, SecretsError, SECRETS_FILE_ENV } from "../secrets";
+import { loadLab, TopologyError } from "../topology";
+import { TLS_DIR } from "./secrets-env";
 
 const file = process.env[SECRETS_FILE_ENV] || DEFAULT_SECRETS_FILE;
 try {
@@ -9,8 +14,10 @@ try {
       ? `created ${file} (mode 600): the gossip key, the management token, the role token seed`
       : `${file} exists and is valid; kept as it is`,
   );
+  const lab = loadLab(process.env);
+  if (lab.secure) ensureLabTls(lab, TLS_DIR, { say: (line) => console.log(line) });
 } catch (error) {
-  if (!(error instanceof SecretsError)) throw error;
+  if (!(error instanceof SecretsError) && !(error instanceof TopologyError)) throw error;
   console.error(`consul-lab: ${error.message}`);
   process.exitCode = 1;
 }

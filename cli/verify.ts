@@ -8,7 +8,7 @@ import { SecretsError } from "../secrets";
 import { loadLab, TopologyError } from "../topology";
 import { DockerCli } from "./docker";
 import { PROJECT_ROOT } from "./process";
-import { labManagementToken } from "./secrets-env";
+import { labApi } from "./secrets-env";
 import { ConsulApi } from "./verify/consul-api";
 import { DrillOptions, DrillRow, DrillTimeline, runDrill } from "./verify/drill";
 import { DRILL_STATE_FILE, readDrillState, restoreInterruptedDrill, Restorer } from "./verify/drill-state";
@@ -153,11 +153,11 @@ async function main(argv: string[]): Promise<number> {
   const { drill } = options;
   const progress = new Progress();
   let lab;
-  let token: string | undefined;
+  let api;
   try {
     lab = loadLab(env);
     // The management token: verify reads ACL-protected state and the drill writes the operator's switch.
-    token = labManagementToken(lab, env);
+    api = labApi(lab, env);
   } catch (error) {
     if (error instanceof TopologyError || error instanceof SecretsError) {
       console.error(`consul-lab: ${error.message}`);
@@ -165,10 +165,8 @@ async function main(argv: string[]): Promise<number> {
     }
     throw error;
   }
-  const { publish } = lab.topology;
-  const api = new ConsulApi(lab.publishedHttpAddress, token);
   const containers = new LabContainers(new DockerCli(env), lab.topology.name);
-  const entryUrl = `http://${publish.address}:${publish.entryPort}/`;
+  const entryUrl = `http://${lab.publishedHost}:${lab.topology.publish.entryPort}/`;
 
   if (options.restore) return restoreFromState(lab.topology.name, containers, api);
 
@@ -196,7 +194,7 @@ async function main(argv: string[]): Promise<number> {
     return 1;
   }
 
-  console.log(`verify: lab ${lab.topology.name}, Consul at ${lab.publishedHttpAddress}, entry ${entryUrl}`);
+  console.log(`verify: lab ${lab.topology.name}, Consul at ${api.url}, entry ${entryUrl}`);
   const context = { lab, api, containers, entryUrl };
   activity = "checking the facts";
   const facts = await settledFacts(context, options.settleSeconds ?? defaultSettleSeconds(), progress);

@@ -3,7 +3,7 @@ import { Construct } from "constructs";
 import { createHash } from "node:crypto";
 import { jsonFileText, renderAclPlan } from "../renderers";
 import type { Lab } from "../topology";
-import type { LeaderGate } from "./leader-gate";
+import { type LeaderGate, trustedCa } from "./leader-gate";
 import { fromStackDir } from "./project-paths";
 import type { SecretRefs } from "./cluster-security";
 import { addStackFile } from "./stack-files";
@@ -49,7 +49,8 @@ export class AclBootstrap extends Construct {
           type: "local-exec",
           command: `node ${fromStackDir(ACL_BOOTSTRAP_SCRIPT)}`,
           environment: {
-            CONSUL_HTTP_ADDR: lab.publishedHttpAddress,
+            CONSUL_HTTP_ADDR: lab.publishedApiUrl,
+            ...trustedCa(secrets.tls.caFile),
             CONSUL_LAB_ACL_PLAN_FILE: ACL_PLAN_FILE,
             CONSUL_LAB_ACL_PLAN_SHA256: planSha256,
             CONSUL_LAB_SECRET_VARIABLES_FILE: secrets.variablesFile.path,

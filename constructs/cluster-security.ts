@@ -11,6 +11,14 @@ export interface SecretRefs {
   readonly roleTokensJson: string;
   /** One role's token secret. */
   roleToken(role: string): string;
+  /** The lab's TLS material: every agent trusts the CA; each server has its own certificate and key. */
+  readonly tls: {
+    readonly caCert: string;
+    /** The CA certificate's file, relative to the stack's directory, for scripts Terraform runs there. */
+    readonly caFile: string;
+    serverCert(node: string): string;
+    serverKey(node: string): string;
+  };
   /**
    * Where deploy-time scripts read the secrets themselves, so that no sensitive value is in their own configuration:
    * the stack's variables file (relative to the stack's directory, their working directory), and the names of the

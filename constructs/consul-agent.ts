@@ -11,6 +11,9 @@ import {
   MAINTENANCE_WATCH_ROLE,
   nodeRole,
   renderAgentConfigFiles,
+  TLS_CA_FILE,
+  TLS_SERVER_CERT_FILE,
+  TLS_SERVER_KEY_FILE,
 } from "../renderers";
 import type { Lab } from "../topology";
 import { assetText } from "./assets";
@@ -58,6 +61,19 @@ function agentSecrets(secrets: SecretRefs, nodeName: string): AgentSecrets {
   };
 }
 
+/** The TLS files of an agent ("secure" mode), as variable references: no certificate or key is synthesized. */
+function tlsFiles(secrets: SecretRefs, nodeName: string, isServer: boolean) {
+  return [
+    { file: TLS_CA_FILE, content: secrets.tls.caCert },
+    ...(isServer
+      ? [
+          { file: TLS_SERVER_CERT_FILE, content: secrets.tls.serverCert(nodeName) },
+          { file: TLS_SERVER_KEY_FILE, content: secrets.tls.serverKey(nodeName) },
+        ]
+      : []),
+  ];
+}
+
 /**
  * One node's Consul agent: a container in the node's namespace (which holds its address on the lab network), its
  * agent config rendered from the topology, and a named volume for its data so a redeploy keeps Raft and KV state.
@@ -93,6 +109,10 @@ export class ConsulAgent extends Construct {
           file,
           content: file === AGENT_SECRETS_FILE ? content : terraformLiteral(content),
         })),
+        // "secure": the lab CA's certificate for every agent, a server's own certificate and key for a server.
+        ...(props.security.mode === "secure"
+          ? tlsFiles(props.security.secrets, node.name, node.role === "server")
+          : []),
         // The load balancers' agents run the maintenance watch's handler.
         ...(isLoadBalancer
           ? [

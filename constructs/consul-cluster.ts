@@ -94,6 +94,7 @@ export class ConsulCluster extends Construct {
     for (const node of lab.nodes) if (startsWithServers(node.name)) agentOf(node.name, false);
     this.leaderGate = new LeaderGate(this, "leader", {
       lab,
+      caFile: security.mode === "secure" ? security.secrets.tls.caFile : undefined,
       agents: lab.nodes.filter((node) => startsWithServers(node.name)).map((node) => agents.get(node.name)!.container),
     });
     if (security.mode === "secure") {

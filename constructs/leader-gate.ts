@@ -12,6 +12,11 @@ export interface LeaderGateProps {
   /** Every server's agent, and the agent that publishes the HTTP API the script asks. */
   readonly agents: readonly Container[];
   /**
+   * The lab CA's certificate, relative to the stack's directory, which the script trusts ("secure" mode: the API is
+   * HTTPS). @default none: the article's plain HTTP
+   */
+  readonly caFile?: string;
+  /**
    * How long to wait for a leader.
    * @default 180
    */
@@ -37,11 +42,20 @@ export class LeaderGate extends Construct {
           type: "local-exec",
           command: `node ${fromStackDir(WAIT_FOR_LEADER_SCRIPT)}`,
           environment: {
-            CONSUL_HTTP_ADDR: props.lab.publishedHttpAddress,
+            CONSUL_HTTP_ADDR: props.lab.publishedApiUrl,
+            ...trustedCa(props.caFile),
             CONSUL_LAB_LEADER_TIMEOUT_SECONDS: String(props.timeoutSeconds ?? 180),
           },
         },
       ],
     });
   }
+}
+
+/**
+ * The environment that makes a deploy-time script (Node's fetch) trust the lab's CA besides the public ones: Node
+ * reads NODE_EXTRA_CA_CERTS at start, relative to the script's working directory, the stack's.
+ */
+export function trustedCa(caFile: string | undefined): Record<string, string> {
+  return caFile === undefined ? {} : { NODE_EXTRA_CA_CERTS: caFile };
 }

@@ -72,7 +72,13 @@ function publishedPorts(lab: Lab, nodeName: string): ContainerPorts[] {
   const ports: ContainerPorts[] = [];
   if (lab.publishNode.name === nodeName) {
     ports.push(
-      { internal: consul.ports.http, external: publish.httpPort, ip: publish.address, protocol: "tcp" },
+      // "secure": the API leaves the node over HTTPS only (a server's listener; plain HTTP stays on loopback).
+      {
+        internal: lab.secure ? consul.ports.https : consul.ports.http,
+        external: publish.httpPort,
+        ip: publish.address,
+        protocol: "tcp",
+      },
       { internal: consul.ports.dns, external: publish.dnsPort, ip: publish.address, protocol: "tcp" },
       { internal: consul.ports.dns, external: publish.dnsPort, ip: publish.address, protocol: "udp" },
     );

@@ -10,6 +10,14 @@ import { jsonFileText } from "./generated-file";
 export const CONSUL_CONFIG_DIR = "/consul/config";
 export const CONSUL_DATA_DIR = "/consul/data";
 export const AGENT_CONFIG_FILE = `${CONSUL_CONFIG_DIR}/agent.json`;
+/**
+ * Where an agent finds its TLS files ("secure" mode): every agent the lab CA's certificate, a server also its own
+ * certificate and key. Outside the config dir, which the agent reads every file of.
+ */
+export const CONSUL_TLS_DIR = "/consul/tls";
+export const TLS_CA_FILE = `${CONSUL_TLS_DIR}/ca.pem`;
+export const TLS_SERVER_CERT_FILE = `${CONSUL_TLS_DIR}/server.pem`;
+export const TLS_SERVER_KEY_FILE = `${CONSUL_TLS_DIR}/server-key.pem`;
 /** The secret-bearing part of the config ("secure" mode), which the agent merges with agent.json. */
 export const AGENT_SECRETS_FILE = `${CONSUL_CONFIG_DIR}/secrets.json`;
 /** Where the maintenance watch's handler (assets/handlers/maintenance-flag.sh) is placed in the agent container. */
@@ -38,7 +46,6 @@ export interface AgentAcl {
   readonly enabled: true;
   readonly default_policy: "deny";
   readonly down_policy: "extend-cache";
-  readonly enable_token_persistence: true;
   readonly tokens: {
     readonly initial_management?: string;
     readonly agent: string;
@@ -72,6 +79,22 @@ export interface AgentService {
   readonly checks: readonly AgentCheck[];
 }
 
+/** Consul's `tls` stanza, as far as the lab sets it. */
+export interface AgentTls {
+  readonly defaults: {
+    readonly ca_file: string;
+    readonly cert_file?: string;
+    readonly key_file?: string;
+    /** Servers: every RPC and Raft peer must show a certificate of the lab's CA (or of auto_encrypt). */
+    readonly verify_incoming?: true;
+    readonly verify_outgoing: true;
+  };
+  /** A peer claiming to be a server must hold `server.<dc>.<domain>`, which only servers' certificates carry. */
+  readonly internal_rpc: { readonly verify_server_hostname: true };
+  /** Clients of the HTTPS API authenticate with ACL tokens, not client certificates. */
+  readonly https?: { readonly verify_incoming: false };
+}
+
 export interface AgentConfig {
   readonly node_name: string;
   readonly datacenter: string;
@@ -84,7 +107,9 @@ export interface AgentConfig {
   readonly bind_addr: string;
   readonly advertise_addr: string;
   readonly client_addr: string;
-  readonly ports: { readonly http: number; readonly dns: number };
+  /** Listeners that differ from client_addr: in "secure" mode plain HTTP stays on the node's loopback. */
+  readonly addresses?: { readonly http: string };
+  readonly ports: { readonly http: number; readonly https?: number; readonly dns: number };
   readonly log_level: string;
   readonly disable_update_check: boolean;
   readonly enable_local_script_checks: boolean;
@@ -101,6 +126,11 @@ export interface AgentConfig {
   readonly encrypt_verify_incoming?: boolean;
   readonly encrypt_verify_outgoing?: boolean;
   readonly acl?: AgentAcl;
+  readonly tls?: AgentTls;
+  /** Servers sign clients' certificates (`allow_tls`); clients ask them for one at start (`tls`). */
+  readonly auto_encrypt?: { readonly allow_tls: true } | { readonly tls: true };
+  /** auto_encrypt signs with Connect's CA, which servers run only with Connect on. */
+  readonly connect?: { readonly enabled: true };
 }
 
 /** The load balancers' watch: the site's service health in, the maintenance flag out. */
@@ -145,6 +175,39 @@ function renderService(instance: ServiceInstance): AgentService {
   };
 }
 
+/**
+ * TLS on every RPC, Raft and API connection that leaves a node: servers hold certificates of the lab's CA and check
+ * every peer's; clients check that servers are servers and get their own certificates from them (auto_encrypt), so no
+ * client holds a key the deploying machine made. Plain HTTP stays on each node's loopback, for the node's own
+ * containers; servers serve the API over HTTPS.
+ */
+function tlsSettings(isServer: boolean): Pick<AgentConfig, "tls" | "auto_encrypt" | "connect"> {
+  if (!isServer) {
+    return {
+      tls: {
+        defaults: { ca_file: TLS_CA_FILE, verify_outgoing: true },
+        internal_rpc: { verify_server_hostname: true },
+      },
+      auto_encrypt: { tls: true },
+    };
+  }
+  return {
+    tls: {
+      defaults: {
+        ca_file: TLS_CA_FILE,
+        cert_file: TLS_SERVER_CERT_FILE,
+        key_file: TLS_SERVER_KEY_FILE,
+        verify_incoming: true,
+        verify_outgoing: true,
+      },
+      internal_rpc: { verify_server_hostname: true },
+      https: { verify_incoming: false },
+    },
+    auto_encrypt: { allow_tls: true },
+    connect: { enabled: true },
+  };
+}
+
 /** Gossip encryption and ACLs with default deny, for "secure" mode. */
 function securitySettings(
   isServer: boolean,
@@ -159,7 +222,6 @@ function securitySettings(
       default_policy: "deny",
       // A lost leader must not turn every cached permission into a denial.
       down_policy: "extend-cache",
-      enable_token_persistence: true,
       tokens: {
         ...(isServer ? { initial_management: secrets.managementToken } : {}),
         agent: secrets.nodeToken,
@@ -181,6 +243,7 @@ export function renderAgentConfig(lab: Lab, nodeName: string, secrets?: AgentSec
   const secure = lab.secure;
   if (secure && !secrets) throw new Error(`the agent config of "${nodeName}" needs secrets in "secure" mode`);
   const isLoadBalancer = lab.workloadOf(node.name) === "load-balancer";
+  const isPublisher = lab.publishNode.name === node.name;
   return {
     node_name: node.name,
     datacenter: topology.datacenter,
@@ -192,9 +255,15 @@ export function renderAgentConfig(lab: Lab, nodeName: string, secrets?: AgentSec
     bind_addr: node.address,
     advertise_addr: node.address,
     // The API and DNS listen on the node's loopback, where its own containers and dnsmasq reach them, and on the
-    // node's lab address, where the ports published on `publish.address` arrive. Nowhere else.
-    client_addr: `${NODE_LOOPBACK} ${node.address}`,
-    ports: { http: consul.ports.http, dns: consul.ports.dns },
+    // publishing node's lab address too, where the ports published on `publish.address` arrive. Nowhere else.
+    client_addr: isPublisher ? `${NODE_LOOPBACK} ${node.address}` : NODE_LOOPBACK,
+    // In "secure" mode plain HTTP never leaves the node: what arrives from outside is HTTPS, on a server.
+    ...(secure ? { addresses: { http: NODE_LOOPBACK } } : {}),
+    ports: {
+      http: consul.ports.http,
+      ...(secure && isServer ? { https: consul.ports.https } : {}),
+      dns: consul.ports.dns,
+    },
     log_level: consul.logLevel,
     disable_update_check: true,
     // Script checks only from files an operator placed; never registrable over the HTTP API.
@@ -211,6 +280,7 @@ export function renderAgentConfig(lab: Lab, nodeName: string, secrets?: AgentSec
       ? { watches: [renderMaintenanceWatch(lab, secure ? secrets!.maintenanceWatchToken : undefined)] }
       : {}),
     ...(secure ? securitySettings(isServer, secrets!) : {}),
+    ...(secure ? tlsSettings(isServer) : {}),
   };
 }
 

@@ -22,6 +22,7 @@ import { dirname, join } from "node:path";
 import { jsonFileText } from "../renderers/generated-file";
 import type { Lab } from "../topology";
 import { roleTokenSecrets } from "./role-tokens";
+import type { LabTls } from "./lab-tls";
 import type { LabSecrets } from "./secrets-file";
 import { SECRET_VARIABLES } from "./variable-names";
 
@@ -44,11 +45,15 @@ export function stackPlanFile(stack: string): string {
 }
 
 /** Every secret variable a stack may declare, with its value for this lab. */
-export function secretVariableValues(lab: Lab, secrets: LabSecrets): Record<string, unknown> {
+export function secretVariableValues(lab: Lab, secrets: LabSecrets, tls: LabTls): Record<string, unknown> {
+  const servers = Object.entries(tls.servers);
   return {
     [SECRET_VARIABLES.gossipKey]: secrets.gossipKey,
     [SECRET_VARIABLES.managementToken]: secrets.managementToken,
     [SECRET_VARIABLES.roleTokens]: roleTokenSecrets(lab, secrets),
+    [SECRET_VARIABLES.tlsCaCert]: tls.caCert,
+    [SECRET_VARIABLES.tlsServerCerts]: Object.fromEntries(servers.map(([node, pair]) => [node, pair.cert])),
+    [SECRET_VARIABLES.tlsServerKeys]: Object.fromEntries(servers.map(([node, pair]) => [node, pair.key])),
   };
 }
 

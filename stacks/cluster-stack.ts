@@ -31,15 +31,17 @@ export class ClusterStack extends LabStack {
 
     const { publish } = lab.topology;
     new TerraformOutput(this, "entry_url", {
-      value: `http://${publish.address}:${publish.entryPort}/`,
+      value: `http://${lab.publishedHost}:${publish.entryPort}/`,
       description: "The site's single entry point (the article's VIP), in front of every load balancer",
     });
     new TerraformOutput(this, "consul_ui_url", {
-      value: `http://${publish.address}:${publish.httpPort}/ui/`,
-      description: "The Consul UI and HTTP API, published on the host",
+      value: `${lab.publishedApiUrl}/ui/`,
+      description: lab.secure
+        ? "The Consul UI and API over HTTPS, published on the host (trust .secrets/tls/ca.pem)"
+        : "The Consul UI and HTTP API, published on the host",
     });
     new TerraformOutput(this, "consul_dns", {
-      value: `${publish.address}:${publish.dnsPort}`,
+      value: `${lab.publishedHost}:${publish.dnsPort}`,
       description: "Consul DNS (tcp and udp), e.g. dig @127.0.0.1 -p 8600 nginx.service.consul",
     });
     new TerraformOutput(this, "nodes", {

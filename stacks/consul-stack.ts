@@ -5,7 +5,7 @@ import { TERRAFORM_ROLE } from "../renderers";
 import type { Lab } from "../topology";
 import type { ClusterStack } from "./cluster-stack";
 import { LabStack, LabStackOptions } from "./lab-stack";
-import { declareRoleTokens, roleTokenOf } from "./secret-variables";
+import { declareCaCert, declareRoleTokens, roleTokenOf } from "./secret-variables";
 
 export interface ConsulStackProps extends LabStackOptions {
   readonly lab: Lab;
@@ -25,10 +25,13 @@ export class ConsulStack extends LabStack {
     // need that state to exist before this stack could even be planned, and the Docker provider re-sorts `ports`.
     new ConsulProvider(this, "consul", {
       address: lab.publishedHttpAddress,
-      scheme: "http",
+      scheme: lab.apiScheme,
       datacenter: lab.topology.datacenter,
-      // Its own token: exactly what this stack manages (see the "terraform" ACL role), not the management token.
-      ...(lab.secure ? { token: roleTokenOf(declareRoleTokens(this), TERRAFORM_ROLE) } : {}),
+      // Its own token: exactly what this stack manages (see the "terraform" ACL role), not the management token; and
+      // the lab's CA, the one it trusts for the HTTPS API.
+      ...(lab.secure
+        ? { token: roleTokenOf(declareRoleTokens(this), TERRAFORM_ROLE), caPem: declareCaCert(this).stringValue }
+        : {}),
     });
     // Nothing here references the cluster stack, so the order is said explicitly (cdktf.out's manifest).
     this.addDependency(cluster);

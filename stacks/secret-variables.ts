@@ -3,6 +3,7 @@ import type { SecretRefs } from "../constructs/cluster-security";
 import { fromStackDir } from "../constructs/project-paths";
 import { CDKTF_PLAN_LINK, STACK_VARIABLES_LINK, stackPlanFile, stackVariablesFile } from "../secrets/stack-variables";
 import { SECRET_VARIABLES } from "../secrets/variable-names";
+import { CA_CERT_FILE, DEFAULT_TLS_DIR } from "../secrets/lab-tls";
 import { addStackFile } from "../constructs/stack-files";
 
 /**
@@ -18,17 +19,47 @@ export function declareSecretVariables(stack: TerraformStack): SecretRefs {
     "Consul's initial management token (from the secrets file)",
   );
   const roleTokens = declareRoleTokens(stack);
+  const serverMap = (name: string, description: string) =>
+    new TerraformVariable(stack, name, { type: "map(string)", sensitive: true, nullable: false, description });
+  const serverCerts = serverMap(
+    SECRET_VARIABLES.tlsServerCerts,
+    "Each server's TLS certificate (PEM), from .secrets/tls",
+  );
+  const serverKeys = serverMap(
+    SECRET_VARIABLES.tlsServerKeys,
+    "Each server's TLS private key (PEM), from .secrets/tls",
+  );
+  // Scripts run by Terraform on the deploying machine trust the lab's CA through this link (NODE_EXTRA_CA_CERTS).
+  addStackFile(stack, LAB_CA_LINK, { linkTo: fromStackDir(`${DEFAULT_TLS_DIR}/${CA_CERT_FILE}`) });
   return {
     gossipKey: gossipKey.stringValue,
     managementToken: managementToken.stringValue,
     roleTokensJson: Fn.jsonencode(roleTokens.value),
     roleToken: (role) => roleTokenOf(roleTokens, role),
+    tls: {
+      caCert: declareCaCert(stack).stringValue,
+      caFile: LAB_CA_LINK,
+      serverCert: (node) => Token.asString(Fn.lookup(serverCerts.value, node)),
+      serverKey: (node) => Token.asString(Fn.lookup(serverKeys.value, node)),
+    },
     variablesFile: {
       path: STACK_VARIABLES_LINK,
       managementToken: SECRET_VARIABLES.managementToken,
       roleTokens: SECRET_VARIABLES.roleTokens,
     },
   };
+}
+
+/** The link to the lab CA's certificate in a stack's directory, for what Terraform runs there. */
+export const LAB_CA_LINK = "lab-ca.pem";
+
+/** The lab CA's certificate, which whatever talks to the lab's HTTPS API trusts. */
+export function declareCaCert(stack: TerraformStack): TerraformVariable {
+  return new TerraformVariable(stack, SECRET_VARIABLES.tlsCaCert, {
+    type: "string",
+    nullable: false,
+    description: "The lab CA's certificate (PEM), from .secrets/tls",
+  });
 }
 
 /**

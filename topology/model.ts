@@ -180,10 +180,39 @@ export class Lab {
     return `${NODE_LOOPBACK}:${this.topology.consul.ports.http}`;
   }
 
-  /** The Consul HTTP API as the deploying machine reaches it: `publish.address:publish.httpPort`. */
+  /**
+   * The host the deploying machine dials for the lab's published ports: `publish.address`, or loopback when that is
+   * the wildcard 0.0.0.0 (every address of the host, loopback included).
+   */
+  get publishedHost(): string {
+    const { address } = this.topology.publish;
+    return address === "0.0.0.0" ? NODE_LOOPBACK : address;
+  }
+
+  /**
+   * The Consul HTTP API as the deploying machine reaches it: `host:publish.httpPort`. In "secure" mode it is HTTPS,
+   * with a server's certificate of the lab's CA (see apiScheme).
+   */
   get publishedHttpAddress(): string {
-    const { publish } = this.topology;
-    return `${publish.address}:${publish.httpPort}`;
+    return `${this.publishedHost}:${this.topology.publish.httpPort}`;
+  }
+
+  /** How the API is spoken outside a node: HTTPS in "secure" mode, the article's plain HTTP in "none". */
+  get apiScheme(): "https" | "http" {
+    return this.secure ? "https" : "http";
+  }
+
+  /** The published API as a URL base, `https://127.0.0.1:8500` or `http://...`. */
+  get publishedApiUrl(): string {
+    return `${this.apiScheme}://${this.publishedHttpAddress}`;
+  }
+
+  /**
+   * The name every server's TLS certificate carries and every agent checks (`verify_server_hostname`), so that a
+   * client's certificate cannot make its holder a server: `server.<datacenter>.<domain>`.
+   */
+  get serverTlsName(): string {
+    return `server.${this.topology.datacenter}.${this.topology.consul.domain}`;
   }
 
   /** The addresses agents join through: every server's. */

@@ -175,7 +175,13 @@ export const TopologySchema = z.strictObject({
         .default("consul"),
       /** Upstream DNS servers for names outside `.consul`; empty because the lab also runs offline. */
       recursors: z.array(Ipv4Address).default([]),
-      ports: z.strictObject({ http: Port.default(8500), dns: Port.default(8600) }).prefault({}),
+      /**
+       * The agents' ports inside each node. `http` listens on the node's loopback only; in "secure" mode the servers
+       * also serve the API over TLS on `https`, which is what `publish.httpPort` reaches.
+       */
+      ports: z
+        .strictObject({ http: Port.default(8500), https: Port.default(8501), dns: Port.default(8600) })
+        .prefault({}),
       dns: z
         .strictObject({
           allowStale: z.boolean().default(true),
@@ -191,12 +197,16 @@ export const TopologySchema = z.strictObject({
     .strictObject({
       address: Ipv4Address.default("127.0.0.1"),
       /**
-       * Publishing on an address other than loopback makes the lab reachable from the network, without TLS: say so
-       * explicitly. @default false
+       * Publishing on an address other than loopback makes the lab reachable from the network: allowed in "secure"
+       * mode only (the API is HTTPS then), and only when said explicitly. @default false
        */
       exposeOnNetwork: z.boolean().default(false),
-      /** The node whose Consul HTTP and DNS ports are published. @default the first server */
+      /**
+       * The node whose Consul API and DNS ports are published; a server in "secure" mode (its certificate is the
+       * lab CA's). @default the first server
+       */
       node: NodeName.optional(),
+      /** The host port of Consul's API and UI: HTTPS in "secure" mode, HTTP in "none". */
       httpPort: Port.default(8500),
       dnsPort: Port.default(8600),
       /** The site's single entry point (the article's VIP), served by the entry node. */

@@ -111,6 +111,7 @@ function checkServices(topology: Topology, report: Report): void {
   const reserved = new Map<number, string>([
     ...CONSUL_FIXED_PORTS.map((port): [number, string] => [port, "Consul's RPC and gossip"]),
     [ports.http, "Consul's HTTP API"],
+    [ports.https, "Consul's HTTPS API"],
     [ports.dns, "Consul's DNS"],
     [NODE_DNS_PORT, "the node's DNS forwarder (dnsmasq)"],
   ]);
@@ -280,7 +281,11 @@ function checkPorts(topology: Topology, report: Report): void {
   const { consul, publish } = topology;
   if (consul.ports.http === consul.ports.dns)
     report("consul.ports.dns", `must differ from consul.ports.http (${consul.ports.http})`);
-  for (const field of ["http", "dns"] as const) {
+  for (const other of ["http", "dns"] as const) {
+    if (consul.ports.https === consul.ports[other])
+      report("consul.ports.https", `must differ from consul.ports.${other} (${consul.ports[other]})`);
+  }
+  for (const field of ["http", "https", "dns"] as const) {
     if (CONSUL_FIXED_PORTS.includes(consul.ports[field])) {
       report(`consul.ports.${field}`, `${consul.ports[field]} is taken by Consul's RPC and gossip (8300-8302)`);
     }
@@ -294,6 +299,12 @@ function checkPorts(topology: Topology, report: Report): void {
   if (publish.node !== undefined) {
     const node = topology.nodes.find((candidate) => candidate.name === publish.node);
     if (!node) report("publish.node", `unknown node "${publish.node}"`);
+    else if (topology.security === "secure" && node.role !== "server") {
+      report(
+        "publish.node",
+        `"${publish.node}" is a client; in "secure" mode the API is published over HTTPS by a server, whose certificate the lab's CA signed (clients have none); name a server`,
+      );
+    }
   }
   checkExposure(topology, report);
 }
@@ -324,10 +335,17 @@ function checkExposure(topology: Topology, report: Report): void {
     return;
   }
   const onLoopback = address >= loopback.network && address < loopback.network + loopback.size;
-  if (!onLoopback && !publish.exposeOnNetwork) {
+  if (onLoopback) return;
+  const reachable = `Consul's API and UI on port ${publish.httpPort}, Consul DNS on ${publish.dnsPort}, and the site's entry on ${publish.entryPort} (whose Consul UI vhost proxies the API too)`;
+  if (topology.security !== "secure") {
     report(
       "publish.address",
-      `${publish.address} publishes the lab beyond this machine, in plain HTTP without TLS: Consul's HTTP API and UI on port ${publish.httpPort}, Consul DNS on ${publish.dnsPort}, and the site's entry on ${publish.entryPort} (whose Consul UI vhost proxies the API too). Use 127.0.0.1, or set publish.exposeOnNetwork: true if you mean it`,
+      `${publish.address} would publish the lab beyond this machine with no TLS and no ACLs (security "none"): ${reachable}. Use 127.0.0.1, or security "secure" with publish.exposeOnNetwork: true`,
+    );
+  } else if (!publish.exposeOnNetwork) {
+    report(
+      "publish.address",
+      `${publish.address} publishes the lab beyond this machine: ${reachable}, to anyone who can reach this address (the API over HTTPS, behind ACLs; DNS and the entry in the clear). Use 127.0.0.1, or set publish.exposeOnNetwork: true if you mean it`,
     );
   }
 }

@@ -151,4 +151,12 @@ export class LabCheckout {
   file(path: string): string {
     return readFileSync(join(this.root, path), "utf8");
   }
+
+  /** A server's certificate and key from the copy's TLS folder, which `npm run secrets` or a deploy made. */
+  serverTls(node: string): { cert: string; key: string } {
+    return {
+      cert: this.file(`.secrets/tls/server-${node}.pem`),
+      key: this.file(`.secrets/tls/server-${node}-key.pem`),
+    };
+  }
 }

@@ -11,6 +11,7 @@
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { createServer, IncomingMessage, ServerResponse } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import { createServer as createNetServer, Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -90,6 +91,9 @@ export class LabStandIn {
   private timers: NodeJS.Timeout[] = [];
   private poller?: NodeJS.Timeout;
   private api?: Server;
+  private control?: Server;
+  /** Where the fake docker runs `docker exec` (FAKE_LAB_URL), once started. */
+  controlUrl = "";
   private appBackend?: Server;
   private sorryBackend?: Server;
   private nginx?: RunningNginx;
@@ -97,7 +101,14 @@ export class LabStandIn {
   /** Every `docker exec` the lab saw, as `container: command`. */
   readonly execs: string[] = [];
 
-  constructor(readonly lab: Lab) {
+  /**
+   * `tls`: a server's certificate and key of the lab's CA, which the API serves HTTPS with, as a "secure" lab's
+   * published API does; without it the API is plain HTTP (security "none").
+   */
+  constructor(
+    readonly lab: Lab,
+    private readonly tls?: { readonly cert: string; readonly key: string },
+  ) {
     const real = scaledTimings(labTimings(lab), STAND_IN_SCALE);
     this.timeline = {
       healthDelayMs: real.checkIntervalMs,
@@ -310,10 +321,6 @@ export class LabStandIn {
       response.end(JSON.stringify(value));
     };
     const { lab } = this;
-    if (url.pathname === "/_exec") {
-      const { container, command } = JSON.parse(body);
-      return json(this.exec(container, command));
-    }
     // The published API is the publish node's agent: it does not answer while that container is stopped.
     if (!this.running(lab.dockerName(lab.publishNode.name))) return void response.socket?.destroy();
     if (url.pathname === "/v1/status/leader") return json(this.leader);
@@ -358,12 +365,26 @@ export class LabStandIn {
   async start(): Promise<void> {
     const { lab } = this;
     const { publish, site } = lab.topology;
-    this.api = createServer((request, response) => {
+    const serveApi = (request: IncomingMessage, response: ServerResponse) => {
       let body = "";
       request.on("data", (chunk) => (body += chunk));
       request.on("end", () => this.handleApi(request, response, body));
-    });
+    };
+    this.api = this.tls ? createHttpsServer(this.tls, serveApi) : createServer(serveApi);
     await listen(this.api, publish.httpPort);
+    // What the fake docker asks for `docker exec` (what runs inside a container): plain HTTP, on a port of its own.
+    this.control = createServer((request, response) => {
+      let body = "";
+      request.on("data", (chunk) => (body += chunk));
+      request.on("end", () => {
+        const { container, command } = JSON.parse(body);
+        response.writeHead(200, { "Content-Type": "application/json" });
+        response.end(JSON.stringify(this.exec(container, command)));
+      });
+    });
+    const controlPort = await freeLoopbackPort();
+    await listen(this.control, controlPort);
+    this.controlUrl = `http://127.0.0.1:${controlPort}`;
     const page = (text: string) => `<!doctype html><html><body><p>${text}</p></body></html>\n`;
     // The app backend answers as one of the running app servers, or fails, so nginx falls back to the sorry backend.
     // Like the load balancers: app servers only while the upstream lists one and the flag is not on.
@@ -395,7 +416,7 @@ export class LabStandIn {
         "server {",
         `    listen 127.0.0.1:${publish.entryPort};`,
         `    server_name ${site.consulUiHostname};`,
-        `    location / { proxy_pass http://127.0.0.1:${publish.httpPort}; }`,
+        `    location / { proxy_pass ${this.tls ? "https" : "http"}://127.0.0.1:${publish.httpPort}; }`,
         "}",
       ].join("\n"),
       publish.entryPort,
@@ -469,6 +490,6 @@ export class LabStandIn {
     await this.nginx?.stop();
     await this.dnsmasq?.stop();
     if (this.dnsProxy) await close(this.dnsProxy);
-    for (const server of [this.api, this.appBackend, this.sorryBackend]) if (server) await close(server);
+    for (const server of [this.api, this.control, this.appBackend, this.sorryBackend]) if (server) await close(server);
   }
 }

@@ -44,7 +44,9 @@ export function verifyHarness() {
     script: (standIn: LabStandIn) => Promise<T>,
     setup?: (standIn: LabStandIn) => void,
   ): Promise<T> {
-    const standIn = new LabStandIn(labOf(state.input));
+    const lab = labOf(state.input);
+    // The checkout's own TLS material (made by `npm run secrets`): verify must trust its CA and nothing else.
+    const standIn = new LabStandIn(lab, lab.secure ? checkout.serverTls(lab.publishNode.name) : undefined);
     setup?.(standIn);
     await standIn.start();
     try {
@@ -57,7 +59,7 @@ export function verifyHarness() {
   const verifyEnv = (standIn: LabStandIn, extra: Record<string, string> = {}) => ({
     CONSUL_LAB_TOPOLOGY: state.topologyFile,
     FAKE_DOCKER_STATE: standIn.dockerState,
-    FAKE_LAB_URL: `http://127.0.0.1:${state.input.publish!.httpPort}`,
+    FAKE_LAB_URL: standIn.controlUrl,
     FAKE_DOCKER_STOP_MS: String(standIn.timeline.dockerStopMs),
     CONSUL_LAB_DRILL_DEADLINE_SECONDS: "8",
     CONSUL_LAB_DRILL_WINDOW_SECONDS: "0.5",

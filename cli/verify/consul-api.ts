@@ -1,4 +1,5 @@
-/** Consul's HTTP API through Node's own fetch: what `verify` reads, and the one write an operator makes. */
+/** Consul's HTTP API (HTTPS in "secure" labs): what `verify` reads, and the one write an operator makes. */
+import { httpExchange, type LabTlsTrust } from "./http-exchange";
 
 export interface ApiAnswer<T> {
   readonly status: number;
@@ -8,13 +9,25 @@ export interface ApiAnswer<T> {
 
 /** One agent's HTTP API, with the operator's token on every request unless a request asks to be anonymous. */
 export class ConsulApi {
+  /** How HTTPS is trusted ("secure" labs), or undefined for the article's plain HTTP. */
+  readonly tls: LabTlsTrust | undefined;
+  private readonly timeoutMs: number;
+
   constructor(
-    /** `host:port` of an agent's HTTP API. */
+    /** `host:port` of an agent's API. */
     readonly address: string,
     /** The token for reads and the operator's writes ("secure" mode); undefined for an open lab. */
     private readonly token: string | undefined,
-    private readonly timeoutMs = 3000,
-  ) {}
+    options: { readonly tls?: LabTlsTrust; readonly timeoutMs?: number } = {},
+  ) {
+    this.tls = options.tls;
+    this.timeoutMs = options.timeoutMs ?? 3000;
+  }
+
+  /** `https://host:port` or `http://host:port`. */
+  get url(): string {
+    return `${this.tls ? "https" : "http"}://${this.address}`;
+  }
 
   async request<T>(
     method: string,
@@ -23,20 +36,20 @@ export class ConsulApi {
   ): Promise<ApiAnswer<T>> {
     const headers: Record<string, string> = {};
     if (this.token && !options.anonymous) headers["X-Consul-Token"] = this.token;
-    const response = await fetch(`http://${this.address}${path}`, {
+    const { status, body: text } = await httpExchange(`${this.url}${path}`, {
       method,
       headers,
       body: options.body,
-      signal: AbortSignal.timeout(this.timeoutMs),
+      timeoutMs: this.timeoutMs,
+      tls: this.tls,
     });
-    const text = await response.text();
     let body: T | undefined;
     try {
       body = text ? (JSON.parse(text) as T) : undefined;
     } catch {
       body = undefined;
     }
-    return { status: response.status, body, text };
+    return { status, body, text };
   }
 
   /** A GET that must answer 200; its JSON body. */

@@ -2,11 +2,11 @@
  * `npm run verify`: what a deployed lab must show, each fact checked against the running lab and printed with the
  * value seen. Read-only: the one write it tries (an anonymous KV write in "secure" mode) must be refused.
  */
-import { request as httpRequest } from "node:http";
 import { MAINTENANCE_HANDLER_LOG } from "../../renderers";
 import type { Lab } from "../../topology";
 import type { ConsulApi, HealthEntry } from "./consul-api";
 import { DnsAnswer, resolveTcp, resolveUdp } from "./dns-client";
+import { httpExchange, type LabTlsTrust } from "./http-exchange";
 import { podProblems } from "../node-pods";
 import type { LabContainers } from "./lab-containers";
 
@@ -33,29 +33,14 @@ export interface SitePage {
 }
 
 /** Asks the entry (or a vhost, with `hostHeader`) once and says which page answered: an app server's, the sorry page, or neither. */
-/**
- * One GET with node:http, which sends the Host header it is given (fetch drops it, so a vhost check through fetch
- * would reach the default server instead).
- */
-export function httpGet(url: string, hostHeader?: string, timeoutMs = 2000): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const request = httpRequest(url, { headers: hostHeader ? { Host: hostHeader } : {} }, (response) => {
-      let body = "";
-      response.setEncoding("utf8");
-      response.on("data", (chunk) => (body += chunk));
-      // A connection cut mid-answer (a backend stopped by the drill) ends here instead of never.
-      response.on("error", reject);
-      response.on("end", () => resolve({ status: response.statusCode ?? 0, body }));
-    });
-    // The whole exchange, not only an idle socket, is bounded.
-    const deadline = setTimeout(
-      () => request.destroy(new Error(`no full answer from ${url} within ${timeoutMs} ms`)),
-      timeoutMs,
-    );
-    request.on("close", () => clearTimeout(deadline));
-    request.on("error", reject);
-    request.end();
-  });
+/** One GET, with the Host header it is given (see http-exchange.ts). */
+export function httpGet(
+  url: string,
+  hostHeader?: string,
+  timeoutMs = 2000,
+  tls?: LabTlsTrust,
+): Promise<{ status: number; body: string }> {
+  return httpExchange(url, { headers: hostHeader ? { Host: hostHeader } : {}, timeoutMs, tls });
 }
 
 /** Whether an answer is the Consul UI: its HTML names the `consul-ui` application, which no site page does. */
@@ -233,9 +218,9 @@ async function dnsFacts(context: VerifyContext, passing: string[] | undefined): 
     ] as const) {
       facts.push(
         await fact(
-          `DNS ${protocol} ${publish.address}:${publish.dnsPort}: ${name} -> ${addresses.join(", ") || "none"}`,
+          `DNS ${protocol} ${lab.publishedHost}:${publish.dnsPort}: ${name} -> ${addresses.join(", ") || "none"}`,
           async () => {
-            const answer = await resolve(name, publish.address, publish.dnsPort);
+            const answer = await resolve(name, lab.publishedHost, publish.dnsPort);
             return { ok: same(answer.addresses, addresses), seen: describeDns(answer) };
           },
         ),
@@ -280,7 +265,7 @@ async function dnsFacts(context: VerifyContext, passing: string[] | undefined): 
 
 async function siteFacts(context: VerifyContext, passing: string[] | undefined): Promise<Fact[]> {
   const { lab, api, entryUrl } = context;
-  const { site, publish } = lab.topology;
+  const { site } = lab.topology;
   const facts: Fact[] = [];
   facts.push(
     await fact(`the maintenance flag ${site.maintenanceKey} agrees with the passing app servers`, async () => {
@@ -306,8 +291,8 @@ async function siteFacts(context: VerifyContext, passing: string[] | undefined):
       `the Consul UI through the load balancers (Host: ${site.consulUiHostname}) answers with the UI`,
       async () => uiSeen(await httpGet(`${entryUrl}ui/`, site.consulUiHostname)),
     ),
-    await fact(`the Consul UI http://${publish.address}:${publish.httpPort}/ui/ answers with the UI`, async () =>
-      uiSeen(await httpGet(`http://${publish.address}:${publish.httpPort}/ui/`)),
+    await fact(`the Consul UI ${lab.publishedApiUrl}/ui/ answers with the UI`, async () =>
+      uiSeen(await httpGet(`${lab.publishedApiUrl}/ui/`, undefined, undefined, context.api.tls)),
     ),
   );
   for (const lb of lab.nodesRunning("load-balancer")) {

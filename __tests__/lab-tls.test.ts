@@ -1,0 +1,168 @@
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ensureLabTls, SecretsError, serverCertificateNames } from "../secrets";
+import { articleInput, labOf } from "./helpers";
+
+const freshDir = () => join(mkdtempSync(join(tmpdir(), "consul-lab-tls-")), "tls");
+const DAY_MS = 24 * 3600 * 1000;
+
+/** What openssl itself says of a certificate: its verification against the CA for a purpose, and its names. */
+function opensslVerify(dir: string, certFile: string, purpose: "sslserver" | "sslclient") {
+  return spawnSync("openssl", ["verify", "-purpose", purpose, "-CAfile", join(dir, "ca.pem"), join(dir, certFile)], {
+    encoding: "utf8",
+  });
+}
+function subjectAltNames(dir: string, certFile: string): string[] {
+  const text = execFileSync("openssl", ["x509", "-noout", "-ext", "subjectAltName", "-in", join(dir, certFile)], {
+    encoding: "utf8",
+  });
+  return text
+    .split("\n")
+    .slice(1)
+    .join(",")
+    .split(",")
+    .map((name) => name.trim())
+    .filter(Boolean)
+    .sort();
+}
+const filesOf = (dir: string) =>
+  Object.fromEntries(readdirSync(dir).map((file) => [file, readFileSync(join(dir, file), "utf8")]));
+
+describe("the lab's TLS material", () => {
+  const lab = labOf();
+
+  it("gives every server a certificate that openssl verifies against the lab CA, as server and as client", () => {
+    const dir = freshDir();
+    const tls = ensureLabTls(lab, dir);
+    expect(Object.keys(tls.servers)).toEqual(["dev1001", "dev1002", "dev1003"]);
+    for (const server of lab.servers) {
+      for (const purpose of ["sslserver", "sslclient"] as const) {
+        const result = opensslVerify(dir, `server-${server.name}.pem`, purpose);
+        expect(`${result.stdout}${result.stderr}`.trim()).toBe(`${join(dir, `server-${server.name}.pem`)}: OK`);
+      }
+      expect(readFileSync(join(dir, `server-${server.name}.pem`), "utf8")).toBe(tls.servers[server.name].cert);
+    }
+  });
+
+  it("names server.<dc>.<domain>, localhost, loopback and the node's address, and the published host on its node", () => {
+    const input = articleInput();
+    input.datacenter = "tokyo";
+    (input as any).consul = { domain: "lab" };
+    const renamed = labOf(input);
+    const dir = freshDir();
+    ensureLabTls(renamed, dir);
+    expect(subjectAltNames(dir, "server-dev1001.pem")).toEqual(
+      ["DNS:localhost", "DNS:server.tokyo.lab", "IP Address:10.0.1.1", "IP Address:127.0.0.1"].sort(),
+    );
+    expect(subjectAltNames(dir, "server-dev1002.pem")).toContain("IP Address:10.0.1.2");
+    expect(serverCertificateNames(renamed, "dev1001").dns).toEqual(["server.tokyo.lab", "localhost"]);
+  });
+
+  it("adds a published address other than loopback to the publishing server's certificate only", () => {
+    const input = articleInput();
+    input.publish = { address: "192.168.77.5", exposeOnNetwork: true, node: "dev1002" };
+    const exposed = labOf(input);
+    const dir = freshDir();
+    ensureLabTls(exposed, dir);
+    expect(subjectAltNames(dir, "server-dev1002.pem")).toContain("IP Address:192.168.77.5");
+    expect(subjectAltNames(dir, "server-dev1001.pem")).not.toContain("IP Address:192.168.77.5");
+  });
+
+  it("keeps every key owner-only in an owner-only folder, and the CA's key nowhere but there", () => {
+    const dir = freshDir();
+    const tls = ensureLabTls(lab, dir);
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+    for (const file of readdirSync(dir).filter((name) => name.endsWith("-key.pem"))) {
+      expect(statSync(join(dir, file)).mode & 0o077).toBe(0);
+    }
+    const caKey = readFileSync(join(dir, "ca-key.pem"), "utf8");
+    expect(JSON.stringify(tls)).not.toContain(caKey.split("\n")[1]);
+    // No work files are left behind.
+    expect(readdirSync(dir).sort()).toEqual(
+      [
+        "ca-key.pem",
+        "ca.pem",
+        ...lab.servers.flatMap((s) => [`server-${s.name}-key.pem`, `server-${s.name}.pem`]),
+      ].sort(),
+    );
+  });
+
+  it("reads what is there on the next run, byte for byte", () => {
+    const dir = freshDir();
+    ensureLabTls(lab, dir);
+    const before = filesOf(dir);
+    const said: string[] = [];
+    ensureLabTls(lab, dir, { say: (line) => said.push(line) });
+    expect(filesOf(dir)).toEqual(before);
+    expect(said).toEqual([]);
+  });
+
+  it("replaces only the certificate whose server changed address", () => {
+    const dir = freshDir();
+    ensureLabTls(lab, dir);
+    const before = filesOf(dir);
+    const input = articleInput();
+    input.nodes[1].address = "10.0.1.22";
+    ensureLabTls(labOf(input), dir);
+    const after = filesOf(dir);
+    expect(after["server-dev1002.pem"]).not.toBe(before["server-dev1002.pem"]);
+    expect(subjectAltNames(dir, "server-dev1002.pem")).toContain("IP Address:10.0.1.22");
+    for (const file of ["ca.pem", "ca-key.pem", "server-dev1001.pem", "server-dev1003.pem"]) {
+      expect(after[file]).toBe(before[file]);
+    }
+  });
+
+  it("makes certificates for a new server, and renews one with less than 30 days left", () => {
+    const dir = freshDir();
+    ensureLabTls(lab, dir);
+    const before = filesOf(dir);
+    const input = articleInput();
+    input.nodes[3].role = "server";
+    input.nodes[4].role = "server";
+    ensureLabTls(labOf(input), dir);
+    expect(existsSync(join(dir, "server-dev1004.pem"))).toBe(true);
+    expect(opensslVerify(dir, "server-dev1005.pem", "sslserver").status).toBe(0);
+    const said: string[] = [];
+    ensureLabTls(lab, dir, { now: new Date(Date.now() + 340 * DAY_MS), say: (line) => said.push(line) });
+    expect(said.filter((line) => line.startsWith("renewed"))).toHaveLength(3);
+    expect(filesOf(dir)["server-dev1001.pem"]).not.toBe(before["server-dev1001.pem"]);
+    expect(filesOf(dir)["ca.pem"]).toBe(before["ca.pem"]);
+  });
+
+  it("replaces a server certificate that another CA signed, or whose key is not its own", () => {
+    const dir = freshDir();
+    ensureLabTls(lab, dir);
+    const other = freshDir();
+    ensureLabTls(lab, other);
+    writeFileSync(join(dir, "server-dev1001.pem"), readFileSync(join(other, "server-dev1001.pem")));
+    writeFileSync(join(dir, "server-dev1002-key.pem"), readFileSync(join(other, "server-dev1002-key.pem")));
+    ensureLabTls(lab, dir);
+    for (const server of ["dev1001", "dev1002"]) {
+      expect(opensslVerify(dir, `server-${server}.pem`, "sslserver").status).toBe(0);
+    }
+    const pair = spawnSync("openssl", ["x509", "-noout", "-pubkey", "-in", join(dir, "server-dev1002.pem")], {
+      encoding: "utf8",
+    }).stdout;
+    const fromKey = spawnSync("openssl", ["pkey", "-pubout", "-in", join(dir, "server-dev1002-key.pem")], {
+      encoding: "utf8",
+    }).stdout;
+    expect(pair).toBe(fromKey);
+  });
+
+  it("refuses a CA that is half there or about to expire, and writes nothing", () => {
+    const dir = freshDir();
+    ensureLabTls(lab, dir);
+    expect(() => ensureLabTls(lab, dir, { now: new Date(Date.now() + 1800 * DAY_MS) })).toThrow(
+      /the lab's CA in .* expires .*; move .* away and deploy again/,
+    );
+    const half = freshDir();
+    ensureLabTls(lab, half);
+    writeFileSync(join(half, "ca-key.pem"), "not a key\n");
+    const before = filesOf(half);
+    expect(() => ensureLabTls(lab, half)).toThrow(SecretsError);
+    expect(() => ensureLabTls(lab, half)).toThrow(/holds no usable CA \(ca.pem and ca-key.pem/);
+    expect(filesOf(half)).toEqual(before);
+  });
+});

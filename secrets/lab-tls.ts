@@ -1,0 +1,281 @@
+/**
+ * The lab's TLS material ("secure" mode): a certificate authority of its own and one certificate per Consul server,
+ * made by openssl on the deploying machine and kept beside the secrets file, owner-only, never in `cdktf.out/`. They
+ * reach Terraform the way the other secrets do (secrets/stack-variables.ts). The CA's key never leaves this folder:
+ * no agent holds it, and client agents get their certificates from the servers (`auto_encrypt`).
+ *
+ * Made once, then only read, except a server certificate that no longer fits: a new server, a changed address, a
+ * renamed datacenter, or fewer than RENEW_BEFORE_DAYS left. Its node's next deploy carries the new one.
+ */
+import { execFileSync } from "node:child_process";
+import { createPrivateKey, randomBytes, X509Certificate } from "node:crypto";
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { join } from "node:path";
+import { NODE_LOOPBACK, type Lab } from "../topology";
+import { SecretsError } from "./secrets-file";
+
+/**
+ * Where the TLS material is kept, relative to the project root. Fixed (no variable moves it): each stack's directory
+ * links its CA certificate from here for the scripts Terraform runs (stacks/secret-variables.ts).
+ */
+export const DEFAULT_TLS_DIR = ".secrets/tls";
+
+export const CA_CERT_FILE = "ca.pem";
+export const CA_KEY_FILE = "ca-key.pem";
+const serverCertFile = (node: string) => `server-${node}.pem`;
+const serverKeyFile = (node: string) => `server-${node}-key.pem`;
+
+/** As `consul tls ca create` and `consul tls cert create` make them: ECDSA P-256, 5 years for the CA, 1 for a server. */
+const CA_VALIDITY_DAYS = 1825;
+const SERVER_VALIDITY_DAYS = 365;
+/** A certificate with fewer days left than this is replaced (a server's) or refused (the CA's). */
+export const RENEW_BEFORE_DAYS = 30;
+const DAY_MS = 24 * 3600 * 1000;
+
+export interface ServerCertificate {
+  /** PEM certificate, signed by the lab's CA. */
+  readonly cert: string;
+  /** PEM private key (PKCS#8). */
+  readonly key: string;
+}
+
+export interface LabTls {
+  /** The lab CA's certificate (PEM): what every agent and every client of the API trusts. */
+  readonly caCert: string;
+  /** Each server's certificate and key, by node name. */
+  readonly servers: Readonly<Record<string, ServerCertificate>>;
+}
+
+/** The names a server's certificate carries. */
+export interface CertificateNames {
+  readonly dns: readonly string[];
+  readonly ips: readonly string[];
+}
+
+/**
+ * What a server's certificate must name: `server.<datacenter>.<domain>`, which agents check with
+ * `verify_server_hostname` (so a client's certificate cannot serve as a server's), and what `consul tls cert create
+ * -server` adds (`localhost`, 127.0.0.1), with the node's lab address and, on the node that publishes the API, the
+ * published address the deploying machine dials.
+ */
+export function serverCertificateNames(lab: Lab, nodeName: string): CertificateNames {
+  const node = lab.node(nodeName);
+  const ips = new Set([NODE_LOOPBACK, node.address]);
+  if (lab.publishNode.name === nodeName) ips.add(lab.publishedHost);
+  return { dns: [lab.serverTlsName, "localhost"], ips: [...ips] };
+}
+
+/** A certificate's names, as X509Certificate.subjectAltName lists them, in a comparable order. */
+function namesOf(cert: X509Certificate): string {
+  return (cert.subjectAltName ?? "").split(", ").filter(Boolean).sort().join(", ");
+}
+
+function expectedNames(names: CertificateNames): string {
+  return [...names.dns.map((name) => `DNS:${name}`), ...names.ips.map((ip) => `IP Address:${ip}`)].sort().join(", ");
+}
+
+function openssl(args: string[], cwd: string): void {
+  try {
+    execFileSync("openssl", args, { cwd, stdio: ["ignore", "ignore", "pipe"] });
+  } catch (error) {
+    const failure = error as NodeJS.ErrnoException & { stderr?: Buffer };
+    if (failure.code === "ENOENT") {
+      throw new SecretsError("openssl is not installed; it makes the lab's TLS certificates (apt-get install openssl)");
+    }
+    throw new SecretsError(`openssl ${args[0]} failed: ${failure.stderr?.toString().trim() ?? failure.message}`);
+  }
+}
+
+/** Refuses a folder that is a link, or another user's, and makes it owner-only. */
+function privateDirectory(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const stats = lstatSync(dir);
+  if (!stats.isDirectory() || (process.getuid && stats.uid !== process.getuid())) {
+    throw new SecretsError(`${dir} is not a directory of this user's; move it away`);
+  }
+  chmodSync(dir, 0o700);
+}
+
+/** Reads a certificate and its key; undefined when either is missing or they do not belong together. */
+function readPair(
+  dir: string,
+  certFile: string,
+  keyFile: string,
+): { cert: X509Certificate; pem: string; key: string } | undefined {
+  const certPath = join(dir, certFile);
+  const keyPath = join(dir, keyFile);
+  if (!existsSync(certPath) || !existsSync(keyPath)) return undefined;
+  try {
+    const pem = readFileSync(certPath, "utf8");
+    const key = readFileSync(keyPath, "utf8");
+    const cert = new X509Certificate(pem);
+    return cert.checkPrivateKey(createPrivateKey(key)) ? { cert, pem, key } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Moves the files made in `work` into `dir`, keys first, each by rename: a reader never sees half a file. */
+function install(work: string, dir: string, files: readonly string[]): void {
+  for (const file of files) renameSync(join(work, file), join(dir, file));
+}
+
+function createCa(dir: string, lab: Lab, work: string): void {
+  openssl(
+    [
+      "req",
+      "-x509",
+      "-new",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:P-256",
+      "-nodes",
+      "-keyout",
+      CA_KEY_FILE,
+      "-out",
+      CA_CERT_FILE,
+      "-days",
+      String(CA_VALIDITY_DAYS),
+      "-subj",
+      `/O=consul-lab/CN=consul-lab ${lab.topology.name} CA`,
+      "-addext",
+      "basicConstraints=critical,CA:TRUE,pathlen:0",
+      "-addext",
+      "keyUsage=critical,keyCertSign,cRLSign",
+    ],
+    work,
+  );
+  chmodSync(join(work, CA_KEY_FILE), 0o600);
+  install(work, dir, [CA_KEY_FILE, CA_CERT_FILE]);
+}
+
+function createServerCertificate(dir: string, lab: Lab, nodeName: string, work: string): void {
+  const names = serverCertificateNames(lab, nodeName);
+  const keyFile = serverKeyFile(nodeName);
+  const certFile = serverCertFile(nodeName);
+  const extensions = [
+    "basicConstraints=critical,CA:FALSE",
+    "keyUsage=critical,digitalSignature,keyEncipherment",
+    // A server both serves (RPC, HTTPS) and dials other servers (Raft, forwarded RPC).
+    "extendedKeyUsage=serverAuth,clientAuth",
+    `subjectAltName=${[...names.dns.map((name) => `DNS:${name}`), ...names.ips.map((ip) => `IP:${ip}`)].join(",")}`,
+  ];
+  writeFileSync(join(work, "server.ext"), `${extensions.join("\n")}\n`);
+  openssl(
+    [
+      "req",
+      "-new",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:P-256",
+      "-nodes",
+      "-keyout",
+      keyFile,
+      "-out",
+      "server.csr",
+      "-subj",
+      `/O=consul-lab/CN=${lab.serverTlsName}`,
+    ],
+    work,
+  );
+  chmodSync(join(work, keyFile), 0o600);
+  openssl(
+    [
+      "x509",
+      "-req",
+      "-in",
+      "server.csr",
+      "-CA",
+      join(dir, CA_CERT_FILE),
+      "-CAkey",
+      join(dir, CA_KEY_FILE),
+      "-set_serial",
+      `0x${randomBytes(16).toString("hex")}`,
+      "-days",
+      String(SERVER_VALIDITY_DAYS),
+      "-extfile",
+      "server.ext",
+      "-out",
+      certFile,
+    ],
+    work,
+  );
+  install(work, dir, [keyFile, certFile]);
+}
+
+export interface EnsureLabTlsOptions {
+  /** The time certificates are judged at (tests move it forward). @default now */
+  readonly now?: Date;
+  /** Told of each file made. */
+  readonly say?: (line: string) => void;
+}
+
+/**
+ * The lab's TLS material in `dir`: the CA made if there is none, every server's certificate made or replaced when it
+ * does not fit the topology (names, CA, key, time left). A CA that is unreadable, half there or expiring is refused,
+ * not replaced: a new CA means every agent's next deploy, which the user should decide.
+ */
+export function ensureLabTls(lab: Lab, dir: string, options: EnsureLabTlsOptions = {}): LabTls {
+  const now = options.now ?? new Date();
+  const say = options.say ?? (() => {});
+  privateDirectory(dir);
+  const work = mkdtempSync(join(dir, ".partial-"));
+  try {
+    const caPresent = [CA_CERT_FILE, CA_KEY_FILE].filter((file) => existsSync(join(dir, file)));
+    if (caPresent.length === 0) {
+      createCa(dir, lab, work);
+      say(`created the lab's CA in ${dir} (its key is owner-only; keep it with the secrets file)`);
+    }
+    const ca = readPair(dir, CA_CERT_FILE, CA_KEY_FILE);
+    const renewBy = new Date(now.getTime() + RENEW_BEFORE_DAYS * DAY_MS);
+    if (!ca || !ca.cert.ca) {
+      throw new SecretsError(
+        `${dir} holds no usable CA (${CA_CERT_FILE} and ${CA_KEY_FILE} must be a CA certificate and its key); ` +
+          `restore them from your backup, or move ${dir} away to make a new CA (every agent is then redeployed)`,
+      );
+    }
+    if (new Date(ca.cert.validTo) < renewBy) {
+      throw new SecretsError(
+        `the lab's CA in ${dir} expires ${ca.cert.validTo}; move ${dir} away and deploy again to make a new one ` +
+          "(every agent is then redeployed)",
+      );
+    }
+    const servers: Record<string, ServerCertificate> = {};
+    for (const server of lab.servers) {
+      const wanted = expectedNames(serverCertificateNames(lab, server.name));
+      let pair = readPair(dir, serverCertFile(server.name), serverKeyFile(server.name));
+      const fits =
+        pair !== undefined &&
+        pair.cert.checkIssued(ca.cert) &&
+        pair.cert.verify(ca.cert.publicKey) &&
+        namesOf(pair.cert) === wanted &&
+        new Date(pair.cert.validTo) >= renewBy;
+      if (!fits) {
+        createServerCertificate(dir, lab, server.name, work);
+        say(`${pair ? "renewed" : "created"} the TLS certificate of server ${server.name} (${wanted})`);
+        pair = readPair(dir, serverCertFile(server.name), serverKeyFile(server.name))!;
+      }
+      servers[server.name] = { cert: pair!.pem, key: pair!.key };
+    }
+    return { caCert: ca.pem, servers };
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/** The CA certificate's file, for what talks to the lab's API from this machine (verify, the ops scripts). */
+export function labCaFile(dir: string): string {
+  return join(dir, CA_CERT_FILE);
+}
