@@ -1,11 +1,12 @@
 /** `npm run doctor`'s checks, each failing on cue: a fake `docker` on the PATH, a port taken on loopback, a route. */
-import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
+import { execFileSync, spawnSync } from "node:child_process";
+import { chmodSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer, Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DockerCli } from "../cli/docker";
 import { CheckResult, formatCheck, isRemoteEngine, runDoctor } from "../cli/doctor";
-import { createSecrets, generateSecrets } from "../secrets";
+import { createSecrets, ensureLabTls, generateSecrets } from "../secrets";
 import { articleInput, labOf } from "./helpers";
 import { FAKES_BIN, HEALTHY_DOCKER } from "./tools/lab-checkout";
 import { freeLoopbackPort } from "./tools/ports";
@@ -32,6 +33,7 @@ interface Setup {
   docker?: unknown;
   env?: Record<string, string>;
   routeTable?: string;
+  tlsDir?: string;
   topology?: (input: ReturnType<typeof articleInput>) => void;
 }
 
@@ -56,6 +58,7 @@ async function doctor(setup: Setup = {}): Promise<Record<string, CheckResult>> {
     env,
     docker: new DockerCli(env),
     routeTable: setup.routeTable ?? "",
+    tlsDir: setup.tlsDir ?? join(dir, "no-tls-yet"),
   });
   return Object.fromEntries(results.map((result) => [result.check, result]));
 }
@@ -76,6 +79,7 @@ describe("npm run doctor", () => {
       "subnet",
       "images",
       "secrets",
+      "tls",
     ]);
     expect(formatCheck(results["docker engine"])).toBe("ok       docker engine: 29.0.1 (API 1.52, linux/amd64)");
     expect(results["image store"].detail).toContain("containerd");
@@ -244,6 +248,54 @@ describe("npm run doctor", () => {
     expect(results.subnet).toMatchObject({
       ok: false,
       detail: expect.stringContaining("host route 10.0.0.0/16 on tun0"),
+    });
+  });
+
+  it("reports a host without openssl, which makes a secure lab's certificates", async () => {
+    const bin = mkdtempSync(join(dir, "bin-"));
+    // Only what the other checks run, so that openssl is the one thing missing.
+    for (const tool of ["terraform", "node"]) {
+      const found = spawnSync("sh", ["-c", `command -v ${tool}`], { encoding: "utf8" }).stdout.trim();
+      if (found) symlinkSync(found, join(bin, tool));
+    }
+    const results = await doctor({ env: { PATH: `${FAKES_BIN}:${bin}` } });
+    expect(results.tls).toMatchObject({ ok: false, detail: expect.stringContaining("openssl does not run here") });
+    expect(results.tls.fix).toContain("apt-get install openssl");
+  });
+
+  it("reports the lab's CA when it expires within 30 days, and accepts one made by the deploy", async () => {
+    const tlsDir = mkdtempSync(join(dir, "tls-"));
+    ensureLabTls(labOf(), tlsDir);
+    expect((await doctor({ tlsDir })).tls).toMatchObject({
+      ok: true,
+      detail: expect.stringMatching(/valid for 18\d\d more days/),
+    });
+    const expiring = mkdtempSync(join(dir, "tls-expiring-"));
+    execFileSync(
+      "openssl",
+      [
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        join(expiring, "ca-key.pem"),
+        "-out",
+        join(expiring, "ca.pem"),
+        "-days",
+        "10",
+        "-subj",
+        "/CN=old",
+      ],
+      { stdio: "ignore" },
+    );
+    expect((await doctor({ tlsDir: expiring })).tls).toMatchObject({
+      ok: false,
+      detail: expect.stringMatching(/expires in (9|10) day\(s\)/),
+      fix: expect.stringContaining("move it away"),
     });
   });
 

@@ -2,16 +2,18 @@
  * `npm run doctor`, and the first step of `npm run deploy`: is this host ready for the lab? Each check prints one
  * line, ok or a problem with its fix, and a deploy stops before it changes anything when one fails.
  */
+import { spawnSync } from "node:child_process";
+import { X509Certificate } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { labAssetImages } from "../constructs/asset-images";
-import { readSecrets, SecretsError } from "../secrets";
+import { DEFAULT_TLS_DIR, labCaFile, readSecrets, RENEW_BEFORE_DAYS, SecretsError } from "../secrets";
 import type { Lab } from "../topology";
 import { parseCidr, Subnet } from "../topology/ipv4";
 import type { DockerCli } from "./docker";
 import { tryBind } from "./port-probe";
 import { capture } from "./process";
 import { LAB_LABEL } from "../constructs/labels";
-import { secretsFile } from "./secrets-env";
+import { secretsFile, TLS_DIR } from "./secrets-env";
 import { terraformBinary } from "./terraform";
 
 export interface CheckResult {
@@ -29,6 +31,8 @@ export interface DoctorContext {
   readonly docker: DockerCli;
   /** The kernel's IPv4 route table (`/proc/net/route` on Linux); absent elsewhere, where the check is skipped. */
   readonly routeTable: string;
+  /** The lab's TLS folder. @default the project's .secrets/tls */
+  readonly tlsDir?: string;
 }
 
 /** The oldest Terraform with `terraform_data` (the leader gate, the ACL bootstrap), and the Node this project needs. */
@@ -311,6 +315,36 @@ function checkSecrets(context: DoctorContext): CheckResult {
   return ok("secrets", `${file} is valid and owner-only`);
 }
 
+/** A "secure" lab's TLS: openssl to make the certificates with, and the lab's CA, once there, usable for a while yet. */
+function checkTls(context: DoctorContext): CheckResult {
+  if (!context.lab.secure) return ok("tls", 'none (security "none")');
+  const openssl = spawnSync("openssl", ["version"], { encoding: "utf8", env: context.env });
+  if (openssl.error || openssl.status !== 0) {
+    return problem(
+      "tls",
+      "openssl does not run here; the deploy makes the lab's CA and its servers' certificates with it",
+      "install openssl (apt-get install openssl)",
+    );
+  }
+  const tlsDir = context.tlsDir ?? TLS_DIR;
+  const caFile = labCaFile(tlsDir);
+  if (!existsSync(caFile))
+    return ok("tls", `${openssl.stdout.trim()}; the first deploy makes the lab's CA in ${tlsDir}`);
+  let validTo: Date;
+  try {
+    validTo = new Date(new X509Certificate(readFileSync(caFile)).validTo);
+  } catch (error) {
+    return problem("tls", `${caFile} is not a certificate (${(error as Error).message})`, RESTORE_CA);
+  }
+  const daysLeft = Math.floor((validTo.getTime() - Date.now()) / (24 * 3600 * 1000));
+  if (daysLeft < RENEW_BEFORE_DAYS) {
+    return problem("tls", `the lab's CA ${caFile} expires in ${daysLeft} day(s)`, RESTORE_CA);
+  }
+  return ok("tls", `the lab's CA ${caFile} is valid for ${daysLeft} more days`);
+}
+
+const RESTORE_CA = `restore ${DEFAULT_TLS_DIR} from your backup, or move it away so the next deploy makes a new CA (every agent is redeployed)`;
+
 /** Seconds one registry lookup may take before the doctor calls the image unresolved. */
 const REGISTRY_LOOKUP_SECONDS = 30;
 
@@ -363,7 +397,7 @@ export async function runDoctor(context: DoctorContext): Promise<CheckResult[]> 
   if (engine.ok && hostCheck.ok) {
     results.push(checkImageStore(context), await checkPorts(context), checkSubnet(context), checkImages(context));
   }
-  results.push(checkSecrets(context));
+  results.push(checkSecrets(context), checkTls(context));
   return results;
 }
 
