@@ -7,7 +7,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { ANONYMOUS_TOKEN_ACCESSOR, jsonFileText, renderAclPlan } from "../renderers";
 import { ensureLabTls, generateSecrets, roleTokenSecrets } from "../secrets";
-import { labOf } from "./helpers";
+import { articleInput, labOf } from "./helpers";
 
 const SCRIPT = join(__dirname, "..", "scripts", "deploy-time", "acl-bootstrap.mjs");
 const MANAGEMENT = "6a1d7c1e-0c55-4c1e-9d8e-6f5b7f1f2a10";
@@ -82,6 +82,12 @@ class FakeAclApi {
           this.policies.set(match[1], { ...body, ID: match[1] });
           return reply(200, this.policies.get(match[1]));
         }
+        if (path === "/v1/acl/tokens" && method === "GET") {
+          return reply(
+            200,
+            [...this.tokens.values()].map(({ AccessorID, Description }) => ({ AccessorID, Description })),
+          );
+        }
         if ((match = /^\/v1\/acl\/token\/(.+)$/.exec(path))) {
           const token = this.tokens.get(match[1]);
           if (method === "GET") return token ? reply(200, token) : reply(403, "ACL not found");
@@ -123,10 +129,12 @@ function bootstrap(
   api: FakeAclApi,
   roleTokens: Record<string, string>,
   token = MANAGEMENT,
-  change: { planText?: string; withoutVariables?: boolean; untrusted?: boolean } = {},
+  change: { planText?: string; synthesizedPlan?: string; withoutVariables?: boolean; untrusted?: boolean } = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const stackDir = mkdtempSync(join(tmpdir(), "consul-lab-acl-stack-"));
-  writeFileSync(join(stackDir, "acl-plan.json"), change.planText ?? planText);
+  // `synthesizedPlan`: another topology's plan, as its own synth would write it (file and digest agree).
+  const synthesized = change.synthesizedPlan ?? planText;
+  writeFileSync(join(stackDir, "acl-plan.json"), change.planText ?? synthesized);
   // What synth links into the stack's directory (stacks/secret-variables.ts), and Node trusts through the environment.
   writeFileSync(join(stackDir, "lab-ca.pem"), TLS.caCert);
   if (!change.withoutVariables)
@@ -145,7 +153,7 @@ function bootstrap(
           CONSUL_HTTP_ADDR: `https://${api.address}`,
           NODE_EXTRA_CA_CERTS: change.untrusted ? "" : "lab-ca.pem",
           CONSUL_LAB_ACL_PLAN_FILE: "acl-plan.json",
-          CONSUL_LAB_ACL_PLAN_SHA256: createHash("sha256").update(planText).digest("hex"),
+          CONSUL_LAB_ACL_PLAN_SHA256: createHash("sha256").update(synthesized).digest("hex"),
           CONSUL_LAB_SECRET_VARIABLES_FILE: "secrets.auto.tfvars.json",
           CONSUL_LAB_MANAGEMENT_TOKEN_VARIABLE: "management_token",
           CONSUL_LAB_ROLE_TOKENS_VARIABLE: "role_tokens",
@@ -186,7 +194,37 @@ describe("the ACL bootstrap", () => {
         Policies: [{ Name: token.role }],
       });
     }
-    expect(api.tokens.get(ANONYMOUS_TOKEN_ACCESSOR)!.Policies).toEqual([{ Name: "dns" }]);
+    // Anonymous requests may do nothing: DNS answers with its own token.
+    expect(api.tokens.get(ANONYMOUS_TOKEN_ACCESSOR)!.Policies).toEqual([]);
+  });
+
+  it("deletes the tokens of nodes removed from the topology, and leaves tokens it did not make", async () => {
+    const bigger = articleInput();
+    bigger.nodes.push({ name: "dev1007", address: "10.0.1.7", role: "client" });
+    bigger.services[2].nodes.push("dev1007");
+    const biggerLab = labOf(bigger);
+    const biggerPlan = jsonFileText(renderAclPlan(biggerLab));
+    expect(
+      (await bootstrap(api, roleTokenSecrets(biggerLab, secrets), MANAGEMENT, { synthesizedPlan: biggerPlan })).code,
+    ).toBe(0);
+    const removed = renderAclPlan(biggerLab).tokens.find((token) => token.role === "node-dev1007")!;
+    expect(api.tokens.has(removed.accessorId)).toBe(true);
+    api.tokens.set("someone-elses", {
+      AccessorID: "someone-elses",
+      SecretID: "x",
+      Description: "ci deploy token",
+      Policies: [],
+    });
+    const run = await bootstrap(api, roleTokens);
+    expect(run.code).toBe(0);
+    expect(api.tokens.has(removed.accessorId)).toBe(false);
+    expect(run.stdout).toContain(
+      `token ${removed.accessorId} (${removed.description}): deleted, no longer in the plan`,
+    );
+    expect(api.tokens.has("someone-elses")).toBe(true);
+    expect([...api.tokens.keys()].sort()).toEqual(
+      [...plan.tokens.map((token) => token.accessorId), ANONYMOUS_TOKEN_ACCESSOR, "someone-elses"].sort(),
+    );
   });
 
   it("changes nothing but the anonymous token on a second run", async () => {

@@ -1,4 +1,4 @@
-import { aclRoles, dnsPolicy, renderAclPlan } from "../renderers";
+import { aclRoles, renderAclPlan } from "../renderers";
 import { articleInput, labOf } from "./helpers";
 
 const lab = labOf();
@@ -14,7 +14,7 @@ function grants(rules: string): string[] {
 }
 
 describe("ACL policies", () => {
-  it("has a role per node, consul-template, the watch and the Consul stack", () => {
+  it("has a role per node, consul-template, the watch, the Consul stack and verify", () => {
     expect(Object.keys(roles)).toEqual([
       "node-dev1001",
       "node-dev1002",
@@ -22,10 +22,23 @@ describe("ACL policies", () => {
       "node-dev1004",
       "node-dev1005",
       "node-dev1006",
+      "dns",
       "consul-template",
       "maintenance-watch",
       "terraform",
+      "verify",
     ]);
+  });
+
+  it("lets verify read what it checks and write only the operator's switch (and its probe), never manage", () => {
+    const verify = grants(roles.verify);
+    expect(verify.filter((grant) => grant.endsWith("write"))).toEqual([
+      'key "web/test.hoge.dev.jp/maintenance/operator" write',
+      'key "consul-lab/verify/anonymous-write-probe" write',
+    ]);
+    expect(verify).toContain('key_prefix "web/test.hoge.dev.jp/maintenance/" read');
+    expect(roles.verify).toContain('operator = "read"');
+    expect(roles.verify).not.toMatch(/acl|key_prefix "" |operator = "write"/);
   });
 
   it("lets an agent write its own node and the services it registers, and read other services", () => {
@@ -78,10 +91,9 @@ describe("ACL policies", () => {
     expect(roles.terraform).not.toMatch(/acl\s*=/);
   });
 
-  it("lets DNS (the anonymous token) read node and service names only", () => {
-    const dns = dnsPolicy();
-    expect(grants(dns.rules)).toEqual(['node_prefix "" read', 'service_prefix "" read']);
-    expect(dns.rules).not.toMatch(/key|acl|operator|query|agent/);
+  it("lets DNS (its own token, on every agent) read node, service and prepared query names only", () => {
+    expect(grants(roles.dns)).toEqual(['node_prefix "" read', 'service_prefix "" read', 'query_prefix "" read']);
+    expect(roles.dns).not.toMatch(/key|acl|operator|agent|write/);
   });
 
   it("follows the topology's names and keys", () => {
@@ -92,13 +104,15 @@ describe("ACL policies", () => {
     expect(grants(custom["consul-template"])).toContain('key_prefix "shop/flags/" read');
   });
 
-  it("plans a token per role with a stable accessor ID, and the DNS policy for the anonymous token", () => {
+  it("plans a token per role with a stable accessor ID, and leaves the anonymous token with nothing", () => {
     const plan = renderAclPlan(lab);
     expect(plan.tokens.map((token) => token.role)).toEqual(Object.keys(roles));
     expect(plan.tokens.every((token) => token.policies.length === 1 && token.policies[0] === token.role)).toBe(true);
     expect(new Set(plan.tokens.map((token) => token.accessorId)).size).toBe(plan.tokens.length);
     expect(renderAclPlan(labOf()).tokens).toEqual(plan.tokens);
-    expect(plan.anonymousToken).toEqual({ accessorId: "00000000-0000-0000-0000-000000000002", policies: ["dns"] });
-    expect(plan.policies.map((policy) => policy.name)).toEqual([...Object.keys(roles), "dns"]);
+    expect(plan.anonymousToken).toEqual({ accessorId: "00000000-0000-0000-0000-000000000002", policies: [] });
+    expect(plan.policies.map((policy) => policy.name)).toEqual(Object.keys(roles));
+    // Every token says it is this lab's, which is how a later plan finds the ones it dropped.
+    expect(plan.tokens.every((token) => token.description.startsWith("consul-lab consul-lab/"))).toBe(true);
   });
 });

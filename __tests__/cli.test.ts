@@ -101,7 +101,7 @@ describe("the npm commands, against recording fakes of terraform and docker", ()
   it("doctor prints one line per check and exits 0 on a ready host", async () => {
     const result = await run("doctor");
     expect(result.status).toBe(0);
-    expect(result.stdout.split("\n").filter((line) => /^(ok|PROBLEM) /.test(line))).toHaveLength(9);
+    expect(result.stdout.split("\n").filter((line) => /^(ok|PROBLEM) /.test(line))).toHaveLength(10);
     expect(result.stdout).toContain("doctor: the host is ready");
     expect(checkout.calls("docker").some((call) => ["build", "stop", "start", "run"].includes(call.argv[0]))).toBe(
       false,
@@ -152,6 +152,7 @@ describe("the npm commands, against recording fakes of terraform and docker", ()
       "subnet",
       "images",
       "secrets",
+      "tls",
     ]);
     const docker = checkout.calls("docker").map((call) => call.argv.slice(0, 3).join(" "));
     const builds = checkout.calls("docker").filter((call) => call.argv.includes("--tag"));

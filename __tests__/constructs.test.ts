@@ -94,6 +94,7 @@ describe("ConsulAgent", () => {
           managementToken: "MANAGEMENT-TOKEN",
           nodeToken: "TOKEN-FOR-node-dev1004",
           maintenanceWatchToken: "TOKEN-FOR-maintenance-watch",
+          dnsToken: "TOKEN-FOR-dns",
         }),
       )
         .map(([file, content]) => ({ file, content }))

@@ -62,6 +62,7 @@ describe("the Consul agent config", () => {
           initial_management: "MANAGEMENT-TOKEN",
           agent: "NODE-TOKEN",
           config_file_service_registration: "NODE-TOKEN",
+          dns: "DNS-TOKEN",
         },
       },
       tls: {
@@ -122,7 +123,7 @@ describe("the Consul agent config", () => {
         enabled: true,
         default_policy: "deny",
         down_policy: "extend-cache",
-        tokens: { agent: "NODE-TOKEN", config_file_service_registration: "NODE-TOKEN" },
+        tokens: { agent: "NODE-TOKEN", config_file_service_registration: "NODE-TOKEN", dns: "DNS-TOKEN" },
       },
       tls: {
         defaults: { ca_file: "/consul/tls/ca.pem", verify_outgoing: true },

@@ -36,6 +36,7 @@ export const TEST_AGENT_SECRETS = {
   managementToken: "MANAGEMENT-TOKEN",
   nodeToken: "NODE-TOKEN",
   maintenanceWatchToken: "WATCH-TOKEN",
+  dnsToken: "DNS-TOKEN",
 } as const;
 
 /** Stand-ins for the secret references a stack passes to constructs (see declareSecretVariables). */

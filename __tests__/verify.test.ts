@@ -5,7 +5,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ensureLabTls } from "../secrets";
+import { ensureLabTls, readSecrets, roleTokenSecret } from "../secrets";
 import { labTimings, realHostExpectations } from "../cli/verify/lab-timings";
 import { labOf } from "./helpers";
 import { PROJECT_ROOT } from "./synth";
@@ -31,6 +31,9 @@ describe("npm run verify", () => {
         "ok    the raft peers are the servers (dev1001, dev1002, dev1003), all voters: dev1001, dev1002, dev1003",
       );
       expect(result.stdout).toContain("ok    ACLs refuse an anonymous write: HTTP 403");
+      // It reads with the narrow `verify` role's token, never the management token.
+      const secrets = readSecrets(join(checkout.root, ".secrets", "consul-lab.json"));
+      expect([...standIn.tokensSeen]).toEqual([roleTokenSecret(secrets, "verify")]);
       expect(result.stdout).toMatch(
         /ok {4}DNS udp 127\.0\.0\.1:\d+: lb\.nginx\.service\.consul -> 10\.0\.1\.2, 10\.0\.1\.3: 10\.0\.1\.2, 10\.0\.1\.3/,
       );

@@ -16,10 +16,12 @@ import {
   LabTls,
   SecretsError,
   readSecrets,
+  roleTokenSecret,
   SECRETS_FILE_ENV,
   secretVariableValues,
   writeStackVariables,
 } from "../secrets";
+import { VERIFY_ROLE } from "../renderers/acl-policies";
 import type { Lab } from "../topology";
 import { PROJECT_ROOT } from "./process";
 import { ConsulApi } from "./verify/consul-api";
@@ -77,7 +79,7 @@ export function labApiCa(lab: Lab): string | undefined {
 
 /** A client of the lab's published API, with its token and, in "secure" mode, its CA and server name. */
 export function labApi(lab: Lab, env: NodeJS.ProcessEnv): ConsulApi {
-  return new ConsulApi(lab.publishedHttpAddress, labManagementToken(lab, env), {
+  return new ConsulApi(lab.publishedHttpAddress, labOperatorToken(lab, env), {
     tls: lab.secure ? { ca: labApiCa(lab)!, serverName: lab.serverTlsName } : undefined,
   });
 }
@@ -108,10 +110,13 @@ export function writeSecretVariables(
 }
 
 /**
- * The token the CLI and verify talk to the lab's Consul with: CONSUL_LAB_HTTP_TOKEN, or the secrets file's management
- * token ("secure" labs). Consul's own CONSUL_HTTP_TOKEN is ignored, as the ops scripts do: a shell set up for a real
- * cluster must not decide what is sent to the lab, nor the lab's token go anywhere else.
+ * The token the CLI and verify talk to the lab's Consul with: CONSUL_LAB_HTTP_TOKEN, or ("secure" labs) the `verify`
+ * role's token, derived from the secrets file: it reads what verify checks and writes only the operator's
+ * maintenance switch, so a verify or repair run holds no management token. Consul's own CONSUL_HTTP_TOKEN is ignored,
+ * as the ops scripts do: a shell set up for a real cluster must not decide what is sent to the lab, nor the lab's
+ * token go anywhere else.
  */
-export function labManagementToken(lab: Lab, env: NodeJS.ProcessEnv): string | undefined {
-  return env.CONSUL_LAB_HTTP_TOKEN || (lab.secure ? readSecrets(secretsFile(env)).managementToken : undefined);
+export function labOperatorToken(lab: Lab, env: NodeJS.ProcessEnv): string | undefined {
+  if (env.CONSUL_LAB_HTTP_TOKEN) return env.CONSUL_LAB_HTTP_TOKEN;
+  return lab.secure ? roleTokenSecret(readSecrets(secretsFile(env)), VERIFY_ROLE) : undefined;
 }

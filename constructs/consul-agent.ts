@@ -6,6 +6,7 @@ import {
   AGENT_SECRETS_FILE,
   AgentSecrets,
   CONSUL_DATA_DIR,
+  DNS_ROLE,
   MAINTENANCE_HANDLER_FILE,
   MAINTENANCE_HANDLER_LOG,
   MAINTENANCE_WATCH_ROLE,
@@ -58,6 +59,7 @@ function agentSecrets(secrets: SecretRefs, nodeName: string): AgentSecrets {
     managementToken: secrets.managementToken,
     nodeToken: secrets.roleToken(nodeRole(nodeName)),
     maintenanceWatchToken: secrets.roleToken(MAINTENANCE_WATCH_ROLE),
+    dnsToken: secrets.roleToken(DNS_ROLE),
   };
 }
 

@@ -1,10 +1,11 @@
 /**
- * What the ACL bootstrap applies to a fresh cluster: every role's policy, a token per role, and the DNS policy on the
- * anonymous token. Token secrets are not in the plan: they reach the bootstrap as a sensitive Terraform variable.
+ * What the ACL bootstrap applies to a cluster: every role's policy, a token per role, and no policy on the anonymous
+ * token (an unauthenticated request reads and writes nothing; DNS answers with its own token). Token secrets are not
+ * in the plan: they reach the bootstrap as a sensitive Terraform variable.
  */
 import { derivedUuid } from "./derived-uuid";
 import type { Lab } from "../topology";
-import { aclRoles, ANONYMOUS_TOKEN_ACCESSOR, dnsPolicy } from "./acl-policies";
+import { aclRoles, ANONYMOUS_TOKEN_ACCESSOR } from "./acl-policies";
 
 export interface AclPlan {
   readonly policies: readonly { readonly name: string; readonly description: string; readonly rules: string }[];
@@ -15,7 +16,12 @@ export interface AclPlan {
     readonly description: string;
     readonly policies: readonly string[];
   }[];
-  /** Consul's anonymous token (fixed accessor ID in every datacenter) and the policies DNS answers with. */
+  /**
+   * How every token of this lab's plan begins its description: a token so described that the plan no longer lists
+   * (a removed node's, a dropped role's) is deleted, so it stops being valid.
+   */
+  readonly ownedTokenDescriptionPrefix: string;
+  /** Consul's anonymous token (fixed accessor ID in every datacenter) and its policies: none. */
   readonly anonymousToken: { readonly accessorId: string; readonly policies: readonly string[] };
 }
 
@@ -24,18 +30,19 @@ export function roleAccessorId(lab: Lab, role: string): string {
   return derivedUuid(`consul-lab/${lab.topology.name}`, `accessor:${role}`);
 }
 
-/** The plan for a lab: a policy and a token per role, and the DNS policy for the anonymous token. */
+/** The plan for a lab: a policy and a token per role, and an anonymous token with no policy. */
 export function renderAclPlan(lab: Lab): AclPlan {
   const roles = aclRoles(lab);
-  const dns = dnsPolicy();
+  const owned = `consul-lab ${lab.topology.name}/`;
   return {
-    policies: [...roles, dns].map(({ name, description, rules }) => ({ name, description, rules })),
+    policies: roles.map(({ name, description, rules }) => ({ name, description, rules })),
     tokens: roles.map((role) => ({
       role: role.name,
       accessorId: roleAccessorId(lab, role.name),
-      description: `consul-lab ${role.name}: ${role.description}`,
+      description: `${owned}${role.name}: ${role.description}`,
       policies: [role.name],
     })),
-    anonymousToken: { accessorId: ANONYMOUS_TOKEN_ACCESSOR, policies: [dns.name] },
+    ownedTokenDescriptionPrefix: owned,
+    anonymousToken: { accessorId: ANONYMOUS_TOKEN_ACCESSOR, policies: [] },
   };
 }

@@ -11,14 +11,17 @@ export interface AclRole {
   readonly rules: string;
 }
 
-/** The policy Consul's anonymous token gets, so DNS answers without a token. */
-export const DNS_POLICY = "dns";
+/** The role every agent's DNS interface answers with. */
+export const DNS_ROLE = "dns";
 /** The anonymous token's fixed accessor ID in every Consul datacenter. */
 export const ANONYMOUS_TOKEN_ACCESSOR = "00000000-0000-0000-0000-000000000002";
 
 export const CONSUL_TEMPLATE_ROLE = "consul-template";
 export const MAINTENANCE_WATCH_ROLE = "maintenance-watch";
 export const TERRAFORM_ROLE = "terraform";
+export const VERIFY_ROLE = "verify";
+/** The key `verify` tries to write without a token, to see ACLs refuse it (and removes, should one let it). */
+export const ANONYMOUS_WRITE_PROBE_KEY = "consul-lab/verify/anonymous-write-probe";
 
 /** The ACL role of a node's agent: `node-<name>`. */
 export function nodeRole(nodeName: string): string {
@@ -57,6 +60,7 @@ export function aclRoles(lab: Lab): AclRole[] {
   const { site, kv, externalServices } = lab.topology;
   return [
     ...nodeRoles(lab),
+    dnsRole(),
     {
       name: CONSUL_TEMPLATE_ROLE,
       description: "consul-template on the load balancers: the site's service health and the maintenance flag",
@@ -92,14 +96,30 @@ export function aclRoles(lab: Lab): AclRole[] {
         'operator = "write"',
       ),
     },
+    {
+      name: VERIFY_ROLE,
+      description: "npm run verify and npm run repair: read what they check, and set the operator's maintenance switch",
+      rules: rules(
+        rule("agent_prefix", "", "read"),
+        rule("node_prefix", "", "read"),
+        rule("service_prefix", "", "read"),
+        rule("key_prefix", maintenanceFolder(site.maintenanceKey), "read"),
+        rule("key", lab.operatorMaintenanceKey, "write"),
+        rule("key", ANONYMOUS_WRITE_PROBE_KEY, "write"),
+        'operator = "read"',
+      ),
+    },
   ];
 }
 
-/** What DNS may answer: nodes and services, nothing else (no KV, no ACLs, no operator data). */
-export function dnsPolicy(): AclRole {
+/**
+ * What DNS may answer: nodes, services and prepared queries, nothing else (no KV, no ACLs, no operator data). Every
+ * agent answers DNS with this role's token (`acl.tokens.dns`), so the anonymous token needs, and has, no policy.
+ */
+function dnsRole(): AclRole {
   return {
-    name: DNS_POLICY,
-    description: "anonymous (DNS) lookups: node and service names",
-    rules: rules(rule("node_prefix", "", "read"), rule("service_prefix", "", "read")),
+    name: DNS_ROLE,
+    description: "each agent's DNS interface (acl.tokens.dns): node, service and prepared query names",
+    rules: rules(rule("node_prefix", "", "read"), rule("service_prefix", "", "read"), rule("query_prefix", "", "read")),
   };
 }

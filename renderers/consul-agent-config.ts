@@ -40,6 +40,8 @@ export interface AgentSecrets {
   readonly nodeToken: string;
   /** Load balancers only: the maintenance watch's token. */
   readonly maintenanceWatchToken: string;
+  /** What the agent answers DNS with (the `dns` role). */
+  readonly dnsToken: string;
 }
 
 export interface AgentAcl {
@@ -50,6 +52,7 @@ export interface AgentAcl {
     readonly initial_management?: string;
     readonly agent: string;
     readonly config_file_service_registration: string;
+    readonly dns: string;
   };
 }
 
@@ -226,6 +229,8 @@ function securitySettings(
         ...(isServer ? { initial_management: secrets.managementToken } : {}),
         agent: secrets.nodeToken,
         config_file_service_registration: secrets.nodeToken,
+        // DNS lookups carry no token: they use this one, not the anonymous token (which may do nothing).
+        dns: secrets.dnsToken,
       },
     },
   };

@@ -98,6 +98,8 @@ export class LabStandIn {
   private sorryBackend?: Server;
   private nginx?: RunningNginx;
   private dnsmasq?: RunningDnsmasq;
+  /** Every ACL token a request to the API carried. */
+  readonly tokensSeen = new Set<string>();
   /** Every `docker exec` the lab saw, as `container: command`. */
   readonly execs: string[] = [];
 
@@ -321,6 +323,8 @@ export class LabStandIn {
       response.end(JSON.stringify(value));
     };
     const { lab } = this;
+    const token = request.headers["x-consul-token"];
+    if (typeof token === "string") this.tokensSeen.add(token);
     // The published API is the publish node's agent: it does not answer while that container is stopped.
     if (!this.running(lab.dockerName(lab.publishNode.name))) return void response.socket?.destroy();
     if (url.pathname === "/v1/status/leader") return json(this.leader);

@@ -2,7 +2,7 @@
  * `npm run verify`: what a deployed lab must show, each fact checked against the running lab and printed with the
  * value seen. Read-only: the one write it tries (an anonymous KV write in "secure" mode) must be refused.
  */
-import { MAINTENANCE_HANDLER_LOG } from "../../renderers";
+import { ANONYMOUS_WRITE_PROBE_KEY, MAINTENANCE_HANDLER_LOG } from "../../renderers";
 import type { Lab } from "../../topology";
 import type { ConsulApi, HealthEntry } from "./consul-api";
 import { DnsAnswer, resolveTcp, resolveUdp } from "./dns-client";
@@ -124,7 +124,7 @@ async function clusterFacts({ lab, api }: VerifyContext): Promise<Fact[]> {
         return { ok: encrypted === "true", seen: `serf_lan encrypted=${encrypted}` };
       }),
       await fact("ACLs refuse an anonymous write", async () => {
-        const probe = "consul-lab/verify/anonymous-write-probe";
+        const probe = ANONYMOUS_WRITE_PROBE_KEY;
         const answer = await api.request("PUT", `/v1/kv/${probe}`, { body: "x", anonymous: true });
         if (answer.status === 200) await api.deleteKv(probe);
         return { ok: answer.status === 403, seen: `HTTP ${answer.status}` };

@@ -1,5 +1,6 @@
 // Applies the lab's ACL plan to a running cluster: creates or updates every policy, a token per role with the
-// secret the deploy derived for it, and the DNS policy on the anonymous token. Idempotent; run by the cluster stack
+// secret the deploy derived for it, deletes the lab's tokens the plan no longer lists, and leaves the anonymous token
+// without policies. Idempotent; run by the cluster stack
 // (a terraform_data local-exec) once the cluster has a leader.
 //
 // Environment (Terraform runs it in the cluster stack's directory, so its files are relative to that):
@@ -172,10 +173,23 @@ async function waitForManagementToken() {
   }
 }
 
+/** Deletes the tokens this lab made (their description says so) that the plan no longer lists. */
+async function removeStaleTokens() {
+  const planned = new Set(plan.tokens.map((spec) => spec.accessorId));
+  /** @type {{ AccessorID: string; Description?: string }[]} */
+  const tokens = expectOk(await call("GET", "/v1/acl/tokens"), "listing the tokens");
+  for (const token of tokens) {
+    if (!token.Description?.startsWith(plan.ownedTokenDescriptionPrefix) || planned.has(token.AccessorID)) continue;
+    expectOk(await call("DELETE", `/v1/acl/token/${token.AccessorID}`), `deleting the stale token ${token.AccessorID}`);
+    console.log(`acl-bootstrap: token ${token.AccessorID} (${token.Description}): deleted, no longer in the plan`);
+  }
+}
+
 await waitForManagementToken();
 for (const policy of plan.policies) console.log(`acl-bootstrap: policy ${policy.name}: ${await applyPolicy(policy)}`);
 for (const spec of plan.tokens)
   console.log(`acl-bootstrap: token ${spec.role} (${spec.accessorId}): ${await applyToken(spec)}`);
+await removeStaleTokens();
 const { accessorId: anonymousId, policies: anonymousPolicies } = plan.anonymousToken;
 const anonymous = expectOk(await call("GET", `/v1/acl/token/${anonymousId}`), "reading the anonymous token");
 expectOk(
@@ -184,6 +198,6 @@ expectOk(
     Description: anonymous.Description,
     Policies: anonymousPolicies.map((name) => ({ Name: name })),
   }),
-  "giving the anonymous token its DNS policy",
+  "setting the anonymous token's policies",
 );
-console.log(`acl-bootstrap: anonymous token: ${anonymousPolicies.join(", ")}`);
+console.log(`acl-bootstrap: anonymous token: ${anonymousPolicies.join(", ") || "no policy"}`);
