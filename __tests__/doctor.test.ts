@@ -106,6 +106,17 @@ describe("npm run doctor", () => {
     expect((await doctor({ env: { DOCKER_HOST: host } }))["docker host"].ok).toBe(!remote);
   });
 
+  it("refuses an engine before 20.10, whose containers cannot bind port 80 without the capability the lab drops", async () => {
+    const old = structuredClone(HEALTHY_DOCKER);
+    old.version.Server.Version = "19.03.15";
+    const results = await doctor({ docker: old });
+    expect(results["docker engine"]).toMatchObject({
+      ok: false,
+      detail: expect.stringContaining("19.03.15 is older than 20.10.0"),
+      fix: "upgrade Docker to 20.10.0 or newer",
+    });
+  });
+
   it("says that an engine before 29 can need npm run repair after a reboot", async () => {
     const old = structuredClone(HEALTHY_DOCKER);
     old.version.Server.Version = "28.5.1";

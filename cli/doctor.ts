@@ -38,6 +38,8 @@ export interface DoctorContext {
 /** The oldest Terraform with `terraform_data` (the leader gate, the ACL bootstrap), and the Node this project needs. */
 export const MIN_TERRAFORM = "1.4.0";
 export const MIN_NODE_MAJOR = 20;
+/** The oldest engine that opens ports below 1024 to a container's unprivileged processes (container-hardening.ts). */
+export const MIN_ENGINE = "20.10.0";
 
 const ok = (check: string, detail: string): CheckResult => ({ check, ok: true, detail });
 const problem = (check: string, detail: string, fix: string): CheckResult => ({ check, ok: false, detail, fix });
@@ -137,6 +139,13 @@ function checkDockerEngine(context: DoctorContext, host: string): CheckResult {
     );
   }
   const major = Number(/^(\d+)\./.exec(version.Server.Version)?.[1] ?? 0);
+  if (!versionAtLeast(version.Server.Version, MIN_ENGINE)) {
+    return problem(
+      "docker engine",
+      `${version.Server.Version} is older than ${MIN_ENGINE}, which lets a container's processes bind ports below 1024 (net.ipv4.ip_unprivileged_port_start=0); the lab's nginx and dnsmasq run without CAP_NET_BIND_SERVICE`,
+      `upgrade Docker to ${MIN_ENGINE} or newer`,
+    );
+  }
   const reboots =
     major < ENGINE_ORDERS_JOINED_CONTAINERS
       ? `; engines before ${ENGINE_ORDERS_JOINED_CONTAINERS} can leave containers exited after a reboot: run \`npm run repair\` then`

@@ -27,7 +27,10 @@ export interface ReadBackEntry {
   readonly why: string;
 }
 
-/** Every ForceNew attribute of docker_container at provider v3.6.2, and the lab's rule for it. */
+/**
+ * Every ForceNew attribute of docker_container at provider v3.6.2, and every other one the lab sets whose read-back
+ * the engine may change, with the lab's rule for it.
+ */
 export const CONTAINER_READ_BACK: Readonly<Record<string, ReadBackEntry>> = {
   log_opts: {
     rule: "ignore",
@@ -56,7 +59,10 @@ export const CONTAINER_READ_BACK: Readonly<Record<string, ReadBackEntry>> = {
     why: "the image's USER is read back; the provider suppresses the diff only while unset",
   },
   working_dir: { rule: "leave-unset", why: "the image's WORKDIR is read back; suppressed only while unset" },
-  security_opts: { rule: "leave-unset", why: "Computed; the engine may fill it" },
+  security_opts: {
+    rule: "exact",
+    why: "Computed, and read back from HostConfig.SecurityOpt as sent (no-new-privileges:true); the daemon's own seccomp, AppArmor and no-new-privileges defaults go into the OCI spec, not there (npm run test:engine)",
+  },
   runtime: { rule: "leave-unset", why: "Computed from the daemon's default-runtime" },
   stop_signal: { rule: "leave-unset", why: "Computed from the image's STOPSIGNAL" },
   stop_timeout: { rule: "leave-unset", why: "Computed" },
@@ -78,7 +84,7 @@ export const CONTAINER_READ_BACK: Readonly<Record<string, ReadBackEntry>> = {
   stdin_open: { rule: "exact", why: "as sent" },
   capabilities: {
     rule: "exact",
-    why: "read only when CapAdd or CapDrop is set; default capabilities live in the OCI spec",
+    why: "read only when CapAdd or CapDrop is set (default capabilities live in the OCI spec), verbatim from HostConfig, where the engine stores names normalized (chown as CAP_CHOWN; ALL as ALL): written in that form (container-hardening.ts), as npm run test:engine checks",
   },
   mounts: { rule: "exact", why: "HostConfig.Mounts; volumes go to Binds instead" },
   host: { rule: "exact", why: "HostConfig.ExtraHosts, as sent" },
@@ -95,6 +101,12 @@ export const CONTAINER_READ_BACK: Readonly<Record<string, ReadBackEntry>> = {
   labels: { rule: "not-read", why: "deliberately not read (the image's LABELs would merge in)" },
   cgroupns_mode: { rule: "not-read", why: "not read back" },
   cgroup_parent: { rule: "not-read", why: "not read back" },
+  // Not ForceNew, so a difference is an in-place update, which still makes a plan after a deploy non-empty.
+  memory: { rule: "exact", why: "updated in place; read back from HostConfig.Memory in MiB, as sent" },
+  memory_swap: {
+    rule: "ignore",
+    why: "updated in place; the engine rewrites it: twice the memory when unset, and -1 on hosts without swap accounting whatever was sent (moby verifyPlatformContainerResources)",
+  },
 };
 
 /** The attributes every container lists in `lifecycle.ignore_changes`, in the table's order. */

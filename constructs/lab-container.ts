@@ -1,20 +1,34 @@
 import type { ContainerConfig } from "@cdktf/provider-docker/lib/container";
 import type { TerraformResource } from "cdktf";
 import type { Lab } from "../topology";
+import { containerHardening, type HardenedRole } from "./container-hardening";
 import { engineAwareLifecycle } from "./engine-read-back";
 import { labLabels } from "./labels";
 
 /**
  * What every container of a node shares, whatever it runs: Docker restarts it, Terraform leaves it alone when someone
- * stopped it, it is labelled by lab, node and role, and what the engine changes on its own never replaces it.
+ * stopped it, it is labelled by lab, node and role, what the engine changes on its own never replaces it, and it keeps
+ * only the privileges its role needs (container-hardening.ts).
  */
 export function labContainerBase(
   lab: Lab,
   nodeName: string,
-  role: string,
+  role: HardenedRole,
   replaceWhen: readonly TerraformResource[] = [],
-): Pick<ContainerConfig, "restart" | "mustRun" | "labels" | "lifecycle"> {
+): Pick<
+  ContainerConfig,
+  | "restart"
+  | "mustRun"
+  | "labels"
+  | "lifecycle"
+  | "capabilities"
+  | "securityOpts"
+  | "readOnly"
+  | "memory"
+  | "memorySwap"
+> {
   return {
+    ...containerHardening(lab, role),
     // Brings it back after a crash, a daemon restart or a reboot; what that cannot heal, `npm run repair` does.
     restart: "unless-stopped",
     // Not true: with must_run, any refresh (a plan, a diff) deletes a container someone stopped on purpose, as the

@@ -30,7 +30,19 @@ export function sidecarContainerConfig(
   role: SidecarRole,
 ): Pick<
   ContainerConfig,
-  "name" | "image" | "networkMode" | "restart" | "mustRun" | "labels" | "lifecycle" | "dependsOn"
+  | "name"
+  | "image"
+  | "networkMode"
+  | "restart"
+  | "mustRun"
+  | "labels"
+  | "lifecycle"
+  | "dependsOn"
+  | "capabilities"
+  | "securityOpts"
+  | "readOnly"
+  | "memory"
+  | "memorySwap"
 > {
   const { lab, nodeName } = props;
   return {

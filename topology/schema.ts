@@ -40,6 +40,11 @@ export const Port = z
   .int("port must be a whole number")
   .min(1, "port must be 1-65535")
   .max(65535, "port must be 1-65535");
+/** A container's memory limit in MiB: at least Docker's minimum, at most 64 GiB. */
+export const MemoryMb = z
+  .int("a memory limit must be a whole number of MiB")
+  .min(6, "a memory limit must be at least 6 MiB (Docker's minimum)")
+  .max(65536, "a memory limit must be at most 65536 MiB");
 export const Duration = z
   .string()
   .refine(
@@ -163,6 +168,28 @@ export const TopologySchema = z.strictObject({
       consulTemplate: ImageRef.default("hashicorp/consul-template:0.43.0"),
       /** Base of the DNS forwarders' image, built by the stack with Alpine's dnsmasq package. */
       dnsmasqBase: ImageRef.default("alpine:3.20"),
+    })
+    .prefault({}),
+  /**
+   * Memory limits of the lab's containers, in MiB, by what they run (each is a ceiling, not a reservation). Docker
+   * refuses less than 6 MiB.
+   */
+  containers: z
+    .strictObject({
+      memoryMb: z
+        .strictObject({
+          /** A Consul agent: a server holds the catalog and Raft log in memory. */
+          agent: MemoryMb.default(256),
+          /** A load balancer: nginx and consul-template. */
+          loadBalancer: MemoryMb.default(128),
+          /** An app, sorry, entry or placeholder page: nginx alone. */
+          page: MemoryMb.default(64),
+          /** A node's dnsmasq. */
+          dns: MemoryMb.default(32),
+          /** A node's namespace container, a shell that sleeps. */
+          namespace: MemoryMb.default(16),
+        })
+        .prefault({}),
     })
     .prefault({}),
   consul: z

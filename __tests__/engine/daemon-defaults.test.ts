@@ -36,6 +36,13 @@ const READ_FROM: Record<string, (inspected: any) => any> = {
   dns_opts: (c) => c.HostConfig.DnsOptions ?? [],
   dns_search: (c) => c.HostConfig.DnsSearch ?? [],
   name: (c) => c.Name.replace(/^\//, ""),
+  capabilities: (c) =>
+    (c.HostConfig.CapAdd?.length ?? 0) + (c.HostConfig.CapDrop?.length ?? 0) > 0
+      ? { add: [...(c.HostConfig.CapAdd ?? [])].sort(), drop: [...(c.HostConfig.CapDrop ?? [])].sort() }
+      : undefined,
+  security_opts: (c) => [...(c.HostConfig.SecurityOpt ?? [])].sort(),
+  read_only: (c) => c.HostConfig.ReadonlyRootfs,
+  memory: (c) => c.HostConfig.Memory / 1024 / 1024,
 };
 
 /** What the synthesized configuration says of the same attribute, in the same shape. */
@@ -49,6 +56,13 @@ const CONFIGURED: Record<string, (body: any) => any> = {
   dns_opts: (body) => body.dns_opts ?? [],
   dns_search: (body) => body.dns_search ?? [],
   name: (body) => body.name,
+  capabilities: (body) =>
+    body.capabilities
+      ? { add: [...(body.capabilities.add ?? [])].sort(), drop: [...(body.capabilities.drop ?? [])].sort() }
+      : undefined,
+  security_opts: (body) => [...(body.security_opts ?? [])].sort(),
+  read_only: (body) => body.read_only ?? false,
+  memory: (body) => body.memory ?? 0,
 };
 
 describe("a container on an engine with daemon defaults", () => {

@@ -105,6 +105,11 @@ const ARGUMENTS: Record<string, "passed" | "swapped" | string> = {
   networks_advanced: "passed",
   ports: "passed",
   env: "passed",
+  capabilities: "passed",
+  security_opts: "passed",
+  read_only: "passed",
+  memory: "passed",
+  memory_swap: "passed",
   image: "swapped",
   entrypoint: "swapped",
   command: "swapped",
@@ -118,6 +123,18 @@ const ARGUMENTS: Record<string, "passed" | "swapped" | string> = {
   depends_on: "Terraform's ordering; the test creates namespaces first",
   lifecycle: "Terraform's read-back rules (engine-read-back.ts), checked by daemon-defaults.test.ts",
 };
+
+/** The `docker create` flags of a synthesized container's hardening (constructs/container-hardening.ts). */
+export function hardeningArgs(resource: Resource): string[] {
+  const args: string[] = [];
+  for (const capability of resource.capabilities?.drop ?? []) args.push("--cap-drop", capability);
+  for (const capability of resource.capabilities?.add ?? []) args.push("--cap-add", capability);
+  for (const option of resource.security_opts ?? []) args.push("--security-opt", option);
+  if (resource.read_only) args.push("--read-only");
+  if (resource.memory !== undefined) args.push("--memory", `${resource.memory}m`);
+  if (resource.memory_swap !== undefined) args.push("--memory-swap", `${resource.memory_swap}m`);
+  return args;
+}
 
 /** `docker create` arguments for one synthesized container; references to other resources resolved by `names`. */
 function createArgs(resource: Resource, network: Resource, names: Record<string, string>): string[] {
@@ -141,6 +158,7 @@ function createArgs(resource: Resource, network: Resource, names: Record<string,
       args.push("--network", network.name, "--ip", attachment.ipv4_address);
     }
   }
+  args.push(...hardeningArgs(resource));
   for (const port of resource.ports ?? [])
     args.push("--publish", `${port.ip}:${port.external}:${port.internal}/${port.protocol}`);
   const isNamespace = !joined;

@@ -1,0 +1,89 @@
+/**
+ * Every container of several labs keeps only its role's privileges (constructs/container-hardening.ts): the table
+ * decides, the synthesized JSON follows it, and `npm run test:engine` (hardening.test.ts) runs each role's program
+ * with exactly these settings.
+ */
+import { Testing } from "cdktf";
+import { join } from "node:path";
+import { CONTAINER_HARDENING, type HardenedRole } from "../constructs/container-hardening";
+import { ClusterStack } from "../stacks";
+import { Lab, loadTopology } from "../topology";
+import { generatedTopology } from "../scripts/dev/generated-topology";
+import { articleInput, labOf, problemsOf } from "./helpers";
+
+const LABS: Record<string, () => Lab> = {
+  "the article's lab": () => labOf(),
+  "examples/shop-lab.yaml": () =>
+    new Lab(loadTopology({ CONSUL_LAB_TOPOLOGY: join(__dirname, "..", "examples", "shop-lab.yaml") })),
+  "a generated 60-node lab": () => labOf(generatedTopology(60)),
+  'an open lab (security "none")': () => labOf({ ...articleInput(), security: "none" }),
+};
+
+const containersOf = (lab: Lab): any[] =>
+  Object.values(
+    JSON.parse(Testing.synth(new ClusterStack(Testing.app(), "cluster", { lab }))).resource.docker_container,
+  );
+const roleOf = (container: any): HardenedRole =>
+  container.labels.find((label: any) => label.label === "consul-lab.role").value;
+
+describe.each(Object.entries(LABS))("every container of %s", (_name, labFor) => {
+  const lab = labFor();
+  const containers = containersOf(lab);
+
+  it("drops every capability but its role's, and gains none through setuid binaries", () => {
+    const seen = containers.map((container) => ({
+      name: container.name,
+      capabilities: container.capabilities,
+      security_opts: container.security_opts,
+    }));
+    const wanted = containers.map((container) => {
+      const keep = CONTAINER_HARDENING[roleOf(container)].capabilities;
+      return {
+        name: container.name,
+        capabilities: { drop: ["ALL"], ...(keep.length > 0 ? { add: keep } : {}) },
+        security_opts: ["no-new-privileges:true"],
+      };
+    });
+    expect(seen).toEqual(wanted);
+    expect(containers.length).toBeGreaterThan(lab.nodes.length * 3);
+  });
+
+  it("has its role's memory ceiling, with no swap beyond it", () => {
+    const limits = lab.topology.containers.memoryMb;
+    const wrong = containers.filter((container) => {
+      const limit = limits[CONTAINER_HARDENING[roleOf(container)].memory];
+      return container.memory !== limit || container.memory_swap !== limit;
+    });
+    expect(wrong.map((container) => container.name)).toEqual([]);
+  });
+
+  it("has a read-only root exactly where the table says nothing is written (the namespaces)", () => {
+    const readOnly = containers.filter((container) => container.read_only).map(roleOf);
+    expect([...new Set(readOnly)]).toEqual(["netns"]);
+    expect(readOnly).toHaveLength(lab.nodes.length);
+  });
+
+  it("writes capabilities as the engine stores them, so the read-back is exact", () => {
+    const names = containers.flatMap((container) => [
+      ...(container.capabilities.add ?? []),
+      ...container.capabilities.drop,
+    ]);
+    expect(names.filter((name) => name !== "ALL" && !/^CAP_[A-Z_]+$/.test(name))).toEqual([]);
+  });
+});
+
+describe("containers.memoryMb", () => {
+  it("takes the topology's limits", () => {
+    const lab = labOf({ ...articleInput(), containers: { memoryMb: { agent: 512, dns: 8 } } });
+    const agent = containersOf(lab).find((container) => container.name === "consul-lab-dev1001");
+    expect(agent).toMatchObject({ memory: 512, memory_swap: 512 });
+  });
+
+  it.each([
+    [5, "containers.memoryMb.agent: a memory limit must be at least 6 MiB (Docker's minimum)"],
+    [1.5, "containers.memoryMb.agent: a memory limit must be a whole number of MiB"],
+    [70000, "containers.memoryMb.agent: a memory limit must be at most 65536 MiB"],
+  ])("refuses %s MiB, naming the field and the rule", (agent, problem) => {
+    expect(problemsOf({ ...articleInput(), containers: { memoryMb: { agent } } })).toEqual([problem]);
+  });
+});
