@@ -5,7 +5,8 @@ import { join } from "node:path";
 import { createHash } from "node:crypto";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { ANONYMOUS_TOKEN_ACCESSOR, jsonFileText, renderAclPlan } from "../renderers";
+import { ANONYMOUS_TOKEN_ACCESSOR, renderAclPlan } from "../renderers";
+import { jsonFileText } from "../shared/generated-file";
 import { ensureLabTls, generateSecrets, roleTokenSecrets } from "../secrets";
 import { articleInput, labOf } from "./helpers";
 

@@ -1,13 +1,13 @@
 /**
- * The shape of the house, checked over every source file's imports: data flows one way (topology -> renderers ->
- * secrets -> constructs -> stacks -> the CLI and main.ts), renderers never import cdktf, and no file imports itself
- * back through others.
+ * The shape of the house, checked over every source file's imports: data flows one way (topology -> shared ->
+ * renderers -> secrets -> constructs -> stacks -> verify -> the CLI and main.ts), renderers never import cdktf, the
+ * tools never import the lab's definition (constructs, renderers), and no file imports itself back through others.
  */
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { PROJECT_ROOT } from "./synth";
 
-const LAYERS = ["topology", "renderers", "secrets", "constructs", "stacks", "cli"] as const;
+const LAYERS = ["topology", "shared", "renderers", "secrets", "constructs", "stacks", "verify", "cli"] as const;
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -82,6 +82,28 @@ describe("the import graph", () => {
       expect({ file, text: readFileSync(file, "utf8") }).not.toMatchObject({
         text: expect.stringMatching(/["'](cdktf|constructs|@cdktf\/[^"']+|(node:)?fs(\/promises)?)["']/),
       });
+  });
+
+  it("keeps the tools (the deploy CLI and verify) off the lab's definition: no import of constructs/ or renderers/", () => {
+    const tools = files.filter((file) => /^(cli|verify)\//.test(relative(PROJECT_ROOT, file)));
+    expect(tools.length).toBeGreaterThan(20);
+    const edges = tools.flatMap((file) =>
+      importsOf(file)
+        .filter((target) => /^(constructs|renderers)\//.test(relative(PROJECT_ROOT, target)))
+        .map((target) => `${relative(PROJECT_ROOT, file)} -> ${relative(PROJECT_ROOT, target)}`),
+    );
+    expect(edges).toEqual([]);
+  });
+
+  it("keeps shared/ to facts and clients every part uses: it imports the topology and nothing else of the project", () => {
+    const shared = files.filter((file) => relative(PROJECT_ROOT, file).startsWith("shared/"));
+    const edges = shared.flatMap((file) =>
+      importsOf(file)
+        .map((target) => relative(PROJECT_ROOT, target))
+        .filter((target) => !/^(shared|topology)\//.test(target))
+        .map((target) => `${relative(PROJECT_ROOT, file)} -> ${target}`),
+    );
+    expect(edges).toEqual([]);
   });
 
   it("has no cycle between files", () => {

@@ -75,7 +75,7 @@ describe("the npm commands, against recording fakes of terraform and docker", ()
     const scripts = JSON.parse(checkout.file("package.json")).scripts;
     for (const command of ["synth", "doctor", "diff", "deploy", "destroy", "repair", "cdktf"])
       expect(scripts[command]).toBe(`node scripts/run-ts.mjs cli/lab.ts ${command}`);
-    expect(scripts.verify).toBe("node scripts/run-ts.mjs cli/verify.ts");
+    expect(scripts.verify).toBe("node scripts/run-ts.mjs verify/main.ts");
   });
 
   it.each([

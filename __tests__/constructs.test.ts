@@ -13,15 +13,14 @@ import {
   ClusterSecurity,
   OPEN_CLUSTER,
   DnsForwarder,
-  dnsForwarderImageSpec,
   EntryPoint,
   LabNetwork,
   LoadBalancer,
-  loadBalancerImageSpec,
   NodeNamespace,
   PageServer,
   terraformLiteral,
 } from "../constructs";
+import { dnsForwarderImageSpec, loadBalancerImageSpec } from "../shared/asset-images";
 import type { Construct } from "constructs";
 import type { Lab } from "../topology";
 import {

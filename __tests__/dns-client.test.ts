@@ -3,7 +3,7 @@
  * connection and closes it. Every exchange must settle, with one deadline over all of it.
  */
 import { createServer, Server, Socket } from "node:net";
-import { resolveTcp } from "../cli/verify/dns-client";
+import { resolveTcp } from "../verify/dns-client";
 
 async function listening(onConnection: (socket: Socket) => void): Promise<{ server: Server; port: number }> {
   const server = createServer((socket) => {

@@ -4,7 +4,7 @@ import { chmodSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer, Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DockerCli } from "../cli/docker";
+import { DockerCli } from "../shared/docker-cli";
 import { CheckResult, formatCheck, isRemoteEngine, runDoctor } from "../cli/doctor";
 import { createSecrets, ensureLabTls, generateSecrets } from "../secrets";
 import { articleInput, labOf } from "./helpers";

@@ -5,7 +5,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
-import { fromStackDir } from "../constructs/project-paths";
+import { fromStackDir } from "../shared/project-paths";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {

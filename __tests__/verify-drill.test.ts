@@ -87,7 +87,7 @@ describe("npm run verify -- --drill", () => {
   ] as const)("restores every container it stopped on %s", (signal, code) =>
     withStandIn(async (standIn) => {
       const child = checkout.cli(
-        "cli/verify.ts",
+        "verify/main.ts",
         ["--drill"],
         verifyEnv(standIn, { CONSUL_LAB_DRILL_DEADLINE_SECONDS: "30" }),
       );

@@ -12,7 +12,7 @@ describe("an interrupted drill", () => {
   /** Starts a drill and waits until it has stopped the app servers; resolves to the running child. */
   async function drillUntilAppsStopped(standIn: LabStandIn, env: Record<string, string> = {}) {
     const child = checkout.cli(
-      "cli/verify.ts",
+      "verify/main.ts",
       ["--drill"],
       verifyEnv(standIn, { CONSUL_LAB_DRILL_DEADLINE_SECONDS: "30", ...env }),
     );

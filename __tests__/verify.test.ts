@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ensureLabTls, readSecrets, roleTokenSecret } from "../secrets";
-import { labTimings, realHostExpectations } from "../cli/verify/lab-timings";
+import { labTimings, realHostExpectations } from "../verify/lab-timings";
 import { labOf } from "./helpers";
 import { PROJECT_ROOT } from "./synth";
 import { LabStandIn } from "./tools/lab-stand-in";
@@ -118,7 +118,7 @@ describe("npm run verify", () => {
   it("asks a lab that is not right yet again until it settles, then passes", () =>
     withStandIn(
       async (standIn) => {
-        const child = checkout.cli("cli/verify.ts", ["--settle=20"], verifyEnv(standIn));
+        const child = checkout.cli("verify/main.ts", ["--settle=20"], verifyEnv(standIn));
         let stdout = "";
         // The app server comes back once verify has seen it down and said it waits.
         child.stdout!.on("data", (chunk) => {

@@ -9,7 +9,7 @@ import { resolve } from "node:path";
 import { SecretsError } from "../secrets";
 import { synthesizeLab } from "../stacks/lab-app";
 import { readStacks } from "./manifest";
-import { protectState } from "./process";
+import { protectState } from "../shared/process";
 import { labSecrets, writeSecretVariables } from "./secrets-env";
 
 const synthesized = synthesizeLab();

@@ -5,15 +5,22 @@
 import { spawnSync } from "node:child_process";
 import { X509Certificate } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
-import { labAssetImages } from "../constructs/asset-images";
-import { DEFAULT_TLS_DIR, labCaFile, readSecrets, RENEW_BEFORE_DAYS, SecretsError } from "../secrets";
+import { labAssetImages } from "../shared/asset-images";
+import {
+  DEFAULT_TLS_DIR,
+  labCaFile,
+  readSecrets,
+  RENEW_BEFORE_DAYS,
+  SecretsError,
+  secretsFile,
+  TLS_DIR,
+} from "../secrets";
 import type { Lab } from "../topology";
-import { parseCidr, Subnet } from "../topology/ipv4";
-import type { DockerCli } from "./docker";
+import { hostRoutes, parseCidr, subnetsOverlap } from "../topology/ipv4";
+import type { DockerCli } from "../shared/docker-cli";
 import { tryBind } from "./port-probe";
-import { capture } from "./process";
-import { LAB_LABEL } from "../constructs/labels";
-import { secretsFile, TLS_DIR } from "./secrets-env";
+import { capture } from "../shared/process";
+import { LAB_LABEL } from "../shared/labels";
 import { terraformBinary } from "./terraform";
 
 export interface CheckResult {
@@ -239,32 +246,11 @@ async function checkPorts(context: DoctorContext): Promise<CheckResult> {
   );
 }
 
-function overlaps(a: Subnet, b: Subnet): boolean {
-  return a.network < b.network + b.size && b.network < a.network + a.size;
-}
-
 interface NetworkInspect {
   Name: string;
   Id: string;
   Labels?: Record<string, string> | null;
   IPAM?: { Config?: { Subnet?: string }[] };
-}
-
-/** Routes of the kernel's table, as `/proc/net/route` lists them (hexadecimal, little-endian). */
-function hostRoutes(table: string): { iface: string; subnet: Subnet; cidr: string }[] {
-  const fromHex = (hex: string) => Buffer.from(hex, "hex").readUInt32LE(0);
-  return table
-    .split("\n")
-    .slice(1)
-    .map((line) => line.trim().split(/\s+/))
-    .filter((fields) => fields.length >= 8 && /^[0-9A-Fa-f]{8}$/.test(fields[1]))
-    .map(([iface, destination, , , , , , mask]) => {
-      const network = fromHex(destination);
-      const prefixLength = fromHex(mask).toString(2).replace(/0/g, "").length;
-      const cidr = `${[24, 16, 8, 0].map((shift) => (network >>> shift) & 255).join(".")}/${prefixLength}`;
-      return { iface, subnet: parseCidr(cidr), cidr };
-    })
-    .filter((route) => route.subnet.prefixLength > 0);
 }
 
 function checkSubnet(context: DoctorContext): CheckResult {
@@ -287,14 +273,14 @@ function checkSubnet(context: DoctorContext): CheckResult {
     .flatMap((candidate) =>
       (candidate.IPAM?.Config ?? [])
         .map((config) => config.Subnet ?? "")
-        .filter((subnet) => /^\d+\.\d+\.\d+\.\d+\/\d+$/.test(subnet) && overlaps(parseCidr(subnet), lab))
+        .filter((subnet) => /^\d+\.\d+\.\d+\.\d+\/\d+$/.test(subnet) && subnetsOverlap(parseCidr(subnet), lab))
         .map((subnet) => `Docker network ${candidate.Name} (${subnet})`),
     );
   // The lab's own bridge is `br-<first 12 of its ID>`; its route is the lab's.
   const ownBridge = own ? `br-${own.Id.slice(0, 12)}` : undefined;
   clashes.push(
     ...hostRoutes(context.routeTable)
-      .filter((route) => route.iface !== ownBridge && overlaps(route.subnet, lab))
+      .filter((route) => route.iface !== ownBridge && subnetsOverlap(route.subnet, lab))
       .map((route) => `host route ${route.cidr} on ${route.iface}`),
   );
   if (clashes.length > 0) {

@@ -15,19 +15,20 @@
 import { existsSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline/promises";
-import { labAssetImages } from "../constructs/asset-images";
-import { jsonFileText } from "../renderers/generated-file";
+import { labAssetImages } from "../shared/asset-images";
+import { jsonFileText } from "../shared/generated-file";
 import { SecretsError, stackPlanFile } from "../secrets";
 import { Lab, loadLab, TopologyError } from "../topology";
-import { buildAssetImages, DockerCli } from "./docker";
+import { buildAssetImages, DockerCli } from "../shared/docker-cli";
 import { formatCheck, routeTableOf, runDoctor } from "./doctor";
 import { readStacks, SynthesizedStack } from "./manifest";
 import { repairLab } from "./repair";
 import { describePlan } from "./plan-summary";
-import { CliError, passThrough, PROJECT_ROOT, protectState } from "./process";
-import { labApi, labSecrets, writeSecretVariables } from "./secrets-env";
-import { DRILL_STATE_FILE, readDrillState, restoreInterruptedDrill } from "./verify/drill-state";
-import { LabContainers } from "./verify/lab-containers";
+import { CliError, passThrough, PROJECT_ROOT, protectState } from "../shared/process";
+import { labSecrets, writeSecretVariables } from "./secrets-env";
+import { labApi } from "../verify/lab-api";
+import { DRILL_STATE_FILE, readDrillState, restoreInterruptedDrill } from "../verify/drill-state";
+import { LabContainers } from "../verify/lab-containers";
 import { StackTerraform } from "./terraform";
 
 const OUTDIR = join(PROJECT_ROOT, "cdktf.out");

@@ -1,6 +1,6 @@
 /** `npm run --silent topology`: the effective topology (defaults applied) as JSON, a start for your own file. */
 import { loadTopology, TopologyError } from "../topology";
-import { jsonFileText } from "../renderers/generated-file";
+import { jsonFileText } from "../shared/generated-file";
 
 try {
   process.stdout.write(jsonFileText(loadTopology()));

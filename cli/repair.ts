@@ -3,8 +3,9 @@
  * (see node-pods.ts): starts each stopped namespace container, then starts or restarts each joined container that
  * is stopped or stranded. Idempotent: a whole lab is left untouched. Resolves to whether the lab is whole at the end.
  */
-import type { DockerCli } from "./docker";
-import { assessPods, inspectLab, NodePod, podIsWhole, podProblems } from "./node-pods";
+import type { DockerCli } from "../shared/docker-cli";
+import { LAB_LABEL } from "../shared/labels";
+import { assessPods, inspectLab, NodePod, podIsWhole, podProblems } from "../shared/node-pods";
 
 /** Seconds Docker gives a stranded container to stop before it is killed, on restart. */
 const RESTART_GRACE_SECONDS = 10;
@@ -20,9 +21,7 @@ async function act(docker: DockerCli, args: string[], say: (line: string) => voi
 export async function repairLab(docker: DockerCli, labName: string, say: (line: string) => void): Promise<boolean> {
   let pods = assessPods(await inspectLab(docker, labName));
   if (pods.length === 0) {
-    say(
-      `no container of lab ${labName} was found (label consul-lab.lab=${labName}); deploy it with \`npm run deploy\``,
-    );
+    say(`no container of lab ${labName} was found (label ${LAB_LABEL}=${labName}); deploy it with \`npm run deploy\``);
     return false;
   }
   let acted = 0;

@@ -3,42 +3,28 @@
  * and written into each synthesized stack's variables file, the one way a secret reaches Terraform
  * (secrets/stack-variables.ts).
  */
-import { existsSync, readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import {
   declaredVariables,
-  DEFAULT_SECRETS_FILE,
-  DEFAULT_TLS_DIR,
   ensureLabTls,
   ensureSecrets,
-  labCaFile,
   LabSecrets,
   LabTls,
-  SecretsError,
   readSecrets,
-  roleTokenSecret,
-  SECRETS_FILE_ENV,
+  secretsFile,
+  TLS_DIR,
   secretVariableValues,
   writeStackVariables,
 } from "../secrets";
-import { VERIFY_ROLE } from "../renderers/acl-policies";
 import type { Lab } from "../topology";
-import { PROJECT_ROOT } from "./process";
-import { ConsulApi } from "./verify/consul-api";
-
-/** The secrets file: CONSUL_LAB_SECRETS_FILE, or the default, relative to the project root. */
-export function secretsFile(env: NodeJS.ProcessEnv): string {
-  return resolve(PROJECT_ROOT, env[SECRETS_FILE_ENV] || DEFAULT_SECRETS_FILE);
-}
+import { PROJECT_ROOT } from "../shared/process";
 
 /** What a deploy of a "secure" lab hands Terraform: the secrets file's values and the TLS material. */
 export interface DeploySecrets {
   readonly secrets: LabSecrets;
   readonly tls: LabTls;
 }
-
-/** The lab's TLS folder (secrets/lab-tls.ts). */
-export const TLS_DIR = resolve(PROJECT_ROOT, DEFAULT_TLS_DIR);
 
 /**
  * The secrets of a "secure" lab (none for "none"). `create` lets the first deploy write the secrets file; every other
@@ -64,26 +50,6 @@ export function labSecrets(
   return { secrets, tls: ensureLabTls(lab, TLS_DIR, { say }) };
 }
 
-/**
- * How this machine speaks to the lab's published API: the lab CA's certificate to trust in "secure" mode (the API
- * is HTTPS), undefined for the article's plain HTTP. Missing before the first deploy, which says so.
- */
-export function labApiCa(lab: Lab): string | undefined {
-  if (!lab.secure) return undefined;
-  const file = labCaFile(TLS_DIR);
-  if (!existsSync(file)) {
-    throw new SecretsError(`no lab CA at ${file}: the lab has not been deployed from this checkout (npm run deploy)`);
-  }
-  return readFileSync(file, "utf8");
-}
-
-/** A client of the lab's published API, with its token and, in "secure" mode, its CA and server name. */
-export function labApi(lab: Lab, env: NodeJS.ProcessEnv): ConsulApi {
-  return new ConsulApi(lab.publishedHttpAddress, labOperatorToken(lab, env), {
-    tls: lab.secure ? { ca: labApiCa(lab)!, serverName: lab.serverTlsName } : undefined,
-  });
-}
-
 /** A synthesized stack's name and directory. */
 export interface StackDirectory {
   readonly name: string;
@@ -107,16 +73,4 @@ export function writeSecretVariables(
       secrets ? secretVariableValues(lab, secrets.secrets, secrets.tls) : {},
     );
   }
-}
-
-/**
- * The token the CLI and verify talk to the lab's Consul with: CONSUL_LAB_HTTP_TOKEN, or ("secure" labs) the `verify`
- * role's token, derived from the secrets file: it reads what verify checks and writes only the operator's
- * maintenance switch, so a verify or repair run holds no management token. Consul's own CONSUL_HTTP_TOKEN is ignored,
- * as the ops scripts do: a shell set up for a real cluster must not decide what is sent to the lab, nor the lab's
- * token go anywhere else.
- */
-export function labOperatorToken(lab: Lab, env: NodeJS.ProcessEnv): string | undefined {
-  if (env.CONSUL_LAB_HTTP_TOKEN) return env.CONSUL_LAB_HTTP_TOKEN;
-  return lab.secure ? roleTokenSecret(readSecrets(secretsFile(env)), VERIFY_ROLE) : undefined;
 }

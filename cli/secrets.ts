@@ -2,9 +2,8 @@
  * `npm run secrets`: creates the lab's secrets file once (an existing file is checked, never replaced), and for a
  * "secure" topology the TLS material its servers need (secrets/lab-tls.ts).
  */
-import { DEFAULT_SECRETS_FILE, ensureLabTls, ensureSecrets, SecretsError, SECRETS_FILE_ENV } from "../secrets";
+import { DEFAULT_SECRETS_FILE, ensureLabTls, ensureSecrets, SecretsError, SECRETS_FILE_ENV, TLS_DIR } from "../secrets";
 import { loadLab, TopologyError } from "../topology";
-import { TLS_DIR } from "./secrets-env";
 
 const file = process.env[SECRETS_FILE_ENV] || DEFAULT_SECRETS_FILE;
 try {

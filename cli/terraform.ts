@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { isAbsolute, join } from "node:path";
 import type { SynthesizedStack } from "./manifest";
 import { PlanSummary, summarizePlan } from "./plan-summary";
-import { capture, CliError, passThrough } from "./process";
+import { capture, CliError, passThrough } from "../shared/process";
 
 export interface TerraformOptions {
   /** The environment Terraform runs with: the user's (the secrets are in each stack's variables file). */

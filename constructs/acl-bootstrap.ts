@@ -1,10 +1,11 @@
 import { DataResource, Fn } from "cdktf";
 import { Construct } from "constructs";
 import { createHash } from "node:crypto";
-import { jsonFileText, renderAclPlan } from "../renderers";
+import { renderAclPlan } from "../renderers";
+import { jsonFileText } from "../shared/generated-file";
 import type { Lab } from "../topology";
 import { type LeaderGate, trustedCa } from "./leader-gate";
-import { fromStackDir } from "./project-paths";
+import { fromStackDir } from "../shared/project-paths";
 import type { SecretRefs } from "./cluster-security";
 import { addStackFile } from "./stack-files";
 

@@ -2,12 +2,10 @@ import { Image } from "@cdktf/provider-docker/lib/image";
 import { DataResource } from "cdktf";
 import { Construct } from "constructs";
 import type { Lab } from "../topology";
-import { AssetImageSpec, assetImageTag } from "./asset-images";
-import { fromStackDir } from "./project-paths";
+import { AssetImageSpec, assetImageTag, BUILD_IMAGE_SCRIPT, buildImageEnvironment } from "../shared/asset-images";
+import { fromStackDir } from "../shared/project-paths";
 
 /** The deploy-time script that builds an image from assets/ unless it is local, from the project root. */
-export const BUILD_IMAGE_SCRIPT = "scripts/deploy-time/build-image.mjs";
-
 export interface AssetImageProps {
   readonly lab: Lab;
   readonly spec: AssetImageSpec;
@@ -43,20 +41,4 @@ export class AssetImage extends Construct {
     // Removed on destroy: the tag belongs to this lab alone.
     this.image = new Image(this, "image", { name: this.tag, keepLocally: false, dependsOn: [this.build] });
   }
-}
-
-/**
- * What build-image.mjs reads: the tag, the context directory (`at` turns a project-relative path into the caller's
- * view of it) and the build args. The CLI runs the same script with the same settings.
- */
-export function buildImageEnvironment(
-  tag: string,
-  spec: AssetImageSpec,
-  at: (projectRelativePath: string) => string,
-): Record<string, string> {
-  return {
-    CONSUL_LAB_IMAGE_TAG: tag,
-    CONSUL_LAB_IMAGE_CONTEXT: at(`assets/${spec.assetDir}`),
-    CONSUL_LAB_IMAGE_BUILD_ARGS: JSON.stringify(spec.buildArgs),
-  };
 }

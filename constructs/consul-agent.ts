@@ -17,8 +17,8 @@ import {
   TLS_SERVER_KEY_FILE,
 } from "../renderers";
 import type { Lab } from "../topology";
-import { assetText } from "./assets";
-import { labLabels } from "./labels";
+import { assetText } from "../shared/assets";
+import { labLabels } from "../shared/labels";
 import { labContainerBase } from "./lab-container";
 import type { NodeNamespace } from "./node-namespace";
 import type { ClusterSecurity, SecretRefs } from "./cluster-security";

@@ -4,7 +4,7 @@ import { Construct } from "constructs";
 import type { Lab } from "../topology";
 import { AclBootstrap } from "./acl-bootstrap";
 import { AssetImage } from "./asset-image";
-import { dnsForwarderImageSpec, loadBalancerImageSpec } from "./asset-images";
+import { dnsForwarderImageSpec, loadBalancerImageSpec } from "../shared/asset-images";
 import { ConsulAgent } from "./consul-agent";
 import { DnsForwarder } from "./dns-forwarder";
 import { EntryPoint } from "./entry-point";

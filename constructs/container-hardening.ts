@@ -15,7 +15,7 @@
  */
 import type { ContainerConfig } from "@cdktf/provider-docker/lib/container";
 import type { Lab } from "../topology";
-import { NAMESPACE_ROLE } from "./labels";
+import { NAMESPACE_ROLE } from "../shared/labels";
 
 /** The capabilities any container of the lab may keep, as Docker stores them. */
 export type Capability = "CAP_CHOWN" | "CAP_SETUID" | "CAP_SETGID";

@@ -3,7 +3,7 @@ import type { TerraformResource } from "cdktf";
 import type { Lab } from "../topology";
 import { containerHardening, type HardenedRole } from "./container-hardening";
 import { engineAwareLifecycle } from "./engine-read-back";
-import { labLabels } from "./labels";
+import { labLabels } from "../shared/labels";
 
 /**
  * What every container of a node shares, whatever it runs: Docker restarts it, Terraform leaves it alone when someone

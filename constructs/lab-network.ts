@@ -1,7 +1,7 @@
 import { Network } from "@cdktf/provider-docker/lib/network";
 import { Construct } from "constructs";
 import type { Lab } from "../topology";
-import { labLabels } from "./labels";
+import { labLabels } from "../shared/labels";
 
 export interface LabNetworkProps {
   readonly lab: Lab;

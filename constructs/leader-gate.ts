@@ -2,7 +2,7 @@ import type { Container } from "@cdktf/provider-docker/lib/container";
 import { DataResource } from "cdktf";
 import { Construct } from "constructs";
 import type { Lab } from "../topology";
-import { fromStackDir } from "./project-paths";
+import { fromStackDir } from "../shared/project-paths";
 
 /** The deploy-time script that waits for a leader, from the project root. */
 export const WAIT_FOR_LEADER_SCRIPT = "scripts/deploy-time/wait-for-leader.mjs";

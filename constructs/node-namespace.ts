@@ -3,7 +3,7 @@ import { DataResource } from "cdktf";
 import { Construct } from "constructs";
 import { renderNodeResolver } from "../renderers";
 import type { Lab } from "../topology";
-import { NAMESPACE_ROLE } from "./labels";
+import { NAMESPACE_ROLE } from "../shared/labels";
 import { labContainerBase } from "./lab-container";
 
 export interface NodeNamespaceProps {

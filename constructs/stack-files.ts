@@ -1,6 +1,6 @@
 import { ISynthesisSession, TerraformStack } from "cdktf";
 import type { IConstruct } from "constructs";
-import { PROJECT_ROOT, PROJECT_ROOT_FROM_STACK } from "./project-paths";
+import { PROJECT_ROOT, PROJECT_ROOT_FROM_STACK } from "../shared/project-paths";
 import { mkdirSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 

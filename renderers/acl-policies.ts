@@ -2,6 +2,7 @@
  * The ACL policy of every role in the lab, as Consul's HCL rules, each the least that lets the role work. Service
  * names, key paths and node names come from the same model as the agent configs, templates and watch.
  */
+import { ANONYMOUS_WRITE_PROBE_KEY, VERIFY_ROLE } from "../shared/lab-contract";
 import { maintenanceFolder, type Lab } from "../topology";
 
 export interface AclRole {
@@ -19,9 +20,7 @@ export const ANONYMOUS_TOKEN_ACCESSOR = "00000000-0000-0000-0000-000000000002";
 export const CONSUL_TEMPLATE_ROLE = "consul-template";
 export const MAINTENANCE_WATCH_ROLE = "maintenance-watch";
 export const TERRAFORM_ROLE = "terraform";
-export const VERIFY_ROLE = "verify";
-/** The key `verify` tries to write without a token, to see ACLs refuse it (and removes, should one let it). */
-export const ANONYMOUS_WRITE_PROBE_KEY = "consul-lab/verify/anonymous-write-probe";
+export { ANONYMOUS_WRITE_PROBE_KEY, VERIFY_ROLE } from "../shared/lab-contract";
 
 /** The ACL role of a node's agent: `node-<name>`. */
 export function nodeRole(nodeName: string): string {

@@ -4,11 +4,11 @@
  * instead of `ui_dir`, HTTP checks instead of `curl` scripts, and `tags` (never `tag`).
  */
 import { Lab, NODE_LOOPBACK, ServiceInstance } from "../topology";
-import { jsonFileText } from "./generated-file";
+import { CONSUL_DATA_DIR } from "../shared/lab-contract";
+import { jsonFileText } from "../shared/generated-file";
 
 /** Where the agent finds its files inside the official image. */
 export const CONSUL_CONFIG_DIR = "/consul/config";
-export const CONSUL_DATA_DIR = "/consul/data";
 export const AGENT_CONFIG_FILE = `${CONSUL_CONFIG_DIR}/agent.json`;
 /**
  * Where an agent finds its TLS files ("secure" mode): every agent the lab CA's certificate, a server also its own
@@ -22,11 +22,7 @@ export const TLS_SERVER_KEY_FILE = `${CONSUL_TLS_DIR}/server-key.pem`;
 export const AGENT_SECRETS_FILE = `${CONSUL_CONFIG_DIR}/secrets.json`;
 /** Where the maintenance watch's handler (assets/handlers/maintenance-flag.sh) is placed in the agent container. */
 export const MAINTENANCE_HANDLER_FILE = "/consul/handlers/maintenance-flag.sh";
-/**
- * Where the handler appends a line for every flag it sets (the agent logs handler output at DEBUG only): in the
- * agent's data volume, which the agent's user may write. `npm run verify` shows its last lines.
- */
-export const MAINTENANCE_HANDLER_LOG = `${CONSUL_DATA_DIR}/maintenance-flag.log`;
+export { CONSUL_DATA_DIR, MAINTENANCE_HANDLER_LOG } from "../shared/lab-contract";
 
 /**
  * The secrets an agent config carries in "secure" mode. The stack passes Terraform variable references, so the

@@ -5,7 +5,7 @@
  * and a bad render never takes the load balancer down.
  */
 import type { Lab } from "../topology";
-import { jsonFileText } from "./generated-file";
+import { jsonFileText } from "../shared/generated-file";
 
 /** Where each file of a load balancer lives in its container. */
 export const LOAD_BALANCER_PATHS = {

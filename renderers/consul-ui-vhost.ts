@@ -1,6 +1,6 @@
 /** The article's `consul.conf`: the Consul UI and API behind nginx on each load balancer, proxied to the local agent. */
 import type { Lab } from "../topology";
-import { GENERATED_NOTICE } from "./generated-file";
+import { GENERATED_NOTICE } from "../shared/generated-file";
 
 /** The load balancers' nginx vhost that proxies the Consul UI and API to the local agent. */
 export function renderConsulUiVhost(lab: Lab): string {

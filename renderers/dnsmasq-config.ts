@@ -7,7 +7,7 @@
  * at itself), and sends names outside `.consul` to Consul only when Consul has recursors to answer them.
  */
 import { Lab, NODE_DNS_PORT, NODE_LOOPBACK } from "../topology";
-import { GENERATED_NOTICE } from "./generated-file";
+import { GENERATED_NOTICE } from "../shared/generated-file";
 
 /** Where the forwarder's image (assets/dnsmasq/Dockerfile) reads its configuration. */
 export const DNSMASQ_CONF_FILE = "/etc/dnsmasq.d/consul-lab.conf";

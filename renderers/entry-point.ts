@@ -4,7 +4,7 @@
  */
 import type { Lab } from "../topology";
 import { healthLocation, proxyHeaders } from "./nginx-snippets";
-import { GENERATED_NOTICE } from "./generated-file";
+import { GENERATED_NOTICE } from "../shared/generated-file";
 
 /** The entry point's nginx config: every load balancer as an upstream, skipping one that does not answer. */
 export function renderEntryPointConf(lab: Lab): string {

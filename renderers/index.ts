@@ -9,5 +9,4 @@ export * from "./site-upstream-template";
 export * from "./workload-site";
 export * from "./node-resolver";
 export * from "./derived-uuid";
-export * from "./generated-file";
 export * from "./site-instances";

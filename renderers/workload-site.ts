@@ -3,7 +3,7 @@
  * service ports (so its Consul checks test a real process), and the page that says who answered.
  */
 import type { Lab, WorkloadKind } from "../topology";
-import { GENERATED_NOTICE } from "./generated-file";
+import { GENERATED_NOTICE } from "../shared/generated-file";
 
 export const WORKLOAD_NGINX_CONF = "/etc/nginx/conf.d/default.conf";
 export const WORKLOAD_HTML_ROOT = "/usr/share/nginx/html";

@@ -21,6 +21,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
+import { PROJECT_ROOT } from "../shared/project-paths";
 import { NODE_LOOPBACK, type Lab } from "../topology";
 import { SecretsError } from "./secrets-file";
 
@@ -29,6 +30,8 @@ import { SecretsError } from "./secrets-file";
  * links its CA certificate from here for the scripts Terraform runs (stacks/secret-variables.ts).
  */
 export const DEFAULT_TLS_DIR = ".secrets/tls";
+/** The same, absolute. */
+export const TLS_DIR = join(PROJECT_ROOT, DEFAULT_TLS_DIR);
 
 export const CA_CERT_FILE = "ca.pem";
 export const CA_KEY_FILE = "ca-key.pem";

@@ -6,8 +6,9 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { derivedUuid } from "../renderers/derived-uuid";
 import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, statSync, writeSync } from "node:fs";
-import { dirname } from "node:path";
-import { jsonFileText } from "../renderers/generated-file";
+import { dirname, resolve } from "node:path";
+import { PROJECT_ROOT } from "../shared/project-paths";
+import { jsonFileText } from "../shared/generated-file";
 
 /** Where `npm run secrets` and the first `npm run deploy` write the secrets, relative to the project root. */
 export const DEFAULT_SECRETS_FILE = ".secrets/consul-lab.json";
@@ -137,4 +138,9 @@ export function ensureSecrets(file: string): { secrets: LabSecrets; created: boo
 /** A role token's secret ID: derived from the seed, so it is stable across deploys and new for every role. */
 export function roleTokenSecret(secrets: LabSecrets, role: string): string {
   return derivedUuid(secrets.roleTokenSeed, `secret:${role}`);
+}
+
+/** The secrets file: CONSUL_LAB_SECRETS_FILE, or the default, relative to the project root. */
+export function secretsFile(env: NodeJS.ProcessEnv): string {
+  return resolve(PROJECT_ROOT, env[SECRETS_FILE_ENV] || DEFAULT_SECRETS_FILE);
 }

@@ -19,7 +19,7 @@ import {
   writeSync,
 } from "node:fs";
 import { dirname, join } from "node:path";
-import { jsonFileText } from "../renderers/generated-file";
+import { jsonFileText } from "../shared/generated-file";
 import type { Lab } from "../topology";
 import { roleTokenSecrets } from "./role-tokens";
 import type { LabTls } from "./lab-tls";

@@ -1,6 +1,6 @@
 import { Fn, TerraformStack, TerraformVariable, Token } from "cdktf";
 import type { SecretRefs } from "../constructs/cluster-security";
-import { fromStackDir } from "../constructs/project-paths";
+import { fromStackDir } from "../shared/project-paths";
 import { CDKTF_PLAN_LINK, STACK_VARIABLES_LINK, stackPlanFile, stackVariablesFile } from "../secrets/stack-variables";
 import { SECRET_VARIABLES } from "../secrets/variable-names";
 import { CA_CERT_FILE, DEFAULT_TLS_DIR } from "../secrets/lab-tls";

@@ -1,5 +1,5 @@
 import { LocalBackend, TerraformStack } from "cdktf";
-import { fromStackDir, STATE_DIR } from "../constructs/project-paths";
+import { fromStackDir, STATE_DIR } from "../shared/project-paths";
 
 /**
  * Keeps a stack's state in `state/<stack>.tfstate`. The path is relative to the directory Terraform runs in

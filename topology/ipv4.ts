@@ -40,3 +40,25 @@ export function isUsableHost(subnet: Subnet, address: string): boolean {
 export function lastUsableHost(subnet: Subnet): string {
   return intToIpv4(subnet.network + subnet.size - 2);
 }
+
+/** Whether two subnets share an address. */
+export function subnetsOverlap(a: Subnet, b: Subnet): boolean {
+  return a.network < b.network + b.size && b.network < a.network + a.size;
+}
+
+/** The routes of a kernel route table, as Linux's `/proc/net/route` lists them (hexadecimal, little-endian). */
+export function hostRoutes(table: string): { iface: string; subnet: Subnet; cidr: string }[] {
+  const fromHex = (hex: string) => Buffer.from(hex, "hex").readUInt32LE(0);
+  return table
+    .split("\n")
+    .slice(1)
+    .map((line) => line.trim().split(/\s+/))
+    .filter((fields) => fields.length >= 8 && /^[0-9A-Fa-f]{8}$/.test(fields[1]))
+    .map(([iface, destination, , , , , , mask]) => {
+      const network = fromHex(destination);
+      const prefixLength = fromHex(mask).toString(2).replace(/0/g, "").length;
+      const cidr = `${[24, 16, 8, 0].map((shift) => (network >>> shift) & 255).join(".")}/${prefixLength}`;
+      return { iface, subnet: parseCidr(cidr), cidr };
+    })
+    .filter((route) => route.subnet.prefixLength > 0);
+}

@@ -1,12 +1,12 @@
 /**
- * The drill's Restorer (cli/verify/drill-state.ts) on real labelled containers: what it stops is recorded on disk
+ * The drill's Restorer (verify/drill-state.ts) on real labelled containers: what it stops is recorded on disk
  * first, and a later Restorer, as `npm run verify -- --restore` makes after the drill's process died, starts it again.
  */
 import { existsSync } from "node:fs";
-import { DockerCli } from "../../cli/docker";
-import { ConsulApi } from "../../cli/verify/consul-api";
-import { drillStatePath, readDrillState, Restorer } from "../../cli/verify/drill-state";
-import { LabContainers } from "../../cli/verify/lab-containers";
+import { DockerCli } from "../../shared/docker-cli";
+import { ConsulApi } from "../../verify/consul-api";
+import { drillStatePath, readDrillState, Restorer } from "../../verify/drill-state";
+import { LabContainers } from "../../verify/lab-containers";
 import { deployContainers, inspect, removeLab, synthesizedCluster, uniqueLab } from "./engine";
 
 let lab: Awaited<ReturnType<typeof uniqueLab>>;

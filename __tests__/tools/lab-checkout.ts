@@ -17,6 +17,8 @@ const COPIED = [
   "cdktf.json",
   "tsconfig.json",
   "topology",
+  "shared",
+  "verify",
   "renderers",
   "constructs",
   "stacks",

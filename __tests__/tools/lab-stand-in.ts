@@ -1,6 +1,6 @@
 /**
  * A deployed lab, stood in for on loopback: a fake Consul HTTP API whose state follows the real lab's timings
- * (cli/verify/lab-timings.ts) scaled down ten times, a real nginx as the entry point (app backend first, sorry backend
+ * (verify/lab-timings.ts) scaled down ten times, a real nginx as the entry point (app backend first, sorry backend
  * as backup), a real dnsmasq answering Consul's names, and the fake `docker` (tools/fakes) listing the lab's
  * containers, taking its time to stop one (FAKE_DOCKER_STOP_MS), and passing `docker exec` here. Stopping an app
  * container makes its check fail on its next run (one check interval), the status reaches the watch at once and its
@@ -16,7 +16,7 @@ import { createServer as createNetServer, Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LOAD_BALANCER_PATHS, MAINTENANCE_HANDLER_LOG } from "../../renderers";
-import { labTimings, scaledTimings } from "../../cli/verify/lab-timings";
+import { labTimings, scaledTimings } from "../../verify/lab-timings";
 import type { Lab } from "../../topology";
 import { startDnsmasq, RunningDnsmasq } from "./dnsmasq";
 import { RunningNginx, startNginx } from "./nginx";

@@ -1,5 +1,10 @@
-import type { ContainerLabels } from "@cdktf/provider-docker/lib/container";
 import type { Lab } from "../topology";
+
+/** One label of a Docker object, in the Docker provider's shape. */
+export interface LabLabel {
+  readonly label: string;
+  readonly value: string;
+}
 
 /** The label every Docker object of a lab carries, whose value is the lab's name; `verify` finds containers by it. */
 export const LAB_LABEL = "consul-lab.lab";
@@ -11,7 +16,7 @@ export const ROLE_LABEL = "consul-lab.role";
 export const NAMESPACE_ROLE = "netns";
 
 /** The labels of a lab object: the lab, and optionally its node and the part it plays there. */
-export function labLabels(lab: Lab, of: { readonly node?: string; readonly role?: string } = {}): ContainerLabels[] {
+export function labLabels(lab: Lab, of: { readonly node?: string; readonly role?: string } = {}): LabLabel[] {
   return [
     { label: LAB_LABEL, value: lab.topology.name },
     ...(of.node === undefined ? [] : [{ label: NODE_LABEL, value: of.node }]),

@@ -3,7 +3,7 @@
  * hides no others, each recorded with when it was sent and answered and who answered. The drill reads its rows and
  * the report's timeline from these records.
  */
-import { fetchSitePage } from "./facts";
+import { fetchSitePage } from "./site-page";
 
 export interface EntryRequest {
   /** Milliseconds since the epoch. */

@@ -4,8 +4,7 @@
  */
 import { execFile } from "node:child_process";
 import { join } from "node:path";
-import { BUILD_IMAGE_SCRIPT, buildImageEnvironment } from "../constructs/asset-image";
-import { AssetImageSpec, assetImageTag } from "../constructs/asset-images";
+import { AssetImageSpec, assetImageTag, BUILD_IMAGE_SCRIPT, buildImageEnvironment } from "./asset-images";
 import type { Lab } from "../topology";
 import { capture, CliError, CommandResult, passThrough, PROJECT_ROOT } from "./process";
 

@@ -3,8 +3,8 @@
  * each. The README's "expect on a real host" is written from this table (realHostExpectations, checked by a test),
  * and the stand-in lab of the tests plays the same table scaled down (tools/lab-stand-in.ts).
  */
-import type { Lab } from "../../topology";
-import { goDurationMs } from "../../topology/go-duration";
+import type { Lab } from "../topology";
+import { goDurationMs } from "../topology/go-duration";
 
 export interface LabTimings {
   /** Each app server's HTTP check runs on its own interval (the topology's `check.interval`, default 10s). */

@@ -2,86 +2,22 @@
  * `npm run verify [-- --drill]`: proves a deployed lab works (one line per fact, with the value seen) and, with
  * --drill, runs the article's failover experiment and times it. Writes verify-report.json; exits 1 on any failure.
  */
-import { existsSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { SecretsError } from "../secrets";
 import { loadLab, TopologyError } from "../topology";
-import { DockerCli } from "./docker";
-import { PROJECT_ROOT } from "./process";
-import { labApi } from "./secrets-env";
-import { ConsulApi } from "./verify/consul-api";
-import { DrillOptions, DrillRow, DrillTimeline, runDrill } from "./verify/drill";
-import { DRILL_STATE_FILE, readDrillState, restoreInterruptedDrill, Restorer } from "./verify/drill-state";
-import { Fact, VerifyContext, verifyLab } from "./verify/facts";
-import { LabContainers } from "./verify/lab-containers";
-import { Progress } from "./verify/progress";
-import { jsonFileText } from "../renderers/generated-file";
-
-export const REPORT_FILE = "verify-report.json";
-
-class UsageError extends Error {}
-
-interface VerifyOptions {
-  readonly drill: boolean;
-  /** Finish an interrupted drill: put back what it changed (.verify-drill.json), then stop. */
-  readonly restore: boolean;
-  /** From --settle; undefined when not given. */
-  readonly settleSeconds?: number;
-  readonly drillOptions: DrillOptions;
-}
-
-const USAGE = `usage: npm run verify [-- --drill] [-- --settle SECONDS] [-- --restore]
-  --drill            also run the failover drill, timed (stops and starts the lab's own containers)
-  --restore          finish a drill that was interrupted: put back what it changed (${DRILL_STATE_FILE}), then stop
-  --settle SECONDS   ask a lab that is not right yet again for up to this long (default: 60 s right after a deploy)
-  CONSUL_LAB_DRILL_DEADLINE_SECONDS, CONSUL_LAB_DRILL_WINDOW_SECONDS   the drill's deadline (60) and window (10)`;
-
-/** A number of seconds, as `--settle` or an environment variable gives it: digits, with an optional fraction. */
-function secondsFrom(source: string, text: string | undefined, atLeast: "0" | "above 0"): number {
-  const rule = atLeast === "0" ? "0 or more" : "above 0";
-  if (text === undefined) throw new UsageError(`${source} needs a number of seconds (${rule})`);
-  const value = Number(text);
-  if (!/^\d+(\.\d+)?$/.test(text) || (atLeast === "above 0" && value === 0))
-    throw new UsageError(`${source} takes a number of seconds (${rule}), not "${text}"`);
-  return value;
-}
-
-/**
- * The command line and, for a drill, its environment variables: all checked before anything is asked or changed.
- * Undefined for --help, whose usage is printed.
- */
-function parseOptions(argv: string[], env: NodeJS.ProcessEnv): VerifyOptions | undefined {
-  let drill = false;
-  let restore = false;
-  let settleSeconds: number | undefined;
-  for (let index = 0; index < argv.length; index++) {
-    const arg = argv[index];
-    if (arg === "--help" || arg === "-h") return undefined;
-    if (arg === "--drill") drill = true;
-    else if (arg === "--restore") restore = true;
-    else if (arg === "--settle") settleSeconds = secondsFrom("--settle", argv[++index], "0");
-    else if (arg.startsWith("--settle=")) settleSeconds = secondsFrom("--settle", arg.slice("--settle=".length), "0");
-    else
-      throw new UsageError(
-        `unknown argument "${arg}"; verify takes --drill, --settle SECONDS and --restore (see --help)`,
-      );
-  }
-  if (restore && (drill || settleSeconds !== undefined))
-    throw new UsageError("--restore only puts the lab back; run it alone, then verify again");
-  // Read only for a drill: a plain verify never uses them.
-  const envSeconds = (name: string, fallback: number) =>
-    !drill || env[name] === undefined || env[name] === "" ? fallback : secondsFrom(name, env[name], "above 0");
-  return {
-    drill,
-    restore,
-    settleSeconds,
-    drillOptions: {
-      deadlineSeconds: envSeconds("CONSUL_LAB_DRILL_DEADLINE_SECONDS", 60),
-      windowSeconds: envSeconds("CONSUL_LAB_DRILL_WINDOW_SECONDS", 10),
-      pollMs: 100,
-    },
-  };
-}
+import { DockerCli } from "../shared/docker-cli";
+import { LAB_LABEL } from "../shared/labels";
+import { PROJECT_ROOT } from "../shared/process";
+import { labApi } from "./lab-api";
+import { ConsulApi } from "./consul-api";
+import { DrillRow, DrillTimeline, runDrill } from "./drill";
+import { DRILL_STATE_FILE, readDrillState, restoreInterruptedDrill, Restorer } from "./drill-state";
+import { Fact, VerifyContext, verifyLab } from "./facts";
+import { LabContainers } from "./lab-containers";
+import { Progress } from "./progress";
+import { parseOptions, USAGE, UsageError, type VerifyOptions } from "./arguments";
+import { REPORT_FILE, table, writeReport } from "./report";
 
 /** How long a lab that is not right yet is asked again: a minute right after a deploy, else not at all. */
 function defaultSettleSeconds(): number {
@@ -90,32 +26,8 @@ function defaultSettleSeconds(): number {
   return fresh ? 60 : 0;
 }
 
-function table(rows: DrillRow[]): string {
-  const header = ["step", "expected", "seen", "seconds", "result"];
-  const cells = rows.map((row) => [
-    row.step,
-    row.expected,
-    row.seen,
-    row.seconds?.toFixed(1) ?? "-",
-    row.ok ? "PASS" : "FAIL",
-  ]);
-  const widths = header.map((title, column) =>
-    Math.min(60, Math.max(title.length, ...cells.map((cell) => cell[column].length))),
-  );
-  const format = (cell: string[]) =>
-    cell
-      .map((text, column) => text.padEnd(widths[column]))
-      .join("  ")
-      .trimEnd();
-  return [format(header), format(widths.map((width) => "-".repeat(width))), ...cells.map(format)].join("\n");
-}
-
 /** What verify is doing now: named in the report when the process would end without a verdict. */
 let activity = "starting";
-
-function writeReport(report: object): void {
-  writeFileSync(join(PROJECT_ROOT, REPORT_FILE), jsonFileText(report));
-}
 
 /** Asks the facts, again and again for up to `settleSeconds` while any fails (agents sync their tokens after a deploy). */
 async function settledFacts(context: VerifyContext, settleSeconds: number, progress: Progress): Promise<Fact[]> {
@@ -183,7 +95,7 @@ async function main(argv: string[]): Promise<number> {
   }
   if (found.length === 0) {
     console.error(
-      `consul-lab: no container labelled consul-lab.lab=${lab.topology.name} was found; is the lab deployed (npm run deploy) with this topology?`,
+      `consul-lab: no container labelled ${LAB_LABEL}=${lab.topology.name} was found; is the lab deployed (npm run deploy) with this topology?`,
     );
     return 1;
   }

@@ -3,9 +3,9 @@
  * ever stops, starts or runs a command in. Every Docker call is asynchronous and bounded, so the entry keeps being
  * asked while Docker works, and no call can hang a drill.
  */
-import { LAB_LABEL, NODE_LABEL, ROLE_LABEL } from "../../constructs/labels";
-import type { DockerCli } from "../docker";
-import { assessPods, inspectLab, NodePod } from "../node-pods";
+import { LAB_LABEL, NODE_LABEL, ROLE_LABEL } from "../shared/labels";
+import type { DockerCli } from "../shared/docker-cli";
+import { assessPods, inspectLab, NodePod } from "../shared/node-pods";
 
 export interface LabContainer {
   readonly name: string;

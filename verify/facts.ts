@@ -2,12 +2,12 @@
  * `npm run verify`: what a deployed lab must show, each fact checked against the running lab and printed with the
  * value seen. Read-only: the one write it tries (an anonymous KV write in "secure" mode) must be refused.
  */
-import { ANONYMOUS_WRITE_PROBE_KEY, MAINTENANCE_HANDLER_LOG } from "../../renderers";
-import type { Lab } from "../../topology";
+import { ANONYMOUS_WRITE_PROBE_KEY, MAINTENANCE_HANDLER_LOG } from "../shared/lab-contract";
+import type { Lab } from "../topology";
 import type { ConsulApi, HealthEntry } from "./consul-api";
 import { DnsAnswer, resolveTcp, resolveUdp } from "./dns-client";
-import { httpExchange, type LabTlsTrust } from "./http-exchange";
-import { podProblems } from "../node-pods";
+import { fetchSitePage, httpGet } from "./site-page";
+import { podProblems } from "../shared/node-pods";
 import type { LabContainers } from "./lab-containers";
 
 export interface Fact {
@@ -25,24 +25,6 @@ export interface VerifyContext {
   readonly entryUrl: string;
 }
 
-/** What the entry answered: which kind of page, and from which node. */
-export interface SitePage {
-  readonly status: number;
-  readonly kind: "app" | "sorry" | "other";
-  readonly node?: string;
-}
-
-/** Asks the entry (or a vhost, with `hostHeader`) once and says which page answered: an app server's, the sorry page, or neither. */
-/** One GET, with the Host header it is given (see http-exchange.ts). */
-export function httpGet(
-  url: string,
-  hostHeader?: string,
-  timeoutMs = 2000,
-  tls?: LabTlsTrust,
-): Promise<{ status: number; body: string }> {
-  return httpExchange(url, { headers: hostHeader ? { Host: hostHeader } : {}, timeoutMs, tls });
-}
-
 /** Whether an answer is the Consul UI: its HTML names the `consul-ui` application, which no site page does. */
 function uiSeen(response: { status: number; body: string }): { ok: boolean; seen: string } {
   const isUi = response.body.includes("consul-ui");
@@ -50,16 +32,6 @@ function uiSeen(response: { status: number; body: string }): { ok: boolean; seen
     ok: response.status === 200 && isUi,
     seen: `HTTP ${response.status}, ${isUi ? "the Consul UI" : "not the Consul UI"}`,
   };
-}
-
-export async function fetchSitePage(url: string, hostHeader?: string, timeoutMs?: number): Promise<SitePage> {
-  const response = await httpGet(url, hostHeader, timeoutMs);
-  const text = response.body;
-  const app = /Served by app server ([A-Za-z0-9-]+)/.exec(text);
-  const sorry = /Sorry, no app server is available\. Served by ([A-Za-z0-9-]+)/.exec(text);
-  if (response.status === 200 && app) return { status: 200, kind: "app", node: app[1] };
-  if (response.status === 200 && sorry) return { status: 200, kind: "sorry", node: sorry[1] };
-  return { status: response.status, kind: "other" };
 }
 
 /** The app servers that pass every check now, by node name. */
@@ -310,7 +282,7 @@ async function siteFacts(context: VerifyContext, passing: string[] | undefined):
 
 /**
  * Whether every node's containers run inside its namespace: a namespace that restarted strands them, and a daemon
- * restart can leave them exited (cli/node-pods.ts); neither heals by itself, and `npm run repair` fixes both.
+ * restart can leave them exited (shared/node-pods.ts); neither heals by itself, and `npm run repair` fixes both.
  */
 async function containerFacts({ lab, containers }: VerifyContext): Promise<Fact[]> {
   return [

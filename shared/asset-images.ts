@@ -55,3 +55,22 @@ export function assetImageTag(lab: Lab, spec: AssetImageSpec): string {
     hash.update(key).update("=").update(value).update("\0");
   return `${lab.dockerName(spec.name)}:${hash.digest("hex").slice(0, 12)}`;
 }
+
+/** The script that builds one of these images, from the project root. */
+export const BUILD_IMAGE_SCRIPT = "scripts/deploy-time/build-image.mjs";
+
+/**
+ * What build-image.mjs reads: the tag, the context directory (`at` turns a project-relative path into the caller's
+ * view of it) and the build args. The CLI runs the same script with the same settings.
+ */
+export function buildImageEnvironment(
+  tag: string,
+  spec: AssetImageSpec,
+  at: (projectRelativePath: string) => string,
+): Record<string, string> {
+  return {
+    CONSUL_LAB_IMAGE_TAG: tag,
+    CONSUL_LAB_IMAGE_CONTEXT: at(`assets/${spec.assetDir}`),
+    CONSUL_LAB_IMAGE_BUILD_ARGS: JSON.stringify(spec.buildArgs),
+  };
+}

@@ -9,8 +9,8 @@
  * in its namespace's current network namespace exactly when it started after that namespace container last started,
  * which `docker inspect` tells for a remote engine too, without running anything inside the containers.
  */
-import { LAB_LABEL, NAMESPACE_ROLE, NODE_LABEL, ROLE_LABEL } from "../constructs/labels";
-import type { DockerCli } from "./docker";
+import { LAB_LABEL, NAMESPACE_ROLE, NODE_LABEL, ROLE_LABEL } from "./labels";
+import type { DockerCli } from "./docker-cli";
 
 /** The part of `docker inspect` this module reads. */
 export interface InspectedContainer {

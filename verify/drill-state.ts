@@ -6,8 +6,8 @@
  */
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { jsonFileText } from "../../renderers/generated-file";
-import { PROJECT_ROOT } from "../process";
+import { jsonFileText } from "../shared/generated-file";
+import { PROJECT_ROOT } from "../shared/process";
 import type { ConsulApi } from "./consul-api";
 import { DOCKER_TIMEOUTS, LabContainer, LabContainers } from "./lab-containers";
 

@@ -8,7 +8,7 @@
  * Everything it changes goes through the Restorer (drill-state.ts), which records it on disk first and puts it back
  * afterwards, also after a failure, a signal, or the process dying (`npm run verify -- --restore`).
  */
-import type { Lab } from "../../topology";
+import type { Lab } from "../topology";
 import type { ConsulApi } from "./consul-api";
 import type { Restorer } from "./drill-state";
 import { describeFailures, EntryRequest, EntryWatch } from "./entry-watch";
