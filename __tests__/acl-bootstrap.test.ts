@@ -216,6 +216,13 @@ describe("the ACL bootstrap", () => {
       Description: "ci deploy token",
       Policies: [],
     });
+    // A token an earlier deploy made, described as they were before the lab's name was in the description.
+    api.tokens.set("older-format", {
+      AccessorID: "older-format",
+      SecretID: "y",
+      Description: "consul-lab node-dev1009: Consul agent on dev1009: its node and the services it registers",
+      Policies: [{ Name: "node-dev1009" }],
+    });
     const run = await bootstrap(api, roleTokens);
     expect(run.code).toBe(0);
     expect(api.tokens.has(removed.accessorId)).toBe(false);
@@ -223,6 +230,7 @@ describe("the ACL bootstrap", () => {
       `token ${removed.accessorId} (${removed.description}): deleted, no longer in the plan`,
     );
     expect(api.tokens.has("someone-elses")).toBe(true);
+    expect(api.tokens.has("older-format")).toBe(false);
     expect([...api.tokens.keys()].sort()).toEqual(
       [...plan.tokens.map((token) => token.accessorId), ANONYMOUS_TOKEN_ACCESSOR, "someone-elses"].sort(),
     );

@@ -72,6 +72,30 @@ describe.each(Object.entries(LABS))("every container of %s", (_name, labFor) => 
   });
 });
 
+describe("a memory limit that changes", () => {
+  const clusterOf = (lab: Lab) => JSON.parse(Testing.synth(new ClusterStack(Testing.app(), "cluster", { lab })));
+
+  it("replaces its containers through the trigger of its class, as the engine's read-back of memory is ignored", () => {
+    const cluster = clusterOf(labOf());
+    const triggers = cluster.resource.terraform_data;
+    for (const container of Object.values<any>(cluster.resource.docker_container)) {
+      const memoryClass = CONTAINER_HARDENING[roleOf(container)].memory;
+      const trigger = Object.entries<any>(triggers).find(([id]) => id.startsWith(`memory-limit-${memoryClass}`))!;
+      expect(container.lifecycle.replace_triggered_by).toContain(`terraform_data.${trigger[0]}`);
+      expect(trigger[1].input).toEqual({ memoryMb: container.memory, memorySwapMb: container.memory });
+      expect(container.lifecycle.ignore_changes).toEqual(expect.arrayContaining(["memory", "memory_swap"]));
+    }
+  });
+
+  it("changes only its own class's trigger", () => {
+    const before = clusterOf(labOf()).resource.terraform_data;
+    const after = clusterOf(labOf({ ...articleInput(), containers: { memoryMb: { dns: 48 } } })).resource
+      .terraform_data;
+    const changed = Object.keys(before).filter((id) => JSON.stringify(before[id]) !== JSON.stringify(after[id]));
+    expect(changed).toEqual([expect.stringMatching(/^memory-limit-dns/)]);
+  });
+});
+
 describe("containers.memoryMb", () => {
   it("takes the topology's limits", () => {
     const lab = labOf({ ...articleInput(), containers: { memoryMb: { agent: 512, dns: 8 } } });

@@ -54,10 +54,22 @@ describe("the lab's TLS material", () => {
     const dir = freshDir();
     ensureLabTls(renamed, dir);
     expect(subjectAltNames(dir, "server-dev1001.pem")).toEqual(
-      ["DNS:localhost", "DNS:server.tokyo.lab", "IP Address:10.0.1.1", "IP Address:127.0.0.1"].sort(),
+      [
+        "DNS:consul.hoge.dev.jp",
+        "DNS:localhost",
+        "DNS:server.tokyo.lab",
+        "IP Address:10.0.1.1",
+        "IP Address:127.0.0.1",
+      ].sort(),
     );
     expect(subjectAltNames(dir, "server-dev1002.pem")).toContain("IP Address:10.0.1.2");
-    expect(serverCertificateNames(renamed, "dev1001").dns).toEqual(["server.tokyo.lab", "localhost"]);
+    expect(serverCertificateNames(renamed, "dev1001").dns).toEqual([
+      "server.tokyo.lab",
+      "localhost",
+      "consul.hoge.dev.jp",
+    ]);
+    // The UI's name only where the UI vhost sends the browser: the publishing server.
+    expect(subjectAltNames(dir, "server-dev1002.pem")).not.toContain("DNS:consul.hoge.dev.jp");
   });
 
   it("adds a published address other than loopback to the publishing server's certificate only", () => {

@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { createServer } from "node:http";
+import { createServer, get } from "node:http";
 import {
   LOAD_BALANCER_PATHS,
   loadBalancerJob,
@@ -78,11 +78,32 @@ describe("the consul-template config", () => {
 });
 
 describe("the Consul UI virtual host", () => {
-  it("passes nginx -t and proxies /ui and /v1 to the local agent", () => {
-    const conf = renderConsulUiVhost(lab);
+  it("passes nginx -t and, in the article's open lab, proxies /ui and /v1 to the local agent", () => {
+    const conf = renderConsulUiVhost(labOf({ ...articleInput(), security: "none" }));
     expect(nginxTest(conf).output).toContain("test is successful");
     expect(conf).toContain("server_name consul.hoge.dev.jp;");
     expect(conf.match(/proxy_pass http:\/\/127\.0\.0\.1:8500;/g)).toHaveLength(2);
+  });
+
+  it("in a secure lab, sends the browser to the HTTPS API under the UI's name and proxies nothing (real nginx)", async () => {
+    const conf = renderConsulUiVhost(lab);
+    expect(conf).not.toContain("proxy_pass");
+    const port = await freeLoopbackPort();
+    const nginx = await startNginx(conf.replace(/listen 80;/, `listen 127.0.0.1:${port};`), port);
+    try {
+      const answer = await new Promise<{ status?: number; location?: string }>((resolve, reject) =>
+        get(
+          { host: "127.0.0.1", port, path: "/v1/acl/tokens?x=1", headers: { Host: "consul.hoge.dev.jp" } },
+          (response) => {
+            response.resume();
+            resolve({ status: response.statusCode, location: response.headers.location });
+          },
+        ).on("error", reject),
+      );
+      expect(answer).toEqual({ status: 308, location: "https://consul.hoge.dev.jp:8500/v1/acl/tokens?x=1" });
+    } finally {
+      await nginx.stop();
+    }
   });
 });
 

@@ -186,6 +186,20 @@ describe("npm run backup / restore", () => {
     }
   });
 
+  it("speaks plain HTTP to a bare host:port of an open lab, and needs no CA for it", async () => {
+    const topology = join(dir, "open-lab.json");
+    writeFileSync(topology, JSON.stringify({ ...articleInput(), security: "none" }));
+    const result = await run("backup.sh", [], {
+      CONSUL_LAB_TOPOLOGY: topology,
+      CONSUL_LAB_HTTP_ADDR: api.address,
+      CONSUL_LAB_BACKUP_DIR: join(dir, "open-lab"),
+      CONSUL_LAB_CA_FILE: join(dir, "no-such-ca.pem"),
+    });
+    expect(result.stderr).toBe("");
+    expect(result.code).toBe(0);
+    expect(api.requests).toHaveLength(1);
+  });
+
   it("authenticates with the management token from the secrets file, or CONSUL_LAB_HTTP_TOKEN", async () => {
     const secretsFile = join(dir, "consul-lab.json");
     const secrets = createSecrets(secretsFile);

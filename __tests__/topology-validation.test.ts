@@ -327,7 +327,7 @@ describe("what publish.address exposes", () => {
     "refuses %s unless exposeOnNetwork says so, naming what becomes reachable",
     (address) => {
       expect(problemsWith({ address })).toEqual([
-        `publish.address: ${address} publishes the lab beyond this machine: Consul's API and UI on port 8500, Consul DNS on 8600, and the site's entry on 8080 (whose Consul UI vhost proxies the API too), to anyone who can reach this address (the API over HTTPS, behind ACLs; DNS and the entry in the clear). Use 127.0.0.1, or set publish.exposeOnNetwork: true if you mean it`,
+        `publish.address: ${address} publishes the lab beyond this machine: Consul's API and UI on port 8500, Consul DNS on 8600, and the site's entry on 8080 (whose Consul UI vhost redirects to the HTTPS API), to anyone who can reach this address (the API over HTTPS, behind ACLs; DNS and the entry in the clear). Use 127.0.0.1, or set publish.exposeOnNetwork: true if you mean it`,
       ]);
       expect(problemsWith({ address, exposeOnNetwork: true })).toEqual([]);
     },

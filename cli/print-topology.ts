@@ -1,9 +1,24 @@
-/** `npm run --silent topology`: the effective topology (defaults applied) as JSON, a start for your own file. */
-import { loadTopology, TopologyError } from "../topology";
+/**
+ * `npm run --silent topology`: the effective topology (defaults applied) as JSON, a start for your own file.
+ * `-- --api`: instead, how this machine reaches the lab's API, as the ops scripts read it: the URL (HTTPS in "secure"
+ * labs, with loopback for a wildcard address) and the CA file to trust, or `-` for plain HTTP, one per line.
+ */
+import { join } from "node:path";
+import { CA_CERT_FILE, TLS_DIR } from "../secrets";
 import { jsonFileText } from "../shared/generated-file";
+import { Lab, loadTopology, TopologyError } from "../topology";
 
+const args = process.argv.slice(2);
 try {
-  process.stdout.write(jsonFileText(loadTopology()));
+  if (args.some((arg) => arg !== "--api")) {
+    console.error(`unknown argument "${args.find((arg) => arg !== "--api")}"; npm run topology takes only --api`);
+    process.exitCode = 2;
+  } else if (args.includes("--api")) {
+    const lab = new Lab(loadTopology());
+    process.stdout.write(`${lab.publishedApiUrl}\n${lab.secure ? join(TLS_DIR, CA_CERT_FILE) : "-"}\n`);
+  } else {
+    process.stdout.write(jsonFileText(loadTopology()));
+  }
 } catch (error) {
   if (!(error instanceof TopologyError)) throw error;
   console.error(error.message);

@@ -145,7 +145,7 @@ export class ConsulAgent extends Construct {
       wait: props.waitForLeader ?? false,
       ...(props.waitForLeader ? { waitTimeout: props.waitTimeoutSeconds ?? 180 } : {}),
       dependsOn: props.dependsOn,
-      ...labContainerBase(lab, node.name, "agent"),
+      ...labContainerBase(this, lab, node.name, "agent"),
     });
   }
 }

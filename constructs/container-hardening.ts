@@ -14,6 +14,8 @@
  * master creates its temp directories for its workers' user and drops to it; dnsmasq drops to its own user. `npm run test:engine` runs each with exactly these settings and sees it do its job.
  */
 import type { ContainerConfig } from "@cdktf/provider-docker/lib/container";
+import { DataResource, TerraformStack, type TerraformResource } from "cdktf";
+import type { Construct } from "constructs";
 import type { Lab } from "../topology";
 import { NAMESPACE_ROLE } from "../shared/labels";
 
@@ -77,8 +79,23 @@ export function containerHardening(
     securityOpts: ["no-new-privileges:true"],
     ...(hardening.readOnlyRoot ? { readOnly: true } : {}),
     memory,
-    // No swap beyond the limit. The engine rewrites it on hosts without swap accounting (-1), so it is ignored on
-    // read-back (engine-read-back.ts).
+    // No swap beyond the limit.
     memorySwap: memory,
   };
+}
+
+/**
+ * What replaces a container when its memory limit changes: one `terraform_data` per memory class in the stack,
+ * holding the limit. The engine's read-back of `memory` and `memory_swap` is ignored (engine-read-back.ts): an
+ * in-place update would send the new memory with the old swap, which the engine refuses when the limit grows, and a
+ * host without a memory cgroup reads back 0. A replacement sends both.
+ */
+export function memoryLimitTrigger(scope: Construct, lab: Lab, role: HardenedRole): TerraformResource {
+  const memoryClass = CONTAINER_HARDENING[role].memory;
+  const stack = TerraformStack.of(scope);
+  const id = `memory-limit-${memoryClass}`;
+  const existing = stack.node.tryFindChild(id);
+  if (existing) return existing as DataResource;
+  const limit = lab.topology.containers.memoryMb[memoryClass];
+  return new DataResource(stack, id, { input: { memoryMb: limit, memorySwapMb: limit } });
 }

@@ -14,7 +14,7 @@ export class DnsForwarder extends Construct {
   constructor(scope: Construct, id: string, props: DnsForwarderProps) {
     super(scope, id);
     this.container = new Container(this, "container", {
-      ...sidecarContainerConfig(props, "dns"),
+      ...sidecarContainerConfig(this, props, "dns"),
       upload: [{ file: DNSMASQ_CONF_FILE, content: terraformLiteral(renderDnsmasqConf(props.lab)) }],
     });
   }

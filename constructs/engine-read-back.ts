@@ -102,10 +102,13 @@ export const CONTAINER_READ_BACK: Readonly<Record<string, ReadBackEntry>> = {
   cgroupns_mode: { rule: "not-read", why: "not read back" },
   cgroup_parent: { rule: "not-read", why: "not read back" },
   // Not ForceNew, so a difference is an in-place update, which still makes a plan after a deploy non-empty.
-  memory: { rule: "exact", why: "updated in place; read back from HostConfig.Memory in MiB, as sent" },
+  memory: {
+    rule: "ignore",
+    why: "read back as 0 on hosts without a memory cgroup, and an in-place update would send the ignored memory_swap with it (refused when the limit grows); a change replaces the container through a trigger over the limit instead (container-hardening.ts)",
+  },
   memory_swap: {
     rule: "ignore",
-    why: "updated in place; the engine rewrites it: twice the memory when unset, and -1 on hosts without swap accounting whatever was sent (moby verifyPlatformContainerResources)",
+    why: "the engine rewrites it: twice the memory when unset, and -1 on hosts without swap accounting whatever was sent (moby verifyPlatformContainerResources); replaced with memory",
   },
 };
 

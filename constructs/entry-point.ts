@@ -17,7 +17,7 @@ export class EntryPoint extends Construct {
   constructor(scope: Construct, id: string, props: EntryPointProps) {
     super(scope, id);
     this.container = new Container(this, "container", {
-      ...sidecarContainerConfig(props, "entry"),
+      ...sidecarContainerConfig(this, props, "entry"),
       upload: [{ file: WORKLOAD_NGINX_CONF, content: terraformLiteral(renderEntryPointConf(props.lab)) }],
     });
   }

@@ -1,7 +1,8 @@
 import type { ContainerConfig } from "@cdktf/provider-docker/lib/container";
 import type { TerraformResource } from "cdktf";
 import type { Lab } from "../topology";
-import { containerHardening, type HardenedRole } from "./container-hardening";
+import type { Construct } from "constructs";
+import { containerHardening, type HardenedRole, memoryLimitTrigger } from "./container-hardening";
 import { engineAwareLifecycle } from "./engine-read-back";
 import { labLabels } from "../shared/labels";
 
@@ -11,6 +12,7 @@ import { labLabels } from "../shared/labels";
  * only the privileges its role needs (container-hardening.ts).
  */
 export function labContainerBase(
+  scope: Construct,
   lab: Lab,
   nodeName: string,
   role: HardenedRole,
@@ -35,6 +37,7 @@ export function labContainerBase(
     // drill and the README's experiments do.
     mustRun: false,
     labels: labLabels(lab, { node: nodeName, role }),
-    lifecycle: engineAwareLifecycle(replaceWhen),
+    // A new memory limit replaces the container (the engine's read-back of memory is ignored; container-hardening.ts).
+    lifecycle: engineAwareLifecycle([...replaceWhen, memoryLimitTrigger(scope, lab, role)]),
   };
 }

@@ -29,7 +29,7 @@ export class LoadBalancer extends Construct {
       security: props.security,
     });
     this.container = new Container(this, "container", {
-      ...sidecarContainerConfig(props, "load-balancer"),
+      ...sidecarContainerConfig(this, props, "load-balancer"),
       env: consulTemplate.env,
       upload: [
         ...consulTemplate.uploads,

@@ -57,7 +57,7 @@ export class NodeNamespace extends Construct {
       ...(ports.length > 0 ? { ports } : {}),
       // The engine forgets a stopped container's ports, so they are ignored on read-back (engine-read-back.ts); a
       // change to the declared ones still replaces the namespace, through this trigger.
-      ...labContainerBase(lab, node.name, NAMESPACE_ROLE, [portsTrigger]),
+      ...labContainerBase(this, lab, node.name, NAMESPACE_ROLE, [portsTrigger]),
     });
     this.joinMode = `container:${this.container.id}`;
   }

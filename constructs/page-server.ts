@@ -23,7 +23,7 @@ export class PageServer extends Construct {
     if (!site) throw new Error(`node "${nodeName}" registers no service, so it has no workload to run`);
     this.kind = site.kind;
     this.container = new Container(this, "container", {
-      ...sidecarContainerConfig(props, site.kind),
+      ...sidecarContainerConfig(this, props, site.kind),
       upload: [
         { file: WORKLOAD_NGINX_CONF, content: terraformLiteral(site.nginxConf) },
         { file: `${WORKLOAD_HTML_ROOT}/index.html`, content: terraformLiteral(site.indexHtml) },

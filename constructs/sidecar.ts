@@ -1,5 +1,6 @@
 import type { ContainerConfig } from "@cdktf/provider-docker/lib/container";
 import type { ITerraformDependable } from "cdktf";
+import type { Construct } from "constructs";
 import type { Lab, WorkloadKind } from "../topology";
 import { labContainerBase } from "./lab-container";
 import type { NodeNamespace } from "./node-namespace";
@@ -26,6 +27,7 @@ export interface SidecarProps {
  * What every sidecar shares: it joins the node's namespace, and has every lab container's settings (lab-container.ts).
  */
 export function sidecarContainerConfig(
+  scope: Construct,
   props: SidecarProps,
   role: SidecarRole,
 ): Pick<
@@ -50,7 +52,7 @@ export function sidecarContainerConfig(
     image: props.image,
     // Joined by ID, which the provider reads back as written; a replaced namespace replaces its sidecars too.
     networkMode: props.namespace.joinMode,
-    ...labContainerBase(lab, nodeName, role),
+    ...labContainerBase(scope, lab, nodeName, role),
     dependsOn: props.dependsOn,
   };
 }

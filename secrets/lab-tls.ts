@@ -69,13 +69,16 @@ export interface CertificateNames {
  * What a server's certificate must name: `server.<datacenter>.<domain>`, which agents check with
  * `verify_server_hostname` (so a client's certificate cannot serve as a server's), and what `consul tls cert create
  * -server` adds (`localhost`, 127.0.0.1), with the node's lab address and, on the node that publishes the API, the
- * published address the deploying machine dials.
+ * published address the deploying machine dials and the Consul UI's host name.
  */
 export function serverCertificateNames(lab: Lab, nodeName: string): CertificateNames {
   const node = lab.node(nodeName);
   const ips = new Set([NODE_LOOPBACK, node.address]);
-  if (lab.publishNode.name === nodeName) ips.add(lab.publishedHost);
-  return { dns: [lab.serverTlsName, "localhost"], ips: [...ips] };
+  const publishes = lab.publishNode.name === nodeName;
+  if (publishes) ips.add(lab.publishedHost);
+  // The UI's name too, where the load balancers' UI vhost sends the browser (renderers/consul-ui-vhost.ts).
+  const dns = [lab.serverTlsName, "localhost", ...(publishes ? [lab.topology.site.consulUiHostname] : [])];
+  return { dns, ips: [...ips] };
 }
 
 /** A certificate's names, as X509Certificate.subjectAltName lists them, in a comparable order. */

@@ -336,7 +336,9 @@ function checkExposure(topology: Topology, report: Report): void {
   }
   const onLoopback = address >= loopback.network && address < loopback.network + loopback.size;
   if (onLoopback) return;
-  const reachable = `Consul's API and UI on port ${publish.httpPort}, Consul DNS on ${publish.dnsPort}, and the site's entry on ${publish.entryPort} (whose Consul UI vhost proxies the API too)`;
+  const secure = topology.security === "secure";
+  // An open lab's UI vhost proxies the API through the entry; a secure lab's only redirects to the HTTPS API.
+  const reachable = `Consul's API and UI on port ${publish.httpPort}, Consul DNS on ${publish.dnsPort}, and the site's entry on ${publish.entryPort} (whose Consul UI vhost ${secure ? "redirects to the HTTPS API" : "proxies the API too"})`;
   if (topology.security !== "secure") {
     report(
       "publish.address",

@@ -259,10 +259,22 @@ async function siteFacts(context: VerifyContext, passing: string[] | undefined):
         };
       },
     ),
-    await fact(
-      `the Consul UI through the load balancers (Host: ${site.consulUiHostname}) answers with the UI`,
-      async () => uiSeen(await httpGet(`${entryUrl}ui/`, site.consulUiHostname)),
-    ),
+    lab.secure
+      ? await fact(
+          `the Consul UI through the load balancers (Host: ${site.consulUiHostname}) sends the browser to the HTTPS API`,
+          async () => {
+            const answer = await httpGet(`${entryUrl}ui/`, site.consulUiHostname);
+            const expected = `https://${site.consulUiHostname}:${lab.topology.publish.httpPort}/ui/`;
+            return {
+              ok: answer.status === 308 && answer.location === expected,
+              seen: `HTTP ${answer.status}${answer.location ? ` to ${answer.location}` : ""}`,
+            };
+          },
+        )
+      : await fact(
+          `the Consul UI through the load balancers (Host: ${site.consulUiHostname}) answers with the UI`,
+          async () => uiSeen(await httpGet(`${entryUrl}ui/`, site.consulUiHostname)),
+        ),
     await fact(`the Consul UI ${lab.publishedApiUrl}/ui/ answers with the UI`, async () =>
       uiSeen(await httpGet(`${lab.publishedApiUrl}/ui/`, undefined, undefined, context.api.tls)),
     ),

@@ -23,7 +23,14 @@ export interface HttpExchange {
   readonly tls?: LabTlsTrust;
 }
 
-export function httpExchange(url: string, options: HttpExchange = {}): Promise<{ status: number; body: string }> {
+/** An answer: its status, its body, and where a redirect points. */
+export interface HttpAnswer {
+  readonly status: number;
+  readonly body: string;
+  readonly location?: string;
+}
+
+export function httpExchange(url: string, options: HttpExchange = {}): Promise<HttpAnswer> {
   const timeoutMs = options.timeoutMs ?? 2000;
   const secure = url.startsWith("https:");
   if (secure && !options.tls) return Promise.reject(new Error(`${url}: HTTPS needs the lab's CA`));
@@ -39,7 +46,9 @@ export function httpExchange(url: string, options: HttpExchange = {}): Promise<{
       response.on("data", (chunk) => (body += chunk));
       // A connection cut mid-answer (a backend stopped by the drill) ends here instead of never.
       response.on("error", reject);
-      response.on("end", () => resolve({ status: response.statusCode ?? 0, body }));
+      response.on("end", () =>
+        resolve({ status: response.statusCode ?? 0, body, location: response.headers.location }),
+      );
     };
     const request = secure ? httpsRequest(url, settings, onResponse) : httpRequest(url, settings, onResponse);
     const deadline = setTimeout(

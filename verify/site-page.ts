@@ -1,5 +1,5 @@
 /** What the site answers at its entry: one GET, and which page it was (an app server's, the sorry page, or neither). */
-import { httpExchange, type LabTlsTrust } from "./http-exchange";
+import { httpExchange, type HttpAnswer, type LabTlsTrust } from "./http-exchange";
 
 /** What the entry answered: which kind of page, and from which node. */
 export interface SitePage {
@@ -9,12 +9,7 @@ export interface SitePage {
 }
 
 /** One GET, with the Host header it is given (see http-exchange.ts). */
-export function httpGet(
-  url: string,
-  hostHeader?: string,
-  timeoutMs = 2000,
-  tls?: LabTlsTrust,
-): Promise<{ status: number; body: string }> {
+export function httpGet(url: string, hostHeader?: string, timeoutMs = 2000, tls?: LabTlsTrust): Promise<HttpAnswer> {
   return httpExchange(url, { headers: hostHeader ? { Host: hostHeader } : {}, timeoutMs, tls });
 }
 

@@ -420,7 +420,10 @@ export class LabStandIn {
         "server {",
         `    listen 127.0.0.1:${publish.entryPort};`,
         `    server_name ${site.consulUiHostname};`,
-        `    location / { proxy_pass ${this.tls ? "https" : "http"}://127.0.0.1:${publish.httpPort}; }`,
+        // As renderers/consul-ui-vhost.ts: a secure lab's UI vhost only redirects to the published HTTPS API.
+        this.tls
+          ? `    return 308 https://${site.consulUiHostname}:${publish.httpPort}$request_uri;`
+          : `    location / { proxy_pass http://127.0.0.1:${publish.httpPort}; }`,
         "}",
       ].join("\n"),
       publish.entryPort,

@@ -67,7 +67,7 @@ export async function startNginx(serverBlocks: string, port: number): Promise<Ru
     const bound = existsSync(pidFile) && readFileSync(pidFile, "utf8").trim() === String(child.pid);
     if (
       bound &&
-      (await fetch(`http://127.0.0.1:${port}/`).then(
+      (await fetch(`http://127.0.0.1:${port}/`, { redirect: "manual" }).then(
         () => true,
         () => false,
       ))

@@ -173,13 +173,21 @@ async function waitForManagementToken() {
   }
 }
 
+/**
+ * Whether a token is one this lab made: its description begins as the plan's do, or as they did before the lab's name
+ * was in them (`consul-lab <role>: ...`, with no `/`).
+ */
+function ownedByLab(description) {
+  return description.startsWith(plan.ownedTokenDescriptionPrefix) || /^consul-lab [a-z0-9-]+: /.test(description);
+}
+
 /** Deletes the tokens this lab made (their description says so) that the plan no longer lists. */
 async function removeStaleTokens() {
   const planned = new Set(plan.tokens.map((spec) => spec.accessorId));
   /** @type {{ AccessorID: string; Description?: string }[]} */
   const tokens = expectOk(await call("GET", "/v1/acl/tokens"), "listing the tokens");
   for (const token of tokens) {
-    if (!token.Description?.startsWith(plan.ownedTokenDescriptionPrefix) || planned.has(token.AccessorID)) continue;
+    if (!ownedByLab(token.Description ?? "") || planned.has(token.AccessorID)) continue;
     expectOk(await call("DELETE", `/v1/acl/token/${token.AccessorID}`), `deleting the stale token ${token.AccessorID}`);
     console.log(`acl-bootstrap: token ${token.AccessorID} (${token.Description}): deleted, no longer in the plan`);
   }

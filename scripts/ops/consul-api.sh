@@ -1,33 +1,38 @@
 # Sourced by the ops scripts: the lab's own agent address, and `consul_api` (curl with the lab's management token).
-# The address is the topology's published API (publish.address:publish.httpPort, from `npm run topology`; HTTPS with
-# the lab's CA in "secure" labs), or CONSUL_LAB_HTTP_ADDR (https:// unless it says http://); the token is the lab's secrets file's management token, or CONSUL_LAB_HTTP_TOKEN. Consul's own
+# The address is the topology's published API (`npm run topology -- --api`: HTTPS with the lab's CA in "secure" labs),
+# or CONSUL_LAB_HTTP_ADDR (in the lab's scheme unless it names one); the token is the lab's secrets file's management
+# token, or CONSUL_LAB_HTTP_TOKEN. Consul's own
 # CONSUL_HTTP_ADDR and CONSUL_HTTP_TOKEN are ignored on purpose: a shell set up for a real cluster would otherwise
 # send the lab's management token to that cluster, or restore the lab's snapshot over it. The token reaches curl
 # through stdin, so it never shows in `ps`.
 # shellcheck shell=bash
 
 project_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# The lab's own API as the topology says (`npm run topology -- --api`: the URL, then the CA file or "-").
+if ! target=$(node "$project_root/scripts/run-ts.mjs" "$project_root/cli/print-topology.ts" --api); then
+  echo "the lab's topology could not be read (see above); set CONSUL_LAB_HTTP_ADDR=https://host:port to name the agent" >&2
+  exit 1
+fi
+address=$(printf '%s\n' "$target" | sed -n 1p)
+ca_file=$(printf '%s\n' "$target" | sed -n 2p)
 if [ -n "${CONSUL_LAB_HTTP_ADDR:-}" ]; then
-  address=$CONSUL_LAB_HTTP_ADDR
-  case "$address" in http://* | https://*) ;; *) address="https://$address" ;; esac
-else
-  # "secure" labs serve the API over HTTPS (0.0.0.0 is dialled on loopback); "none" labs over plain HTTP.
-  if ! address=$(node "$project_root/scripts/run-ts.mjs" "$project_root/cli/print-topology.ts" |
-    node -e 'const t = JSON.parse(require("fs").readFileSync(0, "utf8")); const host = t.publish.address === "0.0.0.0" ? "127.0.0.1" : t.publish.address; process.stdout.write((t.security === "secure" ? "https://" : "http://") + host + ":" + t.publish.httpPort)'); then
-    echo "the lab's topology could not be read (see above); set CONSUL_LAB_HTTP_ADDR=host:port to name the agent" >&2
-    exit 1
-  fi
+  # Another agent of the lab: in the lab's own scheme unless it names one.
+  case "$CONSUL_LAB_HTTP_ADDR" in
+    http://* | https://*) address=$CONSUL_LAB_HTTP_ADDR ;;
+    *) address="${address%%://*}://$CONSUL_LAB_HTTP_ADDR" ;;
+  esac
 fi
 # HTTPS trusts the lab's own CA (made by the first deploy; CONSUL_LAB_CA_FILE names another), and nothing else.
-tls_options=()
+curl_options=(--noproxy '*')
 case "$address" in
   https://*)
-    ca_file=${CONSUL_LAB_CA_FILE:-$project_root/.secrets/tls/ca.pem}
-    if [ ! -r "$ca_file" ]; then
-      echo "no lab CA at $ca_file: deploy the lab from this checkout first (npm run deploy)" >&2
+    [ "$ca_file" != "-" ] || ca_file=""
+    ca_file=${CONSUL_LAB_CA_FILE:-$ca_file}
+    if [ -z "$ca_file" ] || [ ! -r "$ca_file" ]; then
+      echo "no lab CA at ${ca_file:-(none)}: deploy the lab from this checkout first (npm run deploy)" >&2
       exit 1
     fi
-    tls_options=(--cacert "$ca_file")
+    curl_options+=(--cacert "$ca_file")
     ;;
 esac
 secrets_file=${CONSUL_LAB_SECRETS_FILE:-$project_root/.secrets/consul-lab.json}
@@ -37,6 +42,7 @@ if [ -z "$token" ] && [ -r "$secrets_file" ]; then
 fi
 
 consul_api() {
-  # Never through a proxy the shell names: the token and the snapshot go to the lab's agent only.
-  printf 'X-Consul-Token: %s\n' "$token" | curl -sS -f --noproxy '*' "${tls_options[@]}" -H @- "$@"
+  # Never through a proxy the shell names (--noproxy, always in curl_options, which so is never empty: bash
+  # 3.2's `set -u` refuses an empty array): the token and the snapshot go to the lab's agent only.
+  printf 'X-Consul-Token: %s\n' "$token" | curl -sS -f "${curl_options[@]}" -H @- "$@"
 }
