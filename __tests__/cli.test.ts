@@ -113,6 +113,11 @@ describe("the npm commands, against recording fakes of terraform and docker", ()
     expect(topology.status).toBe(0);
     mkdirSync(join(checkout.root, "labs"), { recursive: true });
     const edited = JSON.parse(topology.stdout);
+    // Every default is written in, the derived ones too.
+    expect(edited.network.gateway).toBe("10.0.1.254");
+    expect(edited.publish.node).toBe("dev1001");
+    expect(edited.services.map((service: any) => service.check.path)).toEqual(["/_health", "/_health", "/", "/"]);
+    expect(edited.containers.memoryMb.agent).toBe(256);
     edited.nodes.push({ name: "dev1007", address: "10.0.1.7", role: "client" });
     edited.services[2].nodes.push("dev1007");
     writeFileSync(join(checkout.root, "labs", "my-lab.json"), JSON.stringify(edited));

@@ -171,6 +171,19 @@ describe("the Consul agent config", () => {
     ]);
   });
 
+  it("serves the UI wherever something asks this agent for it: servers, the published API, the load balancers' vhost", () => {
+    const input = articleInput();
+    input.security = "none";
+    input.nodes[1].role = "client";
+    input.nodes[3].role = "server";
+    input.publish = { node: "dev1006" };
+    const open = labOf(input);
+    const withUi = open.nodes.filter((node) => render(open, node.name).ui_config?.enabled).map((node) => node.name);
+    // Servers dev1001, dev1003, dev1004; dev1002 a client load balancer; dev1006 the client that publishes. Not dev1005.
+    expect(withUi).toEqual(["dev1001", "dev1002", "dev1003", "dev1004", "dev1006"]);
+    expect(renderAgentConfig(labOf(), "dev1004").ui_config).toBeUndefined();
+  });
+
   it("renders the article's open Consul without TLS, with HTTP where the published port arrives", () => {
     const open = labOf({ ...articleInput(), security: "none" });
     const server = render(open, "dev1001");

@@ -7,7 +7,8 @@ import { join } from "node:path";
 import { ConsulObjects } from "../constructs";
 import { ClusterStack, ConsulStack } from "../stacks";
 import { ARTICLE_TOPOLOGY, Lab, parseTopology, readTopologyFile } from "../topology";
-import { articleInput, labOf, problemsOf } from "./helpers";
+import { renderAgentConfig, renderUpstreamTemplate } from "../renderers";
+import { articleInput, labOf, problemsOf, TEST_AGENT_SECRETS } from "./helpers";
 import { runApp } from "./synth";
 
 const dir = mkdtempSync(join(tmpdir(), "consul-lab-hardening-"));
@@ -27,9 +28,86 @@ describe("a check path", () => {
     );
   });
 
-  it.each(["/", "/_health", "/status/ready", "/caf%C3%A9", "/a.b~c-d_e"])("is accepted as %s", (path) => {
+  it.each(["/_health", "/status/ready", "/caf%C3%A9", "/a.b~c-d_e", "/a%2Fb"])("is accepted as %s", (path) => {
     const input = articleInput();
     input.services[0].check = { path };
+    expect(problemsOf(input)).toEqual([]);
+  });
+
+  it("is accepted as / on an app server, whose page is what the check should see", () => {
+    const input = articleInput();
+    input.services[2].check = { path: "/" };
+    expect(problemsOf(input)).toEqual([]);
+  });
+
+  it.each([
+    ["/../etc/passwd", "has a '.' or '..' segment"],
+    ["/a/./b", "has a '.' or '..' segment"],
+    ["/a/..", "has a '.' or '..' segment"],
+    ["//_health", "has an empty segment ('//')"],
+    ["/a//b", "has an empty segment ('//')"],
+    ["/%5Fhealth", "escapes '_' (%5F), which needs no escape"],
+    ["/%41", "escapes 'A' (%41), which needs no escape"],
+    ["/%2e%2e/x", "escapes '.' (%2e), which needs no escape"],
+    ["/a%00", "escapes NUL (%00)"],
+  ])("is refused when not in the one form Consul sends and nginx matches: %s", (path, why) => {
+    const input = articleInput();
+    input.services[2].check = { path };
+    const problems = problemsOf(input);
+    expect(problems).toHaveLength(1);
+    expect(problems[0].startsWith(`services[2].check.path: "${path}" ${why}`)).toBe(true);
+  });
+
+  it.each([
+    ["the load balancers", 1],
+    ["the entry", 0],
+  ])("is refused as / on %s, whose nginx would answer the site's own root with ok", (_, index) => {
+    const input = articleInput();
+    input.services[index].check = { path: "/" };
+    expect(problemsOf(input)).toEqual([
+      expect.stringMatching(new RegExp(`^services\\[${index}\\]\\.check\\.path: "/" would be answered by`)),
+    ]);
+  });
+
+  it("defaults to /_health on the load balancers and the entry, and to / on pages", () => {
+    const input = articleInput();
+    for (const service of input.services) delete service.check;
+    const lab = labOf(input);
+    expect(lab.healthPathOf("nginx")).toBe("/_health");
+    expect(lab.healthPathOf("keepalived")).toBe("/_health");
+    expect(lab.healthPathOf("test_hoge_dev_jp")).toBe("/");
+    const checks = renderAgentConfig(lab, "dev1002", TEST_AGENT_SECRETS).services[0].checks;
+    expect(checks[0].http).toBe("http://127.0.0.1:80/_health");
+    // The load balancers answer that path themselves, so the site's root stays the site's.
+    const upstream = renderUpstreamTemplate(lab);
+    expect(upstream).toContain("location = /_health");
+    expect(upstream).not.toMatch(/location = \/ /);
+  });
+});
+
+describe("a check's durations", () => {
+  it("refuse a timeout below 1ms, which always fails", () => {
+    const input = articleInput();
+    input.services[2].check = { timeout: "999us" };
+    expect(problemsOf(input)).toEqual([
+      'services[2].check.timeout: "999us" is shorter than 1ms, which no check can answer in; use at least "1ms"',
+    ]);
+  });
+
+  it("refuse an interval above 24h, which delays the first check by up to that long", () => {
+    const input = articleInput();
+    input.services[2].check = { interval: "2562047h", timeout: "2s" };
+    expect(problemsOf(input)).toEqual([
+      expect.stringMatching(/^services\[2\]\.check\.interval: "2562047h" is longer than 24h;/),
+    ]);
+  });
+
+  it.each([
+    ["1ms", "1s"],
+    ["2s", "24h"],
+  ])("accept timeout %s with interval %s", (timeout, interval) => {
+    const input = articleInput();
+    input.services[2].check = { timeout, interval };
     expect(problemsOf(input)).toEqual([]);
   });
 });
@@ -281,5 +359,41 @@ describe("a topology file", () => {
       process.off("warning", listener);
     }
     expect(warnings).toEqual([]);
+  });
+});
+
+describe("an image reference", () => {
+  const problemsWith = (reference: string) => {
+    const input = articleInput();
+    input.images = { nginx: reference };
+    return problemsOf(input);
+  };
+
+  it.each([
+    "nginx:1.27-alpine",
+    "localhost:5000/team/nginx:1.27",
+    `registry.example.com:5000/team/nginx@sha256:${"a".repeat(64)}`,
+    `nginx:1.27-alpine@sha256:${"b".repeat(64)}`,
+    "a__b:1",
+    "a--b:1",
+  ])("is accepted in Docker's grammar: %s", (reference) => {
+    expect(problemsWith(reference)).toEqual([]);
+  });
+
+  it.each([
+    ["nginx::1.27", "an empty tag"],
+    ["a/../b:1", "a '..' path component"],
+    [`nginx:${"x".repeat(129)}`, "a tag over 128 characters"],
+    ["Nginx:1", "an uppercase path"],
+    ["a___b:1", "three underscores"],
+    ["a/:1", "an empty path component"],
+  ])("is refused before any build: %s (%s)", (reference) => {
+    expect(problemsWith(reference)).toContainEqual(
+      expect.stringMatching(/^images\.nginx: must be an image reference in Docker's grammar/),
+    );
+  });
+
+  it("must pin a tag or a digest", () => {
+    expect(problemsWith("nginx")).toEqual(['images.nginx: must pin a tag or a digest, such as "nginx:1.27-alpine"']);
   });
 });

@@ -1,12 +1,31 @@
 /**
- * `npm run --silent topology`: the effective topology (defaults applied) as JSON, a start for your own file.
+ * `npm run --silent topology`: the effective topology as JSON, every default written in (the derived ones too: the
+ * gateway, the publishing node, the check paths), a start for your own file.
  * `-- --api`: instead, how this machine reaches the lab's API, as the ops scripts read it: the URL (HTTPS in "secure"
  * labs, with loopback for a wildcard address) and the CA file to trust, or `-` for plain HTTP, one per line.
  */
 import { join } from "node:path";
 import { CA_CERT_FILE, TLS_DIR } from "../secrets";
 import { jsonFileText } from "../shared/generated-file";
-import { Lab, loadTopology, TopologyError } from "../topology";
+import { checkPath, Lab, loadTopology, type Topology, TopologyError } from "../topology";
+
+/**
+ * The topology with the defaults that are derived rather than fixed written in too: the network's gateway, the
+ * publishing node, and every HTTP check's path. Loading the result gives the same lab.
+ */
+function withDerivedDefaults(lab: Lab): Topology {
+  const { topology } = lab;
+  return {
+    ...topology,
+    network: { ...topology.network, gateway: lab.gateway },
+    services: topology.services.map((service) =>
+      service.check.type === "http"
+        ? { ...service, check: { ...service.check, path: checkPath(topology.site, service) } }
+        : service,
+    ),
+    publish: { ...topology.publish, node: lab.publishNode.name },
+  };
+}
 
 const args = process.argv.slice(2);
 try {
@@ -17,7 +36,7 @@ try {
     const lab = new Lab(loadTopology());
     process.stdout.write(`${lab.publishedApiUrl}\n${lab.secure ? join(TLS_DIR, CA_CERT_FILE) : "-"}\n`);
   } else {
-    process.stdout.write(jsonFileText(loadTopology()));
+    process.stdout.write(jsonFileText(withDerivedDefaults(new Lab(loadTopology()))));
   }
 } catch (error) {
   if (!(error instanceof TopologyError)) throw error;

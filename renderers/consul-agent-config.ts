@@ -3,7 +3,7 @@
  * Modern equivalents of every setting in the article: `retry_join` instead of `start_join`, `ui_config`
  * instead of `ui_dir`, HTTP checks instead of `curl` scripts, and `tags` (never `tag`).
  */
-import { Lab, NODE_LOOPBACK, ServiceInstance } from "../topology";
+import { checkPath, Lab, NODE_LOOPBACK, ServiceInstance } from "../topology";
 import { CONSUL_DATA_DIR } from "../shared/lab-contract";
 import { jsonFileText } from "../shared/generated-file";
 
@@ -150,12 +150,12 @@ export function renderMaintenanceWatch(lab: Lab, token?: string): AgentWatch {
   };
 }
 
-function renderService(instance: ServiceInstance): AgentService {
+function renderService(lab: Lab, instance: ServiceInstance): AgentService {
   const { service } = instance;
   const { check } = service;
   const target =
     check.type === "http"
-      ? { http: `http://${NODE_LOOPBACK}:${service.port}${check.path ?? "/"}` }
+      ? { http: `http://${NODE_LOOPBACK}:${service.port}${checkPath(lab.topology.site, service)}` }
       : { tcp: `${NODE_LOOPBACK}:${service.port}` };
   return {
     id: instance.id,
@@ -251,7 +251,10 @@ export function renderAgentConfig(lab: Lab, nodeName: string, secrets?: AgentSec
     domain: consul.domain,
     data_dir: CONSUL_DATA_DIR,
     server: isServer,
-    ...(isServer ? { bootstrap_expect: lab.servers.length, ui_config: { enabled: true } } : {}),
+    ...(isServer ? { bootstrap_expect: lab.servers.length } : {}),
+    // The UI wherever something serves it from this agent: the servers, the published API (a client's in an open
+    // lab), and the load balancers' UI vhost, which proxies to its own agent in an open lab.
+    ...(isServer || isPublisher || isLoadBalancer ? { ui_config: { enabled: true } } : {}),
     retry_join: lab.joinAddresses,
     bind_addr: node.address,
     advertise_addr: node.address,
@@ -276,7 +279,7 @@ export function renderAgentConfig(lab: Lab, nodeName: string, secrets?: AgentSec
       node_ttl: consul.dns.nodeTtl,
       service_ttl: { "*": consul.dns.serviceTtl },
     },
-    services: lab.instancesOn(node.name).map(renderService),
+    services: lab.instancesOn(node.name).map((instance) => renderService(lab, instance)),
     ...(isLoadBalancer
       ? { watches: [renderMaintenanceWatch(lab, secure ? secrets!.maintenanceWatchToken : undefined)] }
       : {}),

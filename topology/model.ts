@@ -63,6 +63,23 @@ export function instanceWorkload(site: Topology["site"], service: ServiceSpec): 
   return undefined;
 }
 
+/**
+ * The path a load balancer's or the entry's own check asks when the topology names none: their nginx answers it
+ * itself (`location = <path>`), so it must not be a path of the site they serve, as `/` would be.
+ */
+export const DEFAULT_SELF_CHECK_PATH = "/_health";
+
+/** Whether a service's instances answer their check themselves, in front of the site: the load balancers, the entry. */
+export function answersOwnCheck(site: Topology["site"], service: ServiceSpec): boolean {
+  const kind = instanceWorkload(site, service);
+  return kind === "load-balancer" || kind === "entry";
+}
+
+/** The path an HTTP check asks: the topology's, or `/` (a page's root), or DEFAULT_SELF_CHECK_PATH in front of the site. */
+export function checkPath(site: Topology["site"], service: ServiceSpec): string {
+  return service.check.path ?? (answersOwnCheck(site, service) ? DEFAULT_SELF_CHECK_PATH : "/");
+}
+
 /** Every registration of every service on every node, in topology order. */
 export function serviceInstances(topology: Topology): ServiceInstance[] {
   return topology.services.flatMap((service, serviceIndex) =>
@@ -172,7 +189,7 @@ export class Lab {
    */
   healthPathOf(serviceName: string): string | undefined {
     const service = this.topology.services.find((candidate) => candidate.name === serviceName);
-    return service?.check.type === "http" ? (service.check.path ?? "/") : undefined;
+    return service?.check.type === "http" ? checkPath(this.topology.site, service) : undefined;
   }
 
   /** The local agent's HTTP API as `host:port`, for consul-template, the watch handler and the Consul UI proxy. */

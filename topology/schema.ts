@@ -15,7 +15,14 @@ const DOCKER_NAME = /^(?=.{1,40}$)[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
 // A DNS host name: labels of letters, digits and inner '-', joined by '.', 253 characters at most.
 const HOSTNAME =
   /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
-const IMAGE_REF = /^[a-z0-9][a-z0-9._/:-]*(:[A-Za-z0-9._-]+|@sha256:[a-f0-9]{64})$/;
+// An image reference in Docker's grammar (distribution/reference): an optional registry host, path components of
+// lowercase alphanumerics joined by one '.', one or two '_' or any number of '-', then a tag of at most 128
+// characters, a sha256 digest, or both.
+const DOMAIN_COMPONENT = "(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])";
+const PATH_COMPONENT = "[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*";
+const IMAGE_NAME = `(?:${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*(?::[0-9]+)?/)?${PATH_COMPONENT}(?:/${PATH_COMPONENT})*`;
+const IMAGE_REF = new RegExp(`^(?=.{1,255}(?:[:@]|$))${IMAGE_NAME}(?::[\\w][\\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$`);
+const PINNED_IMAGE = /(?::[\w][\w.-]{0,127}|@sha256:[a-f0-9]{64})$/;
 // What an HTTP check path may hold: unreserved characters and percent-escapes, nothing nginx or a URL parser reads
 // as syntax (no space, ';', '{', '}', quote, '?', '#' or '$').
 const HTTP_PATH = /^\/(?:[A-Za-z0-9._~/-]|%[0-9A-Fa-f]{2}){0,255}$/;
@@ -60,7 +67,11 @@ export const PositiveDuration = Duration.refine((text) => (parseGoDuration(text)
 const ReadBackDuration = Duration.transform(canonicalGoDuration);
 const ImageRef = z
   .string()
-  .regex(IMAGE_REF, 'must be an image reference with a tag or digest, such as "nginx:1.27-alpine"')
+  .regex(
+    IMAGE_REF,
+    'must be an image reference in Docker\'s grammar, such as "nginx:1.27-alpine" or "registry.example:5000/team/nginx@sha256:<64 hex>": lowercase path components joined by "/", a tag of at most 128 letters, digits, "_", "." or "-"',
+  )
+  .regex(PINNED_IMAGE, 'must pin a tag or a digest, such as "nginx:1.27-alpine"')
   .refine((ref) => !ref.endsWith(":latest"), 'must pin a version: ":latest" makes deploys unrepeatable');
 
 /**
@@ -108,7 +119,10 @@ export const NodeSchema = z.strictObject({
 export const CheckSchema = z.strictObject({
   /** `http` expects a 2xx from `http://127.0.0.1:<port><path>`; `tcp` only expects the port to accept a connection. */
   type: z.enum(["http", "tcp"], 'check type must be "http" or "tcp"').default("http"),
-  /** Request path for `http` checks. @default "/" */
+  /**
+   * Request path for `http` checks, as Consul sends it (verbatim): no dot segment, no `//`, no escape of a character
+   * that needs none. @default "/" on a page; "/_health" on a load balancer or the entry, which answer it themselves
+   */
   path: z
     .string()
     .regex(

@@ -5,7 +5,9 @@
 import { goDurationMs } from "./go-duration";
 import { intToIpv4, ipv4ToInt, isNetworkAddress, isUsableHost, parseCidr, Subnet } from "./ipv4";
 import {
+  answersOwnCheck,
   CONSUL_FIXED_PORTS,
+  DEFAULT_SELF_CHECK_PATH,
   maintenanceFolder,
   NODE_CONTAINER_SUFFIXES,
   OPERATOR_MAINTENANCE_SEGMENT,
@@ -105,6 +107,41 @@ function checkNetwork(topology: Topology, report: Report): void {
   });
 }
 
+/**
+ * Why a check path is not in the one form Consul sends and nginx matches verbatim, or undefined when it is: a dot
+ * segment or `//` that nginx normalizes away (answering 400 or another location), an escape of a character that
+ * needs none, or of NUL.
+ */
+function unnormalizedPath(path: string): string | undefined {
+  const segments = path.split("/").slice(1);
+  if (segments.some((segment) => segment === "." || segment === ".."))
+    return "has a '.' or '..' segment, which nginx resolves before matching; write the path it resolves to";
+  if (path.includes("//")) return "has an empty segment ('//'), which nginx merges; write it with single slashes";
+  for (const [escape] of path.matchAll(/%[0-9A-Fa-f]{2}/g)) {
+    const code = parseInt(escape.slice(1), 16);
+    if (code === 0) return "escapes NUL (%00), which no HTTP server accepts in a path";
+    if (/[A-Za-z0-9._~-]/.test(String.fromCharCode(code)))
+      return `escapes '${String.fromCharCode(code)}' (${escape}), which needs no escape and which nginx decodes before matching; write the character itself`;
+  }
+  return undefined;
+}
+
+/** Timeouts and intervals a check can keep: the bounds and why, in the message. */
+const CHECK_TIMEOUT_MIN_MS = 1;
+const CHECK_INTERVAL_MAX_MS = 24 * 3600 * 1000;
+
+function checkDurationBounds(check: Topology["services"][number]["check"], at: string, report: Report): void {
+  if (goDurationMs(check.timeout) < CHECK_TIMEOUT_MIN_MS) {
+    report(`${at}.timeout`, `"${check.timeout}" is shorter than 1ms, which no check can answer in; use at least "1ms"`);
+  }
+  if (goDurationMs(check.interval) > CHECK_INTERVAL_MAX_MS) {
+    report(
+      `${at}.interval`,
+      `"${check.interval}" is longer than 24h; Consul waits up to one interval (at random) before a check's first run, so the service would stay critical for that long; use at most "24h"`,
+    );
+  }
+}
+
 function checkServices(topology: Topology, report: Report): void {
   const nodeNames = new Set(topology.nodes.map((node) => node.name));
   const { ports } = topology.consul;
@@ -139,9 +176,20 @@ function checkServices(topology: Topology, report: Report): void {
     if (check.type === "tcp" && check.path !== undefined) {
       report(`${at}.check.path`, `a tcp check has no path; remove it or use type "http"`);
     }
+    if (check.type === "http" && check.path !== undefined) {
+      const why = unnormalizedPath(check.path);
+      if (why) report(`${at}.check.path`, `"${check.path}" ${why}`);
+      else if (check.path === "/" && answersOwnCheck(topology.site, service)) {
+        report(
+          `${at}.check.path`,
+          `"/" would be answered by "${service.name}" itself ("ok"), in place of the site's own root page; use a path of its own such as ${DEFAULT_SELF_CHECK_PATH} (the default)`,
+        );
+      }
+    }
     if (goDurationMs(check.timeout) >= goDurationMs(check.interval)) {
       report(`${at}.check.timeout`, `"${check.timeout}" must be shorter than check.interval "${check.interval}"`);
     }
+    checkDurationBounds(check, `${at}.check`, report);
   });
 
   const idsByNode = new Map<string, number>();
