@@ -4,7 +4,8 @@
  */
 import { readFileSync } from "node:fs";
 import { extname, resolve } from "node:path";
-import { parseAllDocuments, parseDocument, YAMLError, YAMLWarning } from "yaml";
+import { parseAllDocuments, YAMLError, YAMLWarning } from "yaml";
+import { type DuplicateKey, jsonDuplicateKeys, yamlDuplicateKeys } from "./duplicate-keys";
 import type { z } from "zod";
 import { ARTICLE_TOPOLOGY } from "./default";
 import { Lab } from "./model";
@@ -77,6 +78,32 @@ function describeYamlIssue(text: string, issue: YAMLError | YAMLWarning): Topolo
   return { path, message: `cannot parse the file: ${message}` };
 }
 
+function describeDuplicate(duplicate: DuplicateKey): TopologyProblem {
+  return {
+    path: `line ${duplicate.line}, column ${duplicate.column}`,
+    message: `duplicate key "${duplicate.key}"; a key may appear once in a mapping, so keep one`,
+  };
+}
+
+/** Line and column (1-based) of an offset, from one pass over the text's line starts. */
+class LineCounter {
+  private readonly starts: number[] = [0];
+  constructor(text: string) {
+    for (let index = text.indexOf("\n"); index !== -1; index = text.indexOf("\n", index + 1))
+      this.starts.push(index + 1);
+  }
+  at(offset: number): [number, number] {
+    let low = 0;
+    let high = this.starts.length - 1;
+    while (low < high) {
+      const middle = (low + high + 1) >> 1;
+      if (this.starts[middle] <= offset) low = middle;
+      else high = middle - 1;
+    }
+    return [low + 1, offset - this.starts[low] + 1];
+  }
+}
+
 /** Reads a JSON (`.json`) or YAML (`.yaml`, `.yml`) topology file. */
 export function readTopologyFile(file: string): unknown {
   const extension = extname(file).toLowerCase();
@@ -107,20 +134,15 @@ export function readTopologyFile(file: string): unknown {
     } catch (error) {
       throw new TopologyError(file, [{ path: "", message: `cannot parse the file: ${(error as Error).message}` }]);
     }
-    // JSON.parse keeps the last of two equal keys without a word; the YAML parser (JSON is YAML) names them.
-    const duplicates = parseDocument(text, { uniqueKeys: true }).errors.filter(
-      (error) => error.code === "DUPLICATE_KEY",
-    );
-    if (duplicates.length > 0)
-      throw new TopologyError(
-        file,
-        duplicates.map((issue) => describeYamlIssue(text, issue)),
-      );
+    // JSON.parse keeps the last of two equal keys without a word: they are named instead.
+    const duplicates = jsonDuplicateKeys(text);
+    if (duplicates.length > 0) throw new TopologyError(file, duplicates.map(describeDuplicate));
     return value;
   }
   // Parsed as documents, so warnings (an unknown tag, say) join the report instead of printing as Node warnings, and a
   // second document is refused instead of silently dropped. Merge keys (`<<: *defaults`) are read, as YAML 1.1 did.
-  const documents = parseAllDocuments(text, { uniqueKeys: true, logLevel: "silent", merge: true });
+  // Duplicate keys are found below in one pass; the parser's own check is quadratic in a map's size.
+  const documents = parseAllDocuments(text, { uniqueKeys: false, logLevel: "silent", merge: true });
   if (!Array.isArray(documents)) return fail("the file holds no YAML document");
   if (documents.length > 1)
     fail(`the file holds ${documents.length} YAML documents (separated by ---); a topology is one document`);
@@ -131,6 +153,9 @@ export function readTopologyFile(file: string): unknown {
       file,
       issues.map((issue) => describeYamlIssue(text, issue)),
     );
+  const lines = new LineCounter(text);
+  const duplicates = yamlDuplicateKeys(document, (offset) => lines.at(offset));
+  if (duplicates.length > 0) throw new TopologyError(file, duplicates.map(describeDuplicate));
   try {
     return document.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
   } catch (error) {

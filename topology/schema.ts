@@ -75,8 +75,8 @@ const ImageRef = z
   .refine((ref) => !ref.endsWith(":latest"), 'must pin a version: ":latest" makes deploys unrepeatable');
 
 /**
- * KV entries by path. Checked entry by entry, and copied into a fresh object with Object.fromEntries, so a key such as
- * `__proto__` stays an entry instead of being swallowed as the object's prototype (as an assignment would).
+ * KV entries by path, checked entry by entry. A key such as `__proto__` stays an entry: nothing here assigns it (an
+ * assignment would make it the object's prototype).
  */
 const KvEntries = z
   .custom<Record<string, string>>(() => true)
@@ -88,7 +88,10 @@ const KvEntries = z
       });
       return;
     }
-    for (const [key, entry] of Object.entries(value)) {
+    // Key by key, without an array of entries: a KV map may hold hundreds of thousands of them.
+    for (const key in value) {
+      if (!Object.hasOwn(value, key)) continue;
+      const entry = (value as Record<string, unknown>)[key];
       if (!KV_PATH.test(key))
         ctx.addIssue({
           code: "custom",
@@ -97,7 +100,8 @@ const KvEntries = z
         });
       if (typeof entry !== "string")
         ctx.addIssue({ code: "custom", path: [key], message: "a KV value must be a string" });
-      else if (Buffer.byteLength(entry, "utf8") > KV_VALUE_LIMIT)
+      // A string's UTF-8 size is at most 3 bytes per UTF-16 unit: only a long one needs counting.
+      else if (entry.length * 3 > KV_VALUE_LIMIT && Buffer.byteLength(entry, "utf8") > KV_VALUE_LIMIT)
         ctx.addIssue({
           code: "custom",
           path: [key],
@@ -105,7 +109,11 @@ const KvEntries = z
         });
     }
   })
-  .transform((value) => Object.fromEntries(Object.entries(value)));
+  // A plain object (JSON.parse's, YAML's) already holds every key, `__proto__` too, as its own entry: kept as it is,
+  // without a second copy of a map that may be large. Anything else is copied into a plain one.
+  .transform((value) =>
+    [Object.prototype, null].includes(Object.getPrototypeOf(value)) ? value : Object.fromEntries(Object.entries(value)),
+  );
 
 export const NodeSchema = z.strictObject({
   /** The Consul node name, container hostname and DNS name (`<name>.node.consul`). */

@@ -126,6 +126,9 @@ function unnormalizedPath(path: string): string | undefined {
   return undefined;
 }
 
+/** A `.` or `..` segment of a KV path (tested per key, without splitting it: a KV map may be large). */
+const DOT_SEGMENT = /(?:^|\/)\.{1,2}(?:\/|$)/;
+
 /** Timeouts and intervals a check can keep: the bounds and why, in the message. */
 const CHECK_TIMEOUT_MIN_MS = 1;
 const CHECK_INTERVAL_MAX_MS = 24 * 3600 * 1000;
@@ -437,7 +440,7 @@ function checkConsulStackInputs(topology: Topology, report: Report): void {
   const operatorKey = `${folder}${OPERATOR_MAINTENANCE_SEGMENT}`;
   const instancesKey = `${folder}${SITE_INSTANCES_SEGMENT}`;
   for (const path of Object.keys(topology.kv)) {
-    if (path.split("/").some((segment) => segment === "." || segment === "..")) {
+    if (DOT_SEGMENT.test(path)) {
       report(
         `kv["${path}"]`,
         `has a "." or ".." segment: Consul's HTTP API redirects such a path, and the write never happens; use plain segments`,

@@ -11,12 +11,14 @@
  *   CLI overhead   `cdktf synth` with an app that writes an empty manifest, and `npm run synth` vs `cdktf synth`
  *                  of the stock app
  *   lab size       the app on generated labs of 6 to 600 nodes, fitted as a fixed cost plus a cost per node
+ *   input scale    reading and validating a topology whose KV map holds 20,000 and 200,000 keys: time per key, peak
  *   baseline       with BENCH_BASELINE=<commit>, that commit's app on the same 600-node lab (git worktree)
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { ARTICLE_TOPOLOGY } from "../../topology";
 import { generatedTopology } from "./generated-topology";
 
 // The bundle runs from .build/, one level below the project root.
@@ -162,6 +164,30 @@ function main(): void {
     print("\nGenerated labs, the app alone:", bySize);
     const { fixed, perNode } = fit(bySize.map((figure, index) => [sizes[index], figure.median]));
     console.log(`  fit: ${fixed.toFixed(2)} s fixed + ${(perNode * 1000).toFixed(2)} ms per node`);
+
+    // Input scale: a topology file whose KV map holds 20,000 and 200,000 keys, read and validated alone.
+    const keyCounts = [20_000, 200_000];
+    const inputs = keyCounts.map((count) => {
+      const file = join(work, `kv-${count}.json`);
+      const kv: Record<string, string> = {};
+      for (let index = 0; index < count; index++) kv[`web/data/key${index}`] = `value ${index}`;
+      writeFileSync(file, JSON.stringify({ ...ARTICLE_TOPOLOGY, kv }));
+      return { count, file, mib: statSync(file).size / 1024 / 1024 };
+    });
+    const byKeys = interleaved(
+      inputs.map(({ count, file }) =>
+        app(`${count} KV keys`, ["scripts/run-ts.mjs", "scripts/dev/load-topology.ts"], {
+          CONSUL_LAB_TOPOLOGY: file,
+        }),
+      ),
+    );
+    print("\nInput scale, reading and validating the topology alone:", byKeys);
+    byKeys.forEach((figure, index) => {
+      const { count, mib } = inputs[index];
+      console.log(
+        `  ${String(count).padStart(6)} keys: ${((figure.median * 1e6) / count).toFixed(1)} µs per key; peak ${figure.peakMiB.toFixed(0)} MiB for a ${mib.toFixed(1)} MiB file`,
+      );
+    });
 
     const baselineCommit = process.env.BENCH_BASELINE;
     if (baselineCommit) {
