@@ -74,7 +74,7 @@ describe("the npm commands, against recording fakes of terraform and docker", ()
   it("runs every CLI command through one entry point, so npm run and its command line are the same thing", () => {
     const scripts = JSON.parse(checkout.file("package.json")).scripts;
     for (const command of ["synth", "doctor", "diff", "deploy", "destroy", "repair", "cdktf"])
-      expect(scripts[command]).toBe(`node scripts/run-ts.mjs cli/lab.ts ${command}`);
+      expect(scripts[command]).toBe(`node scripts/run-ts.mjs cli/main.ts ${command}`);
     expect(scripts.verify).toBe("node scripts/run-ts.mjs verify/main.ts");
   });
 
@@ -101,7 +101,9 @@ describe("the npm commands, against recording fakes of terraform and docker", ()
   it("doctor prints one line per check and exits 0 on a ready host", async () => {
     const result = await run("doctor");
     expect(result.status).toBe(0);
-    expect(result.stdout.split("\n").filter((line) => /^(ok|PROBLEM) /.test(line))).toHaveLength(10);
+    const lines = result.stdout.split("\n").filter((line) => /^(ok|PROBLEM) /.test(line));
+    expect(lines.length).toBeGreaterThan(5);
+    expect(lines.every((line) => line.startsWith("ok "))).toBe(true);
     expect(result.stdout).toContain("doctor: the host is ready");
     expect(checkout.calls("docker").some((call) => ["build", "stop", "start", "run"].includes(call.argv[0]))).toBe(
       false,
@@ -146,19 +148,13 @@ describe("the npm commands, against recording fakes of terraform and docker", ()
     const result = await viaNpm("deploy");
     expect(result.stderr).toBe("");
     expect(result.status).toBe(0);
+    // The doctor ran first, every check passing (which checks, in which order: doctor.test.ts).
     const doctorLines = result.stdout.split("\n").filter((line) => /^(ok|PROBLEM) /.test(line));
-    expect(doctorLines.map((line) => line.split(":")[0].replace(/^ok\s+/, ""))).toEqual([
-      "node",
-      "terraform",
-      "docker host",
-      "docker engine",
-      "image store",
-      "ports",
-      "subnet",
-      "images",
-      "secrets",
-      "tls",
-    ]);
+    expect(doctorLines.length).toBeGreaterThan(5);
+    expect(doctorLines.every((line) => line.startsWith("ok "))).toBe(true);
+    expect(result.stdout.indexOf(doctorLines[doctorLines.length - 1])).toBeLessThan(
+      result.stdout.indexOf("build-image"),
+    );
     const docker = checkout.calls("docker").map((call) => call.argv.slice(0, 3).join(" "));
     const builds = checkout.calls("docker").filter((call) => call.argv.includes("--tag"));
     const firstBuild = docker.findIndex((call) => call.startsWith("buildx build"));
@@ -292,7 +288,7 @@ describe("the npm commands, against recording fakes of terraform and docker", ()
 
   it("passes a SIGTERM on to a running Terraform, waits for it, and touches no further stack", async () => {
     // The CLI itself, not npm, as a service manager would signal it.
-    const child = checkout.cli("cli/lab.ts", ["deploy", "--skip-doctor"], {
+    const child = checkout.cli("cli/main.ts", ["deploy", "--skip-doctor"], {
       CONSUL_LAB_TOPOLOGY: topologyFile,
       FAKE_SLOW: "apply:cluster",
     });

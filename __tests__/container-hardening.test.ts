@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { CONTAINER_HARDENING, type HardenedRole } from "../constructs/container-hardening";
 import { ClusterStack } from "../stacks";
 import { Lab, loadTopology } from "../topology";
-import { generatedTopology } from "../scripts/dev/generated-topology";
+import { generatedTopology } from "./tools/generated-topology";
 import { articleInput, labOf, problemsOf } from "./helpers";
 
 const LABS: Record<string, () => Lab> = {

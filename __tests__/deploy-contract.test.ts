@@ -4,7 +4,7 @@
  */
 import { Testing } from "cdktf";
 import { join } from "node:path";
-import { generatedTopology } from "../scripts/dev/generated-topology";
+import { generatedTopology } from "./tools/generated-topology";
 import { renderNodeResolver } from "../renderers";
 import { ClusterStack, ConsulStack } from "../stacks";
 import { loadTopology, Lab } from "../topology";

@@ -6,7 +6,7 @@ import { App } from "cdktf";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { generatedTopology } from "../scripts/dev/generated-topology";
+import { generatedTopology } from "./tools/generated-topology";
 import { ClusterStack, ConsulStack, LabStackOptions, withoutCreationStackTraces } from "../stacks";
 import { Lab, loadTopology } from "../topology";
 import { articleInput, labOf } from "./helpers";

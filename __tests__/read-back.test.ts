@@ -9,7 +9,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { generatedTopology } from "../scripts/dev/generated-topology";
+import { generatedTopology } from "./tools/generated-topology";
 import { CONTAINER_READ_BACK, ENGINE_CHANGED_ATTRIBUTES } from "../constructs/engine-read-back";
 import { ClusterStack, ConsulStack } from "../stacks";
 import { Lab, loadTopology, NODE_CONTAINER_SUFFIXES } from "../topology";

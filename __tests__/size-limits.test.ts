@@ -4,7 +4,7 @@
  * limit here leaves room for what Terraform adds).
  */
 import { Testing } from "cdktf";
-import { generatedTopology } from "../scripts/dev/generated-topology";
+import { generatedTopology } from "./tools/generated-topology";
 import { ClusterStack, ConsulStack } from "../stacks";
 import { labOf } from "./helpers";
 

@@ -1,5 +1,5 @@
 import { ARTICLE_TOPOLOGY, parseTopology } from "../topology";
-import { generatedTopology } from "../scripts/dev/generated-topology";
+import { generatedTopology } from "./tools/generated-topology";
 import { articleInput, problemsOf } from "./helpers";
 
 describe("the article's topology", () => {

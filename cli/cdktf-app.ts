@@ -10,7 +10,7 @@ import { SecretsError } from "../secrets";
 import { synthesizeLab } from "../stacks/lab-app";
 import { readStacks } from "./manifest";
 import { protectState } from "../shared/process";
-import { labSecrets, writeSecretVariables } from "./secrets-env";
+import { labSecrets, writeSecretVariables } from "./deploy-secrets";
 
 const synthesized = synthesizeLab();
 // The cdktf CLI runs Terraform next, with the user's umask: state/ is made owner-only before it writes secrets there.

@@ -2,6 +2,6 @@ export * from "./cluster-stack";
 export * from "./lab-stack";
 export * from "./state-backend";
 export * from "./consul-stack";
-export * from "./creation-stack-traces";
+export * from "./synthesis-shortcuts";
 export * from "./secret-variables";
 export * from "./lab-app";

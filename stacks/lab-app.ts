@@ -1,9 +1,8 @@
 import { App } from "cdktf";
-import { ValidateProviderPresence } from "cdktf/lib/validations/validate-provider-presence";
 import { Lab, loadLab, TopologyError } from "../topology";
 import { ClusterStack } from "./cluster-stack";
 import { ConsulStack } from "./consul-stack";
-import { STACK_TRACES_ENV, withoutCreationStackTraces } from "./creation-stack-traces";
+import { missingProviders, STACK_TRACES_ENV, withoutCreationStackTraces } from "./synthesis-shortcuts";
 
 /**
  * The app: reads the topology, builds the stacks, synthesizes them into CDKTF_OUTDIR (or cdktf.out). Resolves to the
@@ -27,7 +26,7 @@ export function synthesizeLab(): { lab: Lab; outdir: string } | undefined {
       const app = new App({ skipValidation: true });
       const cluster = new ClusterStack(app, "cluster", { lab });
       const consul = new ConsulStack(app, "consul", { lab, cluster });
-      const missing = [cluster, consul].flatMap((stack) => new ValidateProviderPresence(stack).validate());
+      const missing = missingProviders([cluster, consul]);
       if (missing.length > 0) throw new Error(missing.join("\n"));
       app.synth();
       return { lab, outdir: app.outdir };

@@ -1,12 +1,9 @@
-import { Aspects, IAspect, TerraformResource, TerraformStack, Tokenization } from "cdktf";
-import { Construct, IConstruct } from "constructs";
+import { Aspects, TerraformStack } from "cdktf";
+import { Construct } from "constructs";
 import { useLocalState } from "./state-backend";
+import { OMIT_UNSET_ARGUMENTS, STOCK_SYNTHESIS_ENV } from "./synthesis-shortcuts";
 
-/**
- * Set to 1 to synthesize exactly as stock cdktf does (see `LabStack`), e.g. to rule this project out when a synth
- * looks wrong.
- */
-export const STOCK_SYNTHESIS_ENV = "CONSUL_LAB_STOCK_SYNTHESIS";
+export { STOCK_SYNTHESIS_ENV } from "./synthesis-shortcuts";
 
 export interface LabStackOptions {
   /**
@@ -45,31 +42,3 @@ export abstract class LabStack extends TerraformStack {
     this.ensureBackendExists();
   }
 }
-
-/** A copy of a resource's Terraform JSON without the keys whose value is undefined, which cdktf would drop anyway. */
-function withoutUnset(value: unknown): unknown {
-  if (value === null || typeof value !== "object") return value;
-  if (Array.isArray(value)) return value.map(withoutUnset);
-  // Only plain objects: a token or any other class instance is cdktf's to resolve, as it is.
-  const prototype = Object.getPrototypeOf(value);
-  if ((prototype !== Object.prototype && prototype !== null) || Tokenization.isResolvable(value)) return value;
-  const object = value as Record<string, unknown>;
-  const copy: Record<string, unknown> = {};
-  for (const key of Object.keys(object)) {
-    const entry = object[key];
-    if (entry !== undefined) copy[key] = withoutUnset(entry);
-  }
-  return copy;
-}
-
-const leanResources = new WeakSet<TerraformResource>();
-
-/** Wraps each resource's `toTerraform` once, so every pass over it sees only the arguments that are set. */
-const OMIT_UNSET_ARGUMENTS: IAspect = {
-  visit(node: IConstruct): void {
-    if (!TerraformResource.isTerraformResource(node) || leanResources.has(node)) return;
-    leanResources.add(node);
-    const toTerraform = node.toTerraform.bind(node);
-    node.toTerraform = () => withoutUnset(toTerraform());
-  },
-};

@@ -19,7 +19,7 @@ import { existsSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync }
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ARTICLE_TOPOLOGY } from "../../topology";
-import { generatedTopology } from "./generated-topology";
+import { generatedTopology } from "../../__tests__/tools/generated-topology";
 
 // The bundle runs from .build/, one level below the project root.
 const ROOT = join(__dirname, "..");

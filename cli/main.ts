@@ -25,7 +25,7 @@ import { readStacks, SynthesizedStack } from "./manifest";
 import { repairLab } from "./repair";
 import { describePlan } from "./plan-summary";
 import { CliError, passThrough, PROJECT_ROOT, protectState } from "../shared/process";
-import { labSecrets, writeSecretVariables } from "./secrets-env";
+import { labSecrets, writeSecretVariables } from "./deploy-secrets";
 import { labApi } from "../verify/lab-api";
 import { DRILL_STATE_FILE, readDrillState, restoreInterruptedDrill } from "../verify/drill-state";
 import { LabContainers } from "../verify/lab-containers";
@@ -272,7 +272,7 @@ const OPTIONS: Record<(typeof COMMANDS)[number], readonly string[] | "any"> = {
 async function main(argv: string[]): Promise<number> {
   const [command, ...options] = argv;
   if (!(COMMANDS as readonly string[]).includes(command ?? "")) {
-    console.error(`usage: lab ${COMMANDS.join("|")} [options]  (see cli/lab.ts)`);
+    console.error(`usage: lab ${COMMANDS.join("|")} [options]  (see cli/main.ts)`);
     return 2;
   }
   // An option a command does not know is refused, not ignored: `npm run synth -- --topology x` would otherwise
