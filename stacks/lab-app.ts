@@ -2,6 +2,7 @@ import { App } from "cdktf";
 import { Lab, loadLab, TopologyError } from "../topology";
 import { ClusterStack } from "./cluster-stack";
 import { ConsulStack } from "./consul-stack";
+import { writeRenderedFiles } from "./rendered-files";
 import { missingProviders, STACK_TRACES_ENV, withoutCreationStackTraces } from "./synthesis-shortcuts";
 
 /**
@@ -29,6 +30,8 @@ export function synthesizeLab(): { lab: Lab; outdir: string } | undefined {
       const missing = missingProviders([cluster, consul]);
       if (missing.length > 0) throw new Error(missing.join("\n"));
       app.synth();
+      // Beside the stacks, each uploaded file as the plain file it becomes on its node, for review.
+      writeRenderedFiles(app.outdir);
       return { lab, outdir: app.outdir };
     });
   } catch (error) {

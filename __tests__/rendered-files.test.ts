@@ -1,0 +1,41 @@
+/**
+ * `cdktf.out/rendered/<node>/<path>`: every file the cluster stack uploads, as the plain file it becomes on its node
+ * (stacks/rendered-files.ts), from the app's own run.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { asTerraformReadsIt } from "../stacks/rendered-files";
+import { nginxTest } from "./tools/nginx";
+import { sharedDefaultRun } from "./synth";
+
+const run = sharedDefaultRun();
+const cluster = JSON.parse(run.files["stacks/cluster/cdk.tf.json"]);
+const rendered = Object.keys(run.files).filter((path) => path.startsWith("rendered/"));
+
+describe("the rendered files beside the stacks", () => {
+  it("hold every upload of every container, under its node, as Terraform will write it", () => {
+    const expected: Record<string, string> = {};
+    for (const container of Object.values<any>(cluster.resource.docker_container)) {
+      const node = container.labels.find((label: any) => label.label === "consul-lab.node").value;
+      for (const upload of container.upload ?? [])
+        expected[`rendered/${node}${upload.file}`] = asTerraformReadsIt(upload.content);
+    }
+    expect(Object.keys(expected).length).toBeGreaterThan(30);
+    expect(Object.fromEntries(rendered.map((path) => [path, run.files[path]]))).toEqual(expected);
+  });
+
+  it("are the files themselves: the watch handler byte for byte, the nginx configurations as nginx reads them", () => {
+    const handler = readFileSync(join(__dirname, "..", "assets", "handlers", "maintenance-flag.sh"), "utf8");
+    expect(run.files["rendered/dev1002/consul/handlers/maintenance-flag.sh"]).toBe(handler);
+    expect(handler).toContain("${");
+    expect(nginxTest(run.files["rendered/dev1002/etc/nginx/conf.d/consul-ui.conf"]).output).toContain(
+      "test is successful",
+    );
+    expect(JSON.parse(run.files["rendered/dev1004/consul/config/agent.json"]).node_name).toBe("dev1004");
+  });
+
+  it("hold a secret only as the stack's reference to its variable", () => {
+    expect(run.files["rendered/dev1001/consul/tls/server-key.pem"]).toBe("${var.tls_server_keys.dev1001}");
+    expect(rendered.filter((path) => /-----BEGIN/.test(run.files[path]))).toEqual([]);
+  });
+});
