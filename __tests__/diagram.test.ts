@@ -1,0 +1,99 @@
+/** `npm run diagram`: the topology as an SVG that Graphviz laid out (renderers/topology-diagram.ts, cli/diagram.ts). */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { renderTopologySvg } from "../cli/topology-diagram";
+import { Lab, loadTopology } from "../topology";
+import { generatedTopology } from "./tools/generated-topology";
+import { articleInput, labOf } from "./helpers";
+import { PROJECT_ROOT } from "./synth";
+
+jest.setTimeout(30_000);
+
+const dir = mkdtempSync(join(tmpdir(), "consul-lab-diagram-"));
+const LABS: Record<string, () => Lab> = {
+  "the article's lab": () => labOf(),
+  "examples/shop-lab.yaml": () =>
+    new Lab(loadTopology({ CONSUL_LAB_TOPOLOGY: join(PROJECT_ROOT, "examples", "shop-lab.yaml") })),
+  "a generated 60-node lab": () => labOf(generatedTopology(60)),
+};
+
+/** The text of every <text> element, entities decoded. */
+const textsOf = (svg: string) =>
+  [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((match) =>
+    match[1].replace(/&#45;/g, "-").replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&"),
+  );
+
+describe.each(Object.entries(LABS))("the diagram of %s", (_name, labFor) => {
+  const lab = labFor();
+  let svg: string;
+  beforeAll(async () => {
+    svg = await renderTopologySvg(lab);
+  });
+
+  it("is an SVG document that xmllint parses", () => {
+    const file = join(dir, `${lab.topology.name}.svg`);
+    writeFileSync(file, svg);
+    const parsed = spawnSync("xmllint", ["--noout", file], { encoding: "utf8" });
+    expect(parsed.stderr).toBe("");
+    expect(parsed.status).toBe(0);
+    expect(svg).toMatch(/<svg [^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+  });
+
+  it("shows every node with its address and role, and every service on it with its tags", () => {
+    const texts = textsOf(svg);
+    for (const node of lab.nodes) {
+      expect(texts).toContain(node.name);
+      expect(texts).toContain(node.address);
+      for (const instance of lab.instancesOn(node.name)) {
+        const tags = instance.service.tags.length > 0 ? ` [${instance.service.tags.join(", ")}]` : "";
+        expect(texts).toContain(`${instance.service.name}${tags} :${instance.service.port}`);
+      }
+    }
+    expect(texts.filter((text) => /^Consul server/.test(text))).toHaveLength(lab.servers.length);
+  });
+
+  it("is the same bytes every time", async () => {
+    expect(await renderTopologySvg(lab)).toBe(svg);
+  });
+});
+
+describe("the default lab's diagram", () => {
+  it("is current in docs/topology.svg, which the README shows", async () => {
+    expect(readFileSync(join(PROJECT_ROOT, "docs", "topology.svg"), "utf8")).toBe(await renderTopologySvg(labOf()));
+  });
+
+  it("draws the sorry server as the backup of every load balancer, and the API over HTTPS", async () => {
+    const svg = await renderTopologySvg(labOf());
+    // Dashed (5,2): the two backup edges; dotted (1,5): the UI vhost notes.
+    expect(svg.match(/stroke-dasharray="5,2"/g)?.length).toBe(2);
+    expect(textsOf(svg)).toContain(":8500 Consul HTTPS API and UI");
+    const open = await renderTopologySvg(labOf({ ...articleInput(), security: "none" }));
+    expect(textsOf(open)).toContain(":8500 Consul HTTP API and UI");
+  });
+});
+
+describe("npm run diagram", () => {
+  const run = (args: string[]) =>
+    spawnSync(process.execPath, ["scripts/run-ts.mjs", "cli/diagram.ts", ...args], {
+      cwd: PROJECT_ROOT,
+      encoding: "utf8",
+      env: { ...process.env, CONSUL_LAB_TOPOLOGY: "", INIT_CWD: dir },
+    });
+
+  it("writes the SVG where --out says, relative to where it was run", () => {
+    const result = run(["--out", "lab.svg"]);
+    expect(result.status).toBe(0);
+    expect(result.stdout).toBe(`diagram: wrote ${join(dir, "lab.svg")}\n`);
+    expect(readFileSync(join(dir, "lab.svg"), "utf8")).toBe(
+      readFileSync(join(PROJECT_ROOT, "docs", "topology.svg"), "utf8"),
+    );
+  });
+
+  it("refuses an argument it does not know", () => {
+    const result = run(["--format", "png"]);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain('unknown argument "--format"');
+  });
+});

@@ -1,0 +1,31 @@
+/**
+ * `npm run diagram [-- --out FILE]`: the effective topology as an SVG, laid out by Graphviz (compiled to WebAssembly,
+ * `@viz-js/viz`; no system binary). Written beside outputs.json (`topology.svg`) unless --out names a file.
+ */
+import { writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { renderTopologySvg } from "./topology-diagram";
+import { PROJECT_ROOT } from "../shared/project-paths";
+import { loadLab, TopologyError } from "../topology";
+
+async function main(args: string[]): Promise<number> {
+  let out = join(PROJECT_ROOT, "topology.svg");
+  for (let index = 0; index < args.length; index++) {
+    if (args[index] === "--out" && args[index + 1]) out = resolve(process.env.INIT_CWD || process.cwd(), args[++index]);
+    else {
+      console.error(`unknown argument "${args[index]}"; npm run diagram takes --out FILE`);
+      return 2;
+    }
+  }
+  try {
+    writeFileSync(out, await renderTopologySvg(loadLab()));
+  } catch (error) {
+    if (!(error instanceof TopologyError)) throw error;
+    console.error(error.message);
+    return 1;
+  }
+  console.log(`diagram: wrote ${out}`);
+  return 0;
+}
+
+main(process.argv.slice(2)).then((code) => (process.exitCode = code));
