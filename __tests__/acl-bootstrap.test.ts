@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { ANONYMOUS_TOKEN_ACCESSOR, renderAclPlan } from "../renderers";
 import { jsonFileText } from "../shared/generated-file";
 import { ensureLabTls, generateSecrets, roleTokenSecrets } from "../secrets";
-import { articleInput, labOf } from "./helpers";
+import { articleInput, labOf } from "./tools/helpers";
 
 const SCRIPT = join(__dirname, "..", "scripts", "deploy-time", "acl-bootstrap.mjs");
 const MANAGEMENT = "6a1d7c1e-0c55-4c1e-9d8e-6f5b7f1f2a10";

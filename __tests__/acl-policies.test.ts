@@ -1,5 +1,5 @@
 import { aclRoles, renderAclPlan } from "../renderers";
-import { articleInput, labOf } from "./helpers";
+import { articleInput, labOf } from "./tools/helpers";
 
 const lab = labOf();
 const roles = Object.fromEntries(aclRoles(lab).map((role) => [role.name, role.rules]));

@@ -1,7 +1,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { articleInput } from "./helpers";
-import { PROJECT_ROOT, runApp, sharedDefaultRun } from "./synth";
+import { articleInput } from "./tools/helpers";
+import { PROJECT_ROOT, runApp, sharedDefaultRun } from "./tools/synth";
 
 describe("the app (main.ts)", () => {
   const first = sharedDefaultRun();

@@ -5,7 +5,7 @@
  */
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
-import { PROJECT_ROOT } from "./synth";
+import { PROJECT_ROOT } from "./tools/synth";
 
 const LAYERS = ["topology", "shared", "renderers", "secrets", "constructs", "stacks", "verify", "cli"] as const;
 

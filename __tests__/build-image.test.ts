@@ -6,7 +6,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { sharedDefaultRun, PROJECT_ROOT } from "./synth";
+import { sharedDefaultRun, PROJECT_ROOT } from "./tools/synth";
 import { FAKES_BIN, HEALTHY_DOCKER } from "./tools/lab-checkout";
 
 const cluster = JSON.parse(sharedDefaultRun().files["stacks/cluster/cdk.tf.json"]);

@@ -6,8 +6,8 @@
  */
 import { existsSync, lstatSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { articleInput } from "./helpers";
-import { filesIn } from "./synth";
+import { articleInput } from "./tools/helpers";
+import { filesIn } from "./tools/synth";
 import { LabCheckout } from "./tools/lab-checkout";
 import { freeLoopbackPort } from "./tools/ports";
 

@@ -1,6 +1,6 @@
 /** What the README's commands write stays out of git, Prettier and ESLint, so a documented flow leaves a clean checkout. */
 import { spawnSync } from "node:child_process";
-import { PROJECT_ROOT } from "./synth";
+import { PROJECT_ROOT } from "./tools/synth";
 
 const WRITTEN = [
   "labs/my-lab.json",

@@ -6,9 +6,9 @@ import type { Server } from "node:http";
 import { createServer } from "node:https";
 import { existsSync, mkdirSync, readlinkSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { articleInput } from "./helpers";
+import { articleInput } from "./tools/helpers";
 import { HEALTHY_DOCKER, LabCheckout } from "./tools/lab-checkout";
-import { filesIn, listFiles } from "./synth";
+import { filesIn, listFiles } from "./tools/synth";
 import { freeLoopbackPort } from "./tools/ports";
 
 /**

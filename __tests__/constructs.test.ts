@@ -34,7 +34,7 @@ import {
   renderUpstreamTemplate,
   renderWorkloadSite,
 } from "../renderers";
-import { articleInput, labOf, TEST_SECURITY } from "./helpers";
+import { articleInput, labOf, TEST_SECURITY } from "./tools/helpers";
 
 const lab = labOf();
 

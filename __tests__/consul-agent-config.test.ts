@@ -1,6 +1,6 @@
 import { AgentSecrets, renderAgentConfig as render, renderAgentConfigFiles } from "../renderers";
 import type { Lab } from "../topology";
-import { articleInput, labOf, problemsOf, TEST_AGENT_SECRETS } from "./helpers";
+import { articleInput, labOf, problemsOf, TEST_AGENT_SECRETS } from "./tools/helpers";
 
 const SECRETS: AgentSecrets = TEST_AGENT_SECRETS;
 const renderAgentConfig = (lab: Lab, node: string) => render(lab, node, SECRETS);

@@ -6,8 +6,8 @@ import { ConsulProvider } from "@cdktf/provider-consul/lib/provider";
 import { Service } from "@cdktf/provider-consul/lib/service";
 import { Testing } from "cdktf";
 import { ClusterStack, ConsulStack } from "../stacks";
-import { articleInput, labOf, problemsOf } from "./helpers";
-import { sharedDefaultRun } from "./synth";
+import { articleInput, labOf, problemsOf } from "./tools/helpers";
+import { sharedDefaultRun } from "./tools/synth";
 
 function consulStackOf(input: unknown = articleInput()) {
   const lab = labOf(input);

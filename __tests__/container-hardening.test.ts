@@ -9,7 +9,7 @@ import { CONTAINER_HARDENING, type HardenedRole } from "../constructs/container-
 import { ClusterStack } from "../stacks";
 import { Lab, loadTopology } from "../topology";
 import { generatedTopology } from "./tools/generated-topology";
-import { articleInput, labOf, problemsOf } from "./helpers";
+import { articleInput, labOf, problemsOf } from "./tools/helpers";
 
 const LABS: Record<string, () => Lab> = {
   "the article's lab": () => labOf(),

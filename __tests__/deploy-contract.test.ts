@@ -8,7 +8,7 @@ import { generatedTopology } from "./tools/generated-topology";
 import { renderNodeResolver } from "../renderers";
 import { ClusterStack, ConsulStack } from "../stacks";
 import { loadTopology, Lab } from "../topology";
-import { articleInput, labOf } from "./helpers";
+import { articleInput, labOf } from "./tools/helpers";
 import {
   declaredIn,
   expressionsIn,

@@ -6,8 +6,8 @@ import { join } from "node:path";
 import { renderTopologySvg } from "../cli/topology-diagram";
 import { Lab, loadTopology } from "../topology";
 import { generatedTopology } from "./tools/generated-topology";
-import { articleInput, labOf } from "./helpers";
-import { PROJECT_ROOT } from "./synth";
+import { articleInput, labOf } from "./tools/helpers";
+import { PROJECT_ROOT } from "./tools/synth";
 
 jest.setTimeout(30_000);
 

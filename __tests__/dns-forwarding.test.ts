@@ -1,5 +1,5 @@
 import { DNSMASQ_PORT, renderAgentConfig, renderDnsmasqConf } from "../renderers";
-import { articleInput, labOf, TEST_AGENT_SECRETS } from "./helpers";
+import { articleInput, labOf, TEST_AGENT_SECRETS } from "./tools/helpers";
 import { dig, dnsmasqTest, startDnsmasq } from "./tools/dnsmasq";
 import { freeLoopbackPort } from "./tools/ports";
 

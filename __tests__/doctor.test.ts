@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { DockerCli } from "../shared/docker-cli";
 import { CheckResult, formatCheck, isRemoteEngine, runDoctor } from "../cli/doctor";
 import { createSecrets, ensureLabTls, generateSecrets } from "../secrets";
-import { articleInput, labOf } from "./helpers";
+import { articleInput, labOf } from "./tools/helpers";
 import { FAKES_BIN, HEALTHY_DOCKER } from "./tools/lab-checkout";
 import { freeLoopbackPort } from "./tools/ports";
 

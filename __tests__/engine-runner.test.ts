@@ -6,7 +6,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PROJECT_ROOT } from "./synth";
+import { PROJECT_ROOT } from "./tools/synth";
 
 /** A PATH holding only the named programs, as found on this machine's PATH. */
 function pathWith(programs: string[]): string {

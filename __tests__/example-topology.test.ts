@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { runApp } from "./synth";
+import { runApp } from "./tools/synth";
 
 /** examples/shop-lab.yaml, synthesized by the real app: every name, port and key follows the file. */
 describe("the shop-lab example", () => {

@@ -3,7 +3,7 @@
 // - the programs the tests need (preflight.js);
 // - one temporary directory for the run (TMPDIR), removed by global-teardown.js with everything tests left in it;
 // - the bundles the npm scripts run, built unless up to date (copies of the checkout reuse them);
-// - the default lab, synthesized once (synth.ts's sharedDefaultRun);
+// - the default lab, synthesized once (tools/synth.ts's sharedDefaultRun);
 // - the fake daemon that answers the fake `docker` and `terraform` (tools/fakes).
 const { spawn, spawnSync } = require("node:child_process");
 const { chmodSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } = require("node:fs");

@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { formatGoDuration, parseGoDuration } from "../topology/go-duration";
-import { articleInput, labOf, problemsOf } from "./helpers";
+import { articleInput, labOf, problemsOf } from "./tools/helpers";
 
 const SAMPLES = [
   "0",

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFile
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ensureLabTls, SecretsError, serverCertificateNames } from "../secrets";
-import { articleInput, labOf } from "./helpers";
+import { articleInput, labOf } from "./tools/helpers";
 
 const freshDir = () => join(mkdtempSync(join(tmpdir(), "consul-lab-tls-")), "tls");
 const DAY_MS = 24 * 3600 * 1000;

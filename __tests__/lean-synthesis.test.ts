@@ -9,8 +9,8 @@ import { join } from "node:path";
 import { generatedTopology } from "./tools/generated-topology";
 import { ClusterStack, ConsulStack, LabStackOptions, withoutCreationStackTraces } from "../stacks";
 import { Lab, loadTopology } from "../topology";
-import { articleInput, labOf } from "./helpers";
-import { filesIn } from "./synth";
+import { articleInput, labOf } from "./tools/helpers";
+import { filesIn } from "./tools/synth";
 
 /** Everything `app.synth()` writes, by path relative to its output directory, built as main.ts builds it. */
 function synthesizedFiles(lab: Lab, synthesis: LabStackOptions["synthesis"]): Record<string, string> {

@@ -8,7 +8,7 @@ import {
   renderEntryPointConf,
   renderUpstreamTemplate,
 } from "../renderers";
-import { articleInput, labOf } from "./helpers";
+import { articleInput, labOf } from "./tools/helpers";
 import { httpGet, nginxTest, startNginx } from "./tools/nginx";
 import { freeLoopbackPort } from "./tools/ports";
 

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { renderMaintenanceWatch } from "../renderers";
-import { labOf } from "./helpers";
+import { labOf } from "./tools/helpers";
 
 const HANDLER = join(__dirname, "..", "assets", "handlers", "maintenance-flag.sh");
 const watch = renderMaintenanceWatch(labOf());

@@ -5,7 +5,7 @@
  * moves on to the next; any other failure, or an empty answer (NODATA), ends the lookup.
  */
 import { renderNodeResolver } from "../renderers";
-import { articleInput, labOf } from "./helpers";
+import { articleInput, labOf } from "./tools/helpers";
 
 type Answer = { rcode: "NOERROR"; address?: string } | { rcode: "NXDOMAIN" | "REFUSED" };
 

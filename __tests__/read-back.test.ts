@@ -14,7 +14,7 @@ import { CONTAINER_READ_BACK, ENGINE_CHANGED_ATTRIBUTES } from "../constructs/en
 import { ClusterStack, ConsulStack } from "../stacks";
 import { Lab, loadTopology, NODE_CONTAINER_SUFFIXES } from "../topology";
 import { formatGoDuration, parseGoDuration } from "../topology/go-duration";
-import { articleInput, labOf } from "./helpers";
+import { articleInput, labOf } from "./tools/helpers";
 
 const LABS: Record<string, () => Lab> = {
   "the article's lab": () => labOf(),

@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { asTerraformReadsIt } from "../stacks/rendered-files";
 import { nginxTest } from "./tools/nginx";
-import { sharedDefaultRun } from "./synth";
+import { sharedDefaultRun } from "./tools/synth";
 
 const run = sharedDefaultRun();
 const cluster = JSON.parse(run.files["stacks/cluster/cdk.tf.json"]);

@@ -4,7 +4,7 @@
  * `npm run test:engine`.
  */
 import { assessPods, InspectedContainer } from "../shared/node-pods";
-import { labOf } from "./helpers";
+import { labOf } from "./tools/helpers";
 import { HEALTHY_DOCKER, LabCheckout } from "./tools/lab-checkout";
 import { ContainerLine, labContainerLines } from "./tools/lab-stand-in";
 

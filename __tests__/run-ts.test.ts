@@ -16,7 +16,7 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PROJECT_ROOT } from "./synth";
+import { PROJECT_ROOT } from "./tools/synth";
 
 /** A minimal project: scripts/run-ts.mjs, node_modules linked (for esbuild), and two TypeScript files. */
 function project(): string {

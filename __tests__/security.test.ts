@@ -2,8 +2,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createSecrets, ensureLabTls, roleTokenSecrets, secretVariableValues } from "../secrets";
-import { articleInput, labOf } from "./helpers";
-import { runApp } from "./synth";
+import { articleInput, labOf } from "./tools/helpers";
+import { runApp } from "./tools/synth";
 
 const dir = mkdtempSync(join(tmpdir(), "consul-lab-security-"));
 

@@ -1,6 +1,6 @@
 import { createServer, Server } from "node:http";
 import { renderConsulUiVhost, renderSiteInstances, renderUpstreamTemplate } from "../renderers";
-import { articleInput, articleWithExtraApps, labOf } from "./helpers";
+import { articleInput, articleWithExtraApps, labOf } from "./tools/helpers";
 import { nginxTest, startNginx } from "./tools/nginx";
 import { freeLoopbackPort } from "./tools/ports";
 import { Fixture, HealthInstance, renderTemplate } from "./tools/render-template";

@@ -6,7 +6,7 @@
 import { Testing } from "cdktf";
 import { generatedTopology } from "./tools/generated-topology";
 import { ClusterStack, ConsulStack } from "../stacks";
-import { labOf } from "./helpers";
+import { labOf } from "./tools/helpers";
 
 jest.setTimeout(60_000);
 

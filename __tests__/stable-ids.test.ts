@@ -1,8 +1,8 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { articleWithExtraApps } from "./helpers";
-import { runApp, sharedDefaultRun } from "./synth";
+import { articleWithExtraApps } from "./tools/helpers";
+import { runApp, sharedDefaultRun } from "./tools/synth";
 
 type Resources = Map<string, unknown>;
 

@@ -18,8 +18,8 @@ import {
   stackVariablesFile,
   writeStackVariables,
 } from "../secrets";
-import { labOf } from "./helpers";
-import { sharedDefaultRun } from "./synth";
+import { labOf } from "./tools/helpers";
+import { sharedDefaultRun } from "./tools/synth";
 
 jest.setTimeout(60_000);
 

@@ -2,7 +2,7 @@
 import { Volume } from "@cdktf/provider-docker/lib/volume";
 import { Testing, TerraformStack } from "cdktf";
 import { ClusterStack, missingProviders } from "../stacks";
-import { labOf } from "./helpers";
+import { labOf } from "./tools/helpers";
 
 describe("cdktf's provider-presence validation, run by hand", () => {
   it("names a resource whose provider its stack does not declare", () => {

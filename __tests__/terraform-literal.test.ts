@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { terraformLiteral } from "../constructs";
-import { sharedDefaultRun } from "./synth";
+import { sharedDefaultRun } from "./tools/synth";
 
 /** What Terraform makes of a JSON string value: `$${` and `%%{` stand for a literal `${` and `%{`. */
 function asTerraformReadsIt(text: string): string {

@@ -14,7 +14,7 @@ import {
   renderUpstreamTemplate,
   renderWorkloadSite,
 } from "../renderers";
-import { labOf, TEST_AGENT_SECRETS } from "./helpers";
+import { labOf, TEST_AGENT_SECRETS } from "./tools/helpers";
 
 const ROOT = join(__dirname, "..");
 

@@ -8,8 +8,8 @@ import { ConsulObjects } from "../constructs";
 import { ClusterStack, ConsulStack } from "../stacks";
 import { ARTICLE_TOPOLOGY, Lab, parseTopology, readTopologyFile } from "../topology";
 import { renderAgentConfig, renderUpstreamTemplate } from "../renderers";
-import { articleInput, labOf, problemsOf, TEST_AGENT_SECRETS } from "./helpers";
-import { runApp } from "./synth";
+import { articleInput, labOf, problemsOf, TEST_AGENT_SECRETS } from "./tools/helpers";
+import { runApp } from "./tools/synth";
 
 const dir = mkdtempSync(join(tmpdir(), "consul-lab-hardening-"));
 

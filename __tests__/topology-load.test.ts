@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify as toYaml } from "yaml";
 import { ARTICLE_TOPOLOGY, loadTopology, parseTopology, TopologyError, TOPOLOGY_ENV } from "../topology";
-import { articleInput } from "./helpers";
+import { articleInput } from "./tools/helpers";
 
 const dir = mkdtempSync(join(tmpdir(), "consul-lab-topology-"));
 

@@ -1,6 +1,6 @@
 import { ARTICLE_TOPOLOGY, parseTopology } from "../topology";
 import { generatedTopology } from "./tools/generated-topology";
-import { articleInput, problemsOf } from "./helpers";
+import { articleInput, problemsOf } from "./tools/helpers";
 
 describe("the article's topology", () => {
   it("is valid", () => {

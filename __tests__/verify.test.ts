@@ -7,8 +7,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ensureLabTls, readSecrets, roleTokenSecret } from "../secrets";
 import { labTimings, realHostExpectations } from "../verify/lab-timings";
-import { labOf } from "./helpers";
-import { PROJECT_ROOT } from "./synth";
+import { labOf } from "./tools/helpers";
+import { PROJECT_ROOT } from "./tools/synth";
 import { LabStandIn } from "./tools/lab-stand-in";
 import { factLines, verifyHarness } from "./tools/verify-harness";
 

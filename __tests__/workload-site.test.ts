@@ -2,7 +2,7 @@ import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { renderWorkloadSite, WORKLOAD_HTML_ROOT } from "../renderers";
-import { articleInput, labOf } from "./helpers";
+import { articleInput, labOf } from "./tools/helpers";
 import { nginxTest, startNginx } from "./tools/nginx";
 import { freeLoopbackPort } from "./tools/ports";
 

@@ -6,8 +6,8 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { articleInput } from "../helpers";
-import { PROJECT_ROOT, runApp } from "../synth";
+import { articleInput } from "../tools/helpers";
+import { PROJECT_ROOT, runApp } from "../tools/synth";
 import { freeLoopbackPort } from "../tools/ports";
 
 /** The one image the tests run: a static BusyBox from this machine's Debian package (run.sh imports it). */

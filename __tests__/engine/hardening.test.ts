@@ -7,7 +7,7 @@
  * run with BusyBox. Each capability is also taken away once, to show the role needs it.
  */
 import { renderDnsmasqConf } from "../../renderers";
-import { labOf } from "../helpers";
+import { labOf } from "../tools/helpers";
 import { debianImage } from "./debian-image";
 import { docker, dockerOk, hardeningArgs, removeLab, synthesizedCluster, TEST_IMAGE, uniqueLab } from "./engine";
 

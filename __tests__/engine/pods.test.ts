@@ -5,7 +5,7 @@
  */
 import { assessPods, InspectedContainer } from "../../shared/node-pods";
 import { renderNodeResolver } from "../../renderers";
-import { labOf } from "../helpers";
+import { labOf } from "../tools/helpers";
 import {
   addressesIn,
   deployContainers,

@@ -7,7 +7,7 @@ import { ChildProcess, spawn } from "node:child_process";
 import { cpSync, existsSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PROJECT_ROOT } from "../synth";
+import { PROJECT_ROOT } from "./synth";
 
 export const FAKES_BIN = join(__dirname, "fakes", "bin");
 

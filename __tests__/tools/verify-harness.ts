@@ -4,7 +4,7 @@
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { articleInput, labOf } from "../helpers";
+import { articleInput, labOf } from "./helpers";
 import { LabCheckout } from "./lab-checkout";
 import { LabStandIn } from "./lab-stand-in";
 import { freeLoopbackPort } from "./ports";

@@ -1,5 +1,5 @@
-import type { ClusterSecurity, SecretRefs } from "../constructs/cluster-security";
-import { ARTICLE_TOPOLOGY, Lab, parseTopology, TopologyError, TopologyInput } from "../topology";
+import type { ClusterSecurity, SecretRefs } from "../../constructs/cluster-security";
+import { ARTICLE_TOPOLOGY, Lab, parseTopology, TopologyError, TopologyInput } from "../../topology";
 
 /** A fresh, mutable copy of the article's topology. */
 export function articleInput(): TopologyInput & { nodes: any[]; services: any[] } {

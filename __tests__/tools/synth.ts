@@ -4,7 +4,7 @@ import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, readlink
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 
-export const PROJECT_ROOT = join(__dirname, "..");
+export const PROJECT_ROOT = join(__dirname, "..", "..");
 
 export interface AppRun {
   readonly status: number | null;
