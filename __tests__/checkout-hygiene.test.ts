@@ -6,6 +6,9 @@ const WRITTEN = [
   "labs/my-lab.json",
   "outputs.json",
   "verify-report.json",
+  "verify-report.html",
+  "topology.svg",
+  ".secrets/tls/ca-key.pem",
   ".verify-drill.json",
   ".secrets/terraform/cluster.auto.tfvars.json",
   "state/cluster.tfstate",
@@ -21,7 +24,7 @@ describe("files the documented commands write", () => {
     expect(result.status).toBe(0);
   });
 
-  it.each(WRITTEN.filter((path) => /\.(json|js)$/.test(path)))("%s is ignored by Prettier", (path) => {
+  it.each(WRITTEN.filter((path) => /\.(json|js|html)$/.test(path)))("%s is ignored by Prettier", (path) => {
     const result = spawnSync(process.execPath, [require.resolve("prettier/bin/prettier.cjs"), "--file-info", path], {
       cwd: PROJECT_ROOT,
       encoding: "utf8",

@@ -61,6 +61,24 @@ const PROGRAMS = [
     debian: "apt-get install bind9-dnsutils",
     macos: "preinstalled",
   },
+  {
+    command: "openssl",
+    why: "makes and verifies the lab's TLS certificates",
+    debian: "apt-get install openssl",
+    macos: "preinstalled",
+  },
+  {
+    command: "xmllint",
+    why: "parses the topology diagram's SVG",
+    debian: "apt-get install libxml2-utils",
+    macos: "preinstalled",
+  },
+  {
+    command: "chromium",
+    why: "renders the drill's HTML report (driven by playwright-core)",
+    debian: "apt-get install chromium",
+    macos: "brew install --cask chromium",
+  },
 ];
 
 function found(command) {

@@ -1,5 +1,5 @@
 /** `npm run verify -- --drill` against the stand-in lab, which plays the real lab's timings scaled down. */
-import { existsSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { secondsOf, verifyHarness } from "./tools/verify-harness";
 
@@ -45,6 +45,15 @@ describe("npm run verify -- --drill", () => {
           /^0 of \d+ requests failed \(neither an app nor the sorry page, from the action being sent to the step's end\)$/,
         );
         expect(result.stdout).toMatch(/step\s+expected\s+seen\s+seconds\s+result/);
+        // The page beside the report: one mark per request the drill made, and every step's rows under its timeline.
+        const page = checkout.file("verify-report.html");
+        const requests = report.timelines.reduce((sum: number, timeline: any) => sum + timeline.requests.length, 0);
+        expect(requests).toBeGreaterThan(10);
+        expect(page.match(/<circle class="request"/g)?.length).toBe(requests);
+        expect(page.match(/<section class="step">/g)?.length).toBe(report.timelines.length);
+        for (const timeline of report.timelines) expect(rows.some((row) => row.step === timeline.step)).toBe(true);
+        if (process.env.CONSUL_LAB_KEEP_STAND_IN_REPORT)
+          writeFileSync(process.env.CONSUL_LAB_KEEP_STAND_IN_REPORT, page);
         // The facts are asked again after the drill, and count.
         expect(report.factsAfterDrill.length).toBe(report.facts.length);
         // Everything stopped was started again, the flag follows health, the operator's switch is as it was, the state

@@ -1,9 +1,13 @@
-/** What `npm run verify` leaves behind: `verify-report.json` in the project root, and the drill's table. */
-import { writeFileSync } from "node:fs";
+/**
+ * What `npm run verify` leaves behind: `verify-report.json` in the project root, the drill's table, and after a drill
+ * `verify-report.html`.
+ */
+import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { jsonFileText } from "../shared/generated-file";
 import { PROJECT_ROOT } from "../shared/process";
 import type { DrillRow } from "./drill";
+import { type DrillReport, renderDrillReportHtml } from "./report-html";
 
 export const REPORT_FILE = "verify-report.json";
 
@@ -28,7 +32,18 @@ export function table(rows: DrillRow[]): string {
   return [format(header), format(widths.map((width) => "-".repeat(width))), ...cells.map(format)].join("\n");
 }
 
-/** Replaces the report whole. */
-export function writeReport(report: object): void {
+/** The drill's timelines as a page (report-html.ts), written beside the JSON report after a drill. */
+export const HTML_REPORT_FILE = "verify-report.html";
+
+/** Replaces the report whole; after a drill, its page too, and otherwise removes an old page. */
+export function writeReport(report: {
+  readonly drill?: unknown;
+  readonly timelines?: unknown;
+  readonly [field: string]: unknown;
+}): void {
   writeFileSync(join(PROJECT_ROOT, REPORT_FILE), jsonFileText(report));
+  const page = join(PROJECT_ROOT, HTML_REPORT_FILE);
+  if (Array.isArray(report.drill) && Array.isArray(report.timelines))
+    writeFileSync(page, renderDrillReportHtml(report as unknown as DrillReport));
+  else rmSync(page, { force: true });
 }

@@ -1,0 +1,114 @@
+/** `verify-report.html` (verify/report-html.ts), rendered by a real browser: headless Chromium via playwright-core. */
+import { chromium, type Browser } from "playwright-core";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { DrillTimeline } from "../verify/drill";
+import type { EntryRequest } from "../verify/entry-watch";
+import { type DrillReport, renderDrillReportHtml, timelineSummary } from "../verify/report-html";
+
+jest.setTimeout(60_000);
+
+const T0 = 1_790_000_000_000;
+/** A step's timeline: `requests` answered as given, one every 100 ms from the action. */
+function timeline(
+  step: string,
+  answers: ("dev1004" | "dev1005" | "sorry" | "failed")[],
+  marks: DrillTimeline["marks"],
+) {
+  return {
+    step,
+    actionSentAt: T0 - 300,
+    actionReturnedAt: T0,
+    deadlineAt: T0 + 8000,
+    requests: answers.map((answer, index): EntryRequest => ({
+      sentAt: T0 + index * 100,
+      answeredAt: T0 + index * 100 + 20,
+      ...(answer === "sorry" || answer === "failed" ? { kind: answer } : { kind: "app", node: answer }),
+    })),
+    marks,
+  };
+}
+
+const REPORT: DrillReport = {
+  lab: "consul-lab",
+  passed: false,
+  timelines: [
+    timeline(
+      "stop the app servers",
+      ["dev1004", "dev1005", "dev1004", "sorry", "sorry", "sorry", "sorry"],
+      [
+        { label: "sorry answers", seconds: 0.3 },
+        { label: "flag on", seconds: 1.2 },
+      ],
+    ),
+    timeline(
+      "start the app servers",
+      ["sorry", "failed", "dev1005", "dev1004"],
+      [{ label: "app answers", seconds: 0.2 }],
+    ),
+  ],
+  drill: [
+    {
+      step: "stop the app servers",
+      expected: "the sorry page answers",
+      seen: "sorry from dev1006",
+      seconds: 0.3,
+      ok: true,
+    },
+    { step: "stop the app servers", expected: "the flag is on", seen: "on", seconds: 1.2, ok: true },
+    { step: "start the app servers", expected: "no request fails", seen: "1 failed", seconds: 0.1, ok: false },
+  ],
+};
+
+let browser: Browser;
+beforeAll(async () => {
+  browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: ["--no-sandbox"] });
+});
+afterAll(() => browser?.close());
+
+describe("the drill's HTML report", () => {
+  it("draws one mark per request, coloured by who answered, in Chromium from a file with nothing to fetch", async () => {
+    const file = join(mkdtempSync(join(tmpdir(), "consul-lab-report-")), "verify-report.html");
+    writeFileSync(file, renderDrillReportHtml(REPORT));
+    const page = await browser.newPage();
+    const fetched: string[] = [];
+    page.on("request", (request) => fetched.push(request.url()));
+    await page.goto(`file://${file}`);
+    const steps = page.locator("section.step");
+    expect(await steps.count()).toBe(2);
+    expect(await steps.nth(0).locator("circle.request").count()).toBe(7);
+    expect(await steps.nth(1).locator("circle.request").count()).toBe(4);
+    expect(await page.locator('circle.request[data-kind="failed"]').count()).toBe(1);
+    expect(await steps.nth(0).locator("line.mark").count()).toBe(2);
+    // The first step ends well before its deadline: the deadline is named, not drawn far away.
+    expect(await page.locator(".deadline").count()).toBe(2);
+    // Every mark is drawn inside the picture.
+    for (const box of await page
+      .locator("circle.request")
+      .evaluateAll((circles) => circles.map((circle) => circle.getBoundingClientRect().width)))
+      expect(box).toBeGreaterThan(0);
+    expect(fetched).toEqual([`file://${file}`]);
+    await page.close();
+  });
+
+  it("lists each step's rows with PASS or FAIL, and the verdict", async () => {
+    const page = await browser.newPage();
+    await page.setContent(renderDrillReportHtml(REPORT));
+    expect(await page.locator("h1").textContent()).toBe("consul-lab drill: consul-lab: FAIL");
+    expect(await page.locator("section.step").nth(0).locator("tr.pass").count()).toBe(2);
+    expect(await page.locator("section.step").nth(1).locator("tr.fail td").last().textContent()).toBe("FAIL");
+    await page.close();
+  });
+
+  it("says at a glance when the entry switched and whether a request failed", () => {
+    expect(timelineSummary(REPORT.timelines[0])).toBe(
+      "stop the app servers at 0 s, an app server from 0.0 s, sorry from 0.3 s, sorry answers at 0.3 s, flag on at 1.2 s, no failed request",
+    );
+    expect(timelineSummary(REPORT.timelines[1])).toMatch(/1 failed request\(s\)$/);
+  });
+
+  it("is the same bytes for the same report", () => {
+    expect(renderDrillReportHtml(REPORT)).toBe(renderDrillReportHtml(structuredClone(REPORT)));
+  });
+});

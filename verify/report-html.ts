@@ -1,0 +1,148 @@
+/**
+ * The drill as a picture: `verify-report.html`, one file that works offline, beside verify-report.json. Each step is a
+ * timeline: every request made at the entry, placed by when it was sent and coloured by who answered (an app server,
+ * the sorry server, or nobody), the moments each expected state first held, and the deadline; then the step's rows
+ * with their PASS or FAIL. The timeline is drawn as inline SVG by this file (a few dozen lines, no chart library to
+ * inline), the same report giving the same bytes.
+ */
+import type { DrillRow, DrillTimeline } from "./drill";
+
+/** What the HTML report is drawn from: the JSON report's drill part. */
+export interface DrillReport {
+  readonly lab: string;
+  readonly passed: boolean;
+  readonly drill: readonly DrillRow[];
+  readonly timelines: readonly DrillTimeline[];
+}
+
+const escape = (text: string) =>
+  text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+
+const WIDTH = 900;
+const LANE = 18;
+const LEFT = 120;
+const COLORS = { sorry: "#e8890c", failed: "#d62728" } as const;
+const APP_COLORS = ["#2ca02c", "#1f77b4", "#17becf", "#9467bd", "#8c564b", "#7f7f7f"];
+
+/** Who answered a request, as the lane it is drawn in. */
+const laneOf = (request: DrillTimeline["requests"][number]) =>
+  request.kind === "app" ? `app ${request.node ?? "?"}` : request.kind;
+
+/** Seconds to one decimal, never "-0.0". */
+const seconds = (value: number) => (Math.abs(value) < 0.05 ? "0.0" : value.toFixed(1));
+
+/** The one line a person reads first: when the entry first answered each way, and how many requests failed. */
+export function timelineSummary(timeline: DrillTimeline): string {
+  const since = (at: number) => (at - timeline.actionReturnedAt) / 1000;
+  const spans = new Map<string, { first: number; last: number }>();
+  for (const request of timeline.requests) {
+    const lane = request.kind === "app" ? "an app server" : request.kind === "sorry" ? "sorry" : undefined;
+    if (!lane) continue;
+    const at = since(request.sentAt);
+    const span = spans.get(lane);
+    spans.set(lane, span ? { first: span.first, last: at } : { first: at, last: at });
+  }
+  const failed = timeline.requests.filter((request) => request.kind === "failed").length;
+  return [
+    `${timeline.step} at 0 s`,
+    // A lane the entry answered with before the action is "until" its last request; a new one "from" its first.
+    ...[...spans].map(([lane, span]) =>
+      span.first < 0 ? `${lane} until ${seconds(span.last)} s` : `${lane} from ${seconds(span.first)} s`,
+    ),
+    ...timeline.marks.map((mark) => `${mark.label} at ${mark.seconds.toFixed(1)} s`),
+    failed === 0 ? "no failed request" : `${failed} failed request(s)`,
+  ].join(", ");
+}
+
+function timelineSvg(timeline: DrillTimeline): string {
+  const since = (at: number) => (at - timeline.actionReturnedAt) / 1000;
+  const deadline = since(timeline.deadlineAt);
+  const start = Math.min(0, since(timeline.actionSentAt), ...timeline.requests.map((request) => since(request.sentAt)));
+  // As far as something happened, with room: a step that ends early is not squeezed against a distant deadline.
+  const last = Math.max(
+    ...timeline.requests.map((request) => since(request.sentAt)),
+    ...timeline.marks.map((mark) => mark.seconds),
+    1,
+  );
+  const end = Math.min(deadline, last * 1.15);
+  const x = (seconds: number) => LEFT + ((seconds - start) / (end - start)) * (WIDTH - LEFT - 20);
+  const lanes = [...new Set(timeline.requests.map(laneOf))].sort((a, b) =>
+    a === b ? 0 : a.startsWith("app") !== b.startsWith("app") ? (a.startsWith("app") ? -1 : 1) : a < b ? -1 : 1,
+  );
+  const lanesBottom = 30 + Math.max(lanes.length, 1) * LANE;
+  const height = lanesBottom + 10 + timeline.marks.length * 14 + 8;
+  const colorOf = (lane: string) =>
+    lane === "sorry"
+      ? COLORS.sorry
+      : lane === "failed"
+        ? COLORS.failed
+        : APP_COLORS[lanes.filter((name) => name.startsWith("app")).indexOf(lane) % APP_COLORS.length];
+  const y = (lane: string) => 30 + lanes.indexOf(lane) * LANE + LANE / 2;
+  const deadlineShown = deadline <= end;
+  const parts = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" role="img">`,
+    ...lanes.map(
+      (lane) =>
+        `<text class="lane" x="${LEFT - 8}" y="${y(lane) + 4}" text-anchor="end">${escape(lane)}</text>` +
+        `<line x1="${LEFT}" x2="${WIDTH - 20}" y1="${y(lane)}" y2="${y(lane)}" stroke="#eeeeee"/>`,
+    ),
+    ...timeline.requests.map(
+      (request) =>
+        `<circle class="request" data-kind="${request.kind}" cx="${x(since(request.sentAt)).toFixed(1)}" cy="${y(laneOf(request))}" r="3" fill="${colorOf(laneOf(request))}"><title>${escape(laneOf(request))} at ${since(request.sentAt).toFixed(2)} s</title></circle>`,
+    ),
+    `<line class="action" x1="${x(0)}" x2="${x(0)}" y1="20" y2="${lanesBottom}" stroke="#000000"/>`,
+    `<text x="${x(0) + 3}" y="15">0 s: ${escape(timeline.step)}</text>`,
+    // Each mark's label on a line of its own under the lanes, so close marks stay readable.
+    ...timeline.marks.map(
+      (mark, index) =>
+        `<line class="mark" x1="${x(mark.seconds).toFixed(1)}" x2="${x(mark.seconds).toFixed(1)}" y1="20" y2="${lanesBottom + 14 * (index + 1)}" stroke="#555555" stroke-dasharray="4,3"/>` +
+        // A label near the right edge ends at its line instead of running off the picture.
+        (x(mark.seconds) > WIDTH - 300
+          ? `<text class="mark" x="${(x(mark.seconds) - 3).toFixed(1)}" y="${lanesBottom + 14 * (index + 1)}" text-anchor="end">`
+          : `<text class="mark" x="${(x(mark.seconds) + 3).toFixed(1)}" y="${lanesBottom + 14 * (index + 1)}">`) +
+        `${escape(mark.label)}: ${mark.seconds.toFixed(1)} s</text>`,
+    ),
+    deadlineShown
+      ? `<line class="deadline" x1="${x(deadline).toFixed(1)}" x2="${x(deadline).toFixed(1)}" y1="20" y2="${lanesBottom}" stroke="${COLORS.failed}"/>` +
+        `<text x="${(x(deadline) - 3).toFixed(1)}" y="15" text-anchor="end" fill="${COLORS.failed}">deadline</text>`
+      : `<text class="deadline" x="${WIDTH - 20}" y="15" text-anchor="end" fill="${COLORS.failed}">deadline at ${deadline.toFixed(0)} s, beyond →</text>`,
+    "</svg>",
+  ];
+  return parts.join("\n");
+}
+
+/** The whole HTML file: the verdict, then each step's timeline and rows. */
+export function renderDrillReportHtml(report: DrillReport): string {
+  const sections = report.timelines.map((timeline) => {
+    const rows = report.drill.filter((row) => row.step === timeline.step);
+    return [
+      `<section class="step">`,
+      `<h2>${escape(timeline.step)}</h2>`,
+      `<p class="summary">${escape(timelineSummary(timeline))}</p>`,
+      timelineSvg(timeline),
+      "<table><tr><th>expected</th><th>seen</th><th>seconds</th><th>result</th></tr>",
+      ...rows.map(
+        (row) =>
+          `<tr class="${row.ok ? "pass" : "fail"}"><td>${escape(row.expected)}</td><td>${escape(row.seen)}</td><td>${row.seconds?.toFixed(1) ?? "-"}</td><td>${row.ok ? "PASS" : "FAIL"}</td></tr>`,
+      ),
+      "</table>",
+      "</section>",
+    ].join("\n");
+  });
+  return [
+    "<!doctype html>",
+    '<html lang="en"><head><meta charset="utf-8">',
+    `<title>consul-lab drill: ${escape(report.lab)}</title>`,
+    "<style>",
+    "body { font-family: sans-serif; margin: 2em; color: #222222; }",
+    "table { border-collapse: collapse; margin: 0.5em 0 2em; } td, th { padding: 2px 8px; text-align: left; }",
+    "tr.pass td:last-child { color: #2ca02c; font-weight: bold; } tr.fail td:last-child { color: #d62728; font-weight: bold; }",
+    "svg text { font-size: 11px; } .summary { font-weight: bold; }",
+    "</style></head><body>",
+    `<h1>consul-lab drill: ${escape(report.lab)}: ${report.passed ? "PASS" : "FAIL"}</h1>`,
+    `<p>Each dot is one request to the entry, placed by when it was sent (seconds from the step's action) and coloured by who answered; dashed lines mark when each expected state first held; the red line is the deadline (or, when the step ended well before it, a note of where it is).</p>`,
+    ...sections,
+    "</body></html>",
+    "",
+  ].join("\n");
+}
