@@ -120,6 +120,11 @@ describe("the npm commands, against recording fakes of terraform and docker", ()
     expect(edited.publish.node).toBe("dev1001");
     expect(edited.services.map((service: any) => service.check.path)).toEqual(["/_health", "/_health", "/", "/"]);
     expect(edited.containers.memoryMb.agent).toBe(256);
+    // Read back and printed again, it is the same text.
+    writeFileSync(join(checkout.root, "labs", "printed.json"), topology.stdout);
+    expect((await checkout.npm("topology", [], { CONSUL_LAB_TOPOLOGY: "labs/printed.json" })).stdout).toBe(
+      topology.stdout,
+    );
     edited.nodes.push({ name: "dev1007", address: "10.0.1.7", role: "client" });
     edited.services[2].nodes.push("dev1007");
     writeFileSync(join(checkout.root, "labs", "my-lab.json"), JSON.stringify(edited));

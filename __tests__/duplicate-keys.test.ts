@@ -34,6 +34,12 @@ describe("duplicate keys in a YAML document", () => {
   const duplicates = (text: string) =>
     yamlDuplicateKeys(parseAllDocuments(text, { uniqueKeys: false })[0] as any, (offset) => [offset, 0]);
 
+  it("compares keys as the properties they become: 1 and '1', true and 'true', ~ and ''", () => {
+    expect(
+      duplicates(`a:\n  "1": x\n  1: y\n  true: x\n  "true": y\n  ~: x\n  '': y\n`).map((found) => found.key),
+    ).toEqual(["1", "true", ""]);
+  });
+
   it("names each key that appears twice in one mapping, and only there", () => {
     expect(duplicates("a: 1\nb:\n  a: 2\na: 3\n").map((found) => found.key)).toEqual(["a"]);
     expect(duplicates("list:\n  - a: 1\n  - a: 2\n")).toEqual([]);

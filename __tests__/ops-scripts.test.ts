@@ -200,6 +200,25 @@ describe("npm run backup / restore", () => {
     expect(api.requests).toHaveLength(1);
   });
 
+  it("needs no readable topology when CONSUL_LAB_HTTP_ADDR names the scheme and CONSUL_LAB_CA_FILE the CA", async () => {
+    const genuine = new FakeSnapshotApi(labTls.servers.dev1001);
+    await genuine.start();
+    try {
+      const result = await run("backup.sh", [], {
+        CONSUL_LAB_TOPOLOGY: join(dir, "no-such-topology.json"),
+        CONSUL_LAB_HTTP_ADDR: genuine.url,
+        CONSUL_LAB_CA_FILE: join(tlsDir, "ca.pem"),
+        CONSUL_LAB_HTTP_TOKEN: "t",
+        CONSUL_LAB_BACKUP_DIR: join(dir, "no-topology"),
+      });
+      expect(result.stderr).toBe("");
+      expect(result.code).toBe(0);
+      expect(genuine.requests).toHaveLength(1);
+    } finally {
+      await genuine.stop();
+    }
+  });
+
   it("authenticates with the management token from the secrets file, or CONSUL_LAB_HTTP_TOKEN", async () => {
     const secretsFile = join(dir, "consul-lab.json");
     const secrets = createSecrets(secretsFile);

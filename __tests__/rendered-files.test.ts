@@ -2,9 +2,10 @@
  * `cdktf.out/rendered/<node>/<path>`: every file the cluster stack uploads, as the plain file it becomes on its node
  * (stacks/rendered-files.ts), from the app's own run.
  */
-import { readFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { asTerraformReadsIt } from "../stacks/rendered-files";
+import { asTerraformReadsIt, writeRenderedFiles } from "../stacks/rendered-files";
 import { nginxTest } from "./tools/nginx";
 import { sharedDefaultRun } from "./tools/synth";
 
@@ -32,6 +33,17 @@ describe("the rendered files beside the stacks", () => {
       "test is successful",
     );
     expect(JSON.parse(run.files["rendered/dev1004/consul/config/agent.json"]).node_name).toBe("dev1004");
+  });
+
+  it("are written afresh: a node no longer in the topology leaves no file behind", () => {
+    const outdir = mkdtempSync(join(tmpdir(), "consul-lab-rendered-"));
+    mkdirSync(join(outdir, "stacks", "cluster"), { recursive: true });
+    writeFileSync(join(outdir, "stacks", "cluster", "cdk.tf.json"), run.files["stacks/cluster/cdk.tf.json"]);
+    mkdirSync(join(outdir, "rendered", "dev9999", "etc"), { recursive: true });
+    writeFileSync(join(outdir, "rendered", "dev9999", "etc", "x"), "stale");
+    writeRenderedFiles(outdir);
+    expect(existsSync(join(outdir, "rendered", "dev9999"))).toBe(false);
+    expect(existsSync(join(outdir, "rendered", "dev1004", "consul", "config", "agent.json"))).toBe(true);
   });
 
   it("hold a secret only as the stack's reference to its variable", () => {

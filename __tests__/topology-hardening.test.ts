@@ -30,8 +30,19 @@ describe("a check path", () => {
 
   it.each(["/_health", "/status/ready", "/caf%C3%A9", "/a.b~c-d_e", "/a%2Fb"])("is accepted as %s", (path) => {
     const input = articleInput();
-    input.services[0].check = { path };
+    // On an app server: its page answers the request nginx decoded.
+    input.services[2].check = { path };
     expect(problemsOf(input)).toEqual([]);
+  });
+
+  it("is refused with an escape on the load balancers, whose exact-match location nginx compares decoded", () => {
+    const input = articleInput();
+    input.services[1].check = { path: "/caf%C3%A9" };
+    expect(problemsOf(input)).toEqual([
+      expect.stringMatching(
+        /^services\[1\]\.check\.path: "\/caf%C3%A9" has a %XX escape; "nginx" answers its check itself/,
+      ),
+    ]);
   });
 
   it("is accepted as / on an app server, whose page is what the check should see", () => {
@@ -376,6 +387,8 @@ describe("an image reference", () => {
     `nginx:1.27-alpine@sha256:${"b".repeat(64)}`,
     "a__b:1",
     "a--b:1",
+    "[::1]:5000/nginx:1",
+    `nginx@sha512:${"c".repeat(128)}`,
   ])("is accepted in Docker's grammar: %s", (reference) => {
     expect(problemsWith(reference)).toEqual([]);
   });
@@ -391,6 +404,12 @@ describe("an image reference", () => {
     expect(problemsWith(reference)).toContainEqual(
       expect.stringMatching(/^images\.nginx: must be an image reference in Docker's grammar/),
     );
+  });
+
+  it("refuses a name over 255 characters, a registry port included", () => {
+    expect(problemsWith(`r:5000/${"a".repeat(300)}:1`)).toEqual([
+      "images.nginx: the image name (its host and path, before the tag or digest) may have at most 255 characters",
+    ]);
   });
 
   it("must pin a tag or a digest", () => {

@@ -7,7 +7,7 @@
 import { join } from "node:path";
 import { CA_CERT_FILE, TLS_DIR } from "../secrets";
 import { jsonFileText } from "../shared/generated-file";
-import { checkPath, Lab, loadTopology, type Topology, TopologyError } from "../topology";
+import { checkPath, Lab, loadTopology, type Topology, TopologyError, TopologySchema } from "../topology";
 
 /**
  * The topology with the defaults that are derived rather than fixed written in too: the network's gateway, the
@@ -36,7 +36,9 @@ try {
     const lab = new Lab(loadTopology());
     process.stdout.write(`${lab.publishedApiUrl}\n${lab.secure ? join(TLS_DIR, CA_CERT_FILE) : "-"}\n`);
   } else {
-    process.stdout.write(jsonFileText(withDerivedDefaults(new Lab(loadTopology()))));
+    // Through the schema once more, so every key is in the schema's order and the output, read back and printed
+    // again, is the same text.
+    process.stdout.write(jsonFileText(TopologySchema.parse(withDerivedDefaults(new Lab(loadTopology())))));
   }
 } catch (error) {
   if (!(error instanceof TopologyError)) throw error;

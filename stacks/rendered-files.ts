@@ -6,7 +6,7 @@
  * they are exactly what Terraform uploads: Terraform's escapes (`$${`, `%%{`) undone, and a secret only ever as the
  * `${var...}` reference the stack holds, never a value.
  */
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { NODE_LABEL } from "../shared/labels";
 
@@ -25,6 +25,8 @@ interface SynthesizedContainer {
 
 /** Writes `rendered/<node>/<file>` for every upload of the cluster stack synthesized into `outdir`. */
 export function writeRenderedFiles(outdir: string, stack = "cluster"): void {
+  // A node removed from the topology leaves no file behind to show up in a review's diff.
+  rmSync(join(outdir, RENDERED_DIR), { recursive: true, force: true });
   const json = JSON.parse(readFileSync(join(outdir, "stacks", stack, "cdk.tf.json"), "utf8")) as {
     resource?: { docker_container?: Record<string, SynthesizedContainer> };
   };

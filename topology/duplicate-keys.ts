@@ -64,12 +64,14 @@ export function yamlDuplicateKeys(
   visit(document, {
     Map(_key, map) {
       if (!isMap(map)) return;
-      const seen = new Set<unknown>();
+      const seen = new Set<string>();
       for (const pair of map.items) {
-        const key = isScalar(pair.key) ? pair.key.value : pair.key;
-        if (seen.has(key) && isScalar(pair.key)) {
+        if (!isScalar(pair.key)) continue;
+        // The property name the key becomes in JavaScript: 1 and '1', true and 'true', ~ and '' are one key there.
+        const key = String(pair.key.value ?? "");
+        if (seen.has(key)) {
           const [line, column] = lineOf(pair.key.range?.[0] ?? 0);
-          found.push({ line, column, key: String(key) });
+          found.push({ line, column, key });
         }
         seen.add(key);
       }

@@ -17,12 +17,16 @@ const HOSTNAME =
   /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 // An image reference in Docker's grammar (distribution/reference): an optional registry host, path components of
 // lowercase alphanumerics joined by one '.', one or two '_' or any number of '-', then a tag of at most 128
-// characters, a sha256 digest, or both.
+// characters, a sha256, sha384 or sha512 digest, or both; an IPv6 registry host in brackets.
 const DOMAIN_COMPONENT = "(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])";
+const DOMAIN_HOST = `(?:${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*|\\[[a-fA-F0-9:]+\\])`;
 const PATH_COMPONENT = "[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*";
-const IMAGE_NAME = `(?:${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*(?::[0-9]+)?/)?${PATH_COMPONENT}(?:/${PATH_COMPONENT})*`;
-const IMAGE_REF = new RegExp(`^(?=.{1,255}(?:[:@]|$))${IMAGE_NAME}(?::[\\w][\\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$`);
-const PINNED_IMAGE = /(?::[\w][\w.-]{0,127}|@sha256:[a-f0-9]{64})$/;
+const IMAGE_NAME = `(?:${DOMAIN_HOST}(?::[0-9]+)?/)?${PATH_COMPONENT}(?:/${PATH_COMPONENT})*`;
+const IMAGE_DIGEST = "sha256:[a-f0-9]{64}|sha384:[a-f0-9]{96}|sha512:[a-f0-9]{128}";
+const IMAGE_REF = new RegExp(`^(${IMAGE_NAME})(?::[\\w][\\w.-]{0,127})?(?:@(?:${IMAGE_DIGEST}))?$`);
+const PINNED_IMAGE = new RegExp(`(?::[\\w][\\w.-]{0,127}|@(?:${IMAGE_DIGEST}))$`);
+/** Docker's limit on an image name: its host and path, without the tag or digest. */
+const IMAGE_NAME_LIMIT = 255;
 // What an HTTP check path may hold: unreserved characters and percent-escapes, nothing nginx or a URL parser reads
 // as syntax (no space, ';', '{', '}', quote, '?', '#' or '$').
 const HTTP_PATH = /^\/(?:[A-Za-z0-9._~/-]|%[0-9A-Fa-f]{2}){0,255}$/;
@@ -72,6 +76,10 @@ const ImageRef = z
     'must be an image reference in Docker\'s grammar, such as "nginx:1.27-alpine" or "registry.example:5000/team/nginx@sha256:<64 hex>": lowercase path components joined by "/", a tag of at most 128 letters, digits, "_", "." or "-"',
   )
   .regex(PINNED_IMAGE, 'must pin a tag or a digest, such as "nginx:1.27-alpine"')
+  .refine(
+    (ref) => (IMAGE_REF.exec(ref)?.[1].length ?? 0) <= IMAGE_NAME_LIMIT,
+    `the image name (its host and path, before the tag or digest) may have at most ${IMAGE_NAME_LIMIT} characters`,
+  )
   .refine((ref) => !ref.endsWith(":latest"), 'must pin a version: ":latest" makes deploys unrepeatable');
 
 /**

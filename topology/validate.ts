@@ -182,7 +182,12 @@ function checkServices(topology: Topology, report: Report): void {
     if (check.type === "http" && check.path !== undefined) {
       const why = unnormalizedPath(check.path);
       if (why) report(`${at}.check.path`, `"${check.path}" ${why}`);
-      else if (check.path === "/" && answersOwnCheck(topology.site, service)) {
+      else if (answersOwnCheck(topology.site, service) && check.path.includes("%")) {
+        report(
+          `${at}.check.path`,
+          `"${check.path}" has a %XX escape; "${service.name}" answers its check itself with nginx's exact-match location, which compares the decoded request with the escaped text and never matches (the check would reach the site instead); use a path without escapes such as ${DEFAULT_SELF_CHECK_PATH}`,
+        );
+      } else if (check.path === "/" && answersOwnCheck(topology.site, service)) {
         report(
           `${at}.check.path`,
           `"/" would be answered by "${service.name}" itself ("ok"), in place of the site's own root page; use a path of its own such as ${DEFAULT_SELF_CHECK_PATH} (the default)`,

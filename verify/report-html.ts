@@ -6,6 +6,7 @@
  * inline), the same report giving the same bytes.
  */
 import type { DrillRow, DrillTimeline } from "./drill";
+import type { Fact } from "./facts";
 
 /** What the HTML report is drawn from: the JSON report's drill part. */
 export interface DrillReport {
@@ -13,6 +14,10 @@ export interface DrillReport {
   readonly passed: boolean;
   readonly drill: readonly DrillRow[];
   readonly timelines: readonly DrillTimeline[];
+  /** Why the drill did not run, when it did not. */
+  readonly drillRefused?: string;
+  readonly facts?: readonly Fact[];
+  readonly factsAfterDrill?: readonly Fact[];
 }
 
 const escape = (text: string) =>
@@ -64,7 +69,8 @@ function timelineSvg(timeline: DrillTimeline): string {
     ...timeline.marks.map((mark) => mark.seconds),
     1,
   );
-  const end = Math.min(deadline, last * 1.15);
+  const lastRequest = Math.max(...timeline.requests.map((request) => since(request.sentAt)), 0);
+  const end = Math.max(lastRequest * 1.02, Math.min(deadline, last * 1.15));
   const x = (seconds: number) => LEFT + ((seconds - start) / (end - start)) * (WIDTH - LEFT - 20);
   const lanes = [...new Set(timeline.requests.map(laneOf))].sort((a, b) =>
     a === b ? 0 : a.startsWith("app") !== b.startsWith("app") ? (a.startsWith("app") ? -1 : 1) : a < b ? -1 : 1,
@@ -111,8 +117,24 @@ function timelineSvg(timeline: DrillTimeline): string {
   return parts.join("\n");
 }
 
-/** The whole HTML file: the verdict, then each step's timeline and rows. */
+/** A table of rows, each with its PASS or FAIL. */
+function rowsTable(rows: readonly DrillRow[], withStep: boolean): string {
+  return [
+    `<table><tr>${withStep ? "<th>step</th>" : ""}<th>expected</th><th>seen</th><th>seconds</th><th>result</th></tr>`,
+    ...rows.map(
+      (row) =>
+        `<tr class="${row.ok ? "pass" : "fail"}">${withStep ? `<td>${escape(row.step)}</td>` : ""}<td>${escape(row.expected)}</td><td>${escape(row.seen)}</td><td>${row.seconds?.toFixed(1) ?? "-"}</td><td>${row.ok ? "PASS" : "FAIL"}</td></tr>`,
+    ),
+    "</table>",
+  ].join("\n");
+}
+
+/** The whole HTML file: the verdict, then each step's timeline and rows, then what no timeline shows. */
 export function renderDrillReportHtml(report: DrillReport): string {
+  const drawn = new Set(report.timelines.map((timeline) => timeline.step));
+  // Rows of steps without a timeline (a step that could not start, a refusal to act): listed, never dropped.
+  const otherRows = report.drill.filter((row) => !drawn.has(row.step));
+  const failedFacts = [...(report.facts ?? []), ...(report.factsAfterDrill ?? [])].filter((fact) => !fact.ok);
   const sections = report.timelines.map((timeline) => {
     const rows = report.drill.filter((row) => row.step === timeline.step);
     return [
@@ -120,12 +142,7 @@ export function renderDrillReportHtml(report: DrillReport): string {
       `<h2>${escape(timeline.step)}</h2>`,
       `<p class="summary">${escape(timelineSummary(timeline))}</p>`,
       timelineSvg(timeline),
-      "<table><tr><th>expected</th><th>seen</th><th>seconds</th><th>result</th></tr>",
-      ...rows.map(
-        (row) =>
-          `<tr class="${row.ok ? "pass" : "fail"}"><td>${escape(row.expected)}</td><td>${escape(row.seen)}</td><td>${row.seconds?.toFixed(1) ?? "-"}</td><td>${row.ok ? "PASS" : "FAIL"}</td></tr>`,
-      ),
-      "</table>",
+      rowsTable(rows, false),
       "</section>",
     ].join("\n");
   });
@@ -141,7 +158,20 @@ export function renderDrillReportHtml(report: DrillReport): string {
     "</style></head><body>",
     `<h1>consul-lab drill: ${escape(report.lab)}: ${report.passed ? "PASS" : "FAIL"}</h1>`,
     `<p>Each dot is one request to the entry, placed by when it was sent (seconds from the step's action) and coloured by who answered; dashed lines mark when each expected state first held; the red line is the deadline (or, when the step ended well before it, a note of where it is).</p>`,
+    ...(report.drillRefused ? [`<p class="refused">The drill did not run: ${escape(report.drillRefused)}</p>`] : []),
     ...sections,
+    ...(otherRows.length > 0
+      ? [`<section class="other"><h2>Steps without a timeline</h2>`, rowsTable(otherRows, true), "</section>"]
+      : []),
+    ...(failedFacts.length > 0
+      ? [
+          `<section class="facts"><h2>Facts that failed</h2><table><tr><th>fact</th><th>seen</th></tr>`,
+          ...failedFacts.map(
+            (fact) => `<tr class="fail"><td>${escape(fact.fact)}</td><td>${escape(fact.seen)}</td></tr>`,
+          ),
+          "</table></section>",
+        ]
+      : []),
     "</body></html>",
     "",
   ].join("\n");

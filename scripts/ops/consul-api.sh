@@ -8,19 +8,27 @@
 # shellcheck shell=bash
 
 project_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-# The lab's own API as the topology says (`npm run topology -- --api`: the URL, then the CA file or "-").
-if ! target=$(node "$project_root/scripts/run-ts.mjs" "$project_root/cli/print-topology.ts" --api); then
-  echo "the lab's topology could not be read (see above); set CONSUL_LAB_HTTP_ADDR=https://host:port to name the agent" >&2
-  exit 1
-fi
-address=$(printf '%s\n' "$target" | sed -n 1p)
-ca_file=$(printf '%s\n' "$target" | sed -n 2p)
-if [ -n "${CONSUL_LAB_HTTP_ADDR:-}" ]; then
-  # Another agent of the lab: in the lab's own scheme unless it names one.
-  case "$CONSUL_LAB_HTTP_ADDR" in
-    http://* | https://*) address=$CONSUL_LAB_HTTP_ADDR ;;
-    *) address="${address%%://*}://$CONSUL_LAB_HTTP_ADDR" ;;
-  esac
+# The lab's own API as the topology says (`npm run topology -- --api`: the URL, then the CA file or "-"), unless
+# CONSUL_LAB_HTTP_ADDR names an agent with its scheme and everything that scheme needs (a CA for https).
+address="" ca_file=""
+case "${CONSUL_LAB_HTTP_ADDR:-}" in
+  http://*) address=$CONSUL_LAB_HTTP_ADDR ca_file=- ;;
+  https://*) [ -z "${CONSUL_LAB_CA_FILE:-}" ] || address=$CONSUL_LAB_HTTP_ADDR ca_file=$CONSUL_LAB_CA_FILE ;;
+esac
+if [ -z "$address" ]; then
+  if ! target=$(node "$project_root/scripts/run-ts.mjs" "$project_root/cli/print-topology.ts" --api); then
+    echo "the lab's topology could not be read (see above); set CONSUL_LAB_HTTP_ADDR=https://host:port and CONSUL_LAB_CA_FILE to name the agent" >&2
+    exit 1
+  fi
+  address=$(printf '%s\n' "$target" | sed -n 1p)
+  ca_file=$(printf '%s\n' "$target" | sed -n 2p)
+  if [ -n "${CONSUL_LAB_HTTP_ADDR:-}" ]; then
+    # Another agent of the lab: in the lab's own scheme unless it names one.
+    case "$CONSUL_LAB_HTTP_ADDR" in
+      http://* | https://*) address=$CONSUL_LAB_HTTP_ADDR ;;
+      *) address="${address%%://*}://$CONSUL_LAB_HTTP_ADDR" ;;
+    esac
+  fi
 fi
 # HTTPS trusts the lab's own CA (made by the first deploy; CONSUL_LAB_CA_FILE names another), and nothing else.
 curl_options=(--noproxy '*')
