@@ -11,7 +11,8 @@
  * Docker provider reads them back verbatim into a ForceNew attribute, so `chown` would replace every container on every
  * plan (engine-read-back.ts; `npm run test:engine` shows both). The needs come from each image's own start-up: the
  * official Consul image's entrypoint chowns its data directory and drops to the `consul` user with su-exec; nginx's
- * master creates its temp directories for its workers' user and drops to it; dnsmasq drops to its own user. `npm run test:engine` runs each with exactly these settings and sees it do its job.
+ * master creates its temp directories for its workers' user and drops to it; dnsmasq drops to its own user.
+ * `npm run test:engine` runs each with exactly these settings and sees it do its job.
  */
 import type { ContainerConfig } from "@cdktf/provider-docker/lib/container";
 import { DataResource, TerraformStack, type TerraformResource } from "cdktf";
