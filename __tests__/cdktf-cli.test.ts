@@ -6,7 +6,7 @@
  */
 import { existsSync, lstatSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { articleInput } from "./tools/helpers";
+import { articleInput, CLUSTER_STACK_VARIABLES, CONSUL_STACK_VARIABLES } from "./tools/helpers";
 import { filesIn } from "./tools/synth";
 import { LabCheckout } from "./tools/lab-checkout";
 import { freeLoopbackPort } from "./tools/ports";
@@ -41,7 +41,7 @@ describe("npx cdktf, as its documentation shows it, from a checkout", () => {
     expect(plans(checkout).map(stackOf)).toEqual(["cluster"]);
     expect(plans(checkout)[0]).toMatchObject({
       tfVars: [],
-      fileVars: ["gossip_key", "management_token", "role_tokens", "tls_ca_cert", "tls_server_certs", "tls_server_keys"],
+      fileVars: CLUSTER_STACK_VARIABLES,
     });
     // cdktf saved its plan, with every secret, through the `plan` link: into the owner-only directory.
     expect(lstatSync(join(checkout.root, "cdktf.out/stacks/cluster/plan")).isSymbolicLink()).toBe(true);
@@ -60,10 +60,7 @@ describe("npx cdktf, as its documentation shows it, from a checkout", () => {
     const result = await checkout.npx(["cdktf", "deploy", "cluster", "consul", "--auto-approve"], env);
     expect(result.status).toBe(0);
     expect(applies(checkout).map(stackOf)).toEqual(["cluster", "consul"]);
-    expect(applies(checkout).map((call) => call.fileVars)).toEqual([
-      ["gossip_key", "management_token", "role_tokens", "tls_ca_cert", "tls_server_certs", "tls_server_keys"],
-      ["role_tokens", "tls_ca_cert"],
-    ]);
+    expect(applies(checkout).map((call) => call.fileVars)).toEqual([CLUSTER_STACK_VARIABLES, CONSUL_STACK_VARIABLES]);
     expect(existsSync(join(checkout.root, "state/cluster.tfstate"))).toBe(true);
     // Terraform wrote every secret there in clear, with npx's umask: the app made state/ owner-only first.
     expect(statSync(join(checkout.root, "state")).mode & 0o777).toBe(0o700);

@@ -6,7 +6,7 @@ import type { Server } from "node:http";
 import { createServer } from "node:https";
 import { existsSync, mkdirSync, readlinkSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { articleInput } from "./tools/helpers";
+import { articleInput, CLUSTER_STACK_VARIABLES, CONSUL_STACK_VARIABLES } from "./tools/helpers";
 import { HEALTHY_DOCKER, LabCheckout } from "./tools/lab-checkout";
 import { filesIn, listFiles } from "./tools/synth";
 import { freeLoopbackPort } from "./tools/ports";
@@ -35,17 +35,6 @@ const terraformCommands = (checkout: LabCheckout) =>
           .join(" ")
           .replace(/\/\S*\/consul-lab-plan-\w+\/\w+\.tfplan/g, "<plan>")}`,
     );
-
-/** The variables each stack declares, which its variables file must hold, sorted. */
-const CLUSTER_VARIABLES = [
-  "gossip_key",
-  "management_token",
-  "role_tokens",
-  "tls_ca_cert",
-  "tls_server_certs",
-  "tls_server_keys",
-];
-const CONSUL_VARIABLES = ["role_tokens", "tls_ca_cert"];
 
 // Each command bundles and runs the real CLI and app: seconds, not milliseconds, on a busy 2-core machine.
 jest.setTimeout(60_000);
@@ -205,7 +194,7 @@ describe("the npm commands, against recording fakes of terraform and docker", ()
     expect(calls.length).toBeGreaterThan(5);
     for (const call of calls) {
       expect(call.tfVars).toEqual([]);
-      expect(call.fileVars).toEqual(call.cwd.endsWith("/cluster") ? CLUSTER_VARIABLES : CONSUL_VARIABLES);
+      expect(call.fileVars).toEqual(call.cwd.endsWith("/cluster") ? CLUSTER_STACK_VARIABLES : CONSUL_STACK_VARIABLES);
       for (const value of values) expect(call.argv.join(" ")).not.toContain(value);
     }
     for (const stack of ["cluster", "consul"]) {
@@ -274,7 +263,7 @@ describe("the npm commands, against recording fakes of terraform and docker", ()
     expect(result.status).toBe(0);
     const plans = checkout.calls("terraform").filter((call) => call.argv[0] === "plan");
     expect(plans.map((call) => call.cwd.split("/").pop())).toEqual(["cluster"]);
-    expect(plans[0].fileVars).toEqual(CLUSTER_VARIABLES);
+    expect(plans[0].fileVars).toEqual(CLUSTER_STACK_VARIABLES);
     // cdktf saves its plan, with every variable, in the stack's directory: gone once the command returns.
     const secrets = JSON.parse(checkout.file(".secrets/consul-lab.json"));
     for (const [file, text] of Object.entries(filesIn(join(checkout.root, "cdktf.out"))))

@@ -5,7 +5,8 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { asTerraformReadsIt, writeRenderedFiles } from "../stacks/rendered-files";
+import { asTerraformReadsIt } from "../constructs/terraform-literal";
+import { writeRenderedFiles } from "../stacks/rendered-files";
 import { nginxTest } from "./tools/nginx";
 import { sharedDefaultRun } from "./tools/synth";
 

@@ -18,7 +18,7 @@ import {
   stackVariablesFile,
   writeStackVariables,
 } from "../secrets";
-import { labOf } from "./tools/helpers";
+import { CLUSTER_STACK_VARIABLES, labOf } from "./tools/helpers";
 import { sharedDefaultRun } from "./tools/synth";
 
 jest.setTimeout(60_000);
@@ -53,14 +53,7 @@ describe("a stack's secret variables", () => {
   it("are read by Terraform through the link synth puts in the stack's directory", () => {
     const { root, stackDir } = projectWith("cluster");
     const declared = declaredVariables(join(synthesized, "stacks", "cluster", "cdk.tf.json"));
-    expect(declared.sort()).toEqual([
-      "gossip_key",
-      "management_token",
-      "role_tokens",
-      "tls_ca_cert",
-      "tls_server_certs",
-      "tls_server_keys",
-    ]);
+    expect(declared.sort()).toEqual(CLUSTER_STACK_VARIABLES);
     writeStackVariables(root, "cluster", declared, secretVariableValues(lab, secrets, tls));
     const seen = consoleSays(
       stackDir,

@@ -1,12 +1,8 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { terraformLiteral } from "../constructs";
+import { asTerraformReadsIt } from "../constructs/terraform-literal";
 import { sharedDefaultRun } from "./tools/synth";
-
-/** What Terraform makes of a JSON string value: `$${` and `%%{` stand for a literal `${` and `%{`. */
-function asTerraformReadsIt(text: string): string {
-  return text.replace(/\$\$\{/g, "${").replace(/%%\{/g, "%{");
-}
 
 /** Every string value in a JSON document. */
 function stringsOf(value: unknown): string[] {

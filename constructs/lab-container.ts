@@ -6,6 +6,20 @@ import { containerHardening, type HardenedRole, memoryLimitTrigger } from "./con
 import { engineAwareLifecycle } from "./engine-read-back";
 import { labLabels } from "../shared/labels";
 
+/** The settings every container of the lab takes from labContainerBase. */
+export type LabContainerBase = Pick<
+  ContainerConfig,
+  | "restart"
+  | "mustRun"
+  | "labels"
+  | "lifecycle"
+  | "capabilities"
+  | "securityOpts"
+  | "readOnly"
+  | "memory"
+  | "memorySwap"
+>;
+
 /**
  * What every container of a node shares, whatever it runs: Docker restarts it, Terraform leaves it alone when someone
  * stopped it, it is labelled by lab, node and role, what the engine changes on its own never replaces it, and it keeps
@@ -17,18 +31,7 @@ export function labContainerBase(
   nodeName: string,
   role: HardenedRole,
   replaceWhen: readonly TerraformResource[] = [],
-): Pick<
-  ContainerConfig,
-  | "restart"
-  | "mustRun"
-  | "labels"
-  | "lifecycle"
-  | "capabilities"
-  | "securityOpts"
-  | "readOnly"
-  | "memory"
-  | "memorySwap"
-> {
+): LabContainerBase {
   return {
     ...containerHardening(lab, role),
     // Brings it back after a crash, a daemon restart or a reboot; what that cannot heal, `npm run repair` does.

@@ -2,7 +2,7 @@ import type { ContainerConfig } from "@cdktf/provider-docker/lib/container";
 import type { ITerraformDependable } from "cdktf";
 import type { Construct } from "constructs";
 import type { Lab, WorkloadKind } from "../topology";
-import { labContainerBase } from "./lab-container";
+import { labContainerBase, type LabContainerBase } from "./lab-container";
 import type { NodeNamespace } from "./node-namespace";
 
 /** What a container beside the agent does: its workload, or the node's DNS forwarder. */
@@ -30,22 +30,7 @@ export function sidecarContainerConfig(
   scope: Construct,
   props: SidecarProps,
   role: SidecarRole,
-): Pick<
-  ContainerConfig,
-  | "name"
-  | "image"
-  | "networkMode"
-  | "restart"
-  | "mustRun"
-  | "labels"
-  | "lifecycle"
-  | "dependsOn"
-  | "capabilities"
-  | "securityOpts"
-  | "readOnly"
-  | "memory"
-  | "memorySwap"
-> {
+): LabContainerBase & Pick<ContainerConfig, "name" | "image" | "networkMode" | "dependsOn"> {
   const { lab, nodeName } = props;
   return {
     name: lab.dockerName(nodeName, role),

@@ -6,3 +6,8 @@
 export function terraformLiteral(text: string): string {
   return text.replace(/\$\{/g, () => "$${").replace(/%\{/g, () => "%%{");
 }
+
+/** The inverse: a string as Terraform reads it from the JSON, `$${` a literal `${` and `%%{` a literal `%{`. */
+export function asTerraformReadsIt(text: string): string {
+  return text.replace(/\$\$\{/g, "${").replace(/%%\{/g, "%{");
+}

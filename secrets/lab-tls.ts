@@ -136,17 +136,16 @@ function install(work: string, dir: string, files: readonly string[]): void {
   for (const file of files) renameSync(join(work, file), join(dir, file));
 }
 
+/** openssl's arguments for a new unencrypted ECDSA P-256 key, as `consul tls` makes them. */
+const NEW_P256_KEY = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
+
 function createCa(dir: string, lab: Lab, work: string): void {
   openssl(
     [
       "req",
       "-x509",
       "-new",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:P-256",
-      "-nodes",
+      ...NEW_P256_KEY,
       "-keyout",
       CA_KEY_FILE,
       "-out",
@@ -182,11 +181,7 @@ function createServerCertificate(dir: string, lab: Lab, nodeName: string, work: 
     [
       "req",
       "-new",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:P-256",
-      "-nodes",
+      ...NEW_P256_KEY,
       "-keyout",
       keyFile,
       "-out",

@@ -8,15 +8,11 @@
  */
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { asTerraformReadsIt } from "../constructs/terraform-literal";
 import { NODE_LABEL } from "../shared/labels";
 
 /** Where the rendered files go, under the synth's output directory. */
 export const RENDERED_DIR = "rendered";
-
-/** A string as Terraform reads it from the JSON: `$${` is a literal `${`, `%%{` a literal `%{`. */
-export function asTerraformReadsIt(text: string): string {
-  return text.replace(/\$\$\{/g, "${").replace(/%%\{/g, "%{");
-}
 
 interface SynthesizedContainer {
   readonly labels?: readonly { readonly label: string; readonly value: string }[];

@@ -56,3 +56,14 @@ export const TEST_SECRET_REFS: SecretRefs = {
 
 /** A "secure" cluster's security, with the stand-in references. */
 export const TEST_SECURITY: ClusterSecurity = { mode: "secure", secrets: TEST_SECRET_REFS };
+
+/** The variables each secure stack declares (and its variables file must hold), sorted. */
+export const CLUSTER_STACK_VARIABLES = [
+  "gossip_key",
+  "management_token",
+  "role_tokens",
+  "tls_ca_cert",
+  "tls_server_certs",
+  "tls_server_keys",
+];
+export const CONSUL_STACK_VARIABLES = ["role_tokens", "tls_ca_cert"];
