@@ -3,7 +3,8 @@
  * which nodes are servers, which service instances run where, and what workload each node runs.
  */
 import { lastUsableHost, parseCidr } from "./ipv4";
-import type { NodeSpec, ServiceSpec, Topology } from "./schema";
+import { managerHost, placeNodes } from "./placement";
+import type { HostSpec, NodeSpec, ServiceSpec, Topology } from "./schema";
 
 /** What a node's workload container does, derived from the services it registers. */
 export type WorkloadKind = "app" | "sorry" | "load-balancer" | "entry" | "placeholder";
@@ -103,6 +104,7 @@ export class Lab {
   private readonly instancesByNode = new Map<string, ServiceInstance[]>();
   private readonly nodesByName: ReadonlyMap<string, NodeSpec>;
   private readonly workloadsByNode = new Map<string, WorkloadKind>();
+  private readonly hostByNode: ReadonlyMap<string, string>;
 
   /** Build it with `loadLab()` or `new Lab(parseTopology(input))`: a Lab assumes a validated topology. */
   constructor(topology: Topology) {
@@ -117,6 +119,7 @@ export class Lab {
       this.instancesByNode.set(instance.node, list);
     }
     this.nodesByName = new Map(topology.nodes.map((node) => [node.name, node]));
+    this.hostByNode = placeNodes(topology).hostOf;
     // A node runs the workload of its first service that plays a part in the site, or a placeholder page.
     for (const [nodeName, instances] of this.instancesByNode) {
       const kinds = instances.map((instance) => instanceWorkload(topology.site, instance.service));
@@ -159,6 +162,44 @@ export class Lab {
   /** The service instances registered by a node's agent, in topology order. */
   instancesOn(nodeName: string): readonly ServiceInstance[] {
     return this.instancesByNode.get(nodeName) ?? [];
+  }
+
+  /** The Docker hosts of a lab over several machines, in topology order; empty for a lab on one host. */
+  get hosts(): readonly HostSpec[] {
+    return this.topology.hosts ?? [];
+  }
+
+  /** Whether the lab spreads over several Docker hosts joined in a Swarm (a `hosts` list). */
+  get multiHost(): boolean {
+    return this.hosts.length > 0;
+  }
+
+  /** The host that runs a node's containers (topology/placement.ts); undefined for a lab on one host. */
+  hostOf(nodeName: string): HostSpec | undefined {
+    const name = this.hostByNode.get(nodeName);
+    return name === undefined ? undefined : this.hosts.find((host) => host.name === name);
+  }
+
+  /** The nodes a host runs, in topology order. */
+  nodesOn(hostName: string): NodeSpec[] {
+    return this.nodes.filter((node) => this.hostByNode.get(node.name) === hostName);
+  }
+
+  /** The Swarm manager that creates the lab's overlay network; undefined for a lab on one host. */
+  get managerHost(): HostSpec | undefined {
+    return this.multiHost ? managerHost(this.hosts) : undefined;
+  }
+
+  /** Hosts that run more than one server, each with those servers: losing such a host loses all of their votes. */
+  get hostsSharingServers(): { host: string; servers: string[] }[] {
+    return this.hosts
+      .map((host) => ({
+        host: host.name,
+        servers: this.nodesOn(host.name)
+          .filter((n) => n.role === "server")
+          .map((n) => n.name),
+      }))
+      .filter((entry) => entry.servers.length > 1);
   }
 
   /** The node's workload, or undefined when the node registers no service and runs the agent alone. */

@@ -130,6 +130,52 @@ export const NodeSchema = z.strictObject({
   address: Ipv4Address,
   /** Servers hold the Raft state; clients only run services. */
   role: z.enum(["server", "client"], 'role must be "server" or "client"'),
+  /**
+   * The Docker host (a `hosts` entry's name) that runs this node's containers. Only with `hosts`.
+   * @default servers on distinct hosts first, then the rest spread over the least loaded hosts (topology/placement.ts)
+   */
+  host: z.string().optional(),
+});
+
+// A host's name becomes a Terraform provider alias and part of resource IDs: a letter, then lowercase letters,
+// digits or '-'.
+const HOST_NAME = /^[a-z](?:[a-z0-9-]{0,30}[a-z0-9])?$/;
+// An SSH endpoint as Docker's CLI takes it: ssh://[user@]host[:port], the host a name, an IPv4 or a bracketed IPv6.
+const SSH_ENDPOINT = /^ssh:\/\/(?:[A-Za-z0-9._-]+@)?(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:]+\])(?::[0-9]{1,5})?$/;
+// A TCP endpoint of a TLS-protected engine: tcp://host:port.
+const TCP_ENDPOINT = /^tcp:\/\/(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:]+\]):[0-9]{1,5}$/;
+// Docker's rule for a context name.
+const CONTEXT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.+-]{0,99}$/;
+
+/**
+ * One Docker engine of a lab spread over several hosts, which form one Docker Swarm. It is reached through exactly one
+ * of `endpoint` and `context`, as the Docker CLI and the Terraform provider reach it.
+ */
+export const HostSchema = z.strictObject({
+  /** Names the host in `nodes[].host`, the Terraform provider alias and the doctor's report. */
+  name: z
+    .string()
+    .regex(
+      HOST_NAME,
+      "host name must be 1-32 lowercase letters, digits or '-', starting with a letter (it becomes a Terraform provider alias)",
+    ),
+  /** `ssh://[user@]host[:port]` (OpenSSH with your config) or `tcp://host:port` (TLS; needs `certPath`). */
+  endpoint: z
+    .string()
+    .refine(
+      (endpoint) => SSH_ENDPOINT.test(endpoint) || TCP_ENDPOINT.test(endpoint),
+      'endpoint must be "ssh://[user@]host[:port]" or "tcp://host:port" (a TLS-protected engine, with certPath)',
+    )
+    .optional(),
+  /** A Docker CLI context (`docker context ls`) that points at the host. */
+  context: z.string().regex(CONTEXT_NAME, "context must be a Docker context name, such as lab-a").optional(),
+  /** For a `tcp://` endpoint: an absolute directory holding the engine's client TLS files ca.pem, cert.pem and key.pem. */
+  certPath: z.string().optional(),
+  /**
+   * A Swarm manager: the lab's overlay network is created through the first host marked so.
+   * @default false; when no host is marked, the first host is the manager
+   */
+  manager: z.boolean().optional(),
 });
 
 export const CheckSchema = z.strictObject({
@@ -347,6 +393,17 @@ export const TopologySchema = z.strictObject({
     "web/test.hoge.dev.jp/description": "test.hoge.dev.jp: app servers tagged web, sorry server tagged sorry",
   }),
   nodes: z.array(NodeSchema).min(1, "the lab needs nodes"),
+  /**
+   * The Docker hosts of a lab spread over several machines, which must form one Docker Swarm: the lab network becomes
+   * an attachable overlay. Leave it out for a lab on one host (the local engine, DOCKER_HOST or the current context).
+   */
+  hosts: z
+    .array(HostSchema)
+    .min(
+      2,
+      "hosts lists at least two hosts; for one host leave hosts out and point DOCKER_HOST or a Docker context at it",
+    )
+    .optional(),
   services: z.array(ServiceSchema).default([]),
 });
 
@@ -355,5 +412,6 @@ export type TopologyInput = z.input<typeof TopologySchema>;
 /** A topology after defaults are applied. */
 export type Topology = z.output<typeof TopologySchema>;
 export type NodeSpec = Topology["nodes"][number];
+export type HostSpec = NonNullable<Topology["hosts"]>[number];
 export type ServiceSpec = Topology["services"][number];
 export type CheckSpec = ServiceSpec["check"];

@@ -18,6 +18,7 @@ import {
   serviceInstances,
   WorkloadKind,
 } from "./model";
+import { placeNodes } from "./placement";
 import type { Topology } from "./schema";
 
 export interface TopologyProblem {
@@ -501,11 +502,75 @@ function checkDns(topology: Topology, report: Report): void {
 
 /** Milliseconds in a Go duration that already matched the schema's pattern. */
 
+/**
+ * The hosts of a lab over several machines: each reached one way, named once, and enough of them for every server to
+ * have its own unless the topology places servers together itself.
+ */
+function checkHosts(topology: Topology, report: Report): void {
+  const hosts = topology.hosts;
+  if (!hosts) {
+    topology.nodes.forEach((node, index) => {
+      if (node.host !== undefined)
+        report(
+          `nodes[${index}].host`,
+          `"${node.host}" names a host, but the topology has no hosts list; add hosts, or leave host out`,
+        );
+    });
+    return;
+  }
+  const byName = new Map<string, number>();
+  hosts.forEach((host, index) => {
+    const first = byName.get(host.name);
+    if (first === undefined) byName.set(host.name, index);
+    else
+      report(`hosts[${index}].name`, `duplicate "${host.name}" (also hosts[${first}]); every host needs its own name`);
+    if ((host.endpoint === undefined) === (host.context === undefined))
+      report(
+        `hosts[${index}]`,
+        `"${host.name}" needs exactly one of endpoint (ssh://user@host or tcp://host:2376) and context (a Docker context name)`,
+      );
+    const tcp = host.endpoint?.startsWith("tcp://") ?? false;
+    if (tcp && host.certPath === undefined)
+      report(
+        `hosts[${index}].certPath`,
+        `"${host.name}" is reached over tcp://, which must be TLS-protected (an open engine port gives root on the host): give the folder of its client ca.pem, cert.pem and key.pem, or use ssh://`,
+      );
+    if (host.certPath !== undefined && !tcp)
+      report(
+        `hosts[${index}].certPath`,
+        `only a tcp:// endpoint takes certPath; ssh:// and a context bring their own credentials`,
+      );
+    if (host.certPath !== undefined && !host.certPath.startsWith("/"))
+      report(
+        `hosts[${index}].certPath`,
+        `"${host.certPath}" must be an absolute path: Terraform reads it from the stack's own folder, not from where you run the CLI`,
+      );
+  });
+  topology.nodes.forEach((node, index) => {
+    if (node.host !== undefined && !byName.has(node.host))
+      report(
+        `nodes[${index}].host`,
+        `"${node.host}" is not a host of hosts (${hosts.map((host) => host.name).join(", ")})`,
+      );
+  });
+  if (topology.nodes.some((node) => node.host !== undefined && !byName.has(node.host))) return;
+  const { serversWithoutOwnHost } = placeNodes(topology);
+  if (serversWithoutOwnHost.length > 0) {
+    const servers = topology.nodes.filter((node) => node.role === "server").length;
+    report(
+      "hosts",
+      `${servers} servers need ${servers} hosts to have one each, and no host is left for ${serversWithoutOwnHost.join(", ")}: ` +
+        `add hosts, or name those servers' host yourself to let servers share one (losing that host then loses all of its votes)`,
+    );
+  }
+}
+
 /** Every cross-field problem in a topology whose fields already match the schema. */
 export function crossFieldProblems(topology: Topology): TopologyProblem[] {
   const problems: TopologyProblem[] = [];
   const report: Report = (path, message) => problems.push({ path, message });
   checkNodes(topology, report);
+  checkHosts(topology, report);
   checkNetwork(topology, report);
   checkServices(topology, report);
   checkSiteTags(topology, report);

@@ -1,0 +1,155 @@
+/**
+ * A lab over several Docker hosts (`hosts`, topology/placement.ts): where each node runs, and every way a hosts list
+ * can be wrong, each named with its field.
+ */
+import { readFileSync } from "node:fs";
+import { parse } from "yaml";
+import { articleInput, labOf, problemsOf } from "./tools/helpers";
+
+const threeHosts = () => ({
+  ...articleInput(),
+  hosts: [
+    { name: "lab-a", endpoint: "ssh://ops@lab-a.example.test", manager: true },
+    { name: "lab-b", endpoint: "tcp://lab-b.example.test:2376", certPath: "/etc/consul-lab/lab-b" },
+    { name: "lab-c", context: "lab-c" },
+  ] as any[],
+});
+
+const placementOf = (input: unknown) => {
+  const lab = labOf(input);
+  return Object.fromEntries(lab.nodes.map((node) => [node.name, lab.hostOf(node.name)?.name]));
+};
+
+describe("where a lab over several hosts runs its nodes", () => {
+  it("gives each server a host of its own, then spreads the rest over the least loaded hosts", () => {
+    expect(placementOf(threeHosts())).toEqual({
+      dev1001: "lab-a",
+      dev1002: "lab-b",
+      dev1003: "lab-c",
+      dev1004: "lab-a",
+      dev1005: "lab-b",
+      dev1006: "lab-c",
+    });
+  });
+
+  it("keeps a node where it names its host, and spreads around it", () => {
+    const input = threeHosts();
+    input.nodes[3].host = "lab-c";
+    input.nodes[0].host = "lab-b";
+    // dev1001 on lab-b: the other servers take the hosts still free of one, in order.
+    expect(placementOf(input)).toEqual({
+      dev1001: "lab-b",
+      dev1002: "lab-a",
+      dev1003: "lab-c",
+      dev1004: "lab-c",
+      dev1005: "lab-a",
+      dev1006: "lab-b",
+    });
+  });
+
+  it("says which hosts run more than one server when the topology places them together", () => {
+    const input = threeHosts();
+    input.nodes[0].host = "lab-a";
+    input.nodes[1].host = "lab-a";
+    expect(problemsOf(input)).toEqual([]);
+    expect(labOf(input).hostsSharingServers).toEqual([{ host: "lab-a", servers: ["dev1001", "dev1002"] }]);
+  });
+
+  it("creates the overlay through the first manager, or through the first host when none is marked", () => {
+    expect(labOf(threeHosts()).managerHost?.name).toBe("lab-a");
+    const input = threeHosts();
+    input.hosts[0].manager = false;
+    input.hosts[2].manager = true;
+    expect(labOf(input).managerHost?.name).toBe("lab-c");
+    for (const host of input.hosts) delete host.manager;
+    expect(labOf(input).managerHost?.name).toBe("lab-a");
+  });
+
+  it("has no hosts, placement or manager on one host", () => {
+    const lab = labOf(articleInput());
+    expect([lab.multiHost, lab.hosts, lab.hostOf("dev1001"), lab.managerHost]).toEqual([
+      false,
+      [],
+      undefined,
+      undefined,
+    ]);
+  });
+
+  it("places examples/three-hosts.yaml's servers on three hosts", () => {
+    const lab = labOf(parse(readFileSync("examples/three-hosts.yaml", "utf8")));
+    expect(lab.servers.map((server) => lab.hostOf(server.name)!.name)).toEqual(["lab-a", "lab-b", "lab-c"]);
+  });
+});
+
+describe("a hosts list is refused, with the field and the fix, when", () => {
+  const cases: [string, (input: ReturnType<typeof threeHosts>) => void, string][] = [
+    [
+      "it has fewer hosts than servers for the default spread",
+      (input) => input.hosts.pop(),
+      "hosts: 3 servers need 3 hosts to have one each, and no host is left for dev1003: add hosts, or name those servers' host yourself to let servers share one (losing that host then loses all of its votes)",
+    ],
+    [
+      "it lists one host",
+      (input) => input.hosts.splice(1),
+      "hosts: hosts lists at least two hosts; for one host leave hosts out and point DOCKER_HOST or a Docker context at it",
+    ],
+    [
+      "two hosts share a name",
+      (input) => (input.hosts[2].name = "lab-a"),
+      'hosts[2].name: duplicate "lab-a" (also hosts[0]); every host needs its own name',
+    ],
+    [
+      "a host name cannot be a provider alias",
+      (input) => (input.hosts[1].name = "2nd"),
+      "hosts[1].name: host name must be 1-32 lowercase letters, digits or '-', starting with a letter (it becomes a Terraform provider alias)",
+    ],
+    [
+      "a host has both an endpoint and a context",
+      (input) => (input.hosts[0].context = "lab-a"),
+      'hosts[0]: "lab-a" needs exactly one of endpoint (ssh://user@host or tcp://host:2376) and context (a Docker context name)',
+    ],
+    [
+      "a host has neither",
+      (input) => delete input.hosts[2].context,
+      'hosts[2]: "lab-c" needs exactly one of endpoint (ssh://user@host or tcp://host:2376) and context (a Docker context name)',
+    ],
+    [
+      "an endpoint is neither ssh:// nor tcp://",
+      (input) => (input.hosts[0].endpoint = "http://lab-a:2375"),
+      'hosts[0].endpoint: endpoint must be "ssh://[user@]host[:port]" or "tcp://host:port" (a TLS-protected engine, with certPath)',
+    ],
+    [
+      "a tcp:// endpoint has no TLS files",
+      (input) => delete input.hosts[1].certPath,
+      'hosts[1].certPath: "lab-b" is reached over tcp://, which must be TLS-protected (an open engine port gives root on the host): give the folder of its client ca.pem, cert.pem and key.pem, or use ssh://',
+    ],
+    [
+      "TLS files come with an ssh:// endpoint",
+      (input) => (input.hosts[0].certPath = "/etc/tls"),
+      "hosts[0].certPath: only a tcp:// endpoint takes certPath; ssh:// and a context bring their own credentials",
+    ],
+    [
+      "the TLS folder is relative",
+      (input) => (input.hosts[1].certPath = "tls/lab-b"),
+      'hosts[1].certPath: "tls/lab-b" must be an absolute path: Terraform reads it from the stack\'s own folder, not from where you run the CLI',
+    ],
+    [
+      "a node names an unknown host",
+      (input) => (input.nodes[4].host = "lab-z"),
+      'nodes[4].host: "lab-z" is not a host of hosts (lab-a, lab-b, lab-c)',
+    ],
+  ];
+  it.each(cases)("%s", (_name, change, problem) => {
+    const input = threeHosts();
+    change(input);
+    expect(problemsOf(input)).toContain(problem);
+  });
+
+  it("a node names a host in a lab without hosts", () => {
+    const input = articleInput();
+    input.nodes[0].host = "lab-a";
+    expect(problemsOf(input)).toEqual([
+      'nodes[0].host: "lab-a" names a host, but the topology has no hosts list; add hosts, or leave host out',
+    ]);
+  });
+});
