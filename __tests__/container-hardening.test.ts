@@ -4,17 +4,16 @@
  * with exactly these settings.
  */
 import { Testing } from "cdktf";
-import { join } from "node:path";
 import { CONTAINER_HARDENING, type HardenedRole } from "../constructs/container-hardening";
 import { ClusterStack } from "../stacks";
-import { Lab, loadTopology } from "../topology";
+import { Lab } from "../topology";
 import { generatedTopology } from "./tools/generated-topology";
-import { articleInput, labOf, problemsOf } from "./tools/helpers";
+import { articleInput, labOf, problemsOf, exampleLab } from "./tools/helpers";
 
 const LABS: Record<string, () => Lab> = {
   "the article's lab": () => labOf(),
-  "examples/shop-lab.yaml": () =>
-    new Lab(loadTopology({ CONSUL_LAB_TOPOLOGY: join(__dirname, "..", "examples", "shop-lab.yaml") })),
+  "examples/shop-lab.yaml": () => exampleLab("shop-lab.yaml"),
+  "examples/three-hosts.yaml": () => exampleLab("three-hosts.yaml"),
   "a generated 60-node lab": () => labOf(generatedTopology(60)),
   'an open lab (security "none")': () => labOf({ ...articleInput(), security: "none" }),
 };

@@ -7,8 +7,8 @@ import { join } from "node:path";
 import { generatedTopology } from "./tools/generated-topology";
 import { renderNodeResolver } from "../renderers";
 import { ClusterStack, ConsulStack } from "../stacks";
-import { loadTopology, Lab } from "../topology";
-import { articleInput, labOf } from "./tools/helpers";
+import { Lab } from "../topology";
+import { articleInput, labOf, exampleLab } from "./tools/helpers";
 import {
   declaredIn,
   expressionsIn,
@@ -21,9 +21,8 @@ import {
 
 const LABS: Record<string, Lab> = {
   "the article's lab": labOf(),
-  "examples/shop-lab.yaml": new Lab(
-    loadTopology({ CONSUL_LAB_TOPOLOGY: join(__dirname, "..", "examples", "shop-lab.yaml") }),
-  ),
+  "examples/shop-lab.yaml": exampleLab("shop-lab.yaml"),
+  "examples/three-hosts.yaml": exampleLab("three-hosts.yaml"),
   "a generated 60-node lab": labOf(generatedTopology(60)),
   'the article\'s lab with security "none"': labOf({ ...articleInput(), security: "none" }),
 };

@@ -8,8 +8,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generatedTopology } from "./tools/generated-topology";
 import { ClusterStack, ConsulStack, LabStackOptions, withoutCreationStackTraces } from "../stacks";
-import { Lab, loadTopology } from "../topology";
-import { articleInput, labOf } from "./tools/helpers";
+import { Lab } from "../topology";
+import { articleInput, labOf, exampleLab } from "./tools/helpers";
 import { filesIn } from "./tools/synth";
 
 /** Everything `app.synth()` writes, by path relative to its output directory, built as main.ts builds it. */
@@ -31,8 +31,8 @@ function synthesizedFiles(lab: Lab, synthesis: LabStackOptions["synthesis"]): Re
 const LABS: Record<string, () => Lab> = {
   "the article's lab": () => labOf(),
   'the article\'s lab with security "none"': () => labOf({ ...articleInput(), security: "none" }),
-  "examples/shop-lab.yaml": () =>
-    new Lab(loadTopology({ CONSUL_LAB_TOPOLOGY: join(__dirname, "..", "examples", "shop-lab.yaml") })),
+  "examples/shop-lab.yaml": () => exampleLab("shop-lab.yaml"),
+  "examples/three-hosts.yaml": () => exampleLab("three-hosts.yaml"),
   "a generated 60-node lab": () => labOf(generatedTopology(60)),
 };
 

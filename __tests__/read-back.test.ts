@@ -12,14 +12,14 @@ import { join } from "node:path";
 import { generatedTopology } from "./tools/generated-topology";
 import { CONTAINER_READ_BACK, ENGINE_CHANGED_ATTRIBUTES } from "../constructs/engine-read-back";
 import { ClusterStack, ConsulStack } from "../stacks";
-import { Lab, loadTopology, NODE_CONTAINER_SUFFIXES } from "../topology";
+import { Lab, NODE_CONTAINER_SUFFIXES } from "../topology";
 import { formatGoDuration, parseGoDuration } from "../topology/go-duration";
-import { articleInput, labOf } from "./tools/helpers";
+import { articleInput, labOf, exampleLab } from "./tools/helpers";
 
 const LABS: Record<string, () => Lab> = {
   "the article's lab": () => labOf(),
-  "examples/shop-lab.yaml": () =>
-    new Lab(loadTopology({ CONSUL_LAB_TOPOLOGY: join(__dirname, "..", "examples", "shop-lab.yaml") })),
+  "examples/shop-lab.yaml": () => exampleLab("shop-lab.yaml"),
+  "examples/three-hosts.yaml": () => exampleLab("three-hosts.yaml"),
   "a generated 60-node lab": () => labOf(generatedTopology(60)),
 };
 
@@ -42,6 +42,7 @@ const NOT_FORCE_NEW: Record<string, string> = {
   wait_timeout: "Terraform-side",
   healthcheck: "durations read back in Go's printed form: checked below",
   depends_on: "Terraform's meta-argument",
+  provider: "Terraform's meta-argument: the host's Docker provider, on a lab over several hosts",
   lifecycle: "Terraform's meta-argument",
 };
 

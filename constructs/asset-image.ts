@@ -1,7 +1,7 @@
 import { Image } from "@cdktf/provider-docker/lib/image";
 import { DataResource } from "cdktf";
 import { Construct } from "constructs";
-import type { Lab } from "../topology";
+import type { HostSpec, Lab } from "../topology";
 import { AssetImageSpec, assetImageTag, BUILD_IMAGE_SCRIPT, buildImageEnvironment } from "../shared/asset-images";
 import { fromStackDir } from "../shared/project-paths";
 
@@ -9,6 +9,11 @@ import { fromStackDir } from "../shared/project-paths";
 export interface AssetImageProps {
   readonly lab: Lab;
   readonly spec: AssetImageSpec;
+  /**
+   * The host it is built on, in a lab over several hosts: each host builds its own copy, as no registry is assumed.
+   * @default the one engine of a lab on one host
+   */
+  readonly host?: HostSpec;
 }
 
 /**
@@ -34,7 +39,7 @@ export class AssetImage extends Construct {
         {
           type: "local-exec",
           command: `node ${fromStackDir(BUILD_IMAGE_SCRIPT)}`,
-          environment: buildImageEnvironment(this.tag, spec, fromStackDir),
+          environment: buildImageEnvironment(this.tag, spec, fromStackDir, props.host),
         },
       ],
     });

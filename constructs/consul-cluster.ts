@@ -1,7 +1,7 @@
 import { Image } from "@cdktf/provider-docker/lib/image";
-import type { ITerraformDependable } from "cdktf";
+import { TerraformResource, type ITerraformDependable, type TerraformProvider } from "cdktf";
 import { Construct } from "constructs";
-import type { Lab } from "../topology";
+import type { HostSpec, Lab } from "../topology";
 import { AclBootstrap } from "./acl-bootstrap";
 import { AssetImage } from "./asset-image";
 import { dnsForwarderImageSpec, loadBalancerImageSpec } from "../shared/asset-images";
@@ -19,6 +19,59 @@ export interface ConsulClusterProps {
   readonly lab: Lab;
   /** The cluster's security, which must match the topology's (see clusterSecurity). */
   readonly security: ClusterSecurity;
+  /**
+   * Each host's Docker provider by host name, for a lab over several hosts: every Docker object of a node is made
+   * through its host's provider, the network through the manager's.
+   * @default none: a lab on one host uses the stack's one Docker provider
+   */
+  readonly hostProviders?: ReadonlyMap<string, TerraformProvider>;
+}
+
+/** The IDs of the images a host's containers run, each read once (each attribute read creates a token). */
+interface ImageIds {
+  readonly alpine: string;
+  readonly consul: string;
+  readonly nginx?: string;
+  readonly dns: string;
+  readonly loadBalancer?: string;
+}
+
+/**
+ * The images the lab runs, made in `scope` for one host: the pinned ones and those built from assets/, for the nodes
+ * it runs (a lab on one host always has nginx's). `host`: where the built ones are built, on a lab over several hosts.
+ */
+function labImages(scope: Construct, lab: Lab, host?: HostSpec): ImageIds {
+  const nodes = host ? lab.nodesOn(host.name) : lab.nodes;
+  const runs = (...kinds: string[]) => nodes.some((node) => kinds.includes(lab.workloadOf(node.name) ?? ""));
+  // keepLocally: destroying the lab must not delete images other projects on the host may use.
+  const consulImage = new Image(scope, "consul-image", { name: lab.topology.images.consul, keepLocally: true });
+  const nginxImage =
+    !host || runs("app", "sorry", "entry", "placeholder")
+      ? new Image(scope, "nginx-image", { name: lab.topology.images.nginx, keepLocally: true })
+      : undefined;
+  // The namespace containers only sleep: the small Alpine base, which no Consul upgrade changes, so upgrading
+  // Consul replaces the agent containers (their data volumes stay) and not every node's namespace with all its
+  // containers. Terraform replaces them in parallel; the volumes bring the cluster back with its state.
+  const alpineImage = new Image(scope, "alpine-image", { name: lab.topology.images.dnsmasqBase, keepLocally: true });
+  const lbImage = runs("load-balancer")
+    ? new AssetImage(scope, "load-balancer-image", { lab, spec: loadBalancerImageSpec(lab), host })
+    : undefined;
+  const dnsImage = new AssetImage(scope, "dnsmasq-image", { lab, spec: dnsForwarderImageSpec(lab), host });
+  return {
+    alpine: alpineImage.imageId,
+    consul: consulImage.imageId,
+    nginx: nginxImage?.imageId,
+    dns: dnsImage.image.imageId,
+    loadBalancer: lbImage?.image.imageId,
+  };
+}
+
+/** Makes every Docker object under `scope` through `provider` (set after creation, so no construct needs a prop). */
+function useProvider(scope: Construct, provider: TerraformProvider): void {
+  for (const child of scope.node.findAll()) {
+    if (child instanceof TerraformResource && child.terraformResourceType.startsWith("docker_"))
+      child.provider = provider;
+  }
 }
 
 /** One node of the lab: the namespace it lives in, its Consul agent, its workload if any, and its DNS forwarder. */
@@ -43,27 +96,26 @@ export class ConsulCluster extends Construct {
     super(scope, id);
     const { lab, security } = props;
     checkSecurityMatches(lab, security, "the cluster");
-    // keepLocally: destroying the lab must not delete images other projects on the host may use.
-    const consulImage = new Image(this, "consul-image", { name: lab.topology.images.consul, keepLocally: true });
-    const nginxImage = new Image(this, "nginx-image", { name: lab.topology.images.nginx, keepLocally: true });
-    // The namespace containers only sleep: the small Alpine base, which no Consul upgrade changes, so upgrading
-    // Consul replaces the agent containers (their data volumes stay) and not every node's namespace with all its
-    // containers. Terraform replaces them in parallel; the volumes bring the cluster back with its state.
-    const alpineImage = new Image(this, "alpine-image", { name: lab.topology.images.dnsmasqBase, keepLocally: true });
-    this.network = new LabNetwork(this, "network", { lab });
-    const lbImage =
-      lab.nodesRunning("load-balancer").length > 0
-        ? new AssetImage(this, "load-balancer-image", { lab, spec: loadBalancerImageSpec(lab) })
-        : undefined;
-    const dnsImage = new AssetImage(this, "dnsmasq-image", { lab, spec: dnsForwarderImageSpec(lab) });
-    // Each attribute read creates a token; read each image's ID once, not once per node.
-    const imageIds = {
-      alpine: alpineImage.imageId,
-      consul: consulImage.imageId,
-      nginx: nginxImage.imageId,
-      dns: dnsImage.image.imageId,
-      loadBalancer: lbImage?.image.imageId,
+    const providerOf = (host: HostSpec | undefined) => {
+      if (!host) return undefined;
+      const provider = props.hostProviders?.get(host.name);
+      if (!provider) throw new Error(`the cluster needs a Docker provider for host "${host.name}" (hostProviders)`);
+      return provider;
     };
+    // One host: the images and the network in the cluster's scope, as they always were. Several: each host's images
+    // in a scope of its own, made through its provider, for the nodes it runs.
+    const imagesByHost = new Map<string | undefined, ImageIds>();
+    if (!lab.multiHost) imagesByHost.set(undefined, labImages(this, lab));
+    for (const host of lab.hosts) {
+      if (lab.nodesOn(host.name).length === 0) continue;
+      const scopeOfHost = new Construct(this, `host-${host.name}`);
+      imagesByHost.set(host.name, labImages(scopeOfHost, lab, host));
+      useProvider(scopeOfHost, providerOf(host)!);
+    }
+    const imagesOf = (nodeName: string) => imagesByHost.get(lab.hostOf(nodeName)?.name)!;
+    this.network = new LabNetwork(this, "network", { lab });
+    const manager = providerOf(lab.managerHost);
+    if (manager) useProvider(this.network, manager);
 
     // Servers first: nothing they run waits, so Terraform can start them all whatever it schedules first.
     const namespaces = new Map<string, NodeNamespace>();
@@ -73,13 +125,13 @@ export class ConsulCluster extends Construct {
       const namespace = new NodeNamespace(scopeOfNode, "namespace", {
         lab,
         nodeName,
-        image: imageIds.alpine,
+        image: imagesOf(nodeName).alpine,
         networkName: this.network.name,
       });
       const agent = new ConsulAgent(scopeOfNode, "agent", {
         lab,
         nodeName,
-        image: imageIds.consul,
+        image: imagesOf(nodeName).consul,
         namespace,
         security,
         waitForLeader,
@@ -115,6 +167,7 @@ export class ConsulCluster extends Construct {
       const scopeOfNode = this.node.findChild(node.name) as Construct;
       const namespace = namespaces.get(node.name)!;
       const sidecar = { lab, nodeName: node.name, namespace };
+      const imageIds = imagesOf(node.name);
       let workload: ClusterNode["workload"];
       switch (lab.workloadOf(node.name)) {
         case undefined:
@@ -129,13 +182,15 @@ export class ConsulCluster extends Construct {
           });
           break;
         case "entry":
-          workload = new EntryPoint(scopeOfNode, "workload", { ...sidecar, image: imageIds.nginx });
+          workload = new EntryPoint(scopeOfNode, "workload", { ...sidecar, image: imageIds.nginx! });
           break;
         default:
-          workload = new PageServer(scopeOfNode, "workload", { ...sidecar, image: imageIds.nginx });
+          workload = new PageServer(scopeOfNode, "workload", { ...sidecar, image: imageIds.nginx! });
       }
       const dns = new DnsForwarder(scopeOfNode, "dns", { ...sidecar, image: imageIds.dns });
       nodes.set(node.name, { namespace, agent: agents.get(node.name)!, workload, dns });
+      const host = providerOf(lab.hostOf(node.name));
+      if (host) useProvider(scopeOfNode, host);
     }
     this.nodes = nodes;
   }

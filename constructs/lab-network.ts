@@ -7,7 +7,12 @@ export interface LabNetworkProps {
   readonly lab: Lab;
 }
 
-/** The bridge network every node sits on, with the topology's subnet and a gateway that leaves node addresses free. */
+/**
+ * The network every node sits on, with the topology's subnet and a gateway that leaves node addresses free: a bridge
+ * on one host; over several hosts a Swarm overlay that standalone containers may attach to, created through a
+ * manager (the caller sets its provider). Not a Swarm service's network: services get virtual IPs that confuse
+ * Consul's address detection (consul#8436, moby#29022), and they cannot share a network namespace.
+ */
 export class LabNetwork extends Construct {
   readonly network: Network;
   /** The Docker network's name, for containers to attach to. */
@@ -18,7 +23,7 @@ export class LabNetwork extends Construct {
     const { lab } = props;
     this.network = new Network(this, "network", {
       name: lab.topology.name,
-      driver: "bridge",
+      ...(lab.multiHost ? { driver: "overlay", attachable: true } : { driver: "bridge" }),
       ipamConfig: [{ subnet: lab.topology.network.subnet, gateway: lab.gateway }],
       labels: labLabels(lab),
     });

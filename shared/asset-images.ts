@@ -4,8 +4,9 @@
  * change to a file or a base image makes a new tag, which replaces the containers that run it.
  */
 import { createHash } from "node:crypto";
-import type { Lab } from "../topology";
+import type { HostSpec, Lab } from "../topology";
 import { assetText } from "./assets";
+import { dockerVariablesOf } from "./docker-hosts";
 
 export interface AssetImageSpec {
   /** The image's name after the lab's prefix: `load-balancer` makes `consul-lab-load-balancer:<digest>`. */
@@ -61,16 +62,20 @@ export const BUILD_IMAGE_SCRIPT = "scripts/deploy-time/build-image.mjs";
 
 /**
  * What build-image.mjs reads: the tag, the context directory (`at` turns a project-relative path into the caller's
- * view of it) and the build args. The CLI runs the same script with the same settings.
+ * view of it), the build args, and on a lab over several hosts the Docker variables of the host it builds on (set or
+ * cleared, which an environment passed through Terraform cannot do by itself). The CLI runs the same script with the
+ * same settings.
  */
 export function buildImageEnvironment(
   tag: string,
   spec: AssetImageSpec,
   at: (projectRelativePath: string) => string,
+  host?: HostSpec,
 ): Record<string, string> {
   return {
     CONSUL_LAB_IMAGE_TAG: tag,
     CONSUL_LAB_IMAGE_CONTEXT: at(`assets/${spec.assetDir}`),
     CONSUL_LAB_IMAGE_BUILD_ARGS: JSON.stringify(spec.buildArgs),
+    ...(host ? { CONSUL_LAB_IMAGE_DOCKER_VARIABLES: JSON.stringify(dockerVariablesOf(host)) } : {}),
   };
 }

@@ -3,6 +3,7 @@ import { Annotations, TerraformOutput } from "cdktf";
 import { Construct } from "constructs";
 import { clusterSecurity, ConsulCluster } from "../constructs";
 import type { Lab } from "../topology";
+import { providerSettingsOf } from "../shared/docker-hosts";
 import { LabStack, LabStackOptions } from "./lab-stack";
 import { declareSecretVariables } from "./secret-variables";
 
@@ -17,8 +18,21 @@ export class ClusterStack extends LabStack {
   constructor(scope: Construct, id: string, props: ClusterStackProps) {
     super(scope, id, props);
     const { lab } = props;
-    // The Docker host comes from DOCKER_HOST (or the local socket), never from the synthesized JSON.
-    new DockerProvider(this, "docker", {});
+    // One host: the engine comes from DOCKER_HOST (or the local socket), never from the synthesized JSON. Several:
+    // one aliased provider per host, named after it, and no default provider, which would dial the local socket
+    // (kreuzwerker/terraform-provider-docker#68).
+    if (!lab.multiHost) new DockerProvider(this, "docker", {});
+    const hostProviders = new Map(
+      lab.hosts.map((host) => [
+        host.name,
+        new DockerProvider(this, `docker-${host.name}`, { alias: host.name, ...providerSettingsOf(host) }),
+      ]),
+    );
+    for (const { host, servers } of lab.hostsSharingServers) {
+      Annotations.of(this).addWarning(
+        `host ${host} runs the servers ${servers.join(", ")}: losing that host loses all of their votes at once`,
+      );
+    }
     if (!lab.secure) {
       Annotations.of(this).addWarning(
         'security is "none": gossip is unencrypted and ACLs are off, as in the article. Use it only to follow the article step by step.',
@@ -27,6 +41,7 @@ export class ClusterStack extends LabStack {
     this.cluster = new ConsulCluster(this, "cluster", {
       lab,
       security: clusterSecurity(lab, () => declareSecretVariables(this)),
+      hostProviders,
     });
 
     const { publish } = lab.topology;
@@ -48,7 +63,12 @@ export class ClusterStack extends LabStack {
       value: Object.fromEntries(
         lab.nodes.map((node) => [
           node.name,
-          { address: node.address, role: node.role, workload: lab.workloadOf(node.name) ?? "none" },
+          {
+            address: node.address,
+            role: node.role,
+            workload: lab.workloadOf(node.name) ?? "none",
+            ...(lab.multiHost ? { host: lab.hostOf(node.name)!.name } : {}),
+          },
         ]),
       ),
       description: "Every node with its address, Consul role and workload",

@@ -1,5 +1,6 @@
 import type { ClusterSecurity, SecretRefs } from "../../constructs/cluster-security";
-import { ARTICLE_TOPOLOGY, Lab, parseTopology, TopologyError, TopologyInput } from "../../topology";
+import { join } from "node:path";
+import { ARTICLE_TOPOLOGY, Lab, loadTopology, parseTopology, TopologyError, TopologyInput } from "../../topology";
 
 /** A fresh, mutable copy of the article's topology. */
 export function articleInput(): TopologyInput & { nodes: any[]; services: any[] } {
@@ -8,6 +9,11 @@ export function articleInput(): TopologyInput & { nodes: any[]; services: any[] 
 
 export function labOf(input: unknown = ARTICLE_TOPOLOGY): Lab {
   return new Lab(parseTopology(input));
+}
+
+/** One of the topologies under examples/, loaded as the CLI loads a file. */
+export function exampleLab(file: "shop-lab.yaml" | "three-hosts.yaml"): Lab {
+  return new Lab(loadTopology({ CONSUL_LAB_TOPOLOGY: join(__dirname, "..", "..", "examples", file) }));
 }
 
 /** The problems validation reports for the input, as `path: message` lines. */

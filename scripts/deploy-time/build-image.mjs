@@ -7,7 +7,9 @@
 //   CONSUL_LAB_IMAGE_TAG         the image's tag, `<lab>-<name>:<digest of its inputs>`
 //   CONSUL_LAB_IMAGE_CONTEXT     the build context, a directory under assets/ holding a Dockerfile
 //   CONSUL_LAB_IMAGE_BUILD_ARGS  the build args as a JSON object of strings
-// The `docker` CLI honours DOCKER_HOST and the current context, as the user's own commands do.
+//   CONSUL_LAB_IMAGE_DOCKER_VARIABLES  optional, on a lab over several hosts: the Docker variables of the host to build
+//                                on, as a JSON object (a string sets a variable, null clears it)
+// Otherwise the `docker` CLI honours DOCKER_HOST and the current context, as the user's own commands do.
 // @ts-check
 import { spawnSync } from "node:child_process";
 import process from "node:process";
@@ -33,8 +35,23 @@ try {
   fail(`CONSUL_LAB_IMAGE_BUILD_ARGS is not valid JSON: ${error.message}`);
 }
 
+/** @type {NodeJS.ProcessEnv} */
+const dockerEnv = { ...process.env };
+if (process.env.CONSUL_LAB_IMAGE_DOCKER_VARIABLES) {
+  let variables;
+  try {
+    variables = JSON.parse(process.env.CONSUL_LAB_IMAGE_DOCKER_VARIABLES);
+  } catch (error) {
+    fail(`CONSUL_LAB_IMAGE_DOCKER_VARIABLES is not valid JSON: ${error.message}`);
+  }
+  for (const [name, value] of Object.entries(variables)) {
+    if (value === null) delete dockerEnv[name];
+    else dockerEnv[name] = String(value);
+  }
+}
+
 /** @param {string[]} args @param {"pipe" | "inherit"} stdio */
-const docker = (args, stdio = "pipe") => spawnSync("docker", args, { stdio, encoding: "utf8" });
+const docker = (args, stdio = "pipe") => spawnSync("docker", args, { stdio, encoding: "utf8", env: dockerEnv });
 const present = () => docker(["image", "inspect", "--format", "{{.Id}}", tag]).status === 0;
 
 const probe = docker(["version", "--format", "{{.Server.Version}}"]);

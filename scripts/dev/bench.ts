@@ -11,6 +11,7 @@
  *   CLI overhead   `cdktf synth` with an app that writes an empty manifest, and `npm run synth` vs `cdktf synth`
  *                  of the stock app
  *   lab size       the app on generated labs of 6 to 600 nodes, fitted as a fixed cost plus a cost per node
+ *   hosts          the app on a 300-node lab on one host and spread over 5 hosts (target: under 2 s)
  *   input scale    reading and validating a topology whose KV map holds 20,000 and 200,000 keys: time per key, peak
  *   baseline       with BENCH_BASELINE=<commit>, that commit's app on the same 600-node lab (git worktree)
  */
@@ -164,6 +165,14 @@ function main(): void {
     print("\nGenerated labs, the app alone:", bySize);
     const { fixed, perNode } = fit(bySize.map((figure, index) => [sizes[index], figure.median]));
     console.log(`  fit: ${fixed.toFixed(2)} s fixed + ${(perNode * 1000).toFixed(2)} ms per node`);
+
+    const overHosts = join(work, "lab-300-5-hosts.json");
+    writeFileSync(overHosts, JSON.stringify(generatedTopology(300, 5)));
+    const spread = interleaved([
+      labs[sizes.indexOf(300)],
+      app("300 nodes over 5 hosts", ["scripts/run-ts.mjs", "main.ts"], { CONSUL_LAB_TOPOLOGY: overHosts }),
+    ]);
+    print("\nOne host or several, the app alone:", spread, spread[0]);
 
     // Input scale: a topology file whose KV map holds 20,000 and 200,000 keys, read and validated alone.
     const keyCounts = [20_000, 200_000];
