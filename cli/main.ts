@@ -29,6 +29,8 @@ import { labSecrets, writeSecretVariables } from "./deploy-secrets";
 import { labApi } from "../verify/lab-api";
 import { DRILL_STATE_FILE, readDrillState, restoreInterruptedDrill } from "../verify/drill-state";
 import { LabContainers } from "../verify/lab-containers";
+import { labEngines } from "../shared/lab-engines";
+import { DOCKER_ENGINE_VARIABLES } from "../shared/docker-hosts";
 import { StackTerraform } from "./terraform";
 
 const OUTDIR = join(PROJECT_ROOT, "cdktf.out");
@@ -151,7 +153,8 @@ async function deploy(invocation: Invocation): Promise<void> {
   const env = invocation.env;
   const stacks = await synthWithSecrets(invocation, true);
   await stopIfInterrupted();
-  await buildAssetImages(invocation.lab, env, labAssetImages(invocation.lab));
+  for (const { host } of labEngines(invocation.lab, env))
+    await buildAssetImages(invocation.lab, env, labAssetImages(invocation.lab, host), host);
   const outputs: Record<string, Record<string, unknown>> = {};
   const summary: string[] = [];
   for (const stack of stacks) {
@@ -245,15 +248,28 @@ async function cdktf({ lab, env, options }: Invocation): Promise<number> {
 
 /** Finishes an interrupted drill first (it stopped containers and may have set the operator's switch), then heals. */
 async function repair({ lab, env }: Invocation): Promise<boolean> {
-  const docker = new DockerCli(env);
+  const engines = labEngines(lab, env);
   const name = lab.topology.name;
   let drillFinished: boolean | undefined = true;
   if (readDrillState()) {
     say(`an interrupted drill left ${DRILL_STATE_FILE}; putting back what it changed first`);
-    drillFinished = await restoreInterruptedDrill(name, new LabContainers(docker, name), labApi(lab, env), say);
+    drillFinished = await restoreInterruptedDrill(name, new LabContainers(engines, name), labApi(lab, env), say);
   }
-  const whole = await repairLab(docker, name, say);
+  const whole = await repairLab(engines, name, say);
   return whole && drillFinished !== false;
+}
+
+/**
+ * On one host, the Docker provider reads DOCKER_HOST but not the CLI's current context: point both at the same engine.
+ * Over several hosts, each provider names its own engine, and the variables it would take as defaults instead
+ * (DOCKER_CONTEXT overrides a provider's host, DOCKER_CERT_PATH turns its ssh:// into TLS) are removed.
+ */
+function pointTerraformAtEngines(lab: Lab, env: NodeJS.ProcessEnv): void {
+  if (!lab.multiHost) {
+    if (!env.DOCKER_HOST) env.DOCKER_HOST = new DockerCli(env).endpoint();
+    return;
+  }
+  for (const name of DOCKER_ENGINE_VARIABLES) delete env[name];
 }
 
 const COMMANDS = ["synth", "doctor", "diff", "deploy", "destroy", "repair", "cdktf"] as const;
@@ -295,10 +311,9 @@ async function main(argv: string[]): Promise<number> {
       // Terraform writes the state, and saved plans, with every secret in clear: only this user may read them.
       process.umask(0o077);
       protectState();
-      // The Docker provider reads DOCKER_HOST but not the CLI's current context: point both at the same engine.
-      if (!env.DOCKER_HOST) env.DOCKER_HOST = new DockerCli(env).endpoint();
     }
     const invocation = { lab: loadLab(env), env, options };
+    if (runsTerraform) pointTerraformAtEngines(invocation.lab, env);
     switch (command) {
       case "synth":
         await synth(env);

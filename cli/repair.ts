@@ -5,6 +5,7 @@
  */
 import type { DockerCli } from "../shared/docker-cli";
 import { LAB_LABEL } from "../shared/labels";
+import { type LabEngine, onHost } from "../shared/lab-engines";
 import { assessPods, inspectLab, NodePod, podIsWhole, podProblems } from "../shared/node-pods";
 
 /** Seconds Docker gives a stranded container to stop before it is killed, on restart. */
@@ -18,7 +19,29 @@ async function act(docker: DockerCli, args: string[], say: (line: string) => voi
   return result.status === 0;
 }
 
-export async function repairLab(docker: DockerCli, labName: string, say: (line: string) => void): Promise<boolean> {
+/**
+ * Repairs the lab on each of its engines (shared/lab-engines.ts), host by host: a node's containers all run on its
+ * host, so each host's pods are judged and healed by its own engine. Whether every host's nodes are whole at the end.
+ */
+export async function repairLab(
+  engines: readonly LabEngine[],
+  labName: string,
+  say: (line: string) => void,
+): Promise<boolean> {
+  let whole = true;
+  for (const engine of engines) {
+    const sayOnHost = engine.host ? (line: string) => say(`${engine.host!.name}: ${line}`) : say;
+    try {
+      whole = (await repairOnEngine(engine.docker, labName, sayOnHost)) && whole;
+    } catch (error) {
+      say(`cannot repair the nodes${onHost(engine)}: ${(error as Error).message}; check \`npm run doctor\``);
+      whole = false;
+    }
+  }
+  return whole;
+}
+
+async function repairOnEngine(docker: DockerCli, labName: string, say: (line: string) => void): Promise<boolean> {
   let pods = assessPods(await inspectLab(docker, labName));
   if (pods.length === 0) {
     say(`no container of lab ${labName} was found (label ${LAB_LABEL}=${labName}); deploy it with \`npm run deploy\``);

@@ -1,10 +1,10 @@
 import { Image } from "@cdktf/provider-docker/lib/image";
 import { TerraformResource, type ITerraformDependable, type TerraformProvider } from "cdktf";
 import { Construct } from "constructs";
-import type { HostSpec, Lab } from "../topology";
+import type { HostSpec, Lab, WorkloadKind } from "../topology";
 import { AclBootstrap } from "./acl-bootstrap";
 import { AssetImage } from "./asset-image";
-import { dnsForwarderImageSpec, loadBalancerImageSpec } from "../shared/asset-images";
+import { dnsForwarderImageSpec, labAssetImages, loadBalancerImageSpec } from "../shared/asset-images";
 import { ConsulAgent } from "./consul-agent";
 import { DnsForwarder } from "./dns-forwarder";
 import { EntryPoint } from "./entry-point";
@@ -41,28 +41,30 @@ interface ImageIds {
  * it runs (a lab on one host always has nginx's). `host`: where the built ones are built, on a lab over several hosts.
  */
 function labImages(scope: Construct, lab: Lab, host?: HostSpec): ImageIds {
-  const nodes = host ? lab.nodesOn(host.name) : lab.nodes;
-  const runs = (...kinds: string[]) => nodes.some((node) => kinds.includes(lab.workloadOf(node.name) ?? ""));
+  const workloads = lab.workloadsOn(host?.name);
+  const runsPages = ["app", "sorry", "entry", "placeholder"].some((kind) => workloads.has(kind as WorkloadKind));
   // keepLocally: destroying the lab must not delete images other projects on the host may use.
   const consulImage = new Image(scope, "consul-image", { name: lab.topology.images.consul, keepLocally: true });
   const nginxImage =
-    !host || runs("app", "sorry", "entry", "placeholder")
+    !host || runsPages
       ? new Image(scope, "nginx-image", { name: lab.topology.images.nginx, keepLocally: true })
       : undefined;
   // The namespace containers only sleep: the small Alpine base, which no Consul upgrade changes, so upgrading
   // Consul replaces the agent containers (their data volumes stay) and not every node's namespace with all its
   // containers. Terraform replaces them in parallel; the volumes bring the cluster back with its state.
   const alpineImage = new Image(scope, "alpine-image", { name: lab.topology.images.dnsmasqBase, keepLocally: true });
-  const lbImage = runs("load-balancer")
-    ? new AssetImage(scope, "load-balancer-image", { lab, spec: loadBalancerImageSpec(lab), host })
-    : undefined;
-  const dnsImage = new AssetImage(scope, "dnsmasq-image", { lab, spec: dnsForwarderImageSpec(lab), host });
+  const built = new Map(
+    labAssetImages(lab, host).map((spec) => [
+      spec.name,
+      new AssetImage(scope, `${spec.name}-image`, { lab, spec, host }),
+    ]),
+  );
   return {
     alpine: alpineImage.imageId,
     consul: consulImage.imageId,
     nginx: nginxImage?.imageId,
-    dns: dnsImage.image.imageId,
-    loadBalancer: lbImage?.image.imageId,
+    dns: built.get(dnsForwarderImageSpec(lab).name)!.image.imageId,
+    loadBalancer: built.get(loadBalancerImageSpec(lab).name)?.image.imageId,
   };
 }
 

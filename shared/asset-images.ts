@@ -39,9 +39,12 @@ export function dnsForwarderImageSpec(lab: Lab): AssetImageSpec {
   };
 }
 
-/** Every image this lab builds: the forwarders' always, the load balancers' when a node runs one. */
-export function labAssetImages(lab: Lab): AssetImageSpec[] {
-  const hasLoadBalancers = lab.nodesRunning("load-balancer").length > 0;
+/**
+ * Every image this lab builds: the forwarders' always, the load balancers' when a node runs one; on a lab over several
+ * hosts, those a given host's nodes run (each host builds its own copies).
+ */
+export function labAssetImages(lab: Lab, host?: HostSpec): AssetImageSpec[] {
+  const hasLoadBalancers = lab.workloadsOn(host?.name).has("load-balancer");
   return [...(hasLoadBalancers ? [loadBalancerImageSpec(lab)] : []), dnsForwarderImageSpec(lab)];
 }
 

@@ -5,7 +5,7 @@
 import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { AssetImageSpec, assetImageTag, BUILD_IMAGE_SCRIPT, buildImageEnvironment } from "./asset-images";
-import type { Lab } from "../topology";
+import type { HostSpec, Lab } from "../topology";
 import { capture, CliError, CommandResult, passThrough, PROJECT_ROOT } from "./process";
 
 /** The `docker` CLI with the lab's environment, asked for JSON where it can print it. */
@@ -76,16 +76,17 @@ export class DockerCli {
 
 /**
  * Builds every image the lab runs from assets/ that is not already local, with the script the cluster stack's build
- * steps run (scripts/deploy-time/build-image.mjs), showing the builder's progress.
+ * steps run (scripts/deploy-time/build-image.mjs), showing the builder's progress; on `host` for a lab over several.
  */
 export async function buildAssetImages(
   lab: Lab,
   env: NodeJS.ProcessEnv,
   specs: readonly AssetImageSpec[],
+  host?: HostSpec,
 ): Promise<void> {
   for (const spec of specs) {
     const tag = assetImageTag(lab, spec);
-    const environment = buildImageEnvironment(tag, spec, (path) => join(PROJECT_ROOT, path));
+    const environment = buildImageEnvironment(tag, spec, (path) => join(PROJECT_ROOT, path), host);
     const status = await passThrough(process.execPath, [join(PROJECT_ROOT, BUILD_IMAGE_SCRIPT)], {
       env: { ...env, ...environment },
     });

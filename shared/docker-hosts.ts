@@ -6,16 +6,21 @@
 import type { HostSpec } from "../topology";
 
 /** The Docker CLI's variables that choose an engine; a host sets some and clears the others. */
-const ENGINE_VARIABLES = ["DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_CERT_PATH", "DOCKER_TLS_VERIFY"] as const;
+export const DOCKER_ENGINE_VARIABLES = [
+  "DOCKER_HOST",
+  "DOCKER_CONTEXT",
+  "DOCKER_CERT_PATH",
+  "DOCKER_TLS_VERIFY",
+] as const;
 
 /**
  * The variables that point the Docker CLI at a host: DOCKER_HOST for an endpoint (with DOCKER_CERT_PATH and
  * DOCKER_TLS_VERIFY for tcp://), DOCKER_CONTEXT for a context. `null` clears a variable the user may have set, since
  * the CLI prefers DOCKER_HOST to DOCKER_CONTEXT and would take a stray certificate folder for this host's.
  */
-export function dockerVariablesOf(host: HostSpec): Record<(typeof ENGINE_VARIABLES)[number], string | null> {
-  const cleared = Object.fromEntries(ENGINE_VARIABLES.map((name) => [name, null])) as Record<
-    (typeof ENGINE_VARIABLES)[number],
+export function dockerVariablesOf(host: HostSpec): Record<(typeof DOCKER_ENGINE_VARIABLES)[number], string | null> {
+  const cleared = Object.fromEntries(DOCKER_ENGINE_VARIABLES.map((name) => [name, null])) as Record<
+    (typeof DOCKER_ENGINE_VARIABLES)[number],
     string | null
   >;
   if (host.context !== undefined) return { ...cleared, DOCKER_CONTEXT: host.context };

@@ -185,6 +185,12 @@ export class Lab {
     return this.nodes.filter((node) => this.hostByNode.get(node.name) === hostName);
   }
 
+  /** The workloads the nodes of a host run, or of the whole lab when `hostName` is undefined. */
+  workloadsOn(hostName?: string): Set<WorkloadKind> {
+    const nodes = hostName === undefined ? this.nodes : this.nodesOn(hostName);
+    return new Set(nodes.flatMap((node) => this.workloadOf(node.name) ?? []));
+  }
+
   /** The Swarm manager that creates the lab's overlay network; undefined for a lab on one host. */
   get managerHost(): HostSpec | undefined {
     return this.multiHost ? managerHost(this.hosts) : undefined;

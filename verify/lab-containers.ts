@@ -4,7 +4,8 @@
  * asked while Docker works, and no call can hang a drill.
  */
 import { LAB_LABEL, NODE_LABEL, ROLE_LABEL } from "../shared/labels";
-import type { DockerCli } from "../shared/docker-cli";
+import { DockerCli } from "../shared/docker-cli";
+import { LabEngine, onHost } from "../shared/lab-engines";
 import { assessPods, inspectLab, NodePod } from "../shared/node-pods";
 
 export interface LabContainer {
@@ -13,6 +14,8 @@ export interface LabContainer {
   /** `netns`, `agent`, `dns`, or the workload's kind (`app`, `sorry`, `load-balancer`, `entry`, ...). */
   readonly role: string;
   readonly running: boolean;
+  /** The host it runs on, on a lab over several hosts. */
+  readonly host?: string;
 }
 
 interface PsLine {
@@ -35,18 +38,32 @@ export const DOCKER_TIMEOUTS = {
 const whyFailed = (result: { startError?: string; stderr: string }) =>
   (result.startError ?? result.stderr).trim().split("\n").pop();
 
-/** The containers of one lab, found and acted on by label; refuses to act on anything else. */
+/**
+ * The containers of one lab, found and acted on by label; refuses to act on anything else. On a lab over several hosts
+ * each host's engine is asked for its own, and a command about a container goes to the host it runs on.
+ */
 export class LabContainers {
-  constructor(
-    private readonly docker: DockerCli,
-    readonly labName: string,
-  ) {}
+  private readonly engines: readonly LabEngine[];
 
-  /** Every container of the lab, running or not; throws when Docker cannot be asked. */
+  /** `engines`: the lab's engines (shared/lab-engines.ts), or the one CLI of a lab on one host. */
+  constructor(
+    engines: DockerCli | readonly LabEngine[],
+    readonly labName: string,
+  ) {
+    this.engines = engines instanceof DockerCli ? [{ docker: engines }] : engines;
+  }
+
+  /** Every container of the lab on every host, running or not; throws, naming the host, when one cannot be asked. */
   async list(): Promise<LabContainer[]> {
+    const perHost = await Promise.all(this.engines.map((engine) => this.listOn(engine)));
+    return perHost.flat();
+  }
+
+  private async listOn(engine: LabEngine): Promise<LabContainer[]> {
     const args = ["ps", "--all", "--filter", `label=${LAB_LABEL}=${this.labName}`, "--format", "{{json .}}"];
-    const result = await this.docker.runAsync(args, DOCKER_TIMEOUTS.list);
-    if (result.startError || result.status !== 0) throw new Error(`docker ps failed: ${whyFailed(result)}`);
+    const result = await engine.docker.runAsync(args, DOCKER_TIMEOUTS.list);
+    if (result.startError || result.status !== 0)
+      throw new Error(`docker ps${onHost(engine)} failed: ${whyFailed(result)}`);
     return result.stdout
       .split("\n")
       .filter((line) => line.trim())
@@ -63,6 +80,7 @@ export class LabContainers {
           node: labels[NODE_LABEL] ?? "",
           role: labels[ROLE_LABEL] ?? "",
           running: line.State === "running",
+          ...(engine.host ? { host: engine.host.name } : {}),
         };
       })
       .filter((container) => container.node !== "");
@@ -72,17 +90,28 @@ export class LabContainers {
     return (await this.list()).find((container) => container.node === node && container.role === role);
   }
 
-  /** Each node's pod: whether its containers run inside its namespace (node-pods.ts). */
+  /** Each node's pod: whether its containers run inside its namespace (node-pods.ts). A pod never spans hosts. */
   async pods(): Promise<NodePod[]> {
-    return assessPods(await inspectLab(this.docker, this.labName));
+    const perHost = await Promise.all(
+      this.engines.map(async (engine) => assessPods(await inspectLab(engine.docker, this.labName))),
+    );
+    return perHost.flat();
+  }
+
+  /** The CLI of the engine a container runs on. */
+  private dockerOf(container: LabContainer): DockerCli {
+    const engine = this.engines.find((candidate) => candidate.host?.name === container.host) ?? this.engines[0];
+    return engine.docker;
   }
 
   /** Stops or starts a container of this lab; anything else is refused. */
   private async act(action: "stop" | "start", container: LabContainer): Promise<void> {
-    if (!(await this.list()).some((candidate) => candidate.name === container.name)) {
+    if (
+      !(await this.list()).some((candidate) => candidate.name === container.name && candidate.host === container.host)
+    ) {
       throw new Error(`refusing to ${action} ${container.name}: it is not a container of lab ${this.labName}`);
     }
-    const result = await this.docker.runAsync([action, container.name], DOCKER_TIMEOUTS.act);
+    const result = await this.dockerOf(container).runAsync([action, container.name], DOCKER_TIMEOUTS.act);
     if (result.status !== 0 || result.startError)
       throw new Error(`docker ${action} ${container.name}: ${whyFailed(result)}`);
   }
@@ -102,7 +131,7 @@ export class LabContainers {
 
   /** Runs a command in a container of this lab; its stdout, or undefined when it failed or did not answer in time. */
   async exec(container: LabContainer, command: readonly string[], timeoutMs: number = DOCKER_TIMEOUTS.exec) {
-    const result = await this.docker.runAsync(["exec", container.name, ...command], timeoutMs);
+    const result = await this.dockerOf(container).runAsync(["exec", container.name, ...command], timeoutMs);
     return result.status === 0 && !result.startError ? result.stdout : undefined;
   }
 }

@@ -6,7 +6,7 @@ import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { SecretsError } from "../secrets";
 import { loadLab, TopologyError } from "../topology";
-import { DockerCli } from "../shared/docker-cli";
+import { labEngines } from "../shared/lab-engines";
 import { LAB_LABEL } from "../shared/labels";
 import { PROJECT_ROOT } from "../shared/process";
 import { labApi } from "./lab-api";
@@ -77,7 +77,7 @@ async function main(argv: string[]): Promise<number> {
     }
     throw error;
   }
-  const containers = new LabContainers(new DockerCli(env), lab.topology.name);
+  const containers = new LabContainers(labEngines(lab, env), lab.topology.name);
   const entryUrl = `http://${lab.publishedHost}:${lab.topology.publish.entryPort}/`;
 
   if (options.restore) return restoreFromState(lab.topology.name, containers, api);

@@ -1,5 +1,6 @@
 // A stand-in for the Docker CLI: it records every call (record.mjs) and answers from FAKE_DOCKER_STATE, a JSON file
-// of {version, info, networks, images, registry, containers, buildx}; `build` adds the tag to the state's images.
+// of {version, info, networks, images, registry, containers, buildx}, or from one such file per engine
+// (FAKE_DOCKER_HOSTS, see engineStateFile); `build` adds the tag to the state's images.
 // Without a state file it behaves like a CLI whose engine is down. Fails on cue (FAKE_FAIL=docker:build).
 //
 // A container is {Names, Labels: "k=v,...", State, Id?, HostConfig?: {NetworkMode}, Started?}. What a real engine
@@ -8,7 +9,24 @@
 // any container's, shown by inspect as StartedAt) orders the starts, so a restarted namespace strands what joined it
 // before.
 import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { Answer, failsOnCue, record } from "./record.mjs";
+
+/**
+ * The state file of the engine a call reaches. With FAKE_DOCKER_HOSTS (a folder), one engine per endpoint, chosen
+ * as the real CLI chooses: DOCKER_HOST before DOCKER_CONTEXT, else the default engine; its file is
+ * `<folder>/<endpoint with every character but letters, digits, '.' and '-' as '_'>.json` (`context_<name>.json` for
+ * a context, `default.json`). A missing file is an engine that does not answer. Else FAKE_DOCKER_STATE.
+ */
+export function engineStateFile(env) {
+  if (!env.FAKE_DOCKER_HOSTS) return env.FAKE_DOCKER_STATE;
+  const key = env.DOCKER_HOST
+    ? env.DOCKER_HOST.replace(/[^A-Za-z0-9.-]/g, "_")
+    : env.DOCKER_CONTEXT
+      ? `context_${env.DOCKER_CONTEXT}`
+      : "default";
+  return join(env.FAKE_DOCKER_HOSTS, `${key}.json`);
+}
 
 let saves = 0;
 
@@ -24,7 +42,7 @@ export async function docker(call) {
     await new Promise((resolve) => setTimeout(resolve, Number(env.FAKE_DOCKER_STOP_MS)));
   if (argv[0] === "start" && env.FAKE_DOCKER_START_MS)
     await new Promise((resolve) => setTimeout(resolve, Number(env.FAKE_DOCKER_START_MS)));
-  const file = env.FAKE_DOCKER_STATE;
+  const file = engineStateFile(env);
   const state = file && existsSync(file) ? JSON.parse(readFileSync(file, "utf8")) : undefined;
   // Written whole and renamed into place: the stand-in lab reads the file while the fake answers.
   const save = () => {

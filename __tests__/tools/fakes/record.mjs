@@ -26,8 +26,8 @@ export function autoVariables(dir) {
 }
 
 /**
- * Appends the call to FAKE_LOG (JSON lines): the program, its argv, its cwd, the TF_VAR_* names it saw, and for
- * Terraform the variable names its directory's variables files give it.
+ * Appends the call to FAKE_LOG (JSON lines): the program, its argv, its cwd, the TF_VAR_* names it saw, for
+ * Terraform the variable names its directory's variables files give it, and the DOCKER_* variables it saw.
  */
 export function record(call) {
   if (!call.env.FAKE_LOG) return;
@@ -40,9 +40,11 @@ export function record(call) {
   } catch {
     fileVars = ["<unreadable>"];
   }
+  // The Docker variables the call saw, which choose its engine; only when one is set.
+  const docker = Object.fromEntries(Object.entries(call.env).filter(([name]) => name.startsWith("DOCKER_")));
   appendFileSync(
     call.env.FAKE_LOG,
-    `${JSON.stringify({ program: call.program, argv: call.argv, cwd: call.cwd, tfVars, fileVars })}\n`,
+    `${JSON.stringify({ program: call.program, argv: call.argv, cwd: call.cwd, tfVars, fileVars, ...(Object.keys(docker).length ? { docker } : {}) })}\n`,
     { mode: 0o666 & ~call.umask },
   );
 }
