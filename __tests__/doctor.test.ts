@@ -1,11 +1,12 @@
 /** `npm run doctor`'s checks, each failing on cue: a fake `docker` on the PATH, a port taken on loopback, a route. */
 import { execFileSync, spawnSync } from "node:child_process";
-import { chmodSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer, Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DockerCli } from "../shared/docker-cli";
-import { CheckResult, formatCheck, isRemoteEngine, runDoctor } from "../cli/doctor";
+import { CheckResult, formatCheck, runDoctor } from "../cli/doctor";
+import { isRemoteEngine } from "../shared/lab-engines";
 import { createSecrets, ensureLabTls, generateSecrets } from "../secrets";
 import { articleInput, labOf } from "./tools/helpers";
 import { FAKES_BIN, HEALTHY_DOCKER } from "./tools/lab-checkout";
@@ -85,11 +86,49 @@ describe("npm run doctor", () => {
     expect(results["image store"].detail).toContain("containerd");
   });
 
-  it("refuses a remote engine, whose published ports this machine cannot reach", async () => {
-    const results = await doctor({ env: { DOCKER_HOST: "ssh://me@build-host" } });
+  it("refuses a remote engine it cannot forward the published ports from (not ssh://)", async () => {
+    const results = await doctor({ env: { DOCKER_HOST: "tcp://10.0.0.5:2376" } });
     expect(results["docker host"]).toMatchObject({
       ok: false,
-      fix: expect.stringContaining("on the Docker host itself"),
+      detail: expect.stringContaining("which this machine reaches only through SSH forwards"),
+      fix: "use an ssh:// endpoint for that engine",
+    });
+  });
+
+  it("accepts a remote engine over ssh://, and opens and closes the forwards a command would use", async () => {
+    const log = join(dir, `ssh-${Date.now()}.jsonl`);
+    const results = await doctor({ env: { DOCKER_HOST: "ssh://me@build-host:2222", FAKE_LOG: log } });
+    expect(results["docker host"]).toMatchObject({ ok: true, detail: expect.stringContaining("forwards 127.0.0.1:") });
+    expect(results["ports"]).toMatchObject({
+      ok: true,
+      detail: expect.stringContaining("the forwards' ports are free here"),
+    });
+    expect(results["ssh forwards"]).toMatchObject({ ok: true, detail: expect.stringContaining("from me@build-host") });
+    const ssh = readFileSync(log, "utf8")
+      .split("\n")
+      .filter(Boolean)
+      .map((line) => JSON.parse(line))
+      .filter((call) => call.program === "ssh");
+    expect(ssh.map((call) => call.event)).toEqual(["opened", "closed"]);
+    expect(ssh[0].argv).toEqual([
+      "-N",
+      "-o",
+      "ExitOnForwardFailure=yes",
+      "-o",
+      "BatchMode=yes",
+      "-p",
+      "2222",
+      ...freePorts.flatMap((port) => ["-L", `127.0.0.1:${port}:127.0.0.1:${port}`]),
+      "--",
+      "me@build-host",
+    ]);
+  });
+
+  it("names the ssh failure when the forwards cannot be opened", async () => {
+    const results = await doctor({ env: { DOCKER_HOST: "ssh://me@build-host", FAKE_FAIL: "ssh:connect" } });
+    expect(results["ssh forwards"]).toMatchObject({
+      ok: false,
+      detail: expect.stringContaining("ssh: connect to host build-host port 22: Connection refused"),
     });
   });
 
@@ -103,7 +142,8 @@ describe("npm run doctor", () => {
     ["tcp://[2001:db8::1]:2376", true],
   ])("tells a remote engine from this machine's: %s is remote: %s", async (host, remote) => {
     expect(isRemoteEngine(host)).toBe(remote);
-    expect((await doctor({ env: { DOCKER_HOST: host } }))["docker host"].ok).toBe(!remote);
+    // A remote engine over ssh:// is reached through forwards; any other is refused.
+    expect((await doctor({ env: { DOCKER_HOST: host } }))["docker host"].ok).toBe(!remote || host.startsWith("ssh://"));
   });
 
   it("refuses an engine before 20.10, whose containers cannot bind port 80 without the capability the lab drops", async () => {

@@ -15,22 +15,20 @@ import {
   secretsFile,
   TLS_DIR,
 } from "../secrets";
-import type { Lab } from "../topology";
+import type { HostSpec, Lab } from "../topology";
+import { isRemoteEngine, type LabEngine, labEngines } from "../shared/lab-engines";
+import { type PublishReach, reachOf, reachPublishedPorts, unreachableReason } from "../shared/published-ports";
+import { publishedTcpPorts } from "../shared/ssh-forwards";
+import { type CheckResult, ok, problem } from "./check-result";
+import { checkSwarm } from "./doctor-swarm";
+
+export type { CheckResult } from "./check-result";
 import { hostRoutes, parseCidr, subnetsOverlap } from "../topology/ipv4";
 import type { DockerCli } from "../shared/docker-cli";
 import { tryBind } from "./port-probe";
 import { capture } from "../shared/process";
 import { LAB_LABEL } from "../shared/labels";
 import { terraformBinary } from "./terraform";
-
-export interface CheckResult {
-  readonly check: string;
-  readonly ok: boolean;
-  /** What was seen: a version, an address, the cause of a problem. */
-  readonly detail: string;
-  /** What to do about a problem. */
-  readonly fix?: string;
-}
 
 export interface DoctorContext {
   readonly lab: Lab;
@@ -40,6 +38,8 @@ export interface DoctorContext {
   readonly routeTable: string;
   /** The lab's TLS folder. @default the project's .secrets/tls */
   readonly tlsDir?: string;
+  /** The engine of the publish node's host, once known. */
+  readonly publishEngine?: LabEngine;
 }
 
 /** The oldest Terraform with `terraform_data` (the leader gate, the ACL bootstrap), and the Node this project needs. */
@@ -47,9 +47,6 @@ export const MIN_TERRAFORM = "1.4.0";
 export const MIN_NODE_MAJOR = 20;
 /** The oldest engine that opens ports below 1024 to a container's unprivileged processes (container-hardening.ts). */
 export const MIN_ENGINE = "20.10.0";
-
-const ok = (check: string, detail: string): CheckResult => ({ check, ok: true, detail });
-const problem = (check: string, detail: string, fix: string): CheckResult => ({ check, ok: false, detail, fix });
 
 function versionAtLeast(version: string, minimum: string): boolean {
   const parts = (text: string) =>
@@ -90,31 +87,21 @@ function checkTerraform(context: DoctorContext): CheckResult {
 }
 
 /**
- * The Consul provider, the leader gate and the ACL bootstrap reach the lab at `publish.address` from the deploying
- * machine, so the engine must run on this machine: a remote engine publishes its ports on its own loopback.
+ * Where the lab's ports are published, as this machine reaches them: on this machine, or on a remote host reached
+ * over ssh://, whose ports each command forwards here (shared/published-ports.ts). Another remote engine publishes
+ * where nothing here reaches.
  */
-function checkDockerHost(context: DoctorContext, host: string): CheckResult {
-  if (isRemoteEngine(host)) {
-    return problem(
+function checkDockerHost(context: DoctorContext, reach: PublishReach): CheckResult {
+  if (reach.kind === "unreachable")
+    return problem("docker host", unreachableReason(context.lab, reach), "use an ssh:// endpoint for that engine");
+  if (reach.kind === "ssh") {
+    const ports = publishedTcpPorts(context.lab).map((port) => port.port);
+    return ok(
       "docker host",
-      `${host} is a remote engine; the lab publishes Consul and the site on ${context.lab.topology.publish.address} of that machine, which Terraform and the deploy scripts here cannot reach`,
-      "run `npm run deploy` on the Docker host itself (unset DOCKER_HOST, or `docker context use default`)",
+      `${reach.endpoint}${reach.host ? ` (${reach.host}, the publish node's)` : ""}, remote: each command forwards 127.0.0.1:${ports.join(", ")} from there over ssh; DNS over UDP is not forwarded`,
     );
   }
-  return ok("docker host", host);
-}
-
-/** Whether an engine endpoint is on another machine: a network address that is not this machine's loopback. */
-export function isRemoteEngine(endpoint: string): boolean {
-  if (!/^(ssh|tcp|https?):\/\//.test(endpoint)) return false;
-  let hostname: string;
-  try {
-    // URL keeps an IPv6 address in brackets (tcp://[::1]:2375 has hostname "[::1]").
-    hostname = new URL(endpoint).hostname.replace(/^\[(.*)\]$/, "$1");
-  } catch {
-    return true;
-  }
-  return !["127.0.0.1", "localhost", "::1"].includes(hostname);
+  return ok("docker host", reach.endpoint);
 }
 
 /**
@@ -128,6 +115,7 @@ interface DockerVersion {
 }
 
 function checkDockerEngine(context: DoctorContext, host: string): CheckResult {
+  const remote = isRemoteEngine(host);
   const result = context.docker.run(["version", "--format", "{{json .}}"]);
   if (result.startError) {
     return problem(
@@ -142,7 +130,9 @@ function checkDockerEngine(context: DoctorContext, host: string): CheckResult {
     return problem(
       "docker engine",
       `cannot reach the engine at ${host}: ${cause}`,
-      "start Docker (`sudo systemctl start docker`), or let your user use it (`sudo usermod -aG docker $USER`, then log in again)",
+      remote
+        ? `check that the host is up and that \`${host.startsWith("ssh://") ? `ssh ${host.slice("ssh://".length)} docker version` : `docker -H ${host} version`}\` works from here`
+        : "start Docker (`sudo systemctl start docker`), or let your user use it (`sudo usermod -aG docker $USER`, then log in again)",
     );
   }
   const major = Number(/^(\d+)\./.exec(version.Server.Version)?.[1] ?? 0);
@@ -189,14 +179,17 @@ interface ContainerInspect {
   HostConfig?: { PortBindings?: Record<string, { HostIp?: string; HostPort?: string }[] | null> };
 }
 
-/** The host ports the lab's own containers publish, as `address:port/protocol`. */
-function portsHeldByLab(context: DoctorContext): Set<string> {
-  const names = context.docker
-    .run(["ps", "--quiet", "--filter", `label=${LAB_LABEL}=${context.lab.topology.name}`])
-    .stdout.split("\n")
-    .filter(Boolean);
-  if (names.length === 0) return new Set();
-  const containers = context.docker.json<ContainerInspect[]>(["inspect", ...names]) ?? [];
+/** The host ports running containers publish, as `address:port/protocol`: the lab's own, or everyone else's. */
+function publishedBindings(context: DoctorContext, whose: "lab" | "others"): Set<string> {
+  const running = (filter: string[]) =>
+    context.docker
+      .run(["ps", "--quiet", "--no-trunc", ...filter])
+      .stdout.split("\n")
+      .filter(Boolean);
+  const ofLab = new Set(running(["--filter", `label=${LAB_LABEL}=${context.lab.topology.name}`]));
+  const ids = whose === "lab" ? [...ofLab] : running([]).filter((id) => !ofLab.has(id));
+  if (ids.length === 0) return new Set();
+  const containers = context.docker.json<ContainerInspect[]>(["inspect", ...ids]) ?? [];
   return new Set(
     containers.flatMap((container) =>
       Object.entries(container.HostConfig?.PortBindings ?? {}).flatMap(([internal, bindings]) =>
@@ -208,16 +201,60 @@ function portsHeldByLab(context: DoctorContext): Set<string> {
   );
 }
 
-async function checkPorts(context: DoctorContext): Promise<CheckResult> {
-  const { publish } = context.lab.topology;
-  const wanted: [number, "tcp" | "udp", string][] = [
+/** The ports the lab publishes, each with its protocol and field. */
+function wantedPorts(lab: Lab): [number, "tcp" | "udp", string][] {
+  const { publish } = lab.topology;
+  return [
     [publish.httpPort, "tcp", "publish.httpPort"],
     [publish.dnsPort, "tcp", "publish.dnsPort"],
     [publish.dnsPort, "udp", "publish.dnsPort"],
-    ...(context.lab.entryNode ? [[publish.entryPort, "tcp", "publish.entryPort"] as [number, "tcp", string]] : []),
+    ...(lab.entryNode ? [[publish.entryPort, "tcp", "publish.entryPort"] as [number, "tcp", string]] : []),
   ];
+}
+
+/**
+ * The ports on a remote publish host, where nothing here can bind to try them: none held there by another container
+ * (a program outside Docker holding one shows when the deploy publishes it), and the forwards' ports free here.
+ */
+async function checkRemotePorts(context: DoctorContext, where: string): Promise<CheckResult> {
+  const { publish } = context.lab.topology;
+  const others = publishedBindings(context, "others");
+  const takenThere = wantedPorts(context.lab)
+    .filter(
+      ([port, protocol]) =>
+        others.has(`${publish.address}:${port}/${protocol}`) || others.has(`0.0.0.0:${port}/${protocol}`),
+    )
+    .map(([port, protocol, field]) => `${port}/${protocol} (${field})`);
+  const takenHere: string[] = [];
+  for (const { port, field } of publishedTcpPorts(context.lab)) {
+    const error = await tryBind("127.0.0.1", port, "tcp");
+    if (error) takenHere.push(`127.0.0.1:${port} (${field}: ${error === "EADDRINUSE" ? "in use" : error})`);
+  }
+  if (takenThere.length > 0)
+    return problem(
+      "ports",
+      `taken on ${where} by another container: ${takenThere.join(", ")}`,
+      "stop that container, or choose other ports in the topology's publish section",
+    );
+  if (takenHere.length > 0)
+    return problem(
+      "ports",
+      `the ssh forwards need these ports here, and they are taken: ${takenHere.join(", ")}`,
+      "stop what holds them (`ss -lntp`), or choose other ports in the topology's publish section",
+    );
+  return ok(
+    "ports",
+    `no other container publishes ${wantedPorts(context.lab)
+      .map(([port, protocol]) => `${port}/${protocol}`)
+      .join(", ")} on ${where}; the forwards' ports are free here`,
+  );
+}
+
+async function checkPorts(context: DoctorContext): Promise<CheckResult> {
+  const { publish } = context.lab.topology;
+  const wanted = wantedPorts(context.lab);
   // A redeploy finds the ports taken by the lab's own containers, which is fine.
-  const held = portsHeldByLab(context);
+  const held = publishedBindings(context, "lab");
   const heldByLab = (port: number, protocol: string) =>
     held.has(`${publish.address}:${port}/${protocol}`) || held.has(`0.0.0.0:${port}/${protocol}`);
   const taken: string[] = [];
@@ -357,7 +394,7 @@ function unresolvable(context: DoctorContext, reference: string): string | undef
 }
 
 /** Every pinned image is local, or its registry has it: a wrong tag or digest stops the deploy before any change. */
-function checkImages(context: DoctorContext): CheckResult {
+function checkImages(context: DoctorContext, host?: HostSpec): CheckResult {
   const { images } = context.lab.topology;
   const pinned = [images.consul, images.nginx, images.consulTemplate, images.dnsmasqBase];
   const missing = pinned.filter((reference) => !context.docker.hasImage(reference));
@@ -365,7 +402,7 @@ function checkImages(context: DoctorContext): CheckResult {
     const why = unresolvable(context, reference);
     return why === undefined ? [] : [`${reference} (${why})`];
   });
-  const built = labAssetImages(context.lab).length;
+  const built = labAssetImages(context.lab, host).length;
   if (unresolved.length > 0) {
     return problem(
       "images",
@@ -381,16 +418,59 @@ function checkImages(context: DoctorContext): CheckResult {
   );
 }
 
-/** Every check, in the order they print. The engine's checks stop at the first that cannot reach it. */
+/** Opens the ssh forwards a command would, and closes them: ssh, its keys and the server's forwarding work. */
+async function checkForwards(context: DoctorContext): Promise<CheckResult> {
+  try {
+    const ports = await reachPublishedPorts(context.lab, context.env, context.publishEngine);
+    await ports.close();
+    const numbers = publishedTcpPorts(context.lab).map((port) => port.port);
+    return ok("ssh forwards", `opened and closed 127.0.0.1:${numbers.join(", ")} from ${ports.forwardedFrom}`);
+  } catch (error) {
+    return problem(
+      "ssh forwards",
+      (error as Error).message,
+      "make `ssh` to that host work without a prompt (a key or an agent), with AllowTcpForwarding on its server",
+    );
+  }
+}
+
+/**
+ * Every check, in the order they print. The engine's checks stop at the first that cannot reach it. On a lab over
+ * several hosts each host's engine is checked (its lines name it), then the swarm they form.
+ */
 export async function runDoctor(context: DoctorContext): Promise<CheckResult[]> {
+  const { lab } = context;
   const results: CheckResult[] = [checkNode(), checkTerraform(context)];
-  const host = context.docker.endpoint();
-  const hostCheck = checkDockerHost(context, host);
+  const engines: LabEngine[] = lab.multiHost ? labEngines(lab, context.env) : [{ docker: context.docker }];
+  const publishHost = lab.hostOf(lab.publishNode.name)?.name;
+  const publish = engines.find((engine) => engine.host?.name === publishHost)!;
+  const reach = reachOf(publish);
+  const hostCheck = checkDockerHost(context, reach);
   results.push(hostCheck);
-  const engine = checkDockerEngine(context, host);
-  results.push(engine);
-  if (engine.ok && hostCheck.ok) {
-    results.push(checkImageStore(context), await checkPorts(context), checkSubnet(context), checkImages(context));
+  const onEngine = (engine: LabEngine) => ({ ...context, docker: engine.docker });
+  const named = (engine: LabEngine, result: CheckResult) =>
+    engine.host ? { ...result, check: `${result.check} on ${engine.host.name}` } : result;
+  const reachable: LabEngine[] = [];
+  for (const engine of engines) {
+    const engineCheck = named(engine, checkDockerEngine(onEngine(engine), engine.docker.endpoint()));
+    results.push(engineCheck);
+    if (engineCheck.ok) reachable.push(engine);
+  }
+  if (lab.multiHost) results.push(checkSwarm(lab, reachable));
+  if (hostCheck.ok && reachable.length === engines.length) {
+    for (const engine of engines) results.push(named(engine, checkImageStore(onEngine(engine))));
+    const where = publishHost ?? reach.endpoint;
+    results.push(
+      reach.kind === "ssh" ? await checkRemotePorts(onEngine(publish), where) : await checkPorts(onEngine(publish)),
+    );
+    for (const engine of engines) {
+      const on = onEngine(engine);
+      // The route table is this machine's: it says nothing about a remote host's routes.
+      const local = !isRemoteEngine(engine.docker.endpoint());
+      results.push(named(engine, checkSubnet(local ? on : { ...on, routeTable: "" })));
+      results.push(named(engine, checkImages(on, engine.host)));
+    }
+    if (reach.kind === "ssh") results.push(await checkForwards({ ...context, publishEngine: publish }));
   }
   results.push(checkSecrets(context), checkTls(context));
   return results;

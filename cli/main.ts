@@ -31,6 +31,7 @@ import { DRILL_STATE_FILE, readDrillState, restoreInterruptedDrill } from "../ve
 import { LabContainers } from "../verify/lab-containers";
 import { labEngines } from "../shared/lab-engines";
 import { DOCKER_ENGINE_VARIABLES } from "../shared/docker-hosts";
+import { reachPublishedPorts } from "../shared/published-ports";
 import { StackTerraform } from "./terraform";
 
 const OUTDIR = join(PROJECT_ROOT, "cdktf.out");
@@ -145,11 +146,30 @@ async function diff(invocation: Invocation): Promise<void> {
   for (const line of summary) console.log(`  ${line}`);
 }
 
+/**
+ * Runs a command with the lab's published ports reachable here: through SSH forwards when the publish node's engine is
+ * remote (shared/published-ports.ts), closed again however the command ends.
+ */
+async function withPublishedPorts<T>({ lab, env }: Invocation, run: () => Promise<T>): Promise<T> {
+  const ports = await reachPublishedPorts(lab, env);
+  if (ports.forwardedFrom) say(`reaching the lab's published ports through ssh forwards from ${ports.forwardedFrom}`);
+  try {
+    return await run();
+  } finally {
+    await ports.close();
+  }
+}
+
 async function deploy(invocation: Invocation): Promise<void> {
   if (!invocation.options.includes("--skip-doctor") && !(await doctor(invocation))) {
     throw new CliError("the host is not ready; nothing was changed");
   }
   await stopIfInterrupted();
+  // After the doctor, which checks that the ports the forwards take here are free.
+  await withPublishedPorts(invocation, () => deployChecked(invocation));
+}
+
+async function deployChecked(invocation: Invocation): Promise<void> {
   const env = invocation.env;
   const stacks = await synthWithSecrets(invocation, true);
   await stopIfInterrupted();
@@ -322,18 +342,18 @@ async function main(argv: string[]): Promise<number> {
       case "doctor":
         return (await doctor(invocation)) ? 0 : 1;
       case "diff":
-        await diff(invocation);
+        await withPublishedPorts(invocation, () => diff(invocation));
         return 0;
       case "deploy":
         await deploy(invocation);
         return 0;
       case "destroy":
-        await destroy(invocation);
+        await withPublishedPorts(invocation, () => destroy(invocation));
         return 0;
       case "repair":
-        return (await repair(invocation)) ? 0 : 1;
+        return (await withPublishedPorts(invocation, () => repair(invocation))) ? 0 : 1;
       default:
-        return await cdktf(invocation);
+        return await withPublishedPorts(invocation, () => cdktf(invocation));
     }
   } catch (error) {
     if (error instanceof TopologyError) {

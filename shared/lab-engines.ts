@@ -25,3 +25,22 @@ export function labEngines(lab: Lab, env: NodeJS.ProcessEnv): LabEngine[] {
 export function onHost(engine: LabEngine): string {
   return engine.host ? ` on host ${engine.host.name}` : "";
 }
+
+/** The engine that runs the publish node, whose host publishes the lab's ports. */
+export function publishEngine(lab: Lab, env: NodeJS.ProcessEnv): LabEngine {
+  const host = lab.hostOf(lab.publishNode.name);
+  return labEngines(lab, env).find((engine) => engine.host?.name === host?.name)!;
+}
+
+/** Whether an engine endpoint is on another machine: a network address that is not this machine's loopback. */
+export function isRemoteEngine(endpoint: string): boolean {
+  if (!/^(ssh|tcp|https?):\/\//.test(endpoint)) return false;
+  let hostname: string;
+  try {
+    // URL keeps an IPv6 address in brackets (tcp://[::1]:2375 has hostname "[::1]").
+    hostname = new URL(endpoint).hostname.replace(/^\[(.*)\]$/, "$1");
+  } catch {
+    return true;
+  }
+  return !["127.0.0.1", "localhost", "::1"].includes(hostname);
+}

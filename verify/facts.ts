@@ -23,6 +23,11 @@ export interface VerifyContext {
   readonly containers: LabContainers;
   /** The site's entry, `http://<publish.address>:<publish.entryPort>/`. */
   readonly entryUrl: string;
+  /**
+   * The published ports come through SSH forwards, which carry no UDP: DNS over UDP is asked inside the publish node
+   * instead (its dnsmasq, which forwards the Consul domain to its agent), and the fact says so.
+   */
+  readonly dnsUdpInsideNode?: boolean;
 }
 
 /** Whether an answer is the Consul UI: its HTML names the `consul-ui` application, which no site page does. */
@@ -183,11 +188,31 @@ async function dnsFacts(context: VerifyContext, passing: string[] | undefined): 
     [`${site.service}.query.${domain}`, passingApps.map((name) => lab.node(name).address)],
   ];
   const facts: Fact[] = [];
+  const inside = await context.containers.find(lab.publishNode.name, "dns");
   for (const [name, addresses] of names) {
     for (const [protocol, resolve] of [
       ["udp", resolveUdp],
       ["tcp", resolveTcp],
     ] as const) {
+      if (protocol === "udp" && context.dnsUdpInsideNode) {
+        facts.push(
+          await fact(
+            `DNS udp inside ${lab.publishNode.name} (UDP is not forwarded over ssh): ${name} -> ${addresses.join(", ") || "none"}`,
+            async () => {
+              if (!inside) return { ok: false, seen: "no DNS forwarder container found" };
+              const outcome = nslookupOutcome(
+                await context.containers.exec(inside, [...NSLOOKUP_A, name, "127.0.0.1"]),
+              );
+              if (!outcome) return { ok: false, seen: "the lookup did not run (no server answered nslookup)" };
+              return {
+                ok: same(outcome.addresses, addresses),
+                seen: outcome.addresses.join(", ") || outcome.refusal || "no address",
+              };
+            },
+          ),
+        );
+        continue;
+      }
       facts.push(
         await fact(
           `DNS ${protocol} ${lab.publishedHost}:${publish.dnsPort}: ${name} -> ${addresses.join(", ") || "none"}`,
@@ -200,7 +225,6 @@ async function dnsFacts(context: VerifyContext, passing: string[] | undefined): 
     }
   }
   // Inside a node: its dnsmasq on the node's loopback, as the node's own resolver reaches it.
-  const inside = await context.containers.find(lab.publishNode.name, "dns");
   const nodeName = `${lab.publishNode.name}.node.${domain}`;
   facts.push(
     await fact(

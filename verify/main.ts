@@ -7,13 +7,14 @@ import { join } from "node:path";
 import { SecretsError } from "../secrets";
 import { loadLab, TopologyError } from "../topology";
 import { labEngines } from "../shared/lab-engines";
+import { CliError, PROJECT_ROOT } from "../shared/process";
+import { type PublishedPorts, reachPublishedPorts } from "../shared/published-ports";
 import { LAB_LABEL } from "../shared/labels";
-import { PROJECT_ROOT } from "../shared/process";
 import { labApi } from "./lab-api";
 import { ConsulApi } from "./consul-api";
 import { DrillRow, DrillTimeline, runDrill } from "./drill";
 import { DRILL_STATE_FILE, readDrillState, restoreInterruptedDrill, Restorer } from "./drill-state";
-import { Fact, VerifyContext, verifyLab } from "./facts";
+import { Fact, type VerifyContext, verifyLab } from "./facts";
 import { LabContainers } from "./lab-containers";
 import { Progress } from "./progress";
 import { parseOptions, USAGE, UsageError, type VerifyOptions } from "./arguments";
@@ -62,7 +63,6 @@ async function main(argv: string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  const { drill } = options;
   const progress = new Progress();
   let lab;
   let api;
@@ -80,7 +80,47 @@ async function main(argv: string[]): Promise<number> {
   const containers = new LabContainers(labEngines(lab, env), lab.topology.name);
   const entryUrl = `http://${lab.publishedHost}:${lab.topology.publish.entryPort}/`;
 
-  if (options.restore) return restoreFromState(lab.topology.name, containers, api);
+  const reached = { lab, api, containers, entryUrl };
+  if (options.restore)
+    return withPublishedPorts(reached, env, () => restoreFromState(lab.topology.name, containers, api));
+  return checkLab(options, reached, env, progress);
+}
+
+/**
+ * Runs `run` with the lab's published ports reachable here (through ssh forwards from a remote host, closed after);
+ * a remote engine they cannot be forwarded from fails the run, in the report too.
+ */
+async function withPublishedPorts(
+  reached: Omit<VerifyContext, "dnsUdpInsideNode">,
+  env: NodeJS.ProcessEnv,
+  run: (forwardedFrom: string | undefined) => Promise<number>,
+): Promise<number> {
+  activity = "reaching the published ports";
+  let published: PublishedPorts;
+  try {
+    published = await reachPublishedPorts(reached.lab, env);
+  } catch (error) {
+    if (!(error instanceof CliError)) throw error;
+    console.error(`consul-lab: ${error.message}`);
+    writeReport({ lab: reached.lab.topology.name, passed: false, error: error.message, facts: [] });
+    return 1;
+  }
+  try {
+    return await run(published.forwardedFrom);
+  } finally {
+    await published.close();
+  }
+}
+
+/** Finds the lab's containers, then checks the facts and runs the drill when asked. */
+async function checkLab(
+  options: VerifyOptions,
+  reached: Omit<VerifyContext, "dnsUdpInsideNode">,
+  env: NodeJS.ProcessEnv,
+  progress: Progress,
+): Promise<number> {
+  const { lab, containers } = reached;
+  const { drill } = options;
 
   activity = "listing the lab's containers";
   let found;
@@ -105,9 +145,21 @@ async function main(argv: string[]): Promise<number> {
     );
     return 1;
   }
+  return withPublishedPorts(reached, env, (forwardedFrom) => verifyThrough(options, reached, forwardedFrom, progress));
+}
 
-  console.log(`verify: lab ${lab.topology.name}, Consul at ${api.url}, entry ${entryUrl}`);
-  const context = { lab, api, containers, entryUrl };
+/** The facts, and the drill when asked, with the published ports reachable (through ssh forwards from `forwardedFrom`). */
+async function verifyThrough(
+  options: VerifyOptions,
+  reached: Omit<VerifyContext, "dnsUdpInsideNode">,
+  forwardedFrom: string | undefined,
+  progress: Progress,
+): Promise<number> {
+  const { lab, api, containers, entryUrl } = reached;
+  const { drill } = options;
+  const via = forwardedFrom ? ` (through ssh forwards from ${forwardedFrom})` : "";
+  console.log(`verify: lab ${lab.topology.name}, Consul at ${api.url}, entry ${entryUrl}${via}`);
+  const context: VerifyContext = { ...reached, dnsUdpInsideNode: forwardedFrom !== undefined };
   activity = "checking the facts";
   const facts = await settledFacts(context, options.settleSeconds ?? defaultSettleSeconds(), progress);
   printFacts(facts);

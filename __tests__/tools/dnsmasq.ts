@@ -22,8 +22,8 @@ export interface RunningDnsmasq {
   stop(): Promise<void>;
 }
 
-/** Starts dnsmasq in the foreground on a config; resolves once it answers on 127.0.0.1:`port`. */
-export async function startDnsmasq(conf: string, port: number): Promise<RunningDnsmasq> {
+/** Starts dnsmasq in the foreground on a config; resolves once it answers on `address`:`port`. */
+export async function startDnsmasq(conf: string, port: number, address = "127.0.0.1"): Promise<RunningDnsmasq> {
   const dir = mkdtempSync(join(tmpdir(), "consul-lab-dnsmasq-"));
   const file = join(dir, "dnsmasq.conf");
   const log = join(dir, "queries.log");
@@ -39,9 +39,9 @@ export async function startDnsmasq(conf: string, port: number): Promise<RunningD
   child.stderr!.on("data", (chunk) => (stderr += chunk));
   const deadline = Date.now() + 5000;
   try {
-    while (dig(port, "ready.invalid").status !== 0) {
+    while (dig(port, "ready.invalid", "A", address).status !== 0) {
       if (Date.now() > deadline || child.exitCode !== null) {
-        throw new Error(`dnsmasq did not start on 127.0.0.1:${port}: ${stderr}`);
+        throw new Error(`dnsmasq did not start on ${address}:${port}: ${stderr}`);
       }
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
@@ -63,13 +63,14 @@ export async function startDnsmasq(conf: string, port: number): Promise<RunningD
   };
 }
 
-/** `dig +short` against 127.0.0.1:`port`; status is dig's (0 once a server answered, whatever the answer). */
+/** `dig` against `address`:`port`; status is dig's (0 once a server answered, whatever the answer). */
 export function dig(
   port: number,
   name: string,
   type = "A",
+  address = "127.0.0.1",
 ): { status: number | null; answers: string[]; rcode: string } {
-  const result = spawnSync("dig", ["+tries=1", "+time=1", "-p", String(port), "@127.0.0.1", name, type], {
+  const result = spawnSync("dig", ["+tries=1", "+time=1", "-p", String(port), `@${address}`, name, type], {
     encoding: "utf8",
   });
   if (result.error) throw new Error(`cannot run dig (apt-get install bind9-dnsutils): ${result.error.message}`);

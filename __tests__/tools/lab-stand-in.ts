@@ -72,8 +72,8 @@ export function labContainerLines(lab: Lab): ContainerLine[] {
 /** The stand-in runs ten times faster than a real lab. */
 export const STAND_IN_SCALE = 0.1;
 
-const listen = (server: Server, port: number) =>
-  new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
+const listen = (server: Server, port: number, address = "127.0.0.1") =>
+  new Promise<void>((resolve) => server.listen(port, address, resolve));
 const close = (server: Server) => new Promise((resolve) => server.close(resolve));
 
 export class LabStandIn {
@@ -281,7 +281,16 @@ export class LabStandIn {
       const name = args.filter((arg) => !arg.startsWith("-"))[0];
       const result = spawnSync(
         "dig",
-        ["+short", "+tries=1", "+time=1", "-p", String(this.lab.topology.publish.dnsPort), "@127.0.0.1", name, "A"],
+        [
+          "+short",
+          "+tries=1",
+          "+time=1",
+          "-p",
+          String(this.lab.topology.publish.dnsPort),
+          `@${this.lab.publishedHost}`,
+          name,
+          "A",
+        ],
         { encoding: "utf8" },
       );
       const addresses = result.stdout.split("\n").filter((line) => /^[0-9.]+$/.test(line));
@@ -375,7 +384,8 @@ export class LabStandIn {
       request.on("end", () => this.handleApi(request, response, body));
     };
     this.api = this.tls ? createHttpsServer(this.tls, serveApi) : createServer(serveApi);
-    await listen(this.api, publish.httpPort);
+    // What the lab publishes listens on publish.address, as Docker binds it; the rest is the stand-in's own.
+    await listen(this.api, publish.httpPort, lab.publishedHost);
     // What the fake docker asks for `docker exec` (what runs inside a container): plain HTTP, on a port of its own.
     this.control = createServer((request, response) => {
       let body = "";
@@ -414,19 +424,20 @@ export class LabStandIn {
         `    server 127.0.0.1:${sorryPort} backup;`,
         "}",
         "server {",
-        `    listen 127.0.0.1:${publish.entryPort} default_server;`,
+        `    listen ${lab.publishedHost}:${publish.entryPort} default_server;`,
         "    location / { proxy_pass http://site; proxy_next_upstream error timeout http_502; }",
         "}",
         "server {",
-        `    listen 127.0.0.1:${publish.entryPort};`,
+        `    listen ${lab.publishedHost}:${publish.entryPort};`,
         `    server_name ${site.consulUiHostname};`,
         // As renderers/consul-ui-vhost.ts: a secure lab's UI vhost only redirects to the published HTTPS API.
         this.tls
           ? `    return 308 https://${site.consulUiHostname}:${publish.httpPort}$request_uri;`
-          : `    location / { proxy_pass http://127.0.0.1:${publish.httpPort}; }`,
+          : `    location / { proxy_pass http://${lab.publishedHost}:${publish.httpPort}; }`,
         "}",
       ].join("\n"),
       publish.entryPort,
+      lab.publishedHost,
     );
     const hosts = join(this.dir, "consul.hosts");
     const domain = lab.topology.consul.domain;
@@ -445,14 +456,14 @@ export class LabStandIn {
       ].join("\n"),
     );
     this.dnsmasqConfig = [
-      `listen-address=127.0.0.1`,
+      `listen-address=${lab.publishedHost}`,
       "bind-interfaces",
       `port=${publish.dnsPort}`,
       "no-resolv",
       "no-hosts",
       `addn-hosts=${hosts}`,
     ].join("\n");
-    this.dnsmasq = await startDnsmasq(this.dnsmasqConfig, publish.dnsPort);
+    this.dnsmasq = await startDnsmasq(this.dnsmasqConfig, publish.dnsPort, lab.publishedHost);
     this.observe(true);
     this.poller = setInterval(() => {
       this.observe();
@@ -477,13 +488,13 @@ export class LabStandIn {
         this.dnsmasq = undefined;
         // As Docker's proxy with nothing behind it: the connection is accepted, then dropped.
         const proxy = createNetServer((socket) => socket.destroy());
-        await new Promise<void>((resolve) => proxy.listen(port, "127.0.0.1", resolve));
+        await new Promise<void>((resolve) => proxy.listen(port, this.lab.publishedHost, resolve));
         this.dnsProxy = proxy;
       } else if (up && this.dnsProxy) {
         const proxy = this.dnsProxy;
         await new Promise((resolve) => proxy.close(resolve));
         this.dnsProxy = undefined;
-        this.dnsmasq = await startDnsmasq(this.dnsmasqConfig, port);
+        this.dnsmasq = await startDnsmasq(this.dnsmasqConfig, port, this.lab.publishedHost);
       }
     } finally {
       this.switchingDns = false;

@@ -58,7 +58,7 @@ export interface RunningNginx {
  * Starts nginx in the foreground on the given server blocks; resolves once it has bound its ports (it writes its pid
  * file only then) and `port` answers, so an answer from whatever else might hold the port never counts.
  */
-export async function startNginx(serverBlocks: string, port: number): Promise<RunningNginx> {
+export async function startNginx(serverBlocks: string, port: number, address = "127.0.0.1"): Promise<RunningNginx> {
   const { dir, conf } = writeMainConf(serverBlocks);
   const child: ChildProcess = spawn("nginx", ["-p", dir, "-e", `${dir}/error.log`, "-c", conf], { stdio: "ignore" });
   const pidFile = `${dir}/nginx.pid`;
@@ -67,7 +67,7 @@ export async function startNginx(serverBlocks: string, port: number): Promise<Ru
     const bound = existsSync(pidFile) && readFileSync(pidFile, "utf8").trim() === String(child.pid);
     if (
       bound &&
-      (await fetch(`http://127.0.0.1:${port}/`, { redirect: "manual" }).then(
+      (await fetch(`http://${address}:${port}/`, { redirect: "manual" }).then(
         () => true,
         () => false,
       ))
@@ -76,7 +76,7 @@ export async function startNginx(serverBlocks: string, port: number): Promise<Ru
     if (Date.now() > deadline || child.exitCode !== null) {
       child.kill("SIGKILL");
       const log = existsSync(`${dir}/error.log`) ? readFileSync(`${dir}/error.log`, "utf8").trim() : "";
-      throw new Error(`nginx did not start on 127.0.0.1:${port}${log ? `: ${log}` : ""}`);
+      throw new Error(`nginx did not start on ${address}:${port}${log ? `: ${log}` : ""}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }

@@ -75,12 +75,29 @@ export async function docker(call) {
   if (command === "context") {
     answer.out(JSON.stringify("unix:///var/run/docker.sock"));
   } else if (!state) {
-    answer.err("Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?");
+    answer.err(
+      `Cannot connect to the Docker daemon at ${env.DOCKER_HOST ?? "unix:///var/run/docker.sock"}. Is the docker daemon running?`,
+    );
     return answer.exit(1);
   } else if (command === "version") {
     answer.out(JSON.stringify(state.version));
   } else if (command === "info") {
-    answer.out(JSON.stringify(state.info ?? {}));
+    // `--format '{{json .Swarm}}'` answers the swarm part alone, as the real CLI's template does.
+    const swarm = argv.includes("{{json .Swarm}}");
+    answer.out(JSON.stringify(swarm ? (state.info?.Swarm ?? { LocalNodeState: "inactive" }) : (state.info ?? {})));
+  } else if (command === "node" && sub === "ls") {
+    // A manager's view of the swarm's nodes (`swarmNodes` in the state); a worker cannot list them.
+    if (!state.info?.Swarm?.ControlAvailable) {
+      answer.err("Error response from daemon: This node is not a swarm manager.");
+      return answer.exit(1);
+    }
+    for (const node of state.swarmNodes ?? []) answer.out(JSON.stringify(node));
+  } else if (command === "swarm" && sub === "join-token") {
+    if (!state.info?.Swarm?.ControlAvailable) {
+      answer.err("Error response from daemon: This node is not a swarm manager.");
+      return answer.exit(1);
+    }
+    answer.out(state.joinToken ?? "SWMTKN-1-fake");
   } else if ((command === "buildx" && sub === "imagetools") || command === "manifest") {
     // A registry lookup: the state's `registry` lists what resolves; without one, every reference does.
     if (command === "buildx" && state.buildx === false) return answer.exit(1);
