@@ -3,67 +3,23 @@
  * (FAKE_DOCKER_HOSTS): every host's engine checked by name, the swarm they form, and the exact commands that make
  * one when they do not.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { CheckResult, runDoctor } from "../cli/doctor";
 import { DockerCli } from "../shared/docker-cli";
 import { labOf } from "./tools/helpers";
-import { FAKES_BIN, HEALTHY_DOCKER } from "./tools/lab-checkout";
+import { FAKES_BIN } from "./tools/lab-checkout";
+import { swarmEngines } from "./tools/swarm-engines";
 import { freeLoopbackPort } from "./tools/ports";
-
-const ENGINE_FILES = {
-  "lab-a": "ssh___ops_lab-a.example.test.json",
-  "lab-b": "ssh___ops_lab-b.example.test.json",
-  "lab-c": "context_lab-c.json",
-} as const;
-type HostName = keyof typeof ENGINE_FILES;
-
-/** A host's engine in a healthy swarm: lab-a its manager. */
-function engineIn(host: HostName): Record<string, any> {
-  const manager = host === "lab-a";
-  return {
-    ...structuredClone(HEALTHY_DOCKER),
-    info: {
-      ...HEALTHY_DOCKER.info,
-      Swarm: {
-        NodeID: `node-${host}`,
-        NodeAddr: `192.168.77.${host.charCodeAt(4) - 96}`,
-        LocalNodeState: "active",
-        ControlAvailable: manager,
-        ...(manager ? { Cluster: { ID: "cluster-1" } } : {}),
-      },
-    },
-    ...(manager
-      ? {
-          joinToken: "SWMTKN-1-worker-token",
-          swarmNodes: (["lab-a", "lab-b", "lab-c"] as const).map((name) => ({
-            ID: `node-${name}`,
-            Hostname: name,
-            Status: "Ready",
-            Availability: "Active",
-          })),
-        }
-      : {}),
-  };
-}
 
 let ports: number[];
 beforeAll(async () => {
   ports = [await freeLoopbackPort(), await freeLoopbackPort(), await freeLoopbackPort()];
 });
 
-async function doctor(change: (engines: Record<HostName, Record<string, any> | undefined>) => void = () => {}) {
-  const dir = mkdtempSync(join(tmpdir(), "consul-lab-doctor-swarm-"));
-  const engines: Record<HostName, Record<string, any> | undefined> = {
-    "lab-a": engineIn("lab-a"),
-    "lab-b": engineIn("lab-b"),
-    "lab-c": engineIn("lab-c"),
-  };
-  change(engines);
-  for (const [host, state] of Object.entries(engines))
-    if (state) writeFileSync(join(dir, ENGINE_FILES[host as HostName]), JSON.stringify(state));
+async function doctor(change: Parameters<typeof swarmEngines>[0] = () => {}) {
+  const dir = swarmEngines(change);
   const input = parse(readFileSync("examples/three-hosts.yaml", "utf8"));
   input.publish = { httpPort: ports[0], dnsPort: ports[1], entryPort: ports[2] };
   const log = join(dir, "calls.jsonl");

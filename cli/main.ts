@@ -23,7 +23,7 @@ import { buildAssetImages, DockerCli } from "../shared/docker-cli";
 import { formatCheck, routeTableOf, runDoctor } from "./doctor";
 import { readStacks, SynthesizedStack } from "./manifest";
 import { repairLab } from "./repair";
-import { describePlan } from "./plan-summary";
+import { describePlan, type PlanSummary } from "./plan-summary";
 import { CliError, passThrough, PROJECT_ROOT, protectState } from "../shared/process";
 import { labSecrets, writeSecretVariables } from "./deploy-secrets";
 import { labApi } from "../verify/lab-api";
@@ -32,7 +32,7 @@ import { LabContainers } from "../verify/lab-containers";
 import { labEngines } from "../shared/lab-engines";
 import { DOCKER_ENGINE_VARIABLES } from "../shared/docker-hosts";
 import { reachPublishedPorts } from "../shared/published-ports";
-import { StackTerraform } from "./terraform";
+import { StackTerraform, SwarmAttachError } from "./terraform";
 
 const OUTDIR = join(PROJECT_ROOT, "cdktf.out");
 const OUTPUTS_FILE = join(PROJECT_ROOT, "outputs.json");
@@ -169,6 +169,31 @@ async function deploy(invocation: Invocation): Promise<void> {
   await withPublishedPorts(invocation, () => deployChecked(invocation));
 }
 
+/** How often an apply that failed only on a swarm attach is planned and applied again, and how long apart. */
+const SWARM_ATTACH_ATTEMPTS = 3;
+const SWARM_ATTACH_RETRY_SECONDS_ENV = "CONSUL_LAB_SWARM_ATTACH_RETRY_SECONDS";
+
+/**
+ * Plans and applies a stack; an apply that failed only on a container's first attach to the swarm overlay (a known
+ * transient, see SWARM_ATTACH_FAILURE) is planned and applied again after a pause: the failed container is tainted,
+ * so the new plan replaces it, by which time Docker has freed its address.
+ */
+async function applyRetryingSwarmAttach(terraform: StackTerraform): Promise<PlanSummary> {
+  const pauseSeconds = Number(process.env[SWARM_ATTACH_RETRY_SECONDS_ENV] ?? 10);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await terraform.planAndApply();
+    } catch (error) {
+      if (!(error instanceof SwarmAttachError) || attempt === SWARM_ATTACH_ATTEMPTS) throw error;
+      say(
+        `a container's attach to the swarm overlay failed, as it can on a host that joined the swarm moments ago (Docker frees the address after a while); planning and applying again in ${pauseSeconds} s (attempt ${attempt + 1} of ${SWARM_ATTACH_ATTEMPTS})`,
+      );
+      await new Promise((resolve) => setTimeout(resolve, pauseSeconds * 1000));
+      await stopIfInterrupted();
+    }
+  }
+}
+
 async function deployChecked(invocation: Invocation): Promise<void> {
   const env = invocation.env;
   const stacks = await synthWithSecrets(invocation, true);
@@ -181,7 +206,7 @@ async function deployChecked(invocation: Invocation): Promise<void> {
     await stopIfInterrupted();
     say(`deploying stack ${stack.name}`);
     const terraform = terraformFor(stack, env);
-    const plan = await terraform.planAndApply();
+    const plan = await applyRetryingSwarmAttach(terraform);
     outputs[stack.name] = terraform.outputs();
     summary.push(`${stack.name}: applied (${describePlan(plan)})`);
     // Written after each stack, so a later failure still leaves what the finished stacks report.

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { isAbsolute, join } from "node:path";
 import type { SynthesizedStack } from "./manifest";
 import { PlanSummary, summarizePlan } from "./plan-summary";
-import { capture, CliError, passThrough } from "../shared/process";
+import { capture, CliError, passThrough, passThroughKeepingErrors } from "../shared/process";
 
 export interface TerraformOptions {
   /** The environment Terraform runs with: the user's (the secrets are in each stack's variables file). */
@@ -19,6 +19,26 @@ export interface TerraformOptions {
 /** The Terraform (or OpenTofu) binary: TERRAFORM_BINARY_NAME, as cdktf reads it, or `terraform`. */
 export function terraformBinary(env: NodeJS.ProcessEnv): string {
   return env.TERRAFORM_BINARY_NAME || "terraform";
+}
+
+/**
+ * What Docker says when a container's attach to a swarm overlay fails on a host that joined the swarm moments ago: the
+ * first attach times out, and its address stays taken for a while (both seen on a real swarm). A later attempt
+ * succeeds.
+ */
+export const SWARM_ATTACH_FAILURE =
+  /attaching to network failed|could not allocate IP from IPAM: Address already in use/;
+
+/** An apply that failed only on a swarm attach (SWARM_ATTACH_FAILURE): worth another plan and apply. */
+export class SwarmAttachError extends CliError {
+  constructor(
+    readonly stack: string,
+    readonly status: number,
+  ) {
+    super(
+      `terraform apply of stack ${stack} failed (exit ${status}) on a container's attach to the swarm overlay; see above`,
+    );
+  }
 }
 
 /** Terraform in one stack's working directory: init, a saved plan, its apply, the outputs and the state. */
@@ -80,9 +100,18 @@ export class StackTerraform {
     return summarizePlan(JSON.parse(shown.stdout));
   }
 
-  /** Applies the saved plan, exactly what was shown. */
+  /**
+   * Applies the saved plan, exactly what was shown. A failure Docker's swarm is known to cure by itself (a container's
+   * first attach to the overlay, see SWARM_ATTACH_FAILURE) is thrown as a SwarmAttachError, which the caller may retry.
+   */
   async applyPlan(): Promise<void> {
-    this.require(await this.run(["apply", ...this.flags(), this.planFile]), "apply");
+    const { status, stderr } = await passThroughKeepingErrors(
+      terraformBinary(this.options.env),
+      ["apply", ...this.flags(), this.planFile],
+      { cwd: this.stack.workingDirectory, env: this.options.env },
+    );
+    if (status !== 0 && SWARM_ATTACH_FAILURE.test(stderr)) throw new SwarmAttachError(this.stack.name, status);
+    this.require(status, "apply");
   }
 
   /** init, a saved plan and nothing more, for review; returns the plan's counts. */

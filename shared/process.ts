@@ -48,6 +48,35 @@ export function passThrough(command: string, args: readonly string[], options: S
 }
 
 /**
+ * As passThrough, with the program's stderr also kept (its last 64 KiB), so the caller can tell one failure from
+ * another; the user still sees every line as it comes.
+ */
+export function passThroughKeepingErrors(
+  command: string,
+  args: readonly string[],
+  options: SpawnOptions = {},
+): Promise<{ status: number; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, [...args], { ...options, stdio: ["inherit", "inherit", "pipe"] });
+    let stderr = "";
+    child.stderr!.on("data", (chunk: Buffer) => {
+      process.stderr.write(chunk);
+      stderr = (stderr + chunk.toString("utf8")).slice(-64 * 1024);
+    });
+    const forward = () => child.kill("SIGTERM");
+    process.on("SIGTERM", forward);
+    child.once("error", (error) => {
+      process.off("SIGTERM", forward);
+      reject(new CliError(`cannot run ${command}: ${error.message}`));
+    });
+    child.once("close", (code, signal) => {
+      process.off("SIGTERM", forward);
+      resolve({ status: code ?? (signal ? 128 + (osConstants.signals[signal] ?? 0) : 1), stderr });
+    });
+  });
+}
+
+/**
  * Makes state/ (the project's, or `dir`) and its files owner-only: Terraform writes every secret into the state in
  * clear, with the umask of whoever runs it, and a checkout's state/ comes from git as 0755.
  */

@@ -139,6 +139,15 @@ export function terraform(call) {
       const file = args.find((arg) => !arg.startsWith("-"));
       if (!file && !args.includes("-auto-approve"))
         return fail("an apply without a saved plan asks first; no terminal");
+      // FAKE_SWARM_ATTACH_FAILURES names a file holding a count: while it is above 0, the cluster stack's apply fails
+      // as the Docker provider does on a first attach to a swarm overlay, and the count goes down by one.
+      const attachFailures = env.FAKE_SWARM_ATTACH_FAILURES;
+      if (stack === "cluster" && attachFailures && Number(readFileSync(attachFailures, "utf8")) > 0) {
+        writeFileSync(attachFailures, String(Number(readFileSync(attachFailures, "utf8")) - 1));
+        return fail(
+          "Unable to start container: Error response from daemon: attaching to network failed, make sure your network options are correct and check manager logs: context deadline exceeded",
+        );
+      }
       if ((env.FAKE_SLOW ?? "").split(",").includes(`apply:${stack}`)) {
         // A long apply, as a real one is: the client waits, and stops like Terraform on SIGINT or SIGTERM.
         answer.out("Still creating... [10s elapsed]");
