@@ -53,7 +53,8 @@ describe("a lab over several hosts, synthesized", () => {
     expect(network[0]).toMatchObject({
       driver: "overlay",
       attachable: true,
-      ipam_config: [{ subnet: "10.0.1.0/24", gateway: "10.0.1.254" }],
+      // Swarm's own addresses (one per host) from the half of the subnet no node is in.
+      ipam_config: [{ subnet: "10.0.1.0/24", gateway: "10.0.1.254", ip_range: "10.0.1.128/25" }],
       provider: "docker.lab-a",
     });
   });

@@ -65,6 +65,14 @@ describe("where a lab over several hosts runs its nodes", () => {
     expect(labOf(input).managerHost?.name).toBe("lab-a");
   });
 
+  it("keeps Swarm's own addresses in the largest range of the subnet that holds no node", () => {
+    expect(labOf(threeHosts()).swarmAddressRange).toBe("10.0.1.128/25");
+    const input = threeHosts();
+    input.nodes[5].address = "10.0.1.200";
+    expect(labOf(input).swarmAddressRange).toBe("10.0.1.128/26");
+    expect(labOf(articleInput()).swarmAddressRange).toBeUndefined();
+  });
+
   it("has no hosts, placement or manager on one host", () => {
     const lab = labOf(articleInput());
     expect([lab.multiHost, lab.hosts, lab.hostOf("dev1001"), lab.managerHost]).toEqual([
@@ -132,6 +140,17 @@ describe("a hosts list is refused, with the field and the fix, when", () => {
       "the TLS folder is relative",
       (input) => (input.hosts[1].certPath = "tls/lab-b"),
       'hosts[1].certPath: "tls/lab-b" must be an absolute path: Terraform reads it from the stack\'s own folder, not from where you run the CLI',
+    ],
+    [
+      "the nodes leave no range of the subnet for Swarm's own addresses",
+      (input) => {
+        input.network = { subnet: "10.0.1.0/29" };
+        input.nodes.forEach((node: { address: string }, index: number) => (node.address = `10.0.1.${index + 1}`));
+        input.nodes.splice(5);
+        input.services[3].nodes = ["dev1004"];
+        input.services[2].nodes = ["dev1005"];
+      },
+      "network.subnet: a lab over 3 hosts needs a range of 10.0.1.0/29 without node addresses for Swarm's own (one per host), and the nodes leave none of at least 5 aligned addresses: use a larger subnet, or keep node addresses in one part of it",
     ],
     [
       "a node names an unknown host",

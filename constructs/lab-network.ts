@@ -24,7 +24,14 @@ export class LabNetwork extends Construct {
     this.network = new Network(this, "network", {
       name: lab.topology.name,
       ...(lab.multiHost ? { driver: "overlay", attachable: true } : { driver: "bridge" }),
-      ipamConfig: [{ subnet: lab.topology.network.subnet, gateway: lab.gateway }],
+      // Over several hosts, Swarm's own addresses come from a range no node's static address is in.
+      ipamConfig: [
+        {
+          subnet: lab.topology.network.subnet,
+          gateway: lab.gateway,
+          ...(lab.swarmAddressRange ? { ipRange: lab.swarmAddressRange } : {}),
+        },
+      ],
       labels: labLabels(lab),
     });
     this.name = this.network.name;

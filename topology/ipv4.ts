@@ -62,3 +62,26 @@ export function hostRoutes(table: string): { iface: string; subnet: Subnet; cidr
     })
     .filter((route) => route.subnet.prefixLength > 0);
 }
+
+/**
+ * The largest aligned block of `subnet` that holds none of `taken` (and not the subnet's own network address), the
+ * highest of equal size; at most half the subnet, at least 4 addresses. Undefined when there is none.
+ */
+export function largestFreeBlock(subnet: Subnet, taken: readonly string[]): Subnet | undefined {
+  const used = [subnet.network, ...taken.map(ipv4ToInt)];
+  for (let prefixLength = subnet.prefixLength + 1; prefixLength <= 30; prefixLength++) {
+    const size = 2 ** (32 - prefixLength);
+    const blocks = Math.min(subnet.size / size, 2 ** 16);
+    // Only blocks that hold a taken address are ruled out: the rest of the scan is over the few of them.
+    const ruledOut = new Set(used.map((address) => Math.floor((address - subnet.network) / size)));
+    for (let index = blocks - 1; index >= 0; index--) {
+      if (!ruledOut.has(index)) return { network: subnet.network + index * size, prefixLength, size };
+    }
+  }
+  return undefined;
+}
+
+/** A subnet as a CIDR, such as 10.0.1.128/25. */
+export function cidrOf(subnet: Subnet): string {
+  return `${intToIpv4(subnet.network)}/${subnet.prefixLength}`;
+}

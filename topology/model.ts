@@ -2,7 +2,7 @@
  * The validated lab, with the facts every renderer and construct derives from the topology computed once:
  * which nodes are servers, which service instances run where, and what workload each node runs.
  */
-import { lastUsableHost, parseCidr } from "./ipv4";
+import { cidrOf, largestFreeBlock, lastUsableHost, parseCidr } from "./ipv4";
 import { managerHost, placeNodes } from "./placement";
 import type { HostSpec, NodeSpec, ServiceSpec, Topology } from "./schema";
 
@@ -91,6 +91,14 @@ export function serviceInstances(topology: Topology): ServiceInstance[] {
 /** The Docker network's gateway: the one in the topology, or the subnet's last usable address. */
 export function networkGateway(topology: Topology): string {
   return topology.network.gateway ?? lastUsableHost(parseCidr(topology.network.subnet));
+}
+
+/** The block of a topology's subnet that Swarm's own addresses come from (see Lab.swarmAddressRange). */
+export function swarmAddressBlock(topology: Topology) {
+  return largestFreeBlock(
+    parseCidr(topology.network.subnet),
+    topology.nodes.map((node) => node.address),
+  );
 }
 
 /** The validated topology with the facts every layer derives from it, computed once. */
@@ -189,6 +197,18 @@ export class Lab {
   workloadsOn(hostName?: string): Set<WorkloadKind> {
     const nodes = hostName === undefined ? this.nodes : this.nodesOn(hostName);
     return new Set(nodes.flatMap((node) => this.workloadOf(node.name) ?? []));
+  }
+
+  /**
+   * On a lab over several hosts, where Swarm takes the addresses it allocates itself (one per host for the overlay's
+   * own endpoint, from the low end of the pool): a range of the subnet that holds no node's address, which would
+   * otherwise collide with the nodes' static ones ("could not allocate IP from IPAM: Address already in use", seen on
+   * real engines). Undefined on one host, or when the subnet has no such range (validation refuses that).
+   */
+  get swarmAddressRange(): string | undefined {
+    if (!this.multiHost) return undefined;
+    const free = swarmAddressBlock(this.topology);
+    return free ? cidrOf(free) : undefined;
   }
 
   /** The Swarm manager that creates the lab's overlay network; undefined for a lab on one host. */

@@ -16,6 +16,7 @@ import {
   networkGateway,
   NODE_DNS_PORT,
   serviceInstances,
+  swarmAddressBlock,
   WorkloadKind,
 } from "./model";
 import { placeNodes } from "./placement";
@@ -553,6 +554,14 @@ function checkHosts(topology: Topology, report: Report): void {
         `"${node.host}" is not a host of hosts (${hosts.map((host) => host.name).join(", ")})`,
       );
   });
+  // Swarm gives each host's endpoint on the overlay an address of its own, from a range the nodes must leave free.
+  const free = swarmAddressBlock(topology);
+  if (!free || free.size - 2 < hosts.length) {
+    report(
+      "network.subnet",
+      `a lab over ${hosts.length} hosts needs a range of ${topology.network.subnet} without node addresses for Swarm's own (one per host), and the nodes leave none of at least ${hosts.length + 2} aligned addresses: use a larger subnet, or keep node addresses in one part of it`,
+    );
+  }
   if (topology.nodes.some((node) => node.host !== undefined && !byName.has(node.host))) return;
   const { serversWithoutOwnHost } = placeNodes(topology);
   if (serversWithoutOwnHost.length > 0) {

@@ -21,15 +21,15 @@ export interface Ran {
   readonly stderr: string;
 }
 
-/** A docker command against the private engine. */
-export function docker(args: readonly string[]): Ran {
-  const result = spawnSync("docker", [...args], { encoding: "utf8", env: process.env, timeout: 120_000 });
+/** A docker command against the private engine, or the engine `env` points at (another host's). */
+export function docker(args: readonly string[], env: NodeJS.ProcessEnv = process.env): Ran {
+  const result = spawnSync("docker", [...args], { encoding: "utf8", env, timeout: 120_000 });
   return { status: result.status ?? 1, stdout: result.stdout ?? "", stderr: result.stderr ?? "" };
 }
 
 /** As docker(), but throws with Docker's own words when the command fails. */
-export function dockerOk(args: readonly string[]): string {
-  const result = docker(args);
+export function dockerOk(args: readonly string[], env: NodeJS.ProcessEnv = process.env): string {
+  const result = docker(args, env);
   if (result.status !== 0) throw new Error(`docker ${args.join(" ")} failed: ${result.stderr.trim()}`);
   return result.stdout;
 }
@@ -121,6 +121,7 @@ const ARGUMENTS: Record<string, "passed" | "swapped" | string> = {
   wait: "a Terraform-side setting: the provider waits for the healthcheck",
   wait_timeout: "a Terraform-side setting",
   depends_on: "Terraform's ordering; the test creates namespaces first",
+  provider: "Terraform's choice of engine on a lab over several hosts; the test sends each to its host (its env)",
   lifecycle: "Terraform's read-back rules (engine-read-back.ts), checked by daemon-defaults.test.ts",
 };
 
@@ -168,17 +169,34 @@ function createArgs(resource: Resource, network: Resource, names: Record<string,
   return args;
 }
 
-/** The containers of the nodes asked for (all by default), created and started on the engine as synthesized. */
-export function deployContainers(
+/** The lab's network as synthesized (a bridge, or an attachable overlay over several hosts), on the engine of `env`. */
+export function createNetwork(
   cluster: ReturnType<typeof synthesizedCluster>,
-  nodes?: readonly string[],
-): { names: Record<string, string> } {
+  env: NodeJS.ProcessEnv = process.env,
+): void {
   const network = cluster.network;
   const subnet = network.ipam_config[0];
   const networkArgs = ["network", "create", "--driver", network.driver ?? "bridge", "--subnet", subnet.subnet];
   if (subnet.gateway) networkArgs.push("--gateway", subnet.gateway);
+  if (subnet.ip_range) networkArgs.push("--ip-range", subnet.ip_range);
+  if (network.attachable) networkArgs.push("--attachable");
   for (const { label, value } of network.labels ?? []) networkArgs.push("--label", `${label}=${value}`);
-  dockerOk([...networkArgs, network.name]);
+  dockerOk([...networkArgs, network.name], env);
+}
+
+/**
+ * The containers of the nodes asked for (all by default), created and started on the engine as synthesized; with
+ * `on`, on another engine (a host of a lab over several), whose network exists already. `start` may be given to start
+ * a container its own way (retrying, say).
+ */
+export function deployContainers(
+  cluster: ReturnType<typeof synthesizedCluster>,
+  nodes?: readonly string[],
+  on?: { env: NodeJS.ProcessEnv; start?: (name: string) => void },
+): { names: Record<string, string> } {
+  const network = cluster.network;
+  const env = on?.env ?? process.env;
+  if (!on) createNetwork(cluster);
   const names: Record<string, string> = {};
   const wanted = (resource: Resource) =>
     !nodes || nodes.includes(resource.labels.find((l: Resource) => l.label === "consul-lab.node")?.value);
@@ -189,8 +207,9 @@ export function deployContainers(
     ...entries.filter(([, resource]) => String(resource.network_mode).startsWith("container:")),
   ];
   for (const [key, resource] of ordered) {
-    dockerOk(createArgs(resource, network, names));
-    dockerOk(["start", resource.name]);
+    dockerOk(createArgs(resource, network, names), env);
+    if (on?.start) on.start(resource.name);
+    else dockerOk(["start", resource.name], env);
     names[key] = resource.name;
   }
   return { names };

@@ -17,7 +17,11 @@ if [ -z "$busybox" ] || ldd "$busybox" >/dev/null 2>&1; then
 fi
 
 engine_dir=$(mktemp -d /tmp/consul-lab-engine.XXXXXX)
-cleanup() { bash __tests__/engine/dockerd.sh remove "$engine_dir"; }
+# The hosts a multi-host test started (hosts.sh) go first: their engines run in namespaces of their own.
+cleanup() {
+  for hosts in "$engine_dir"/hosts-*; do [ -d "$hosts" ] && bash __tests__/engine/hosts.sh remove "$hosts"; done
+  bash __tests__/engine/dockerd.sh remove "$engine_dir"
+}
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
