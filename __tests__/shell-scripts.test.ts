@@ -16,6 +16,7 @@ const SCRIPTS = [
   "scripts/ops/consul-api.sh",
   "__tests__/engine/run.sh",
   "__tests__/engine/dockerd.sh",
+  "__tests__/engine/hosts.sh",
 ];
 
 /** Every file of the checkout that bash or sh runs: by extension, or by its first line. */

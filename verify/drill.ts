@@ -454,6 +454,114 @@ async function operatorMaintenance(context: DrillContext, restorer: Restorer): P
   return results;
 }
 
+/**
+ * On a lab over several hosts, the host to lose: not the publish node's (whose ports the drill watches through), and one
+ * whose loss leaves a majority of the servers and a load balancer; undefined when no host qualifies.
+ */
+export function hostToLose(lab: Lab): string | undefined {
+  const publishHost = lab.hostOf(lab.publishNode.name)?.name;
+  const entryHost = lab.entryNode ? lab.hostOf(lab.entryNode.name)?.name : undefined;
+  return lab.hosts
+    .map((host) => host.name)
+    .find((host) => {
+      if (host === publishHost || host === entryHost || lab.nodesOn(host).length === 0) return false;
+      const lost = new Set(lab.nodesOn(host).map((node) => node.name));
+      const serversLeft = lab.servers.filter((server) => !lost.has(server.name)).length;
+      const balancersLeft = lab.nodesRunning("load-balancer").filter((node) => !lost.has(node.name)).length;
+      return serversLeft > lab.servers.length / 2 && balancersLeft > 0;
+    });
+}
+
+/** The order a node's containers go down in (what joined the namespace first), and come back in reverse. */
+const STOP_ORDER = (role: string) => (role === "netns" ? 2 : role === "agent" ? 1 : 0);
+
+/**
+ * A host lost, on a lab over several hosts: every container of one host stopped, as a power cut would. With the
+ * servers spread, the cluster keeps a leader and the site keeps answering; then the host comes back, and its servers
+ * are voters again.
+ */
+async function loseHost(context: DrillContext, restorer: Restorer): Promise<StepResult[]> {
+  const { lab, api } = context;
+  const host = hostToLose(lab);
+  if (!host) {
+    context.progress.line(
+      "  no host can be lost without the publish node, a majority of servers or every load balancer; step left out",
+    );
+    return [];
+  }
+  const onHost = async () =>
+    (await context.containers.list())
+      .filter((container) => container.host === host)
+      .sort((a, b) => STOP_ORDER(a.role) - STOP_ORDER(b.role));
+  const containers = await onHost();
+  const lostServers = lab.nodesOn(host).filter((node) => node.role === "server");
+  const lostAddresses = new Set(lostServers.map((server) => server.address));
+  const windowMs = context.options.windowSeconds * 1000;
+  const lost = await timedStep(
+    context,
+    `lose host ${host} (${lab
+      .nodesOn(host)
+      .map((node) => node.name)
+      .join(", ")})`,
+    {
+      preconditions: (watch) => [
+        {
+          expected: `every container on ${host} runs`,
+          check: async () => {
+            const stopped = (await onHost()).filter((container) => !container.running);
+            return stopped.length === 0 ? true : `${stopped.map((container) => container.name).join(", ")} stopped`;
+          },
+        },
+        { expected: "the entry serves an app server's page", check: entryServes(watch, "app", 0) },
+      ],
+      // One after another, in the order a host's shutdown stops them: what joined a namespace before the namespace.
+      action: async () => {
+        for (const container of containers) await restorer.stop(container);
+      },
+      conditions: (_watch, from) => [
+        {
+          expected: `the cluster has a leader on another host`,
+          check: async () => {
+            const leader = (await api.get<string>("/v1/status/leader")).split(":")[0];
+            return leader && !lostAddresses.has(leader) ? true : `leader ${leader || "none"}`;
+          },
+        },
+        {
+          expected: `the entry was watched for ${context.options.windowSeconds} s`,
+          check: async () => (Date.now() - from >= windowMs ? true : "watching"),
+        },
+      ],
+      entryMustAnswer: `the entry keeps answering with ${host} down`,
+    },
+  );
+  const back = await timedStep(context, `bring ${host} back`, {
+    preconditions: () => [],
+    action: async () => {
+      for (const container of [...containers].reverse()) await restorer.start(container);
+    },
+    conditions: () => [
+      {
+        expected: `every container on ${host} runs`,
+        check: async () => {
+          const stopped = (await onHost()).filter((container) => !container.running);
+          return stopped.length === 0 ? true : `${stopped.map((container) => container.name).join(", ")} stopped`;
+        },
+      },
+      ...lostServers.map((server) => ({
+        expected: `${server.name} is a voter in the raft configuration`,
+        check: async () => {
+          const config = await api.get<{ Servers: { Node: string; Voter: boolean }[] }>(
+            "/v1/operator/raft/configuration",
+          );
+          return config.Servers.some((entry) => entry.Node === server.name && entry.Voter) ? true : "not a voter";
+        },
+      })),
+    ],
+  });
+  // The window is the measure of the loss, not a moment: keep only the verdicts.
+  return [{ ...lost, rows: lost.rows.filter((row) => !row.expected.startsWith("the entry was watched")) }, back];
+}
+
 /** Every step, in order; a step that throws, or that does not find its starting state, ends the drill. */
 export async function runDrill(
   context: DrillContext,
@@ -461,11 +569,14 @@ export async function runDrill(
 ): Promise<{ rows: DrillRow[]; timelines: DrillTimeline[] }> {
   const rows: DrillRow[] = [];
   const timelines: DrillTimeline[] = [];
-  const steps: [string, (context: DrillContext, restorer: Restorer) => Promise<StepResult | StepResult[]>][] = [
+  type Step = [string, (context: DrillContext, restorer: Restorer) => Promise<StepResult | StepResult[]>];
+  const steps: Step[] = [
     ["stop the app servers", stopAppServers],
     ["start the app servers", startAppServers],
     ["stop a load balancer", stopOneLoadBalancer],
     ["stop the leader", stopLeader],
+    // Over several hosts only: one host's every container.
+    ...(context.lab.multiHost ? [["lose a host", loseHost] as Step] : []),
     ["operator maintenance", operatorMaintenance],
   ];
   for (const [name, step] of steps) {

@@ -9,13 +9,15 @@
  * DNS port behaves as Docker's proxy does with nothing behind it: it accepts a TCP connection and closes it.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { createServer, IncomingMessage, ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import { createServer as createNetServer, Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LOAD_BALANCER_PATHS, MAINTENANCE_HANDLER_LOG } from "../../renderers";
+import { dockerVariablesOf } from "../../shared/docker-hosts";
+import { engineFileName } from "./fakes/engine-file.cjs";
 import { labTimings, scaledTimings } from "../../verify/lab-timings";
 import type { Lab } from "../../topology";
 import { startDnsmasq, RunningDnsmasq } from "./dnsmasq";
@@ -81,6 +83,11 @@ export class LabStandIn {
   readonly timeline: Timeline;
   readonly dir = mkdtempSync(join(tmpdir(), "consul-lab-stand-in-"));
   readonly dockerState = join(this.dir, "docker.json");
+  /**
+   * On a lab over several hosts, the fake engines, one per host (FAKE_DOCKER_HOSTS), each listing its own nodes'
+   * containers; undefined on one host, where `dockerState` is the one engine.
+   */
+  readonly enginesDir?: string;
   kv = new Map<string, string>();
   leader: string;
   /** Raft servers as the API reports them; a test may drop one. */
@@ -123,6 +130,10 @@ export class LabStandIn {
       neverRejoins: false,
       nslookupFails: false,
     };
+    if (lab.multiHost) {
+      this.enginesDir = join(this.dir, "engines");
+      mkdirSync(this.enginesDir);
+    }
     this.leader = `${lab.servers[0].address}:8300`;
     this.raftServers = lab.servers.map((server) => server.name);
     for (const node of lab.nodesRunning("app")) this.passing.set(node.name, true);
@@ -138,20 +149,38 @@ export class LabStandIn {
     this.writeContainers(containers);
   }
 
-  containers(): ContainerLine[] {
-    return JSON.parse(readFileSync(this.dockerState, "utf8")).containers;
+  /** Each engine's state file with the host it plays (undefined on one host). */
+  private engineFiles(): { file: string; host?: string }[] {
+    if (!this.enginesDir) return [{ file: this.dockerState }];
+    return this.lab.hosts.map((host) => ({
+      file: join(this.enginesDir!, engineFileName(dockerVariablesOf(host))),
+      host: host.name,
+    }));
   }
 
+  /** Every container on every engine. */
+  containers(): ContainerLine[] {
+    return this.engineFiles().flatMap(({ file }) => JSON.parse(readFileSync(file, "utf8")).containers);
+  }
+
+  /** Writes each engine's containers: on a lab over several hosts, each node's on its host's engine. */
   private writeContainers(containers: ContainerLine[]): void {
-    const partial = `${this.dockerState}.partial`;
-    writeFileSync(
-      partial,
-      JSON.stringify({
-        version: { Server: { Version: "29.0.1", ApiVersion: "1.52", Os: "linux", Arch: "amd64" } },
-        containers,
-      }),
-    );
-    renameSync(partial, this.dockerState);
+    const nodeOf = (line: ContainerLine) => /consul-lab\.node=([^,]+)/.exec(line.Labels)?.[1] ?? "";
+    const firstHost = this.lab.hosts[0]?.name;
+    for (const { file, host } of this.engineFiles()) {
+      const mine = containers.filter(
+        (line) => host === undefined || (this.lab.hostOf(nodeOf(line))?.name ?? firstHost) === host,
+      );
+      const partial = `${file}.partial`;
+      writeFileSync(
+        partial,
+        JSON.stringify({
+          version: { Server: { Version: "29.0.1", ApiVersion: "1.52", Os: "linux", Arch: "amd64" } },
+          containers: mine,
+        }),
+      );
+      renameSync(partial, file);
+    }
   }
 
   /** Sets a container's state directly, as if it had stopped before the test. */

@@ -5,15 +5,13 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { dockerVariablesOf } from "../../shared/docker-hosts";
+import { engineFileName } from "./fakes/engine-file.cjs";
+import { exampleLab } from "./helpers";
 import { HEALTHY_DOCKER } from "./lab-checkout";
 
-/** Each host's state file, named as the fake docker finds it from the host's endpoint or context. */
-export const ENGINE_FILES = {
-  "lab-a": "ssh___ops_lab-a.example.test.json",
-  "lab-b": "ssh___ops_lab-b.example.test.json",
-  "lab-c": "context_lab-c.json",
-} as const;
-export type HostName = keyof typeof ENGINE_FILES;
+export type HostName = "lab-a" | "lab-b" | "lab-c";
+const HOST_NAMES: readonly HostName[] = ["lab-a", "lab-b", "lab-c"];
 export type EngineState = Record<string, any>;
 
 /** A host's engine in a healthy swarm: lab-a its manager, at 192.168.77.1. */
@@ -34,7 +32,7 @@ export function engineIn(host: HostName): EngineState {
     ...(manager
       ? {
           joinToken: "SWMTKN-1-worker-token",
-          swarmNodes: (Object.keys(ENGINE_FILES) as HostName[]).map((name) => ({
+          swarmNodes: HOST_NAMES.map((name) => ({
             ID: `node-${name}`,
             Hostname: name,
             Status: "Ready",
@@ -54,7 +52,10 @@ export function swarmEngines(change: (engines: Record<HostName, EngineState | un
     "lab-c": engineIn("lab-c"),
   };
   change(engines);
-  for (const [host, state] of Object.entries(engines))
-    if (state) writeFileSync(join(dir, ENGINE_FILES[host as HostName]), JSON.stringify(state));
+  const lab = exampleLab("three-hosts.yaml");
+  for (const host of lab.hosts) {
+    const state = engines[host.name as HostName];
+    if (state) writeFileSync(join(dir, engineFileName(dockerVariablesOf(host))), JSON.stringify(state));
+  }
   return dir;
 }

@@ -59,6 +59,7 @@ export function verifyHarness() {
   const verifyEnv = (standIn: LabStandIn, extra: Record<string, string> = {}) => ({
     CONSUL_LAB_TOPOLOGY: state.topologyFile,
     FAKE_DOCKER_STATE: standIn.dockerState,
+    ...(standIn.enginesDir ? { FAKE_DOCKER_HOSTS: standIn.enginesDir } : {}),
     FAKE_LAB_URL: standIn.controlUrl,
     FAKE_DOCKER_STOP_MS: String(standIn.timeline.dockerStopMs),
     CONSUL_LAB_DRILL_DEADLINE_SECONDS: "8",

@@ -10,22 +10,16 @@
 // before.
 import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { engineFileName } from "./engine-file.cjs";
 import { Answer, failsOnCue, record } from "./record.mjs";
 
 /**
- * The state file of the engine a call reaches. With FAKE_DOCKER_HOSTS (a folder), one engine per endpoint, chosen
- * as the real CLI chooses: DOCKER_HOST before DOCKER_CONTEXT, else the default engine; its file is
- * `<folder>/<endpoint with every character but letters, digits, '.' and '-' as '_'>.json` (`context_<name>.json` for
- * a context, `default.json`). A missing file is an engine that does not answer. Else FAKE_DOCKER_STATE.
+ * The state file of the engine a call reaches: with FAKE_DOCKER_HOSTS (a folder), one engine per endpoint
+ * (engine-file.cjs), a missing file being an engine that does not answer; else FAKE_DOCKER_STATE.
  */
 export function engineStateFile(env) {
   if (!env.FAKE_DOCKER_HOSTS) return env.FAKE_DOCKER_STATE;
-  const key = env.DOCKER_HOST
-    ? env.DOCKER_HOST.replace(/[^A-Za-z0-9.-]/g, "_")
-    : env.DOCKER_CONTEXT
-      ? `context_${env.DOCKER_CONTEXT}`
-      : "default";
-  return join(env.FAKE_DOCKER_HOSTS, `${key}.json`);
+  return join(env.FAKE_DOCKER_HOSTS, engineFileName(env));
 }
 
 let saves = 0;
