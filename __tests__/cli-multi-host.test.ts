@@ -4,13 +4,16 @@
  * come through ssh forwards from the publish node's host for exactly the length of a command, Terraform never sees the
  * user's own Docker variables, and a swarm attach that fails once is planned and applied again.
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { labOf } from "./tools/helpers";
 import { LabCheckout } from "./tools/lab-checkout";
 import { labContainerLines } from "./tools/lab-stand-in";
 import { freeLoopbackPort } from "./tools/ports";
+import { PROJECT_ROOT } from "./tools/synth";
 import { type HostName, swarmEngines } from "./tools/swarm-engines";
 
 jest.setTimeout(90_000);
@@ -163,5 +166,18 @@ describe("the CLI on a lab over three hosts", () => {
       "cannot repair the nodes on host lab-c: docker ps failed: Cannot connect to the Docker daemon",
     );
     expect(stdout).toContain("lab-a: all 2 nodes are whole; nothing to do");
+  });
+
+  it("refuses, as the app `npx cdktf` runs, a Docker variable that would send every host's resources elsewhere", () => {
+    const outdir = mkdtempSync(join(tmpdir(), "consul-lab-cdktf-app-"));
+    const ran = spawnSync(process.execPath, ["scripts/run-ts.mjs", "cli/cdktf-app.ts"], {
+      cwd: PROJECT_ROOT,
+      encoding: "utf8",
+      env: { ...process.env, CONSUL_LAB_TOPOLOGY: topologyFile, CDKTF_OUTDIR: outdir, DOCKER_CONTEXT: "the-users-own" },
+    });
+    expect(ran.status).toBe(1);
+    expect(ran.stderr).toContain(
+      "consul-lab: DOCKER_CONTEXT is set, and the Docker provider would take it over each host's own endpoint; unset it, or run `npm run cdktf -- ...`, which leaves it out",
+    );
   });
 });

@@ -122,6 +122,25 @@ describe("the npm commands, against recording fakes of terraform and docker", ()
     expect(checkout.file("cdktf.out/stacks/cluster/cdk.tf.json")).toContain('"name": "consul-lab-dev1007"');
   });
 
+  it("gives Terraform only the engine the CLI talks to: DOCKER_HOST, never a context or a stray certificate folder", async () => {
+    expect((await run("secrets")).status).toBe(0);
+    const result = await run("diff", [], {
+      DOCKER_HOST: "ssh://ops@lab-server",
+      DOCKER_CONTEXT: "someone-elses",
+      DOCKER_CERT_PATH: "/tmp/stray-certs",
+      // The remote host's forwards: the fake ssh on the PATH opens them.
+      FAKE_SSH_REMOTE_ADDRESS: "127.0.0.2",
+    });
+    expect(result.status).toBe(0);
+    const seen = (checkout.calls("terraform") as unknown as { docker?: Record<string, string> }[]).map(
+      (call) => call.docker,
+    );
+    expect(seen.length).toBeGreaterThan(0);
+    expect(new Set(seen.map((docker) => JSON.stringify(docker)))).toEqual(
+      new Set([JSON.stringify({ DOCKER_HOST: "ssh://ops@lab-server" })]),
+    );
+  });
+
   it("diff before the first deploy plans the cluster and says why the consul stack waits", async () => {
     expect((await run("secrets")).status).toBe(0);
     const result = await run("diff");

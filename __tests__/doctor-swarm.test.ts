@@ -3,14 +3,14 @@
  * (FAKE_DOCKER_HOSTS): every host's engine checked by name, the swarm they form, and the exact commands that make
  * one when they do not.
  */
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { CheckResult, runDoctor } from "../cli/doctor";
 import { DockerCli } from "../shared/docker-cli";
 import { labOf } from "./tools/helpers";
 import { FAKES_BIN } from "./tools/lab-checkout";
-import { swarmEngines } from "./tools/swarm-engines";
+import { engineIn, swarmEngines } from "./tools/swarm-engines";
 import { freeLoopbackPort } from "./tools/ports";
 
 let ports: number[];
@@ -18,10 +18,16 @@ beforeAll(async () => {
   ports = [await freeLoopbackPort(), await freeLoopbackPort(), await freeLoopbackPort()];
 });
 
-async function doctor(change: Parameters<typeof swarmEngines>[0] = () => {}) {
+async function doctor(
+  change: Parameters<typeof swarmEngines>[0] = () => {},
+  topology: (input: any) => void = () => {},
+  extraEngines: Record<string, unknown> = {},
+) {
   const dir = swarmEngines(change);
+  for (const [file, state] of Object.entries(extraEngines)) writeFileSync(join(dir, file), JSON.stringify(state));
   const input = parse(readFileSync("examples/three-hosts.yaml", "utf8"));
   input.publish = { httpPort: ports[0], dnsPort: ports[1], entryPort: ports[2] };
+  topology(input);
   const log = join(dir, "calls.jsonl");
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -159,5 +165,31 @@ describe("the doctor on a lab over three hosts", () => {
     });
     expect(results["docker engine on lab-a"].ok).toBe(true);
     expect(Object.keys(results).filter((check) => /^(ports|subnet|images)/.test(check))).toEqual([]);
+  });
+
+  it("checks a manager that runs no node, through which the overlay is made", async () => {
+    const manager = engineIn("lab-a");
+    manager.info.Swarm.NodeID = "node-mgr";
+    manager.swarmNodes.push({ ID: "node-mgr", Hostname: "mgr", Status: "Ready", Availability: "Active" });
+    const { results } = await doctor(
+      (engines) => {
+        // lab-a is a worker now.
+        engines["lab-a"]!.info.Swarm.ControlAvailable = false;
+        delete engines["lab-a"]!.swarmNodes;
+      },
+      (input) => {
+        input.hosts.unshift({ name: "mgr", endpoint: "ssh://ops@mgr.example.test", manager: true });
+        input.hosts[1].manager = false;
+        input.nodes.forEach(
+          (node: { host?: string }, index: number) => (node.host = ["lab-a", "lab-b", "lab-c"][index % 3]),
+        );
+      },
+      { "ssh___ops_mgr.example.test.json": manager },
+    );
+    expect(results["docker engine on mgr"].ok).toBe(true);
+    expect(results.swarm).toMatchObject({
+      ok: true,
+      detail: expect.stringContaining("4 hosts are ready and active in one swarm, managed from mgr"),
+    });
   });
 });

@@ -206,6 +206,26 @@ describe("npm run doctor", () => {
     expect(results.ports).toBeUndefined();
   });
 
+  it.each([
+    ["ssh://me@build-host:2222", "ssh -p 2222 me@build-host docker version"],
+    ["ssh://me@[2001:db8::7]", "ssh me@2001:db8::7 docker version"],
+    ["tcp://10.0.0.5:2376", "docker -H tcp://10.0.0.5:2376 version"],
+  ])("tells how to check a remote engine it cannot reach: %s", async (host, check) => {
+    const results = await doctor({ docker: null, env: { DOCKER_HOST: host } });
+    expect(results["docker engine"].fix).toBe(`check that the host is up and that \`${check}\` works from here`);
+  });
+
+  it("names a Docker context that does not exist, instead of taking it for the local engine", async () => {
+    const results = await doctor({
+      docker: { ...HEALTHY_DOCKER, contexts: ["default"] },
+      env: { DOCKER_CONTEXT: "typo" },
+    });
+    expect(results["docker host"]).toMatchObject({
+      ok: false,
+      detail: "context typo (not found: `docker context ls`)",
+    });
+  });
+
   it("reports a missing or old Terraform", async () => {
     expect((await doctor({ env: { TERRAFORM_BINARY_NAME: "no-such-terraform" } })).terraform).toMatchObject({
       ok: false,

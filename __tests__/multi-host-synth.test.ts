@@ -5,6 +5,7 @@
  */
 import { Testing } from "cdktf";
 import { ClusterStack } from "../stacks";
+import { CLUSTER_SCOPE_IDS, hostScopeId } from "../topology";
 import { labelOf } from "./tools/terraform-json";
 import { articleInput, exampleLab, labOf } from "./tools/helpers";
 
@@ -53,8 +54,8 @@ describe("a lab over several hosts, synthesized", () => {
     expect(network[0]).toMatchObject({
       driver: "overlay",
       attachable: true,
-      // Swarm's own addresses (one per host) from the half of the subnet no node is in.
-      ipam_config: [{ subnet: "10.0.1.0/24", gateway: "10.0.1.254", ip_range: "10.0.1.128/25" }],
+      // Swarm's own addresses (one per host) from the subnet's top quarter, where no node is.
+      ipam_config: [{ subnet: "10.0.1.0/24", gateway: "10.0.1.254", ip_range: "10.0.1.192/26" }],
       provider: "docker.lab-a",
     });
   });
@@ -95,14 +96,15 @@ describe("a lab over several hosts, synthesized", () => {
   it("gives a tcp:// host's provider its TLS folder, and its build the TLS variables", () => {
     const input = {
       ...articleInput(),
+      // The publish node (dev1001, the first server) on an ssh:// host, whose loopback ports can be forwarded.
       hosts: [
-        { name: "a", endpoint: "tcp://a.example.test:2376", certPath: "/etc/docker-tls/a" },
         { name: "b", endpoint: "ssh://b.example.test" },
+        { name: "a", endpoint: "tcp://a.example.test:2376", certPath: "/etc/docker-tls/a" },
         { name: "c", endpoint: "ssh://c.example.test" },
       ],
     };
     const json = synthesizedCluster(labOf(input));
-    expect(json.provider.docker[0]).toEqual({
+    expect(json.provider.docker[1]).toEqual({
       alias: "a",
       host: "tcp://a.example.test:2376",
       cert_path: "/etc/docker-tls/a",
@@ -128,6 +130,37 @@ describe("a lab over several hosts, synthesized", () => {
     expect(warnings).toContain(
       "host lab-b runs the servers dev1001, dev1002: losing that host loses all of their votes at once",
     );
+  });
+});
+
+describe("where each object of a lab over several hosts lives in the construct tree", () => {
+  it("puts a node's objects under its host, so a node moved to another host is replaced, not looked for there", () => {
+    const keysOf = (json: any) => Object.keys(json.resource.docker_container).filter((key) => key.includes("dev1005"));
+    const moved = structuredClone(lab.topology) as any;
+    moved.nodes[4].host = "lab-c";
+    const before = keysOf(cluster);
+    const after = keysOf(synthesizedCluster(labOf(moved)));
+    expect(before.every((key) => key.startsWith("cluster_host-lab-b_dev1005_"))).toBe(true);
+    expect(after.every((key) => key.startsWith("cluster_host-lab-c_dev1005_"))).toBe(true);
+    expect(before.length).toBe(4);
+  });
+
+  it("gives the cluster's own objects only the names validation keeps from nodes (CLUSTER_SCOPE_IDS)", () => {
+    for (const from of [lab, labOf()]) {
+      const stack = new ClusterStack(Testing.app(), "cluster", { lab: from });
+      const nodeNames = new Set(from.nodes.map((node) => node.name));
+      const reserved = new Set<string>(Object.values(CLUSTER_SCOPE_IDS));
+      const scopes = [stack.cluster, ...from.hosts.map((host) => stack.cluster.node.findChild(hostScopeId(host.name)))];
+      const unexpected = scopes.flatMap((scope) =>
+        scope.node.children
+          .map((child) => child.node.id)
+          .filter(
+            (id) =>
+              !nodeNames.has(id) && !reserved.has(id) && !from.hosts.some((host) => hostScopeId(host.name) === id),
+          ),
+      );
+      expect(unexpected).toEqual([]);
+    }
   });
 });
 

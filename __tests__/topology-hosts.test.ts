@@ -35,12 +35,12 @@ describe("where a lab over several hosts runs its nodes", () => {
   it("keeps a node where it names its host, and spreads around it", () => {
     const input = threeHosts();
     input.nodes[3].host = "lab-c";
-    input.nodes[0].host = "lab-b";
-    // dev1001 on lab-b: the other servers take the hosts still free of one, in order.
+    input.nodes[0].host = "lab-c";
+    // dev1001 on lab-c: the other servers take the hosts still free of one, in order; the rest the least loaded.
     expect(placementOf(input)).toEqual({
-      dev1001: "lab-b",
+      dev1001: "lab-c",
       dev1002: "lab-a",
-      dev1003: "lab-c",
+      dev1003: "lab-b",
       dev1004: "lab-c",
       dev1005: "lab-a",
       dev1006: "lab-b",
@@ -65,12 +65,26 @@ describe("where a lab over several hosts runs its nodes", () => {
     expect(labOf(input).managerHost?.name).toBe("lab-a");
   });
 
-  it("keeps Swarm's own addresses in the largest range of the subnet that holds no node", () => {
-    expect(labOf(threeHosts()).swarmAddressRange).toBe("10.0.1.128/25");
+  it("keeps Swarm's own addresses in the subnet's top quarter, or the range the topology gives, whatever the nodes", () => {
+    expect(labOf(threeHosts()).swarmAddressRange).toBe("10.0.1.192/26");
     const input = threeHosts();
-    input.nodes[5].address = "10.0.1.200";
-    expect(labOf(input).swarmAddressRange).toBe("10.0.1.128/26");
+    input.nodes.push({ name: "dev1007", address: "10.0.1.150", role: "client" });
+    expect(labOf(input).swarmAddressRange).toBe("10.0.1.192/26");
+    input.network = { subnet: "10.0.1.0/24", swarmRange: "10.0.1.240/28" };
+    expect(labOf(input).swarmAddressRange).toBe("10.0.1.240/28");
     expect(labOf(articleInput()).swarmAddressRange).toBeUndefined();
+  });
+
+  it("refuses a Swarm range on a lab on one host", () => {
+    expect(problemsOf({ ...articleInput(), network: { subnet: "10.0.1.0/24", swarmRange: "10.0.1.192/26" } })).toEqual([
+      "network.swarmRange: only a lab over several hosts (a hosts list) has a Swarm range; leave it out",
+    ]);
+  });
+
+  it("says nothing of placement when host names are duplicated, which is the problem to fix first", () => {
+    const input = threeHosts();
+    input.hosts[2].name = "lab-a";
+    expect(problemsOf(input).filter((problem) => problem.startsWith("hosts:"))).toEqual([]);
   });
 
   it("has no hosts, placement or manager on one host", () => {
@@ -94,7 +108,7 @@ describe("a hosts list is refused, with the field and the fix, when", () => {
     [
       "it has fewer hosts than servers for the default spread",
       (input) => input.hosts.pop(),
-      "hosts: 3 servers need 3 hosts to have one each, and no host is left for dev1003: add hosts, or name those servers' host yourself to let servers share one (losing that host then loses all of its votes)",
+      "hosts: every host already runs a server, and none is left for dev1003: add hosts, or name those servers' host yourself to let servers share one (losing that host then loses all of its votes)",
     ],
     [
       "it lists one host",
@@ -124,7 +138,7 @@ describe("a hosts list is refused, with the field and the fix, when", () => {
     [
       "an endpoint is neither ssh:// nor tcp://",
       (input) => (input.hosts[0].endpoint = "http://lab-a:2375"),
-      'hosts[0].endpoint: endpoint must be "ssh://[user@]host[:port]" or "tcp://host:port" (a TLS-protected engine, with certPath)',
+      'hosts[0].endpoint: endpoint must be "ssh://[user@]host[:port]" or "tcp://host:port" (a TLS-protected engine, with certPath), with a port of 1-65535',
     ],
     [
       "a tcp:// endpoint has no TLS files",
@@ -142,15 +156,42 @@ describe("a hosts list is refused, with the field and the fix, when", () => {
       'hosts[1].certPath: "tls/lab-b" must be an absolute path: Terraform reads it from the stack\'s own folder, not from where you run the CLI',
     ],
     [
-      "the nodes leave no range of the subnet for Swarm's own addresses",
+      "the subnet's top quarter has no room for one Swarm address per host",
       (input) => {
-        input.network = { subnet: "10.0.1.0/29" };
+        input.network = { subnet: "10.0.1.0/28" };
         input.nodes.forEach((node: { address: string }, index: number) => (node.address = `10.0.1.${index + 1}`));
-        input.nodes.splice(5);
-        input.services[3].nodes = ["dev1004"];
-        input.services[2].nodes = ["dev1005"];
       },
-      "network.subnet: a lab over 3 hosts needs a range of 10.0.1.0/29 without node addresses for Swarm's own (one per host), and the nodes leave none of at least 5 aligned addresses: use a larger subnet, or keep node addresses in one part of it",
+      "network.subnet: Swarm's range 10.0.1.12/30 has room for 2 of its own addresses, and 3 hosts need one each: use a larger subnet, or set network.swarmRange",
+    ],
+    [
+      "a node's address lies in Swarm's range",
+      (input) => (input.nodes[5].address = "10.0.1.200"),
+      "nodes[5].address: 10.0.1.200 lies in 10.0.1.192/26, where Swarm takes its own addresses on a lab over several hosts (one per host, for the overlay's endpoint there); choose an address outside it, or set network.swarmRange",
+    ],
+    [
+      "the Swarm range given is not a block of the subnet",
+      (input) => (input.network = { subnet: "10.0.1.0/24", swarmRange: "10.0.2.0/26" }),
+      "network.swarmRange: 10.0.2.0/26 must be a block inside 10.0.1.0/24, written with its first address (such as 10.0.1.192/26)",
+    ],
+    [
+      "the publish node runs on a host reached over tcp://",
+      (input) => {
+        input.hosts[0] = { name: "lab-a", endpoint: "tcp://lab-a.example.test:2376", certPath: "/etc/tls/a" };
+      },
+      "publish.node: dev1001 runs on lab-a, reached over tcp://: it publishes on that host's loopback, which this machine reaches only through ssh forwards; put the publish node on a host reached over ssh://, or publish on an address of that host with publish.exposeOnNetwork",
+    ],
+    [
+      "an ssh port is out of range",
+      (input) => (input.hosts[0].endpoint = "ssh://ops@lab-a:99999"),
+      'hosts[0].endpoint: endpoint must be "ssh://[user@]host[:port]" or "tcp://host:port" (a TLS-protected engine, with certPath), with a port of 1-65535',
+    ],
+    [
+      "a node takes a name the cluster's own objects use",
+      (input) => {
+        input.nodes[5].name = "leader";
+        input.services[3].nodes = ["leader"];
+      },
+      'nodes[5].name: "leader" is a name the cluster gives its own Terraform objects (consul-image, nginx-image, alpine-image, load-balancer-image, dnsmasq-image, network, leader, acl-bootstrap), beside which each node\'s objects are named after it; choose another',
     ],
     [
       "a node names an unknown host",

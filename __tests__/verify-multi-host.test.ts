@@ -41,6 +41,11 @@ describe("npm run verify on a lab over three hosts", () => {
     input.nodes[1].host = "lab-b";
     input.nodes[2].host = "lab-b";
     expect(hostToLose(labOf(input))).toBe("lab-c");
+    // With every app and the sorry server on lab-b and lab-c, losing either would leave a page on the other; with
+    // them all on one host, that host is never the one lost.
+    const pages = structuredClone(state.input);
+    for (const node of pages.nodes.slice(3)) node.host = "lab-b";
+    expect(hostToLose(labOf(pages))).toBe("lab-c");
   });
 
   it("passes every fact and every drill step, losing lab-b on its own engine and bringing it back", () =>

@@ -11,8 +11,17 @@ import { synthesizeLab } from "../stacks/lab-app";
 import { readStacks } from "./manifest";
 import { protectState } from "../shared/process";
 import { labSecrets, writeSecretVariables } from "./deploy-secrets";
+import { variablesOverridingHosts } from "../shared/docker-hosts";
 
 const synthesized = synthesizeLab();
+const overriding = synthesized ? variablesOverridingHosts(synthesized.lab, process.env) : [];
+if (overriding.length > 0) {
+  // Terraform runs next with this environment, and would send every host's resources to the wrong engine.
+  console.error(
+    `consul-lab: ${overriding.join(" and ")} ${overriding.length > 1 ? "are" : "is"} set, and the Docker provider would take ${overriding.length > 1 ? "them" : "it"} over each host's own endpoint; unset ${overriding.length > 1 ? "them" : "it"}, or run \`npm run cdktf -- ...\`, which leaves ${overriding.length > 1 ? "them" : "it"} out`,
+  );
+  process.exit(1);
+}
 // The cdktf CLI runs Terraform next, with the user's umask: state/ is made owner-only before it writes secrets there.
 if (synthesized) protectState();
 if (synthesized?.lab.secure) {

@@ -18,7 +18,7 @@ import {
 import type { HostSpec, Lab } from "../topology";
 import { isRemoteEngine, type LabEngine, labEngines } from "../shared/lab-engines";
 import { type PublishReach, reachOf, reachPublishedPorts, unreachableReason } from "../shared/published-ports";
-import { publishedTcpPorts } from "../shared/ssh-forwards";
+import { publishedTcpPorts, sshTargetOf } from "../shared/ssh-forwards";
 import { type CheckResult, ok, problem } from "./check-result";
 import { checkSwarm } from "./doctor-swarm";
 
@@ -92,8 +92,19 @@ function checkTerraform(context: DoctorContext): CheckResult {
  * where nothing here reaches.
  */
 function checkDockerHost(context: DoctorContext, reach: PublishReach): CheckResult {
+  if (reach.endpoint.startsWith("context "))
+    return problem(
+      "docker host",
+      reach.endpoint,
+      "name a context that `docker context ls` lists (DOCKER_CONTEXT, or the host's context in the topology)",
+    );
   if (reach.kind === "unreachable")
     return problem("docker host", unreachableReason(context.lab, reach), "use an ssh:// endpoint for that engine");
+  if (reach.kind === "network")
+    return ok(
+      "docker host",
+      `${reach.endpoint}${reach.host ? ` (${reach.host}, the publish node's)` : ""}, remote: the lab publishes on ${context.lab.publishedHost} there, dialled directly`,
+    );
   if (reach.kind === "ssh") {
     const ports = publishedTcpPorts(context.lab).map((port) => port.port);
     return ok(
@@ -102,6 +113,12 @@ function checkDockerHost(context: DoctorContext, reach: PublishReach): CheckResu
     );
   }
   return ok("docker host", reach.endpoint);
+}
+
+/** The ssh command that shows whether a host reached over ssh:// runs Docker, as a user would type it. */
+function sshCheckCommand(endpoint: string): string | undefined {
+  const target = sshTargetOf(endpoint);
+  return target && `ssh ${target.port ? `-p ${target.port} ` : ""}${target.destination} docker version`;
 }
 
 /**
@@ -131,7 +148,7 @@ function checkDockerEngine(context: DoctorContext, host: string): CheckResult {
       "docker engine",
       `cannot reach the engine at ${host}: ${cause}`,
       remote
-        ? `check that the host is up and that \`${host.startsWith("ssh://") ? `ssh ${host.slice("ssh://".length)} docker version` : `docker -H ${host} version`}\` works from here`
+        ? `check that the host is up and that \`${sshCheckCommand(host) ?? `docker -H ${host} version`}\` works from here`
         : "start Docker (`sudo systemctl start docker`), or let your user use it (`sudo usermod -aG docker $USER`, then log in again)",
     );
   }
@@ -216,7 +233,7 @@ function wantedPorts(lab: Lab): [number, "tcp" | "udp", string][] {
  * The ports on a remote publish host, where nothing here can bind to try them: none held there by another container
  * (a program outside Docker holding one shows when the deploy publishes it), and the forwards' ports free here.
  */
-async function checkRemotePorts(context: DoctorContext, where: string): Promise<CheckResult> {
+async function checkRemotePorts(context: DoctorContext, where: string, forwarded: boolean): Promise<CheckResult> {
   const { publish } = context.lab.topology;
   const others = publishedBindings(context, "others");
   const takenThere = wantedPorts(context.lab)
@@ -226,9 +243,10 @@ async function checkRemotePorts(context: DoctorContext, where: string): Promise<
     )
     .map(([port, protocol, field]) => `${port}/${protocol} (${field})`);
   const takenHere: string[] = [];
-  for (const { port, field } of publishedTcpPorts(context.lab)) {
-    const error = await tryBind("127.0.0.1", port, "tcp");
-    if (error) takenHere.push(`127.0.0.1:${port} (${field}: ${error === "EADDRINUSE" ? "in use" : error})`);
+  for (const { port, field } of forwarded ? publishedTcpPorts(context.lab) : []) {
+    const address = context.lab.publishedHost;
+    const error = await tryBind(address, port, "tcp");
+    if (error) takenHere.push(`${address}:${port} (${field}: ${error === "EADDRINUSE" ? "in use" : error})`);
   }
   if (takenThere.length > 0)
     return problem(
@@ -444,7 +462,7 @@ export async function runDoctor(context: DoctorContext): Promise<CheckResult[]> 
   const engines: LabEngine[] = lab.multiHost ? labEngines(lab, context.env) : [{ docker: context.docker }];
   const publishHost = lab.hostOf(lab.publishNode.name)?.name;
   const publish = engines.find((engine) => engine.host?.name === publishHost)!;
-  const reach = reachOf(publish);
+  const reach = reachOf(publish, lab);
   const hostCheck = checkDockerHost(context, reach);
   results.push(hostCheck);
   const onEngine = (engine: LabEngine) => ({ ...context, docker: engine.docker });
@@ -461,7 +479,9 @@ export async function runDoctor(context: DoctorContext): Promise<CheckResult[]> 
     for (const engine of engines) results.push(named(engine, checkImageStore(onEngine(engine))));
     const where = publishHost ?? reach.endpoint;
     results.push(
-      reach.kind === "ssh" ? await checkRemotePorts(onEngine(publish), where) : await checkPorts(onEngine(publish)),
+      reach.kind === "local"
+        ? await checkPorts(onEngine(publish))
+        : await checkRemotePorts(onEngine(publish), where, reach.kind === "ssh"),
     );
     for (const engine of engines) {
       const on = onEngine(engine);

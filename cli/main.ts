@@ -29,7 +29,7 @@ import { labSecrets, writeSecretVariables } from "./deploy-secrets";
 import { labApi } from "../verify/lab-api";
 import { DRILL_STATE_FILE, readDrillState, restoreInterruptedDrill } from "../verify/drill-state";
 import { LabContainers } from "../verify/lab-containers";
-import { labEngines } from "../shared/lab-engines";
+import { labEngines, runsNodes } from "../shared/lab-engines";
 import { DOCKER_ENGINE_VARIABLES } from "../shared/docker-hosts";
 import { reachPublishedPorts } from "../shared/published-ports";
 import { StackTerraform, SwarmAttachError } from "./terraform";
@@ -178,13 +178,15 @@ const SWARM_ATTACH_RETRY_SECONDS_ENV = "CONSUL_LAB_SWARM_ATTACH_RETRY_SECONDS";
  * transient, see SWARM_ATTACH_FAILURE) is planned and applied again after a pause: the failed container is tainted,
  * so the new plan replaces it, by which time Docker has freed its address.
  */
-async function applyRetryingSwarmAttach(terraform: StackTerraform): Promise<PlanSummary> {
+async function applyRetryingSwarmAttach(terraform: StackTerraform, lab: Lab): Promise<PlanSummary> {
   const pauseSeconds = Number(process.env[SWARM_ATTACH_RETRY_SECONDS_ENV] ?? 10);
   for (let attempt = 1; ; attempt++) {
     try {
       return await terraform.planAndApply();
     } catch (error) {
-      if (!(error instanceof SwarmAttachError) || attempt === SWARM_ATTACH_ATTEMPTS) throw error;
+      // Only a lab over several hosts has an overlay to attach to; a Ctrl-C during the apply ends here too.
+      if (!(error instanceof SwarmAttachError) || !lab.multiHost || attempt === SWARM_ATTACH_ATTEMPTS) throw error;
+      await stopIfInterrupted();
       say(
         `a container's attach to the swarm overlay failed, as it can on a host that joined the swarm moments ago (Docker frees the address after a while); planning and applying again in ${pauseSeconds} s (attempt ${attempt + 1} of ${SWARM_ATTACH_ATTEMPTS})`,
       );
@@ -198,15 +200,15 @@ async function deployChecked(invocation: Invocation): Promise<void> {
   const env = invocation.env;
   const stacks = await synthWithSecrets(invocation, true);
   await stopIfInterrupted();
-  for (const { host } of labEngines(invocation.lab, env))
-    await buildAssetImages(invocation.lab, env, labAssetImages(invocation.lab, host), host);
+  for (const engine of labEngines(invocation.lab, env).filter((candidate) => runsNodes(invocation.lab, candidate)))
+    await buildAssetImages(invocation.lab, env, labAssetImages(invocation.lab, engine.host), engine.host);
   const outputs: Record<string, Record<string, unknown>> = {};
   const summary: string[] = [];
   for (const stack of stacks) {
     await stopIfInterrupted();
     say(`deploying stack ${stack.name}`);
     const terraform = terraformFor(stack, env);
-    const plan = await applyRetryingSwarmAttach(terraform);
+    const plan = await applyRetryingSwarmAttach(terraform, invocation.lab);
     outputs[stack.name] = terraform.outputs();
     summary.push(`${stack.name}: applied (${describePlan(plan)})`);
     // Written after each stack, so a later failure still leaves what the finished stacks report.
@@ -298,9 +300,23 @@ async function repair({ lab, env }: Invocation): Promise<boolean> {
   let drillFinished: boolean | undefined = true;
   if (readDrillState()) {
     say(`an interrupted drill left ${DRILL_STATE_FILE}; putting back what it changed first`);
-    drillFinished = await restoreInterruptedDrill(name, new LabContainers(engines, name), labApi(lab, env), say);
+    // Only this part needs Consul's API (the operator's switch), through forwards from a remote publish host; the
+    // repair itself asks each host's engine, and goes on when the API cannot be reached.
+    try {
+      drillFinished = await withPublishedPorts({ lab, env, options: [] }, () =>
+        restoreInterruptedDrill(name, new LabContainers(engines, name), labApi(lab, env), say),
+      );
+    } catch (error) {
+      if (!(error instanceof CliError)) throw error;
+      say(`cannot finish the interrupted drill now: ${error.message}; run \`npm run verify -- --restore\` later`);
+      drillFinished = false;
+    }
   }
-  const whole = await repairLab(engines, name, say);
+  const whole = await repairLab(
+    engines.filter((engine) => runsNodes(lab, engine)),
+    name,
+    say,
+  );
   return whole && drillFinished !== false;
 }
 
@@ -312,6 +328,13 @@ async function repair({ lab, env }: Invocation): Promise<boolean> {
 function pointTerraformAtEngines(lab: Lab, env: NodeJS.ProcessEnv): void {
   if (!lab.multiHost) {
     if (!env.DOCKER_HOST) env.DOCKER_HOST = new DockerCli(env).endpoint();
+    // The provider takes DOCKER_CONTEXT over DOCKER_HOST (the CLI the other way round), and a certificate folder turns
+    // its ssh:// into TLS: only the engine the CLI talks to is left.
+    delete env.DOCKER_CONTEXT;
+    if (!env.DOCKER_HOST.startsWith("tcp://")) {
+      delete env.DOCKER_CERT_PATH;
+      delete env.DOCKER_TLS_VERIFY;
+    }
     return;
   }
   for (const name of DOCKER_ENGINE_VARIABLES) delete env[name];
@@ -376,7 +399,7 @@ async function main(argv: string[]): Promise<number> {
         await withPublishedPorts(invocation, () => destroy(invocation));
         return 0;
       case "repair":
-        return (await withPublishedPorts(invocation, () => repair(invocation))) ? 0 : 1;
+        return (await repair(invocation)) ? 0 : 1;
       default:
         return await withPublishedPorts(invocation, () => cdktf(invocation));
     }

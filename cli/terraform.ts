@@ -29,6 +29,15 @@ export function terraformBinary(env: NodeJS.ProcessEnv): string {
 export const SWARM_ATTACH_FAILURE =
   /attaching to network failed|could not allocate IP from IPAM: Address already in use/;
 
+/**
+ * Whether every error Terraform printed is a swarm attach failure: one `Error:` block per failed resource (boxed in
+ * `│` when in colour), each of which must match, so an apply that also failed for another reason is never retried.
+ */
+export function onlySwarmAttachFailures(stderr: string): boolean {
+  const blocks = stderr.split(/^[│╷╵\s]*Error: /m).slice(1);
+  return blocks.length > 0 && blocks.every((block) => SWARM_ATTACH_FAILURE.test(block));
+}
+
 /** An apply that failed only on a swarm attach (SWARM_ATTACH_FAILURE): worth another plan and apply. */
 export class SwarmAttachError extends CliError {
   constructor(
@@ -110,7 +119,7 @@ export class StackTerraform {
       ["apply", ...this.flags(), this.planFile],
       { cwd: this.stack.workingDirectory, env: this.options.env },
     );
-    if (status !== 0 && SWARM_ATTACH_FAILURE.test(stderr)) throw new SwarmAttachError(this.stack.name, status);
+    if (status !== 0 && onlySwarmAttachFailures(stderr)) throw new SwarmAttachError(this.stack.name, status);
     this.require(status, "apply");
   }
 

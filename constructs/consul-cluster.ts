@@ -1,7 +1,7 @@
 import { Image } from "@cdktf/provider-docker/lib/image";
 import { TerraformResource, type ITerraformDependable, type TerraformProvider } from "cdktf";
 import { Construct } from "constructs";
-import type { HostSpec, Lab, WorkloadKind } from "../topology";
+import { CLUSTER_SCOPE_IDS, hostScopeId, type HostSpec, type Lab, type WorkloadKind } from "../topology";
 import { AclBootstrap } from "./acl-bootstrap";
 import { AssetImage } from "./asset-image";
 import { dnsForwarderImageSpec, labAssetImages, loadBalancerImageSpec } from "../shared/asset-images";
@@ -44,15 +44,21 @@ function labImages(scope: Construct, lab: Lab, host?: HostSpec): ImageIds {
   const workloads = lab.workloadsOn(host?.name);
   const runsPages = ["app", "sorry", "entry", "placeholder"].some((kind) => workloads.has(kind as WorkloadKind));
   // keepLocally: destroying the lab must not delete images other projects on the host may use.
-  const consulImage = new Image(scope, "consul-image", { name: lab.topology.images.consul, keepLocally: true });
+  const consulImage = new Image(scope, CLUSTER_SCOPE_IDS.consulImage, {
+    name: lab.topology.images.consul,
+    keepLocally: true,
+  });
   const nginxImage =
     !host || runsPages
-      ? new Image(scope, "nginx-image", { name: lab.topology.images.nginx, keepLocally: true })
+      ? new Image(scope, CLUSTER_SCOPE_IDS.nginxImage, { name: lab.topology.images.nginx, keepLocally: true })
       : undefined;
   // The namespace containers only sleep: the small Alpine base, which no Consul upgrade changes, so upgrading
   // Consul replaces the agent containers (their data volumes stay) and not every node's namespace with all its
   // containers. Terraform replaces them in parallel; the volumes bring the cluster back with its state.
-  const alpineImage = new Image(scope, "alpine-image", { name: lab.topology.images.dnsmasqBase, keepLocally: true });
+  const alpineImage = new Image(scope, CLUSTER_SCOPE_IDS.alpineImage, {
+    name: lab.topology.images.dnsmasqBase,
+    keepLocally: true,
+  });
   const built = new Map(
     labAssetImages(lab, host).map((spec) => [
       spec.name,
@@ -106,16 +112,23 @@ export class ConsulCluster extends Construct {
     };
     // One host: the images and the network in the cluster's scope, as they always were. Several: each host's images
     // in a scope of its own, made through its provider, for the nodes it runs.
+    // Each node's scope sits in its host's, so a node that moves to another host is replaced there (destroyed
+    // through the old host's provider, created through the new one's), never looked for on the wrong engine.
     const imagesByHost = new Map<string | undefined, ImageIds>();
+    const hostScopes = new Map<string, Construct>();
     if (!lab.multiHost) imagesByHost.set(undefined, labImages(this, lab));
     for (const host of lab.hosts) {
       if (lab.nodesOn(host.name).length === 0) continue;
-      const scopeOfHost = new Construct(this, `host-${host.name}`);
+      const scopeOfHost = new Construct(this, hostScopeId(host.name));
+      hostScopes.set(host.name, scopeOfHost);
       imagesByHost.set(host.name, labImages(scopeOfHost, lab, host));
-      useProvider(scopeOfHost, providerOf(host)!);
     }
+    const parentOfNode = (nodeName: string): Construct => {
+      const host = lab.hostOf(nodeName);
+      return host ? hostScopes.get(host.name)! : this;
+    };
     const imagesOf = (nodeName: string) => imagesByHost.get(lab.hostOf(nodeName)?.name)!;
-    this.network = new LabNetwork(this, "network", { lab });
+    this.network = new LabNetwork(this, CLUSTER_SCOPE_IDS.network, { lab });
     const manager = providerOf(lab.managerHost);
     if (manager) useProvider(this.network, manager);
 
@@ -123,7 +136,7 @@ export class ConsulCluster extends Construct {
     const namespaces = new Map<string, NodeNamespace>();
     const agents = new Map<string, ConsulAgent>();
     const agentOf = (nodeName: string, waitForLeader: boolean, after?: ITerraformDependable) => {
-      const scopeOfNode = new Construct(this, nodeName);
+      const scopeOfNode = new Construct(parentOfNode(nodeName), nodeName);
       const namespace = new NodeNamespace(scopeOfNode, "namespace", {
         lab,
         nodeName,
@@ -146,13 +159,13 @@ export class ConsulCluster extends Construct {
     const startsWithServers = (nodeName: string) =>
       lab.node(nodeName).role === "server" || nodeName === lab.publishNode.name;
     for (const node of lab.nodes) if (startsWithServers(node.name)) agentOf(node.name, false);
-    this.leaderGate = new LeaderGate(this, "leader", {
+    this.leaderGate = new LeaderGate(this, CLUSTER_SCOPE_IDS.leader, {
       lab,
       caFile: security.mode === "secure" ? security.secrets.tls.caFile : undefined,
       agents: lab.nodes.filter((node) => startsWithServers(node.name)).map((node) => agents.get(node.name)!.container),
     });
     if (security.mode === "secure") {
-      this.aclBootstrap = new AclBootstrap(this, "acl-bootstrap", {
+      this.aclBootstrap = new AclBootstrap(this, CLUSTER_SCOPE_IDS.aclBootstrap, {
         lab,
         secrets: security.secrets,
         after: this.leaderGate,
@@ -166,7 +179,7 @@ export class ConsulCluster extends Construct {
     const nodes = new Map<string, ClusterNode>();
     for (const node of lab.nodes) {
       // One scope per node name keeps every resource's logical ID tied to its node, not to its position.
-      const scopeOfNode = this.node.findChild(node.name) as Construct;
+      const scopeOfNode = parentOfNode(node.name).node.findChild(node.name) as Construct;
       const namespace = namespaces.get(node.name)!;
       const sidecar = { lab, nodeName: node.name, namespace };
       const imageIds = imagesOf(node.name);
@@ -191,9 +204,12 @@ export class ConsulCluster extends Construct {
       }
       const dns = new DnsForwarder(scopeOfNode, "dns", { ...sidecar, image: imageIds.dns });
       nodes.set(node.name, { namespace, agent: agents.get(node.name)!, workload, dns });
-      const host = providerOf(lab.hostOf(node.name));
-      if (host) useProvider(scopeOfNode, host);
     }
     this.nodes = nodes;
+    // Every Docker object of a host (its images, its nodes' containers and volumes) through its host's provider.
+    for (const host of lab.hosts) {
+      const scope = hostScopes.get(host.name);
+      if (scope) useProvider(scope, providerOf(host)!);
+    }
   }
 }

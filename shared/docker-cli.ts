@@ -67,10 +67,11 @@ export class DockerCli {
    */
   endpoint(): string {
     if (this.env.DOCKER_HOST) return this.env.DOCKER_HOST;
-    return (
-      this.json<string>(["context", "inspect", "--format", "{{json .Endpoints.docker.Host}}"]) ||
-      "unix:///var/run/docker.sock"
-    );
+    const current = this.json<string>(["context", "inspect", "--format", "{{json .Endpoints.docker.Host}}"]);
+    if (current) return current;
+    // A context that does not exist is not the local socket: say which one was asked for.
+    if (this.env.DOCKER_CONTEXT) return `context ${this.env.DOCKER_CONTEXT} (not found: \`docker context ls\`)`;
+    return "unix:///var/run/docker.sock";
   }
 }
 

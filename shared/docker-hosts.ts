@@ -3,7 +3,7 @@
  * image build script through environment variables, the Terraform provider through its own settings. One host entry
  * gives both, so the CLI and Terraform always talk to the same engine.
  */
-import type { HostSpec } from "../topology";
+import type { HostSpec, Lab } from "../topology";
 
 /** The Docker CLI's variables that choose an engine; a host sets some and clears the others. */
 export const DOCKER_ENGINE_VARIABLES = [
@@ -44,4 +44,13 @@ export function environmentFor(env: NodeJS.ProcessEnv, host: HostSpec | undefine
 export function providerSettingsOf(host: HostSpec): { host?: string; certPath?: string; context?: string } {
   if (host.context !== undefined) return { context: host.context };
   return { host: host.endpoint, ...(host.certPath !== undefined ? { certPath: host.certPath } : {}) };
+}
+
+/**
+ * Docker variables the Terraform provider would take over a host's own settings on a lab over several hosts
+ * (DOCKER_CONTEXT overrides its `host`; DOCKER_CERT_PATH turns ssh:// into TLS). The CLI removes them before it runs
+ * Terraform; `npx cdktf` cannot, so its app refuses them.
+ */
+export function variablesOverridingHosts(lab: Lab, env: NodeJS.ProcessEnv): string[] {
+  return lab.multiHost ? ["DOCKER_CONTEXT", "DOCKER_CERT_PATH"].filter((name) => env[name]) : [];
 }

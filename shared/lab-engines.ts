@@ -13,12 +13,20 @@ export interface LabEngine {
   readonly docker: DockerCli;
 }
 
-/** Each engine of the lab, in `hosts` order. */
+/**
+ * Each engine of the lab, in `hosts` order: every host that runs nodes, and the manager, which creates the network
+ * even when it runs none.
+ */
 export function labEngines(lab: Lab, env: NodeJS.ProcessEnv): LabEngine[] {
   if (!lab.multiHost) return [{ docker: new DockerCli(env) }];
   return lab.hosts
-    .filter((host) => lab.nodesOn(host.name).length > 0)
+    .filter((host) => lab.nodesOn(host.name).length > 0 || host.name === lab.managerHost?.name)
     .map((host) => ({ host, docker: new DockerCli(environmentFor(env, host)) }));
+}
+
+/** Whether an engine runs any of the lab's nodes (a manager may run none). */
+export function runsNodes(lab: Lab, engine: LabEngine): boolean {
+  return !engine.host || lab.nodesOn(engine.host.name).length > 0;
 }
 
 /** "on host lab-b" for an engine of a lab over several hosts, empty for the one engine of a lab on one host. */

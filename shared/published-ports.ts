@@ -14,21 +14,29 @@ export interface PublishedPorts {
   close(): Promise<void>;
 }
 
+/** Whether the lab publishes on the host's loopback (127.0.0.0/8, or the wildcard, which includes it). */
+export function publishedOnLoopback(lab: Lab): boolean {
+  return lab.publishedHost.startsWith("127.");
+}
+
 /** Where the publish node's engine is: here, over ssh:// (forwardable), or elsewhere (not reachable). */
 export type PublishReach =
   | { readonly kind: "local"; readonly endpoint: string; readonly host?: string }
+  /** Remote, publishing on an address of its network (publish.exposeOnNetwork): dialled there directly. */
+  | { readonly kind: "network"; readonly endpoint: string; readonly host?: string }
   | { readonly kind: "ssh"; readonly endpoint: string; readonly host?: string }
   | { readonly kind: "unreachable"; readonly endpoint: string; readonly host?: string };
 
 export function publishReach(lab: Lab, env: NodeJS.ProcessEnv): PublishReach {
-  return reachOf(publishEngine(lab, env));
+  return reachOf(publishEngine(lab, env), lab);
 }
 
 /** Where an engine is, as the published ports are concerned. */
-export function reachOf(engine: LabEngine): PublishReach {
+export function reachOf(engine: LabEngine, lab: Lab): PublishReach {
   const endpoint = engine.docker.endpoint();
   const host = engine.host?.name;
   if (!isRemoteEngine(endpoint)) return { kind: "local", endpoint };
+  if (!publishedOnLoopback(lab)) return { kind: "network", endpoint, host };
   return sshTargetOf(endpoint) ? { kind: "ssh", endpoint, host } : { kind: "unreachable", endpoint, host };
 }
 
@@ -44,12 +52,11 @@ export async function reachPublishedPorts(
   env: NodeJS.ProcessEnv,
   engine: LabEngine = publishEngine(lab, env),
 ): Promise<PublishedPorts> {
-  const reach = reachOf(engine);
-  if (reach.kind === "local") return { close: async () => undefined };
+  const reach = reachOf(engine, lab);
+  if (reach.kind === "local" || reach.kind === "network") return { close: async () => undefined };
   if (reach.kind === "unreachable") throw new CliError(unreachableReason(lab, reach));
   const target = sshTargetOf(reach.endpoint)!;
-  // The remote host's own view of where the ports are bound: its loopback for the wildcard.
-  const address = lab.publishedHost;
-  const forwards = await SshForwards.open(target, address, publishedTcpPorts(lab), env);
+  // The same loopback address on both sides: the remote host binds publish.address, and this machine dials it.
+  const forwards = await SshForwards.open(target, lab.publishedHost, publishedTcpPorts(lab), env);
   return { forwardedFrom: target.destination, close: () => forwards.close() };
 }

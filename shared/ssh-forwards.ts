@@ -43,8 +43,11 @@ export function publishedTcpPorts(lab: Lab): ForwardedPort[] {
   ];
 }
 
-/** The `ssh` arguments that forward each port from this machine's loopback to the same port on the remote one. */
-export function forwardArgs(target: SshTarget, remoteAddress: string, ports: readonly ForwardedPort[]): string[] {
+/**
+ * The `ssh` arguments that forward each port from `address` here (a loopback address) to the same address and port
+ * as the remote host sees them.
+ */
+export function forwardArgs(target: SshTarget, address: string, ports: readonly ForwardedPort[]): string[] {
   return [
     "-N",
     // A forward that cannot be opened (a port taken here) ends ssh at once instead of leaving it half working.
@@ -54,7 +57,7 @@ export function forwardArgs(target: SshTarget, remoteAddress: string, ports: rea
     "-o",
     "BatchMode=yes",
     ...(target.port ? ["-p", target.port] : []),
-    ...ports.flatMap(({ port }) => ["-L", `127.0.0.1:${port}:${remoteAddress}:${port}`]),
+    ...ports.flatMap(({ port }) => ["-L", `${address}:${port}:${address}:${port}`]),
     "--",
     target.destination,
   ];
@@ -63,9 +66,9 @@ export function forwardArgs(target: SshTarget, remoteAddress: string, ports: rea
 /** How long ssh may take to open every forward. */
 const OPEN_TIMEOUT_MS = 30_000;
 
-const accepts = (port: number) =>
+const accepts = (address: string, port: number) =>
   new Promise<boolean>((resolve) => {
-    const socket = connect({ host: "127.0.0.1", port });
+    const socket = connect({ host: address, port });
     socket.once("connect", () => {
       socket.destroy();
       resolve(true);
@@ -73,10 +76,31 @@ const accepts = (port: number) =>
     socket.once("error", () => resolve(false));
   });
 
-/** Open forwards: close() ends ssh and waits for it; they are also closed when the process exits. */
+/** The signals that end the CLI, with the exit status a shell gives each. */
+const ENDING_SIGNALS: readonly [NodeJS.Signals, number][] = [
+  ["SIGINT", 130],
+  ["SIGTERM", 143],
+  ["SIGHUP", 129],
+];
+
+/**
+ * Open forwards: close() ends ssh and waits for it. ssh runs in a process group of its own, so a terminal's Ctrl-C
+ * does not end it under a command that is still cleaning up (a drill putting the lab back needs the API). They are
+ * closed when the process exits, and on a signal nothing else handles, which would otherwise end Node without its
+ * `exit` event and leave ssh holding the ports.
+ */
 export class SshForwards {
   private closed = false;
   private readonly onExit = () => this.child.kill("SIGTERM");
+  private readonly onSignal = (signal: NodeJS.Signals) => {
+    // Another handler (the CLI's, a drill's) owns this signal: it ends the process, and `exit` closes ssh then.
+    if (process.listenerCount(signal) > 1) return;
+    // The command ends once ssh has, so its ports are free when it is gone (or after a few seconds at most).
+    const status = ENDING_SIGNALS.find(([name]) => name === signal)![1];
+    this.child.once("exit", () => process.exit(status));
+    setTimeout(() => process.exit(status), 5_000).unref();
+    this.child.kill("SIGTERM");
+  };
 
   private constructor(
     private readonly child: ChildProcess,
@@ -84,6 +108,7 @@ export class SshForwards {
     readonly ports: readonly ForwardedPort[],
   ) {
     process.once("exit", this.onExit);
+    for (const [signal] of ENDING_SIGNALS) process.on(signal, this.onSignal);
   }
 
   /**
@@ -92,19 +117,22 @@ export class SshForwards {
    */
   static async open(
     target: SshTarget,
-    remoteAddress: string,
+    address: string,
     ports: readonly ForwardedPort[],
     env: NodeJS.ProcessEnv,
   ): Promise<SshForwards> {
     // A port that already answers here would look open before ssh could take it.
-    const taken = (await Promise.all(ports.map(async (port) => ((await accepts(port.port)) ? [port] : [])))).flat();
+    const taken = (
+      await Promise.all(ports.map(async (port) => ((await accepts(address, port.port)) ? [port] : [])))
+    ).flat();
     if (taken.length > 0)
       throw new CliError(
-        `cannot forward the lab's ports from ${target.destination}: a program here already listens on ${taken.map((p) => `127.0.0.1:${p.port} (${p.field})`).join(", ")}; stop it, or choose other ports in the topology's publish section`,
+        `cannot forward the lab's ports from ${target.destination}: a program here already listens on ${taken.map((p) => `${address}:${p.port} (${p.field})`).join(", ")}; stop it, or choose other ports in the topology's publish section`,
       );
-    const child = spawn("ssh", forwardArgs(target, remoteAddress, ports), {
+    const child = spawn("ssh", forwardArgs(target, address, ports), {
       env,
       stdio: ["ignore", "ignore", "pipe"],
+      detached: true,
     });
     let stderr = "";
     child.stderr!.on("data", (chunk) => (stderr += chunk));
@@ -125,7 +153,7 @@ export class SshForwards {
           `cannot forward the lab's ports from ${target.destination} over ssh: ${endedWith}; check \`ssh ${target.port ? `-p ${target.port} ` : ""}${target.destination}\` and that no program here holds ${ports.map((p) => p.port).join(", ")}`,
         );
       }
-      const open = await Promise.all(ports.map(({ port }) => accepts(port)));
+      const open = await Promise.all(ports.map(({ port }) => accepts(address, port)));
       if (open.every(Boolean) && endedWith === undefined) return forwards;
       if (Date.now() > deadline) {
         await forwards.close();
@@ -138,6 +166,7 @@ export class SshForwards {
   private forget(): void {
     this.closed = true;
     process.off("exit", this.onExit);
+    for (const [signal] of ENDING_SIGNALS) process.off(signal, this.onSignal);
   }
 
   /** Ends ssh, which closes every forward, and waits until it has. */

@@ -63,22 +63,16 @@ export function hostRoutes(table: string): { iface: string; subnet: Subnet; cidr
     .filter((route) => route.subnet.prefixLength > 0);
 }
 
-/**
- * The largest aligned block of `subnet` that holds none of `taken` (and not the subnet's own network address), the
- * highest of equal size; at most half the subnet, at least 4 addresses. Undefined when there is none.
- */
-export function largestFreeBlock(subnet: Subnet, taken: readonly string[]): Subnet | undefined {
-  const used = [subnet.network, ...taken.map(ipv4ToInt)];
-  for (let prefixLength = subnet.prefixLength + 1; prefixLength <= 30; prefixLength++) {
-    const size = 2 ** (32 - prefixLength);
-    const blocks = Math.min(subnet.size / size, 2 ** 16);
-    // Only blocks that hold a taken address are ruled out: the rest of the scan is over the few of them.
-    const ruledOut = new Set(used.map((address) => Math.floor((address - subnet.network) / size)));
-    for (let index = blocks - 1; index >= 0; index--) {
-      if (!ruledOut.has(index)) return { network: subnet.network + index * size, prefixLength, size };
-    }
-  }
-  return undefined;
+/** The top quarter of a subnet, as a subnet of its own (10.0.1.192/26 of 10.0.1.0/24). */
+export function topQuarter(subnet: Subnet): Subnet {
+  const size = Math.max(1, subnet.size / 4);
+  return { network: subnet.network + subnet.size - size, prefixLength: Math.min(32, subnet.prefixLength + 2), size };
+}
+
+/** Whether an address lies in a subnet. */
+export function contains(subnet: Subnet, address: string): boolean {
+  const value = ipv4ToInt(address);
+  return value >= subnet.network && value < subnet.network + subnet.size;
 }
 
 /** A subnet as a CIDR, such as 10.0.1.128/25. */

@@ -2,7 +2,7 @@
  * The validated lab, with the facts every renderer and construct derives from the topology computed once:
  * which nodes are servers, which service instances run where, and what workload each node runs.
  */
-import { cidrOf, largestFreeBlock, lastUsableHost, parseCidr } from "./ipv4";
+import { cidrOf, lastUsableHost, parseCidr, topQuarter } from "./ipv4";
 import { managerHost, placeNodes } from "./placement";
 import type { HostSpec, NodeSpec, ServiceSpec, Topology } from "./schema";
 
@@ -93,13 +93,28 @@ export function networkGateway(topology: Topology): string {
   return topology.network.gateway ?? lastUsableHost(parseCidr(topology.network.subnet));
 }
 
-/** The block of a topology's subnet that Swarm's own addresses come from (see Lab.swarmAddressRange). */
-export function swarmAddressBlock(topology: Topology) {
-  return largestFreeBlock(
-    parseCidr(topology.network.subnet),
-    topology.nodes.map((node) => node.address),
-  );
+/** The part of a topology's subnet Swarm's own addresses come from: `network.swarmRange`, or its top quarter. */
+export function swarmRangeOf(topology: Topology): string {
+  return topology.network.swarmRange ?? cidrOf(topQuarter(parseCidr(topology.network.subnet)));
 }
+
+/**
+ * The IDs the cluster construct gives its own children: a node's scope, named after the node, must not take one
+ * (constructs/consul-cluster.ts uses these; validation refuses a node of such a name).
+ */
+export const CLUSTER_SCOPE_IDS = {
+  consulImage: "consul-image",
+  nginxImage: "nginx-image",
+  alpineImage: "alpine-image",
+  loadBalancerImage: "load-balancer-image",
+  dnsmasqImage: "dnsmasq-image",
+  network: "network",
+  leader: "leader",
+  aclBootstrap: "acl-bootstrap",
+} as const;
+
+/** The scope of a host's images and nodes, on a lab over several hosts: `host-<name>`. */
+export const hostScopeId = (hostName: string) => `host-${hostName}`;
 
 /** The validated topology with the facts every layer derives from it, computed once. */
 export class Lab {
@@ -200,15 +215,12 @@ export class Lab {
   }
 
   /**
-   * On a lab over several hosts, where Swarm takes the addresses it allocates itself (one per host for the overlay's
-   * own endpoint, from the low end of the pool): a range of the subnet that holds no node's address, which would
-   * otherwise collide with the nodes' static ones ("could not allocate IP from IPAM: Address already in use", seen on
-   * real engines). Undefined on one host, or when the subnet has no such range (validation refuses that).
+   * On a lab over several hosts, where Swarm takes the addresses it allocates itself: one per host for the overlay's
+   * own endpoint there, from the low end of its pool, where the nodes' static addresses are ("could not allocate IP
+   * from IPAM: Address already in use", seen on real engines). The overlay's `ip_range`; undefined on one host.
    */
   get swarmAddressRange(): string | undefined {
-    if (!this.multiHost) return undefined;
-    const free = swarmAddressBlock(this.topology);
-    return free ? cidrOf(free) : undefined;
+    return this.multiHost ? swarmRangeOf(this.topology) : undefined;
   }
 
   /** The Swarm manager that creates the lab's overlay network; undefined for a lab on one host. */

@@ -163,8 +163,10 @@ export const HostSchema = z.strictObject({
   endpoint: z
     .string()
     .refine(
-      (endpoint) => SSH_ENDPOINT.test(endpoint) || TCP_ENDPOINT.test(endpoint),
-      'endpoint must be "ssh://[user@]host[:port]" or "tcp://host:port" (a TLS-protected engine, with certPath)',
+      (endpoint) =>
+        (SSH_ENDPOINT.test(endpoint) || TCP_ENDPOINT.test(endpoint)) &&
+        Number(/:(\d+)$/.exec(endpoint)?.[1] ?? 1) <= 65535,
+      'endpoint must be "ssh://[user@]host[:port]" or "tcp://host:port" (a TLS-protected engine, with certPath), with a port of 1-65535',
     )
     .optional(),
   /** A Docker CLI context (`docker context ls`) that points at the host. */
@@ -233,6 +235,12 @@ export const TopologySchema = z.strictObject({
         .default("10.0.1.0/24"),
       /** The Docker bridge's own address. @default the subnet's last usable address, so .1 stays free for a node */
       gateway: Ipv4Address.optional(),
+      /**
+       * On a lab over several hosts, the part of the subnet Swarm takes its own addresses from (one per host, for the
+       * overlay's endpoint there); no node address may lie in it. Fixed, as changing it replaces the network.
+       * @default the top quarter of the subnet, such as 10.0.1.192/26
+       */
+      swarmRange: z.string().regex(CIDR_PATTERN, 'swarmRange must be an IPv4 CIDR such as "10.0.1.192/26"').optional(),
     })
     .prefault({}),
   images: z

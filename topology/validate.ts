@@ -3,9 +3,20 @@
  * so a user sees everything wrong with a file in one run.
  */
 import { goDurationMs } from "./go-duration";
-import { intToIpv4, ipv4ToInt, isNetworkAddress, isUsableHost, parseCidr, Subnet } from "./ipv4";
+import {
+  cidrOf,
+  contains,
+  intToIpv4,
+  ipv4ToInt,
+  isNetworkAddress,
+  isUsableHost,
+  parseCidr,
+  Subnet,
+  topQuarter,
+} from "./ipv4";
 import {
   answersOwnCheck,
+  CLUSTER_SCOPE_IDS,
   CONSUL_FIXED_PORTS,
   DEFAULT_SELF_CHECK_PATH,
   maintenanceFolder,
@@ -16,7 +27,7 @@ import {
   networkGateway,
   NODE_DNS_PORT,
   serviceInstances,
-  swarmAddressBlock,
+  swarmRangeOf,
   WorkloadKind,
 } from "./model";
 import { placeNodes } from "./placement";
@@ -517,6 +528,8 @@ function checkHosts(topology: Topology, report: Report): void {
           `"${node.host}" names a host, but the topology has no hosts list; add hosts, or leave host out`,
         );
     });
+    if (topology.network.swarmRange !== undefined)
+      report("network.swarmRange", "only a lab over several hosts (a hosts list) has a Swarm range; leave it out");
     return;
   }
   const byName = new Map<string, number>();
@@ -554,24 +567,68 @@ function checkHosts(topology: Topology, report: Report): void {
         `"${node.host}" is not a host of hosts (${hosts.map((host) => host.name).join(", ")})`,
       );
   });
-  // Swarm gives each host's endpoint on the overlay an address of its own, from a range the nodes must leave free.
-  const free = swarmAddressBlock(topology);
-  if (!free || free.size - 2 < hosts.length) {
+  checkSwarmRange(topology, hosts.length, report);
+  // The CLI reaches a publish node's loopback ports through ssh forwards, which a tcp:// host cannot give.
+  const publishName = topology.publish.node ?? topology.nodes.find((node) => node.role === "server")?.name;
+  const publishHost = hosts.find((host) => host.name === placeNodes(topology).hostOf.get(publishName ?? ""));
+  if (publishHost?.endpoint?.startsWith("tcp://") && isLoopback(topology.publish.address))
     report(
-      "network.subnet",
-      `a lab over ${hosts.length} hosts needs a range of ${topology.network.subnet} without node addresses for Swarm's own (one per host), and the nodes leave none of at least ${hosts.length + 2} aligned addresses: use a larger subnet, or keep node addresses in one part of it`,
+      "publish.node",
+      `${publishName} runs on ${publishHost.name}, reached over tcp://: it publishes on that host's loopback, which this machine reaches only through ssh forwards; put the publish node on a host reached over ssh://, or publish on an address of that host with publish.exposeOnNetwork`,
     );
-  }
+  // Placement is judged only on a list it can use: known hosts, each named once.
   if (topology.nodes.some((node) => node.host !== undefined && !byName.has(node.host))) return;
+  if (byName.size < hosts.length) return;
   const { serversWithoutOwnHost } = placeNodes(topology);
   if (serversWithoutOwnHost.length > 0) {
-    const servers = topology.nodes.filter((node) => node.role === "server").length;
     report(
       "hosts",
-      `${servers} servers need ${servers} hosts to have one each, and no host is left for ${serversWithoutOwnHost.join(", ")}: ` +
+      `every host already runs a server, and none is left for ${serversWithoutOwnHost.join(", ")}: ` +
         `add hosts, or name those servers' host yourself to let servers share one (losing that host then loses all of its votes)`,
     );
   }
+}
+
+/** Whether an address is on the loopback network (127.0.0.0/8), or the wildcard that includes it. */
+function isLoopback(address: string): boolean {
+  return address === "0.0.0.0" || contains(parseCidr("127.0.0.0/8"), address);
+}
+
+/**
+ * The Swarm range of a lab over several hosts: inside the subnet, on a boundary of its size, with room for one address
+ * per host beside the network and last addresses, and no node address in it.
+ */
+function checkSwarmRange(topology: Topology, hostCount: number, report: Report): void {
+  const given = topology.network.swarmRange !== undefined;
+  const field = given ? "network.swarmRange" : "network.subnet";
+  const rangeCidr = swarmRangeOf(topology);
+  const range = parseCidr(rangeCidr);
+  const subnet = parseCidr(topology.network.subnet);
+  if (
+    given &&
+    (!isNetworkAddress(rangeCidr) ||
+      range.network < subnet.network ||
+      range.network + range.size > subnet.network + subnet.size)
+  ) {
+    report(
+      field,
+      `${rangeCidr} must be a block inside ${topology.network.subnet}, written with its first address (such as ${cidrOf(topQuarter(subnet))})`,
+    );
+    return;
+  }
+  if (range.size - 2 < hostCount) {
+    report(
+      field,
+      `Swarm's range ${rangeCidr} has room for ${Math.max(0, range.size - 2)} of its own addresses, and ${hostCount} hosts need one each: ${given ? "give a larger network.swarmRange" : "use a larger subnet, or set network.swarmRange"}`,
+    );
+  }
+  topology.nodes.forEach((node, index) => {
+    if (contains(range, node.address))
+      report(
+        `nodes[${index}].address`,
+        `${node.address} lies in ${rangeCidr}, where Swarm takes its own addresses on a lab over several hosts (one per host, for the overlay's endpoint there); choose an address outside it${given ? "" : ", or set network.swarmRange"}`,
+      );
+  });
 }
 
 /** Every cross-field problem in a topology whose fields already match the schema. */
@@ -600,7 +657,13 @@ const DOCKER_BUILT_IN_NETWORKS = ["bridge", "host", "none"];
 
 /** Names that pass their field's pattern but collide with something the lab or its tools own. */
 function checkReservedNames(topology: Topology, report: Report): void {
+  const scopeIds: readonly string[] = Object.values(CLUSTER_SCOPE_IDS);
   topology.nodes.forEach((node, index) => {
+    if (scopeIds.includes(node.name))
+      report(
+        `nodes[${index}].name`,
+        `"${node.name}" is a name the cluster gives its own Terraform objects (${scopeIds.join(", ")}), beside which each node's objects are named after it; choose another`,
+      );
     for (const other of topology.nodes) {
       const suffix = NODE_CONTAINER_SUFFIXES.find((candidate) => node.name === `${other.name}-${candidate}`);
       if (suffix) {

@@ -90,11 +90,17 @@ export class Restorer {
       new Promise((resolve) => setTimeout(resolve, DOCKER_TIMEOUTS.act + 1_000).unref()),
     ]);
     const lines: string[] = [];
-    const known = await this.containers.list().catch(() => []);
+    // Each host that answers is put back, whatever another one does.
+    const { containers: known, unreachable } = await this.containers.listReachable();
     for (const name of [...this.state.stopped].reverse()) {
       const container = known.find((candidate) => candidate.name === name);
       try {
-        if (!container) throw new Error("it is not a container of this lab");
+        if (!container)
+          throw new Error(
+            unreachable.length > 0
+              ? `it was not found, and ${unreachable.join("; ")}`
+              : "it is not a container of this lab",
+          );
         await this.containers.start(container);
         // Started, and still running: only then is it forgotten.
         if (!(await this.containers.running(name))) throw new Error("it did not stay running");

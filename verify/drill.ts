@@ -8,7 +8,7 @@
  * Everything it changes goes through the Restorer (drill-state.ts), which records it on disk first and puts it back
  * afterwards, also after a failure, a signal, or the process dying (`npm run verify -- --restore`).
  */
-import type { Lab } from "../topology";
+import type { Lab, WorkloadKind } from "../topology";
 import type { ConsulApi } from "./consul-api";
 import type { Restorer } from "./drill-state";
 import { describeFailures, EntryRequest, EntryWatch } from "./entry-watch";
@@ -455,8 +455,9 @@ async function operatorMaintenance(context: DrillContext, restorer: Restorer): P
 }
 
 /**
- * On a lab over several hosts, the host to lose: not the publish node's (whose ports the drill watches through), and one
- * whose loss leaves a majority of the servers and a load balancer; undefined when no host qualifies.
+ * On a lab over several hosts, the host to lose: not the publish node's (whose ports the drill watches through) nor the
+ * entry's, and one whose loss leaves a majority of the servers, a load balancer and a page to serve (an app or the
+ * sorry server); undefined when no host qualifies.
  */
 export function hostToLose(lab: Lab): string | undefined {
   const publishHost = lab.hostOf(lab.publishNode.name)?.name;
@@ -467,8 +468,9 @@ export function hostToLose(lab: Lab): string | undefined {
       if (host === publishHost || host === entryHost || lab.nodesOn(host).length === 0) return false;
       const lost = new Set(lab.nodesOn(host).map((node) => node.name));
       const serversLeft = lab.servers.filter((server) => !lost.has(server.name)).length;
-      const balancersLeft = lab.nodesRunning("load-balancer").filter((node) => !lost.has(node.name)).length;
-      return serversLeft > lab.servers.length / 2 && balancersLeft > 0;
+      const left = (...kinds: WorkloadKind[]) =>
+        kinds.flatMap((kind) => lab.nodesRunning(kind)).filter((node) => !lost.has(node.name)).length;
+      return serversLeft > lab.servers.length / 2 && left("load-balancer") > 0 && left("app", "sorry") > 0;
     });
 }
 

@@ -59,6 +59,17 @@ export class LabContainers {
     return perHost.flat();
   }
 
+  /** The containers of every host that answers, and why each other host could not be asked. */
+  async listReachable(): Promise<{ containers: LabContainer[]; unreachable: string[] }> {
+    const perHost = await Promise.allSettled(this.engines.map((engine) => this.listOn(engine)));
+    return {
+      containers: perHost.flatMap((result) => (result.status === "fulfilled" ? result.value : [])),
+      unreachable: perHost.flatMap((result) =>
+        result.status === "rejected" ? [(result.reason as Error).message] : [],
+      ),
+    };
+  }
+
   private async listOn(engine: LabEngine): Promise<LabContainer[]> {
     const args = ["ps", "--all", "--filter", `label=${LAB_LABEL}=${this.labName}`, "--format", "{{json .}}"];
     const result = await engine.docker.runAsync(args, DOCKER_TIMEOUTS.list);

@@ -1,12 +1,19 @@
 /**
  * A deployed lab, stood in for on loopback: a fake Consul HTTP API whose state follows the real lab's timings
- * (verify/lab-timings.ts) scaled down ten times, a real nginx as the entry point (app backend first, sorry backend
- * as backup), a real dnsmasq answering Consul's names, and the fake `docker` (tools/fakes) listing the lab's
- * containers, taking its time to stop one (FAKE_DOCKER_STOP_MS), and passing `docker exec` here. Stopping an app
+ * (verify/lab-timings.ts) scaled down ten times; its layers as on a real host: a real nginx as the entry point, in
+ * front of a real nginx per load balancer, each with a template step that renders the lab's own consul-template
+ * template (renderers/site-upstream-template.ts, with Go's text/template) after consul-template's quiescence, checks it
+ * with `nginx -t` and reloads, in front of a page server per app and sorry node; a real dnsmasq answering Consul's
+ * names; and the fake `docker` (tools/fakes) listing the lab's containers, taking its time to stop one
+ * (FAKE_DOCKER_STOP_MS), and passing `docker exec` here (`nginx -T` is the load balancer's real one). Stopping an app
  * container makes its check fail on its next run (one check interval), the status reaches the watch at once and its
- * handler writes the flag from health, and the load balancers' upstream follow after consul-template's quiescence;
- * stopping the leader elects another after raft's timeouts. While the publish node's agent is stopped, its published
- * DNS port behaves as Docker's proxy does with nothing behind it: it accepts a TCP connection and closes it.
+ * handler writes the flag from health, and the load balancers' templates follow after their quiescence; stopping a
+ * load balancer stops its nginx, and the entry falls back to the other; stopping the leader elects another after
+ * raft's timeouts. While the publish node's agent is stopped, its published DNS port behaves as Docker's proxy does
+ * with nothing behind it: it accepts a TCP connection and closes it.
+ *
+ * Addresses: the nginx of a load balancer loads the rendered config with each lab address (10.0.1.4:80) turned into
+ * its page server's loopback port, and what `nginx -T` prints is turned back, so verify reads the lab's addresses.
  */
 import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from "node:fs";
@@ -15,7 +22,7 @@ import { createServer as createHttpsServer } from "node:https";
 import { createServer as createNetServer, Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { LOAD_BALANCER_PATHS, MAINTENANCE_HANDLER_LOG } from "../../renderers";
+import { MAINTENANCE_HANDLER_LOG, renderSiteInstances, renderUpstreamTemplate } from "../../renderers";
 import { dockerVariablesOf } from "../../shared/docker-hosts";
 import { engineFileName } from "./fakes/engine-file.cjs";
 import { labTimings, scaledTimings } from "../../verify/lab-timings";
@@ -23,14 +30,17 @@ import type { Lab } from "../../topology";
 import { startDnsmasq, RunningDnsmasq } from "./dnsmasq";
 import { RunningNginx, startNginx } from "./nginx";
 import { freeLoopbackPort } from "./ports";
+import { type Fixture, renderTemplate } from "./render-template";
 
 export interface Timeline {
   /** From an app server stopping to its check failing (one check interval, at worst). */
   healthDelayMs: number;
   /** From a health change to the watch handler writing the flag. */
   flagDelayMs: number;
-  /** From a health change to the load balancers' upstream (consul-template's quiescence). */
+  /** From a health change to the load balancers' upstream: consul-template's quiescence, its `wait.min`. */
   upstreamDelayMs: number;
+  /** The longest the quiescence waits while changes keep coming: consul-template's `wait.max`. */
+  upstreamMaxDelayMs: number;
   /** From the leader stopping to a new leader. */
   electionDelayMs: number;
   /** How long `docker stop` takes (the fake docker's FAKE_DOCKER_STOP_MS). */
@@ -71,6 +81,27 @@ export function labContainerLines(lab: Lab): ContainerLine[] {
   });
 }
 
+/** An `address:port` as an nginx `server` line names it (then a space or ';'), everywhere in a config. */
+const serverAddress = (addressAndPort: string) =>
+  new RegExp(`(?<=\\bserver )${addressAndPort.replace(/\./g, "\\.")}(?=[ ;])`, "g");
+
+/** A load balancer of the stand-in: its nginx, the config its template rendered last, and its quiescence. */
+interface LoadBalancerStandIn {
+  readonly node: string;
+  readonly port: number;
+  nginx?: RunningNginx;
+  /** The last render, as this machine's nginx loads it. */
+  config: string;
+  /** The inputs of the last render (templateInputs). */
+  renderedFrom: string;
+  /** The inputs seen last, when they last changed, and when they first changed since the last render. */
+  lastInputs?: string;
+  lastChange?: number;
+  pendingSince?: number;
+  /** Its nginx is being started or stopped. */
+  switching?: boolean;
+}
+
 /** The stand-in runs ten times faster than a real lab. */
 export const STAND_IN_SCALE = 0.1;
 
@@ -93,7 +124,6 @@ export class LabStandIn {
   /** Raft servers as the API reports them; a test may drop one. */
   raftServers: string[];
   private passing = new Map<string, boolean>();
-  private upstream: string[] = [];
   private lastRunning = new Map<string, boolean>();
   private timers: NodeJS.Timeout[] = [];
   private poller?: NodeJS.Timeout;
@@ -101,8 +131,12 @@ export class LabStandIn {
   private control?: Server;
   /** Where the fake docker runs `docker exec` (FAKE_LAB_URL), once started. */
   controlUrl = "";
-  private appBackend?: Server;
-  private sorryBackend?: Server;
+  /** Each app and sorry node's page server, by node name: it answers as that node while its workload runs. */
+  private readonly pages = new Map<string, { server: Server; port: number }>();
+  /** Each load balancer: its nginx and its template step. */
+  private readonly balancers: LoadBalancerStandIn[] = [];
+  /** What every template renders from, when a test pins it (a stuck consul-template): only these addresses pass. */
+  private pinnedPassing?: string[];
   private nginx?: RunningNginx;
   private dnsmasq?: RunningDnsmasq;
   /** Every ACL token a request to the API carried. */
@@ -123,6 +157,7 @@ export class LabStandIn {
       healthDelayMs: real.checkIntervalMs,
       flagDelayMs: real.statusToWatchMs,
       upstreamDelayMs: real.templateWaitMinMs,
+      upstreamMaxDelayMs: real.templateWaitMaxMs,
       electionDelayMs: real.electionMinMs,
       dockerStopMs: real.dockerStopMs,
       flagNeverChanges: false,
@@ -137,7 +172,6 @@ export class LabStandIn {
     this.leader = `${lab.servers[0].address}:8300`;
     this.raftServers = lab.servers.map((server) => server.name);
     for (const node of lab.nodesRunning("app")) this.passing.set(node.name, true);
-    this.upstream = this.expectedUpstream();
     this.kv.set(lab.topology.site.maintenanceKey, "off");
     const containers = labContainerLines(lab);
     // Someone else's container on the same engine, which the drill must never touch.
@@ -206,19 +240,125 @@ export class LabStandIn {
     return this.containers().find((container) => container.Names === name)?.State === "running";
   }
 
-  /** What the load balancers' nginx has loaded when pinned, whatever health says (a stuck consul-template). */
-  private upstreamOverride?: string[];
-
+  /**
+   * A stuck consul-template: every load balancer renders once more as if only `addresses` passed, and never again,
+   * whatever health says.
+   */
   pinUpstream(addresses: string[]): void {
-    this.upstreamOverride = addresses;
-    this.upstream = addresses;
+    this.pinnedPassing = addresses;
+    for (const lb of this.balancers) this.render(lb);
   }
 
-  private expectedUpstream(): string[] {
-    if (this.upstreamOverride) return this.upstreamOverride;
-    const apps = this.lab.nodesRunning("app").filter((node) => this.passing.get(node.name));
-    const sorry = this.lab.nodesRunning("sorry");
-    return (apps.length > 0 ? [...apps, ...sorry] : sorry).map((node) => node.address);
+  /** The template's inputs, as a key: what passes, the flag and the operator's switch. */
+  private templateInputs(): string {
+    const { site } = this.lab.topology;
+    return JSON.stringify([
+      this.pinnedPassing ?? [...this.passing.entries()],
+      this.kv.get(site.maintenanceKey) ?? null,
+      this.kv.get(this.lab.operatorMaintenanceKey) ?? null,
+    ]);
+  }
+
+  /** The fixture consul-template would see now: the site's instances with their health, and the keys it reads. */
+  private templateFixture(): Fixture {
+    const { lab } = this;
+    const { site, datacenter } = lab.topology;
+    const instances = lab.topology.services
+      .filter((service) => service.name === site.service)
+      .flatMap((service) =>
+        service.nodes.map((nodeName) => {
+          const node = lab.node(nodeName);
+          const passing = this.pinnedPassing
+            ? this.pinnedPassing.includes(node.address)
+            : (this.passing.get(nodeName) ?? true);
+          return {
+            Node: nodeName,
+            Address: node.address,
+            Port: service.port,
+            ID: service.id ?? service.name,
+            Tags: service.tags,
+            Status: passing ? ("passing" as const) : ("critical" as const),
+          };
+        }),
+      );
+    const kv: Record<string, string> = { [lab.siteInstancesKey]: renderSiteInstances(lab) };
+    for (const key of [site.maintenanceKey, lab.operatorMaintenanceKey]) {
+      const value = this.kv.get(key);
+      if (value !== undefined) kv[key] = value;
+    }
+    return { datacenter, services: { [site.service]: instances }, kv };
+  }
+
+  /** The rendered site config as this machine's nginx loads it: lab addresses as page servers' loopback ports. */
+  private localized(rendered: string, lb: LoadBalancerStandIn): string {
+    const port = this.lab.portOf(this.lab.topology.site.service);
+    let text = rendered.replace(
+      new RegExp(`^(\\s*listen )${this.lab.portOf(this.lab.topology.site.loadBalancerService)} default_server;`, "m"),
+      `$1127.0.0.1:${lb.port} default_server;`,
+    );
+    for (const [nodeName, page] of this.pages)
+      text = text.replace(serverAddress(`${this.lab.node(nodeName).address}:${port}`), `127.0.0.1:${page.port}`);
+    return text;
+  }
+
+  /** `nginx -T` of a load balancer, with its page servers' loopback ports turned back into the lab's addresses. */
+  private loadedConfig(lb: LoadBalancerStandIn): string {
+    const port = this.lab.portOf(this.lab.topology.site.service);
+    let text = lb.nginx?.dump() ?? "";
+    for (const [nodeName, page] of this.pages)
+      text = text.replace(serverAddress(`127.0.0.1:${page.port}`), `${this.lab.node(nodeName).address}:${port}`);
+    return text;
+  }
+
+  /** The template step: renders, has nginx check the result, and reloads it (consul-template's exec). */
+  private render(lb: LoadBalancerStandIn): void {
+    const rendered = renderTemplate(renderUpstreamTemplate(this.lab), this.templateFixture());
+    if (rendered.status !== 0) throw new Error(`the stand-in's template did not render: ${rendered.stderr}`);
+    lb.config = this.localized(rendered.stdout, lb);
+    lb.renderedFrom = this.templateInputs();
+    if (lb.nginx) {
+      const checked = lb.nginx.replace(lb.config);
+      if (!checked.ok) throw new Error(`nginx refused the stand-in's render for ${lb.node}: ${checked.output}`);
+    }
+  }
+
+  /**
+   * consul-template's quiescence on one load balancer: a change of its inputs renders once they have been still for
+   * `wait.min`, or `wait.max` after the first change at the latest.
+   */
+  private templateStep(lb: LoadBalancerStandIn, now: number): void {
+    if (this.pinnedPassing) return;
+    const inputs = this.templateInputs();
+    if (inputs !== lb.lastInputs) {
+      lb.lastInputs = inputs;
+      lb.lastChange = now;
+      lb.pendingSince ??= now;
+    }
+    if (lb.pendingSince === undefined) return;
+    const quiet = now - lb.lastChange! >= this.timeline.upstreamDelayMs;
+    const waitedLongest = now - lb.pendingSince >= this.timeline.upstreamMaxDelayMs;
+    if (!quiet && !waitedLongest) return;
+    lb.pendingSince = undefined;
+    if (inputs !== lb.renderedFrom) this.render(lb);
+  }
+
+  /** A load balancer's container stopped or started: its nginx with it (consul-template renders at once on start). */
+  private async followBalancer(lb: LoadBalancerStandIn): Promise<void> {
+    const running = this.running(this.lab.dockerName(lb.node, "load-balancer"));
+    if (lb.switching || running === (lb.nginx !== undefined)) return;
+    lb.switching = true;
+    try {
+      if (running) {
+        this.render(lb);
+        lb.nginx = await startNginx(lb.config, lb.port);
+      } else {
+        const nginx = lb.nginx!;
+        lb.nginx = undefined;
+        await nginx.stop();
+      }
+    } finally {
+      lb.switching = false;
+    }
   }
 
   private later(ms: number, action: () => void, immediate: boolean): void {
@@ -239,7 +379,6 @@ export class LabStandIn {
         () => {
           this.passing.set(node.name, running);
           const anyPassing = [...this.passing.values()].some(Boolean);
-          this.later(timeline.upstreamDelayMs, () => (this.upstream = this.expectedUpstream()), immediate);
           if (!timeline.flagNeverChanges) {
             this.later(
               timeline.flagDelayMs,
@@ -279,20 +418,10 @@ export class LabStandIn {
     this.execs.push(`${container}: ${command.join(" ")}`);
     const [program, ...args] = command;
     if (program === "nginx" && args[0] === "-T") {
-      // What the load balancer's nginx would load: its site config among the others, as `nginx -T` dumps them.
-      const { service } = this.lab.topology.site;
-      const port = this.lab.portOf(service);
-      return {
-        status: 0,
-        stdout: [
-          "nginx: the configuration file /etc/nginx/nginx.conf syntax is ok",
-          `# configuration file ${LOAD_BALANCER_PATHS.liveSite}:`,
-          `upstream ${service} {`,
-          ...this.upstream.map((address) => `    server ${address}:${port} weight=5;`),
-          "}",
-          "",
-        ].join("\n"),
-      };
+      // The load balancer's own nginx, as it would load its configuration now.
+      const lb = this.balancers.find((candidate) => this.lab.dockerName(candidate.node, "load-balancer") === container);
+      const dumped = lb ? this.loadedConfig(lb) : "";
+      return { status: dumped.includes("syntax is ok") ? 0 : 1, stdout: dumped };
     }
     if (program === "tail" && args.at(-1) === MAINTENANCE_HANDLER_LOG) {
       return { status: this.flagLog.length ? 0 : 1, stdout: this.flagLog.length ? `${this.flagLog.at(-1)}\n` : "" };
@@ -429,28 +558,36 @@ export class LabStandIn {
     await listen(this.control, controlPort);
     this.controlUrl = `http://127.0.0.1:${controlPort}`;
     const page = (text: string) => `<!doctype html><html><body><p>${text}</p></body></html>\n`;
-    // The app backend answers as one of the running app servers, or fails, so nginx falls back to the sorry backend.
-    // Like the load balancers: app servers only while the upstream lists one and the flag is not on.
-    this.appBackend = createServer((_request, response) => {
-      const app = lab
-        .nodesRunning("app")
-        .find((node) => this.running(lab.dockerName(node.name, "app")) && this.upstream.includes(node.address));
-      const maintenance = this.kv.get(site.maintenanceKey) === "on" || this.kv.get(lab.operatorMaintenanceKey) === "on";
-      if (!app || maintenance) return void response.socket?.destroy();
-      response.end(page(`Served by app server ${app.name} (${app.address}).`));
-    });
-    const sorry = lab.nodesRunning("sorry")[0];
-    this.sorryBackend = createServer((_request, response) =>
-      response.end(page(`Sorry, no app server is available. Served by ${sorry.name} (${sorry.address}).`)),
-    );
-    const [appPort, sorryPort] = [await freeLoopbackPort(), await freeLoopbackPort()];
-    await listen(this.appBackend, appPort);
-    await listen(this.sorryBackend, sorryPort);
+    // A page server per app and sorry node: it answers as its node while that node's workload runs, and drops the
+    // connection otherwise, as a stopped container's address does.
+    for (const kind of ["app", "sorry"] as const) {
+      for (const node of lab.nodesRunning(kind)) {
+        const text =
+          kind === "app"
+            ? `Served by app server ${node.name} (${node.address}).`
+            : `Sorry, no app server is available. Served by ${node.name} (${node.address}).`;
+        const server = createServer((_request, response) => {
+          if (!this.running(lab.dockerName(node.name, kind))) return void response.socket?.destroy();
+          response.end(page(text));
+        });
+        const port = await freeLoopbackPort();
+        await listen(server, port);
+        this.pages.set(node.name, { server, port });
+      }
+    }
+    // A real nginx per load balancer, on the config its template renders first.
+    for (const node of lab.nodesRunning("load-balancer")) {
+      const lb: LoadBalancerStandIn = { node: node.name, port: await freeLoopbackPort(), config: "", renderedFrom: "" };
+      this.balancers.push(lb);
+      this.render(lb);
+      lb.lastInputs = lb.renderedFrom;
+      lb.nginx = await startNginx(lb.config, lb.port);
+    }
     this.nginx = await startNginx(
       [
+        // As renderers/entry-point.ts: every load balancer, the next one tried when one does not answer.
         "upstream site {",
-        `    server 127.0.0.1:${appPort} max_fails=0;`,
-        `    server 127.0.0.1:${sorryPort} backup;`,
+        ...this.balancers.map((lb) => `    server 127.0.0.1:${lb.port} max_fails=0;`),
         "}",
         "server {",
         `    listen ${lab.publishedHost}:${publish.entryPort} default_server;`,
@@ -496,6 +633,11 @@ export class LabStandIn {
     this.observe(true);
     this.poller = setInterval(() => {
       this.observe();
+      const now = Date.now();
+      for (const lb of this.balancers) {
+        this.templateStep(lb, now);
+        void this.followBalancer(lb);
+      }
       void this.followPublishAgent();
     }, 50);
   }
@@ -535,8 +677,11 @@ export class LabStandIn {
     this.timers.forEach(clearTimeout);
     while (this.switchingDns) await new Promise((resolve) => setTimeout(resolve, 20));
     await this.nginx?.stop();
+    while (this.balancers.some((lb) => lb.switching)) await new Promise((resolve) => setTimeout(resolve, 20));
+    for (const lb of this.balancers) await lb.nginx?.stop();
     await this.dnsmasq?.stop();
     if (this.dnsProxy) await close(this.dnsProxy);
-    for (const server of [this.api, this.control, this.appBackend, this.sorryBackend]) if (server) await close(server);
+    for (const server of [this.api, this.control, ...[...this.pages.values()].map((page) => page.server)])
+      if (server) await close(server);
   }
 }

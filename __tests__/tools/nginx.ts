@@ -51,6 +51,10 @@ export interface RunningNginx {
   readonly dir: string;
   /** SIGHUP: re-read the configuration, as consul-template's exec reload_signal does. */
   reload(): void;
+  /** Writes new server blocks where the configuration includes them, checks them with `nginx -t`, and reloads. */
+  replace(serverBlocks: string): NginxCheck;
+  /** `nginx -T`: the configuration nginx would load now, every file of it, as the real load balancers' verify reads. */
+  dump(): string;
   stop(): Promise<void>;
 }
 
@@ -84,6 +88,16 @@ export async function startNginx(serverBlocks: string, port: number, address = "
     dir,
     reload: () => {
       child.kill("SIGHUP");
+    },
+    replace: (serverBlocks) => {
+      writeFileSync(join(dir, "conf.d", "site.conf"), serverBlocks);
+      const checked = spawnSync("nginx", ["-t", "-p", dir, "-e", `${dir}/error.log`, "-c", conf], { encoding: "utf8" });
+      if (checked.status === 0) child.kill("SIGHUP");
+      return { ok: checked.status === 0, output: `${checked.stdout}${checked.stderr}`.trim() };
+    },
+    dump: () => {
+      const dumped = spawnSync("nginx", ["-T", "-p", dir, "-e", `${dir}/error.log`, "-c", conf], { encoding: "utf8" });
+      return `${dumped.stderr}${dumped.stdout}`;
     },
     stop: () =>
       new Promise((resolve) => {

@@ -67,6 +67,13 @@ export async function docker(call) {
   }
 
   if (command === "context") {
+    // The state's `contexts`, when it lists them, are the only ones there are, as `docker context ls` would show.
+    if (env.DOCKER_CONTEXT && state?.contexts && !state.contexts.includes(env.DOCKER_CONTEXT)) {
+      answer.err(
+        `context "${env.DOCKER_CONTEXT}": context not found: open ~/.docker/contexts/meta: no such file or directory`,
+      );
+      return answer.exit(1);
+    }
     answer.out(JSON.stringify("unix:///var/run/docker.sock"));
   } else if (!state) {
     answer.err(
