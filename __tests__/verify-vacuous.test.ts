@@ -93,4 +93,17 @@ describe("npm run verify never passes what it did not check", () => {
       },
       (standIn) => (standIn.timeline.nslookupFails = true),
     ));
+
+  it("fails the load balancer step when the entry has no other load balancer to fall back on", () =>
+    withStandIn(
+      async (standIn) => {
+        const result = await checkout.script("verify", ["--drill"], verifyEnv(standIn));
+        expect(result.status).toBe(1);
+        const row = readReport().drill!.find((candidate) => candidate.step === "stop load balancer dev1002")!;
+        expect(row).toMatchObject({ expected: "the entry keeps answering with dev1002 down", ok: false });
+        expect(row.seen).toMatch(/^[1-9]\d* of \d+ requests failed/);
+      },
+      // The entry knows only dev1002: with its nginx stopped, nothing answers behind the entry.
+      (standIn) => standIn.entryReachesOnly(["dev1002"]),
+    ));
 });

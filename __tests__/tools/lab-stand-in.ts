@@ -137,6 +137,13 @@ export class LabStandIn {
   private readonly balancers: LoadBalancerStandIn[] = [];
   /** What every template renders from, when a test pins it (a stuck consul-template): only these addresses pass. */
   private pinnedPassing?: string[];
+  /** The load balancers the entry sends to, when a test narrows them (before start): a lab without a fallback. */
+  private entryBalancers?: string[];
+
+  /** Before start: the entry sends only to these load balancers, so losing one of them is seen at the entry. */
+  entryReachesOnly(nodes: string[]): void {
+    this.entryBalancers = nodes;
+  }
   private nginx?: RunningNginx;
   private dnsmasq?: RunningDnsmasq;
   /** Every ACL token a request to the API carried. */
@@ -587,7 +594,9 @@ export class LabStandIn {
       [
         // As renderers/entry-point.ts: every load balancer, the next one tried when one does not answer.
         "upstream site {",
-        ...this.balancers.map((lb) => `    server 127.0.0.1:${lb.port} max_fails=0;`),
+        ...this.balancers
+          .filter((lb) => !this.entryBalancers || this.entryBalancers.includes(lb.node))
+          .map((lb) => `    server 127.0.0.1:${lb.port} max_fails=0;`),
         "}",
         "server {",
         `    listen ${lab.publishedHost}:${publish.entryPort} default_server;`,
