@@ -3,10 +3,10 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { renderTopologySvg } from "../cli/topology-diagram";
+import { renderTopologyDot, renderTopologySvg } from "../cli/topology-diagram";
 import { Lab, loadTopology } from "../topology";
 import { generatedTopology } from "./tools/generated-topology";
-import { articleInput, labOf } from "./tools/helpers";
+import { articleInput, exampleLab, labOf } from "./tools/helpers";
 import { PROJECT_ROOT } from "./tools/synth";
 
 jest.setTimeout(30_000);
@@ -17,6 +17,7 @@ const LABS: Record<string, () => Lab> = {
   "examples/shop-lab.yaml": () =>
     new Lab(loadTopology({ CONSUL_LAB_TOPOLOGY: join(PROJECT_ROOT, "examples", "shop-lab.yaml") })),
   "a generated 60-node lab": () => labOf(generatedTopology(60)),
+  "examples/three-hosts.yaml": () => exampleLab("three-hosts.yaml"),
 };
 
 /** The text of every <text> element, entities decoded. */
@@ -71,6 +72,35 @@ describe("the default lab's diagram", () => {
     expect(textsOf(svg)).toContain(":8500 Consul HTTPS API and UI");
     const open = await renderTopologySvg(labOf({ ...articleInput(), security: "none" }));
     expect(textsOf(open)).toContain(":8500 Consul HTTP API and UI");
+  });
+});
+
+describe("the diagram of a lab over several hosts", () => {
+  it("is current in docs/three-hosts.svg, which the README shows", async () => {
+    expect(readFileSync(join(PROJECT_ROOT, "docs", "three-hosts.svg"), "utf8")).toBe(
+      await renderTopologySvg(exampleLab("three-hosts.yaml")),
+    );
+  });
+
+  it("puts each host's nodes in a box named with how the host is reached, and says where the ports come from", async () => {
+    const lab = exampleLab("three-hosts.yaml");
+    const texts = textsOf(await renderTopologySvg(lab));
+    expect(texts).toEqual(
+      expect.arrayContaining([
+        "Docker host lab-a (ssh://ops@lab-a.example.test, swarm manager)",
+        "Docker host lab-b (ssh://ops@lab-b.example.test)",
+        "Docker host lab-c (context lab-c)",
+        "this machine (127.0.0.1, forwarded from lab-a over ssh)",
+      ]),
+    );
+    // Each node's box inside its host's: in the DOT, the node's line comes within its host's subgraph.
+    const dot = renderTopologyDot(lab);
+    for (const node of lab.nodes) {
+      const box = dot.indexOf(`"cluster_docker_host:${lab.hostOf(node.name)!.name}"`);
+      const next = dot.indexOf('"cluster_docker_host:', box + 1);
+      const at = dot.indexOf(`"node:${node.name}" [label=`);
+      expect(at > box && (next === -1 || at < next)).toBe(true);
+    }
   });
 });
 

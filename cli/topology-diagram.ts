@@ -1,7 +1,8 @@
 /**
  * The lab as a Graphviz graph (DOT), for `npm run diagram`: the host's published ports, every node with its address,
- * role and services, and the site's path through it (entry, load balancers, app servers, the sorry server as the
- * backup). Graphviz lays it out; nothing here places a box. Same topology, same text.
+ * role and services (on a lab over several hosts, inside a box per Docker host), and the site's path through it
+ * (entry, load balancers, app servers, the sorry server as the backup). Graphviz lays it out; nothing here places a
+ * box. Same topology, same text.
  */
 import { instance } from "@viz-js/viz";
 import type { Lab } from "../topology";
@@ -29,14 +30,15 @@ export function renderTopologyDot(lab: Lab): string {
     '  node [fontname="Courier", fontsize=10, shape=plain];',
     '  edge [fontname="Courier", fontsize=9, color="#555555"];',
     '  subgraph "cluster_host" {',
-    `    label=${quoted(`this machine (${publish.address})`)}; style="rounded"; color="#999999";`,
+    `    label=${quoted(lab.multiHost ? `this machine (${publish.address}, forwarded from ${lab.hostOf(lab.publishNode.name)!.name} over ssh)` : `this machine (${publish.address})`)}; style="rounded"; color="#999999";`,
     `    "port:entry" [shape=box, style="rounded", label=${quoted(`:${publish.entryPort} site entry`)}];`,
     `    "port:api" [shape=box, style="rounded", label=${quoted(`:${publish.httpPort} Consul ${lab.apiScheme.toUpperCase()} API and UI`)}];`,
     `    "port:dns" [shape=box, style="rounded", label=${quoted(`:${publish.dnsPort} Consul DNS`)}];`,
     "  }",
     '  subgraph "cluster_lab" {',
-    `    label=${quoted(`lab network ${topology.name} (${network.subnet}, datacenter ${topology.datacenter}, security ${topology.security})`)}; style="rounded"; color="#999999";`,
+    `    label=${quoted(`lab network ${topology.name} (${lab.multiHost ? "swarm overlay " : ""}${network.subnet}, datacenter ${topology.datacenter}, security ${topology.security})`)}; style="rounded"; color="#999999";`,
   ];
+  const nodeLines = new Map<string, string>();
   for (const node of lab.nodes) {
     const server = node.role === "server";
     const services = lab.instancesOn(node.name).map((instance) => {
@@ -44,12 +46,27 @@ export function renderTopologyDot(lab: Lab): string {
       return `<TR><TD ALIGN="LEFT">${html(`${instance.service.name}${tags} :${instance.service.port}`)}</TD></TR>`;
     });
     const workload = lab.workloadOf(node.name);
-    lines.push(
+    nodeLines.set(
+      node.name,
       `    ${id(node.name)} [label=<<TABLE BORDER="${server ? 2 : 1}" CELLBORDER="0" CELLSPACING="0" CELLPADDING="3" BGCOLOR="${server ? "#e8eefc" : "#f4f4f4"}">` +
         `<TR><TD ALIGN="LEFT"><B>${html(node.name)}</B></TD></TR>` +
         `<TR><TD ALIGN="LEFT">${html(node.address)}</TD></TR>` +
         `<TR><TD ALIGN="LEFT"><I>${server ? "Consul server" : "Consul client"}${workload ? `, ${html(workload)}` : ""}</I></TD></TR>` +
         `${services.join("")}</TABLE>>];`,
+    );
+  }
+  if (!lab.multiHost) lines.push(...lab.nodes.map((node) => nodeLines.get(node.name)!));
+  // Over several hosts, each host's nodes in a box of its own, named with how it is reached.
+  for (const dockerHost of lab.hosts) {
+    const nodes = lab.nodesOn(dockerHost.name);
+    if (nodes.length === 0) continue;
+    const reached = dockerHost.endpoint ?? `context ${dockerHost.context}`;
+    const manager = dockerHost.name === lab.managerHost?.name ? ", swarm manager" : "";
+    lines.push(
+      `    subgraph ${quoted(`cluster_docker_host:${dockerHost.name}`)} {`,
+      `      label=${quoted(`Docker host ${dockerHost.name} (${reached}${manager})`)}; style="dashed"; color="#777777";`,
+      ...nodes.map((node) => `  ${nodeLines.get(node.name)!}`),
+      "    }",
     );
   }
   lines.push("  }");
