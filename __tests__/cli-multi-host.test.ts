@@ -180,4 +180,31 @@ describe("the CLI on a lab over three hosts", () => {
       "consul-lab: DOCKER_CONTEXT is set, and the Docker provider would take it over each host's own endpoint; unset it, or run `npm run cdktf -- ...`, which leaves it out",
     );
   });
+
+  it("finishes an interrupted drill on each host that answers, and names the one that does not", async () => {
+    // A drill stopped dev1004's app (lab-a) and dev1005's (lab-b), then died; lab-c does not answer now.
+    writeFileSync(
+      join(checkout.root, ".verify-drill.json"),
+      JSON.stringify({ lab: "consul-lab", stopped: ["consul-lab-dev1004-app", "consul-lab-dev1005-app"] }),
+    );
+    const { result } = run("repair", [], {}, (engines) => {
+      engines["lab-c"] = undefined;
+      for (const host of ["lab-a", "lab-b"] as HostName[]) {
+        engines[host]!.containers = labContainerLines(lab()).filter(
+          (line) => lab().hostOf(/consul-lab\.node=([^,]+)/.exec(line.Labels)![1])!.name === host,
+        );
+        for (const line of engines[host]!.containers) if (line.Names.endsWith("-app")) line.State = "exited";
+      }
+    });
+    const { status, stdout } = await result;
+    expect(stdout).toContain("started consul-lab-dev1004-app again");
+    expect(stdout).toContain("started consul-lab-dev1005-app again");
+    expect(stdout).toContain("cannot repair the nodes on host lab-c");
+    expect(status).toBe(1);
+    const starts = logged().filter((call) => call.program === "docker" && call.argv[0] === "start");
+    expect(starts.map((call) => `${engineOf(call)} ${call.argv.at(-1)}`).sort()).toEqual([
+      "ssh://ops@lab-a.example.test consul-lab-dev1004-app",
+      "ssh://ops@lab-b.example.test consul-lab-dev1005-app",
+    ]);
+  });
 });

@@ -178,7 +178,7 @@ describe("a hosts list is refused, with the field and the fix, when", () => {
       (input) => {
         input.hosts[0] = { name: "lab-a", endpoint: "tcp://lab-a.example.test:2376", certPath: "/etc/tls/a" };
       },
-      "publish.node: dev1001 runs on lab-a, reached over tcp://: it publishes on that host's loopback, which this machine reaches only through ssh forwards; put the publish node on a host reached over ssh://, or publish on an address of that host with publish.exposeOnNetwork",
+      'publish.node: dev1001 runs on lab-a, reached over tcp://: it publishes on that host\'s loopback, which this machine reaches only through ssh forwards; put the publish node on a host reached over ssh://, or (security "secure" only) publish on an address of that host with publish.exposeOnNetwork',
     ],
     [
       "an ssh port is out of range",

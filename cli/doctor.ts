@@ -16,7 +16,7 @@ import {
   TLS_DIR,
 } from "../secrets";
 import type { HostSpec, Lab } from "../topology";
-import { isRemoteEngine, type LabEngine, labEngines } from "../shared/lab-engines";
+import { isRemoteEngine, type LabEngine, labEngines, runsNodes } from "../shared/lab-engines";
 import { type PublishReach, reachOf, reachPublishedPorts, unreachableReason } from "../shared/published-ports";
 import { publishedTcpPorts, sshTargetOf } from "../shared/ssh-forwards";
 import { type CheckResult, ok, problem } from "./check-result";
@@ -133,6 +133,7 @@ interface DockerVersion {
 
 function checkDockerEngine(context: DoctorContext, host: string): CheckResult {
   const remote = isRemoteEngine(host);
+  const missingContext = host.startsWith("context ");
   const result = context.docker.run(["version", "--format", "{{json .}}"]);
   if (result.startError) {
     return problem(
@@ -147,9 +148,11 @@ function checkDockerEngine(context: DoctorContext, host: string): CheckResult {
     return problem(
       "docker engine",
       `cannot reach the engine at ${host}: ${cause}`,
-      remote
-        ? `check that the host is up and that \`${sshCheckCommand(host) ?? `docker -H ${host} version`}\` works from here`
-        : "start Docker (`sudo systemctl start docker`), or let your user use it (`sudo usermod -aG docker $USER`, then log in again)",
+      missingContext
+        ? "name a context that `docker context ls` lists (DOCKER_CONTEXT, or the host's context in the topology)"
+        : remote
+          ? `check that the host is up and that \`${sshCheckCommand(host) ?? `docker -H ${host} version`}\` works from here`
+          : "start Docker (`sudo systemctl start docker`), or let your user use it (`sudo usermod -aG docker $USER`, then log in again)",
     );
   }
   const major = Number(/^(\d+)\./.exec(version.Server.Version)?.[1] ?? 0);
@@ -442,7 +445,10 @@ async function checkForwards(context: DoctorContext): Promise<CheckResult> {
     const ports = await reachPublishedPorts(context.lab, context.env, context.publishEngine);
     await ports.close();
     const numbers = publishedTcpPorts(context.lab).map((port) => port.port);
-    return ok("ssh forwards", `opened and closed 127.0.0.1:${numbers.join(", ")} from ${ports.forwardedFrom}`);
+    return ok(
+      "ssh forwards",
+      `opened and closed ${context.lab.publishedHost}:${numbers.join(", ")} from ${ports.forwardedFrom}`,
+    );
   } catch (error) {
     return problem(
       "ssh forwards",
@@ -476,7 +482,9 @@ export async function runDoctor(context: DoctorContext): Promise<CheckResult[]> 
   }
   if (lab.multiHost) results.push(checkSwarm(lab, reachable));
   if (hostCheck.ok && reachable.length === engines.length) {
-    for (const engine of engines) results.push(named(engine, checkImageStore(onEngine(engine))));
+    // Images only where nodes run: a manager that runs none pulls and builds nothing.
+    const withNodes = engines.filter((engine) => runsNodes(lab, engine));
+    for (const engine of withNodes) results.push(named(engine, checkImageStore(onEngine(engine))));
     const where = publishHost ?? reach.endpoint;
     results.push(
       reach.kind === "local"
@@ -488,7 +496,7 @@ export async function runDoctor(context: DoctorContext): Promise<CheckResult[]> 
       // The route table is this machine's: it says nothing about a remote host's routes.
       const local = !isRemoteEngine(engine.docker.endpoint());
       results.push(named(engine, checkSubnet(local ? on : { ...on, routeTable: "" })));
-      results.push(named(engine, checkImages(on, engine.host)));
+      if (runsNodes(lab, engine)) results.push(named(engine, checkImages(on, engine.host)));
     }
     if (reach.kind === "ssh") results.push(await checkForwards({ ...context, publishEngine: publish }));
   }

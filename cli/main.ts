@@ -327,7 +327,11 @@ async function repair({ lab, env }: Invocation): Promise<boolean> {
  */
 function pointTerraformAtEngines(lab: Lab, env: NodeJS.ProcessEnv): void {
   if (!lab.multiHost) {
-    if (!env.DOCKER_HOST) env.DOCKER_HOST = new DockerCli(env).endpoint();
+    if (!env.DOCKER_HOST) {
+      const endpoint = new DockerCli(env).endpoint();
+      if (endpoint.startsWith("context ")) throw new CliError(`the Docker ${endpoint}; check DOCKER_CONTEXT`);
+      env.DOCKER_HOST = endpoint;
+    }
     // The provider takes DOCKER_CONTEXT over DOCKER_HOST (the CLI the other way round), and a certificate folder turns
     // its ssh:// into TLS: only the engine the CLI talks to is left.
     delete env.DOCKER_CONTEXT;
@@ -373,7 +377,8 @@ async function main(argv: string[]): Promise<number> {
   const env: NodeJS.ProcessEnv = { ...process.env, CHECKPOINT_DISABLE: "1" };
   const runsTerraform = ["diff", "deploy", "destroy", "cdktf"].includes(command!);
   // Ctrl-C reaches Terraform too, which stops cleanly; the CLI waits for it, cleans up, and reports the interruption.
-  for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => (interrupted = signal));
+  // A closed terminal (SIGHUP) too: Terraform is stopped as on SIGTERM, and the ssh forwards stay until it has.
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, () => (interrupted = signal));
   try {
     if (runsTerraform) {
       // Terraform writes the state, and saved plans, with every secret in clear: only this user may read them.
@@ -424,7 +429,7 @@ main(process.argv.slice(2)).then(
       // Only a command that ran Terraform stopped it; a synth or the doctor simply stopped.
       const what = terraformRan ? "Terraform was stopped, and its plan removed" : "nothing after this point was done";
       console.error(`consul-lab: interrupted (${interrupted}); ${what}`);
-      process.exit(interrupted === "SIGINT" ? 130 : 143);
+      process.exit(interrupted === "SIGINT" ? 130 : interrupted === "SIGHUP" ? 129 : 143);
     }
     process.exitCode = status;
   },

@@ -35,13 +35,17 @@ export function passThrough(command: string, args: readonly string[], options: S
   return new Promise((resolve, reject) => {
     const child = spawn(command, [...args], { stdio: "inherit", ...options });
     const forward = () => child.kill("SIGTERM");
+    // A SIGTERM or SIGHUP sent to the CLI alone (a terminal's Ctrl-C reaches the program by itself).
     process.on("SIGTERM", forward);
+    process.on("SIGHUP", forward);
     child.once("error", (error) => {
       process.off("SIGTERM", forward);
+      process.off("SIGHUP", forward);
       reject(new CliError(`cannot run ${command}: ${error.message}`));
     });
     child.once("exit", (code, signal) => {
       process.off("SIGTERM", forward);
+      process.off("SIGHUP", forward);
       resolve(code ?? (signal ? 128 + (osConstants.signals[signal] ?? 0) : 1));
     });
   });
@@ -64,13 +68,17 @@ export function passThroughKeepingErrors(
       stderr = (stderr + chunk.toString("utf8")).slice(-64 * 1024);
     });
     const forward = () => child.kill("SIGTERM");
+    // A SIGTERM or SIGHUP sent to the CLI alone (a terminal's Ctrl-C reaches the program by itself).
     process.on("SIGTERM", forward);
+    process.on("SIGHUP", forward);
     child.once("error", (error) => {
       process.off("SIGTERM", forward);
+      process.off("SIGHUP", forward);
       reject(new CliError(`cannot run ${command}: ${error.message}`));
     });
     child.once("close", (code, signal) => {
       process.off("SIGTERM", forward);
+      process.off("SIGHUP", forward);
       resolve({ status: code ?? (signal ? 128 + (osConstants.signals[signal] ?? 0) : 1), stderr });
     });
   });

@@ -97,6 +97,7 @@ export class SshForwards {
     if (process.listenerCount(signal) > 1) return;
     // The command ends once ssh has, so its ports are free when it is gone (or after a few seconds at most).
     const status = ENDING_SIGNALS.find(([name]) => name === signal)![1];
+    if (this.child.exitCode !== null || this.child.signalCode !== null) process.exit(status);
     this.child.once("exit", () => process.exit(status));
     setTimeout(() => process.exit(status), 5_000).unref();
     this.child.kill("SIGTERM");

@@ -165,7 +165,7 @@ export const HostSchema = z.strictObject({
     .refine(
       (endpoint) =>
         (SSH_ENDPOINT.test(endpoint) || TCP_ENDPOINT.test(endpoint)) &&
-        Number(/:(\d+)$/.exec(endpoint)?.[1] ?? 1) <= 65535,
+        [Number(/:(\d+)$/.exec(endpoint)?.[1] ?? 1)].every((port) => port >= 1 && port <= 65535),
       'endpoint must be "ssh://[user@]host[:port]" or "tcp://host:port" (a TLS-protected engine, with certPath), with a port of 1-65535',
     )
     .optional(),

@@ -574,7 +574,7 @@ function checkHosts(topology: Topology, report: Report): void {
   if (publishHost?.endpoint?.startsWith("tcp://") && isLoopback(topology.publish.address))
     report(
       "publish.node",
-      `${publishName} runs on ${publishHost.name}, reached over tcp://: it publishes on that host's loopback, which this machine reaches only through ssh forwards; put the publish node on a host reached over ssh://, or publish on an address of that host with publish.exposeOnNetwork`,
+      `${publishName} runs on ${publishHost.name}, reached over tcp://: it publishes on that host's loopback, which this machine reaches only through ssh forwards; put the publish node on a host reached over ssh://, or (security "secure" only) publish on an address of that host with publish.exposeOnNetwork`,
     );
   // Placement is judged only on a list it can use: known hosts, each named once.
   if (topology.nodes.some((node) => node.host !== undefined && !byName.has(node.host))) return;

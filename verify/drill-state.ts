@@ -103,7 +103,7 @@ export class Restorer {
           );
         await this.containers.start(container);
         // Started, and still running: only then is it forgotten.
-        if (!(await this.containers.running(name))) throw new Error("it did not stay running");
+        if (!(await this.containers.running(container))) throw new Error("it did not stay running");
         this.save({ ...this.state, stopped: this.state.stopped.filter((other) => other !== name) });
         lines.push(`started ${name} again`);
       } catch (error) {

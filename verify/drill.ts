@@ -387,7 +387,7 @@ async function stopLeader(context: DrillContext, restorer: Restorer): Promise<St
     conditions: () => [
       {
         expected: `${agent.name} runs`,
-        check: async () => ((await context.containers.running(agent.name)) ? true : "not running"),
+        check: async () => ((await context.containers.running(agent)) ? true : "not running"),
       },
       {
         expected: `${leader.name} itself knows a leader`,

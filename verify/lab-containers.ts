@@ -109,17 +109,19 @@ export class LabContainers {
     return perHost.flat();
   }
 
-  /** The CLI of the engine a container runs on. */
+  /** The engine a container runs on. */
+  private engineOf(container: Pick<LabContainer, "host">): LabEngine {
+    return this.engines.find((candidate) => candidate.host?.name === container.host) ?? this.engines[0];
+  }
+
   private dockerOf(container: LabContainer): DockerCli {
-    const engine = this.engines.find((candidate) => candidate.host?.name === container.host) ?? this.engines[0];
-    return engine.docker;
+    return this.engineOf(container).docker;
   }
 
   /** Stops or starts a container of this lab; anything else is refused. */
   private async act(action: "stop" | "start", container: LabContainer): Promise<void> {
-    if (
-      !(await this.list()).some((candidate) => candidate.name === container.name && candidate.host === container.host)
-    ) {
+    // Asked of its own host only, so a host that does not answer stops nothing on the others.
+    if (!(await this.listOn(this.engineOf(container))).some((candidate) => candidate.name === container.name)) {
       throw new Error(`refusing to ${action} ${container.name}: it is not a container of lab ${this.labName}`);
     }
     const result = await this.dockerOf(container).runAsync([action, container.name], DOCKER_TIMEOUTS.act);
@@ -135,9 +137,11 @@ export class LabContainers {
     return this.act("start", container);
   }
 
-  /** Whether a container of this lab runs now. */
-  async running(name: string): Promise<boolean> {
-    return (await this.list()).some((container) => container.name === name && container.running);
+  /** Whether a container of this lab runs now, as its own host says. */
+  async running(container: Pick<LabContainer, "name" | "host">): Promise<boolean> {
+    return (await this.listOn(this.engineOf(container))).some(
+      (candidate) => candidate.name === container.name && candidate.running,
+    );
   }
 
   /** Runs a command in a container of this lab; its stdout, or undefined when it failed or did not answer in time. */

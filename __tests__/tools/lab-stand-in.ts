@@ -135,6 +135,8 @@ export class LabStandIn {
   private readonly pages = new Map<string, { server: Server; port: number }>();
   /** Each load balancer: its nginx and its template step. */
   private readonly balancers: LoadBalancerStandIn[] = [];
+  /** Renders or reloads that failed in the poller, which stop() reports. */
+  private readonly templateErrors: string[] = [];
   /** What every template renders from, when a test pins it (a stuck consul-template): only these addresses pass. */
   private pinnedPassing?: string[];
   /** The load balancers the entry sends to, when a test narrows them (before start): a lab without a fallback. */
@@ -644,7 +646,15 @@ export class LabStandIn {
       this.observe();
       const now = Date.now();
       for (const lb of this.balancers) {
-        this.templateStep(lb, now);
+        // Not while its nginx starts or stops: the render it starts with must be the one it runs.
+        if (!lb.switching) {
+          try {
+            this.templateStep(lb, now);
+          } catch (error) {
+            // A timer cannot fail a test by throwing: kept, and stop() reports it.
+            this.templateErrors.push((error as Error).message);
+          }
+        }
         void this.followBalancer(lb);
       }
       void this.followPublishAgent();
@@ -692,5 +702,7 @@ export class LabStandIn {
     if (this.dnsProxy) await close(this.dnsProxy);
     for (const server of [this.api, this.control, ...[...this.pages.values()].map((page) => page.server)])
       if (server) await close(server);
+    if (this.templateErrors.length > 0)
+      throw new Error(`the stand-in's template step failed: ${this.templateErrors.join("; ")}`);
   }
 }

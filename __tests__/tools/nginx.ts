@@ -51,7 +51,10 @@ export interface RunningNginx {
   readonly dir: string;
   /** SIGHUP: re-read the configuration, as consul-template's exec reload_signal does. */
   reload(): void;
-  /** Writes new server blocks where the configuration includes them, checks them with `nginx -t`, and reloads. */
+  /**
+   * Writes new server blocks where the configuration includes them, checks them with `nginx -t`, and reloads; a
+   * config nginx refuses is replaced by the last good one again, as the load balancers' installer does.
+   */
   replace(serverBlocks: string): NginxCheck;
   /** `nginx -T`: the configuration nginx would load now, every file of it, as the real load balancers' verify reads. */
   dump(): string;
@@ -90,9 +93,12 @@ export async function startNginx(serverBlocks: string, port: number, address = "
       child.kill("SIGHUP");
     },
     replace: (serverBlocks) => {
-      writeFileSync(join(dir, "conf.d", "site.conf"), serverBlocks);
+      const site = join(dir, "conf.d", "site.conf");
+      const lastGood = readFileSync(site, "utf8");
+      writeFileSync(site, serverBlocks);
       const checked = spawnSync("nginx", ["-t", "-p", dir, "-e", `${dir}/error.log`, "-c", conf], { encoding: "utf8" });
       if (checked.status === 0) child.kill("SIGHUP");
+      else writeFileSync(site, lastGood);
       return { ok: checked.status === 0, output: `${checked.stdout}${checked.stderr}`.trim() };
     },
     dump: () => {
