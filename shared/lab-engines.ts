@@ -1,7 +1,7 @@
 /**
  * The Docker engines a lab runs on: the one the environment points at (DOCKER_HOST, the current context), or on a lab
- * over several hosts one per host that runs nodes, each reached as its `hosts` entry says. Every Docker command about
- * a node goes to its host's engine.
+ * over several hosts one per host that runs nodes (and the manager), each reached as its `hosts` entry says. Every
+ * Docker command about a node goes to its host's engine.
  */
 import type { HostSpec, Lab } from "../topology";
 import { DockerCli } from "./docker-cli";
