@@ -17,6 +17,7 @@ const SCRIPTS = [
   "__tests__/engine/run.sh",
   "__tests__/engine/dockerd.sh",
   "__tests__/engine/hosts.sh",
+  "__tests__/engine/exec-via-stand-in/docker",
 ];
 
 /** Every file of the checkout that bash or sh runs: by extension, or by its first line. */

@@ -47,7 +47,7 @@ export interface Timeline {
   dockerStopMs: number;
   /** The watch handler never writes the flag: a step waiting for it must fail at its deadline. */
   flagNeverChanges: boolean;
-  /** ACLs let anonymous writes through (a misconfigured lab). */
+  /** Anonymous writes get through: an open lab's, or a misconfigured secure lab's. */
   anonymousWrites: boolean;
   /** A server's agent started again never learns a leader (it cannot rejoin). */
   neverRejoins: boolean;
@@ -160,6 +160,11 @@ export class LabStandIn {
   constructor(
     readonly lab: Lab,
     private readonly tls?: { readonly cert: string; readonly key: string },
+    /**
+     * A real engine whose containers are the lab's (`npm run test:engine`): their states come from it instead of the
+     * fake docker's state file, which is then not written.
+     */
+    private readonly realEngine?: { readonly env: NodeJS.ProcessEnv },
   ) {
     const real = scaledTimings(labTimings(lab), STAND_IN_SCALE);
     this.timeline = {
@@ -170,7 +175,8 @@ export class LabStandIn {
       electionDelayMs: real.electionMinMs,
       dockerStopMs: real.dockerStopMs,
       flagNeverChanges: false,
-      anonymousWrites: false,
+      // An open lab (security "none") has no ACLs: anyone may write.
+      anonymousWrites: !lab.secure,
       neverRejoins: false,
       nslookupFails: false,
     };
@@ -182,6 +188,7 @@ export class LabStandIn {
     this.raftServers = lab.servers.map((server) => server.name);
     for (const node of lab.nodesRunning("app")) this.passing.set(node.name, true);
     this.kv.set(lab.topology.site.maintenanceKey, "off");
+    if (realEngine) return;
     const containers = labContainerLines(lab);
     // Someone else's container on the same engine, which the drill must never touch.
     containers.push({
@@ -201,8 +208,26 @@ export class LabStandIn {
     }));
   }
 
+  /** The real engine's containers of the lab, asked at most every 100 ms. */
+  private realContainers?: { at: number; lines: ContainerLine[] };
+
   /** Every container on every engine. */
   containers(): ContainerLine[] {
+    if (this.realEngine) {
+      if (!this.realContainers || Date.now() - this.realContainers.at > 100) {
+        const listed = spawnSync(
+          "docker",
+          ["ps", "--all", "--filter", `label=consul-lab.lab=${this.lab.topology.name}`, "--format", "{{json .}}"],
+          { encoding: "utf8", env: this.realEngine.env },
+        );
+        const lines = listed.stdout
+          .split("\n")
+          .filter(Boolean)
+          .map((line) => JSON.parse(line) as ContainerLine);
+        this.realContainers = { at: Date.now(), lines };
+      }
+      return this.realContainers.lines;
+    }
     return this.engineFiles().flatMap(({ file }) => JSON.parse(readFileSync(file, "utf8")).containers);
   }
 
@@ -558,9 +583,16 @@ export class LabStandIn {
       let body = "";
       request.on("data", (chunk) => (body += chunk));
       request.on("end", () => {
-        const { container, command } = JSON.parse(body);
+        let asked: { container: string; command: string[] };
+        try {
+          asked = JSON.parse(body);
+        } catch {
+          // Answered, never thrown: a connection left open would hold stop() forever.
+          response.writeHead(400);
+          return void response.end(`not a JSON {container, command}: ${body}`);
+        }
         response.writeHead(200, { "Content-Type": "application/json" });
-        response.end(JSON.stringify(this.exec(container, command)));
+        response.end(JSON.stringify(this.exec(asked.container, asked.command)));
       });
     });
     const controlPort = await freeLoopbackPort();
