@@ -35,8 +35,11 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  await standIn?.stop();
-  if (lab) removeLab(lab.name);
+  try {
+    await standIn?.stop();
+  } finally {
+    if (lab) removeLab(lab.name);
+  }
 });
 
 const env = () => ({
