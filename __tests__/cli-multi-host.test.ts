@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { parse } from "yaml";
 import { labOf } from "./tools/helpers";
 import { LabCheckout } from "./tools/lab-checkout";
-import { labContainerLines } from "./tools/lab-stand-in";
+import { labContainerLinesOn } from "./tools/lab-stand-in";
 import { freeLoopbackPort } from "./tools/ports";
 import { PROJECT_ROOT } from "./tools/synth";
 import { type HostName, swarmEngines } from "./tools/swarm-engines";
@@ -134,10 +134,7 @@ describe("the CLI on a lab over three hosts", () => {
   });
 
   it("repairs each host's nodes through that host's engine", async () => {
-    const byHost = (host: HostName) =>
-      labContainerLines(lab()).filter(
-        (line) => lab().hostOf(/consul-lab\.node=([^,]+)/.exec(line.Labels)![1])!.name === host,
-      );
+    const byHost = (host: HostName) => labContainerLinesOn(lab(), host);
     const { result } = run("repair", [], {}, (engines) => {
       for (const host of ["lab-a", "lab-b", "lab-c"] as HostName[]) engines[host]!.containers = byHost(host);
       // dev1005 (on lab-b) after its host rebooted: everything stopped.
@@ -155,10 +152,7 @@ describe("the CLI on a lab over three hosts", () => {
   it("names a host whose engine does not answer when repairing, and still repairs the others", async () => {
     const { result } = run("repair", [], {}, (engines) => {
       engines["lab-c"] = undefined;
-      for (const host of ["lab-a", "lab-b"] as HostName[])
-        engines[host]!.containers = labContainerLines(lab()).filter(
-          (line) => lab().hostOf(/consul-lab\.node=([^,]+)/.exec(line.Labels)![1])!.name === host,
-        );
+      for (const host of ["lab-a", "lab-b"] as HostName[]) engines[host]!.containers = labContainerLinesOn(lab(), host);
     });
     const { status, stdout } = await result;
     expect(status).toBe(1);
@@ -190,9 +184,7 @@ describe("the CLI on a lab over three hosts", () => {
     const { result } = run("repair", [], {}, (engines) => {
       engines["lab-c"] = undefined;
       for (const host of ["lab-a", "lab-b"] as HostName[]) {
-        engines[host]!.containers = labContainerLines(lab()).filter(
-          (line) => lab().hostOf(/consul-lab\.node=([^,]+)/.exec(line.Labels)![1])!.name === host,
-        );
+        engines[host]!.containers = labContainerLinesOn(lab(), host);
         for (const line of engines[host]!.containers) if (line.Names.endsWith("-app")) line.State = "exited";
       }
     });

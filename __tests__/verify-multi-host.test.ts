@@ -8,27 +8,19 @@ import { readFileSync } from "node:fs";
 import { parse } from "yaml";
 import { hostToLose } from "../verify/drill";
 import { labOf } from "./tools/helpers";
-import { LabStandIn } from "./tools/lab-stand-in";
+import type { LabStandIn } from "./tools/lab-stand-in";
 import { factLines, verifyHarness } from "./tools/verify-harness";
 
 jest.setTimeout(120_000);
 
-const { checkout, state, verifyEnv, readReport } = verifyHarness();
+const { checkout, state, verifyEnv, readReport, withStandIn } = verifyHarness();
 // The example, in place of the article's lab the harness starts from (its ports are chosen in its beforeAll).
 state.input = parse(readFileSync("examples/three-hosts.yaml", "utf8"));
 
 const REMOTE_LOOPBACK = "127.0.0.2";
 
-async function withRemoteStandIn<T>(run: (standIn: LabStandIn) => Promise<T>): Promise<T> {
-  const lab = labOf({ ...state.input, publish: { ...state.input.publish, address: REMOTE_LOOPBACK } });
-  const standIn = new LabStandIn(lab, checkout.serverTls(lab.publishNode.name));
-  await standIn.start();
-  try {
-    return await run(standIn);
-  } finally {
-    await standIn.stop();
-  }
-}
+const withRemoteStandIn = <T>(script: (standIn: LabStandIn) => Promise<T>) =>
+  withStandIn(script, undefined, REMOTE_LOOPBACK);
 
 type Logged = { program: string; argv: string[]; docker?: Record<string, string> };
 

@@ -3,24 +3,20 @@
  * loopback, and verify reaches it through ssh forwards it opens for the run and closes at its end. The fake ssh
  * really forwards, to a stand-in lab that plays the remote host on ports of its own.
  */
-import { labOf } from "./tools/helpers";
-import { LabStandIn } from "./tools/lab-stand-in";
+import type { LabStandIn } from "./tools/lab-stand-in";
 import { factLines, verifyHarness } from "./tools/verify-harness";
 
 jest.setTimeout(90_000);
 
-const { checkout, state, verifyEnv } = verifyHarness();
+const { checkout, state, verifyEnv, withStandIn } = verifyHarness();
 
 /**
- * The stand-in playing the remote host: the same ports, on another loopback address (127.0.0.2), which the fake ssh
+ * The stand-in plays the remote host on the same ports, on another loopback address (127.0.0.2), which the fake ssh
  * forwards to (FAKE_SSH_REMOTE_ADDRESS), so the ports here are free for the forwards as on a real remote host.
  */
-function remoteStandIn(): LabStandIn {
-  const lab = labOf({ ...state.input, publish: { ...state.input.publish, address: REMOTE_LOOPBACK } });
-  return new LabStandIn(lab, checkout.serverTls(lab.publishNode.name));
-}
-
 const REMOTE_LOOPBACK = "127.0.0.2";
+const onRemoteHost = <T>(script: (standIn: LabStandIn) => Promise<T>) =>
+  withStandIn(script, undefined, REMOTE_LOOPBACK);
 const remote = (extra: Record<string, string> = {}) => ({
   DOCKER_HOST: "ssh://ops@lab.example.test",
   FAKE_SSH_REMOTE_ADDRESS: REMOTE_LOOPBACK,
@@ -28,10 +24,8 @@ const remote = (extra: Record<string, string> = {}) => ({
 });
 
 describe("npm run verify on a remote host", () => {
-  it("passes through ssh forwards it opens for the run and closes, asking DNS over UDP inside a node", async () => {
-    const standIn = remoteStandIn();
-    await standIn.start();
-    try {
+  it("passes through ssh forwards it opens for the run and closes, asking DNS over UDP inside a node", () =>
+    onRemoteHost(async (standIn) => {
       const result = await checkout.script("verify", ["--settle", "5"], verifyEnv(standIn, remote()));
       expect(factLines(result.stdout).filter((line) => line.startsWith("FAIL"))).toEqual([]);
       expect(result.status).toBe(0);
@@ -46,36 +40,23 @@ describe("npm run verify on a remote host", () => {
       expect(ssh[0].argv.filter((arg) => arg.startsWith("127.0.0.1:"))).toEqual(
         [httpPort, dnsPort, entryPort].map((port) => `127.0.0.1:${port}:127.0.0.1:${port}`),
       );
-    } finally {
-      await standIn.stop();
-    }
-  });
+    }));
 
-  it("fails with ssh's own words, and a report that says so, when the forwards cannot open", async () => {
-    const standIn = remoteStandIn();
-    await standIn.start();
-    try {
+  it("fails with ssh's own words, and a report that says so, when the forwards cannot open", () =>
+    onRemoteHost(async (standIn) => {
       const result = await checkout.script("verify", [], verifyEnv(standIn, remote({ FAKE_FAIL: "ssh:connect" })));
       expect(result.status).toBe(1);
       expect(result.stderr).toContain(
         "cannot forward the lab's ports from ops@lab.example.test over ssh: ssh: connect to host lab.example.test port 22: Connection refused",
       );
       expect(JSON.parse(checkout.file("verify-report.json"))).toMatchObject({ passed: false });
-    } finally {
-      await standIn.stop();
-    }
-  });
+    }));
 
-  it("refuses a remote engine that is not reached over ssh, naming the fix", async () => {
-    const standIn = remoteStandIn();
-    await standIn.start();
-    try {
+  it("refuses a remote engine that is not reached over ssh, naming the fix", () =>
+    onRemoteHost(async (standIn) => {
       const result = await checkout.script("verify", [], verifyEnv(standIn, { DOCKER_HOST: "tcp://10.9.8.7:2376" }));
       expect(result.status).toBe(1);
       expect(result.stderr).toContain("reach it as ssh://user@host");
       expect(checkout.calls("ssh" as never)).toEqual([]);
-    } finally {
-      await standIn.stop();
-    }
-  });
+    }));
 });

@@ -16,7 +16,7 @@ import {
   TLS_DIR,
 } from "../secrets";
 import type { HostSpec, Lab } from "../topology";
-import { isRemoteEngine, type LabEngine, labEngines, runsNodes } from "../shared/lab-engines";
+import { isRemoteEngine, type LabEngine, labEngines, publishEngine, runsNodes } from "../shared/lab-engines";
 import { type PublishReach, reachOf, reachPublishedPorts, unreachableReason } from "../shared/published-ports";
 import { publishedTcpPorts, sshTargetOf } from "../shared/ssh-forwards";
 import { type CheckResult, ok, problem } from "./check-result";
@@ -86,18 +86,17 @@ function checkTerraform(context: DoctorContext): CheckResult {
       );
 }
 
+/** The fix for a Docker context that does not exist, wherever the doctor meets one. */
+const FIX_MISSING_CONTEXT =
+  "name a context that `docker context ls` lists (DOCKER_CONTEXT, or the host's context in the topology)";
+
 /**
  * Where the lab's ports are published, as this machine reaches them: on this machine, or on a remote host reached
  * over ssh://, whose ports each command forwards here (shared/published-ports.ts). Another remote engine publishes
  * where nothing here reaches.
  */
 function checkDockerHost(context: DoctorContext, reach: PublishReach): CheckResult {
-  if (reach.endpoint.startsWith("context "))
-    return problem(
-      "docker host",
-      reach.endpoint,
-      "name a context that `docker context ls` lists (DOCKER_CONTEXT, or the host's context in the topology)",
-    );
+  if (reach.endpoint.startsWith("context ")) return problem("docker host", reach.endpoint, FIX_MISSING_CONTEXT);
   if (reach.kind === "unreachable")
     return problem("docker host", unreachableReason(context.lab, reach), "use an ssh:// endpoint for that engine");
   if (reach.kind === "network")
@@ -149,7 +148,7 @@ function checkDockerEngine(context: DoctorContext, host: string): CheckResult {
       "docker engine",
       `cannot reach the engine at ${host}: ${cause}`,
       missingContext
-        ? "name a context that `docker context ls` lists (DOCKER_CONTEXT, or the host's context in the topology)"
+        ? FIX_MISSING_CONTEXT
         : remote
           ? `check that the host is up and that \`${sshCheckCommand(host) ?? `docker -H ${host} version`}\` works from here`
           : "start Docker (`sudo systemctl start docker`), or let your user use it (`sudo usermod -aG docker $USER`, then log in again)",
@@ -467,7 +466,7 @@ export async function runDoctor(context: DoctorContext): Promise<CheckResult[]> 
   const results: CheckResult[] = [checkNode(), checkTerraform(context)];
   const engines: LabEngine[] = lab.multiHost ? labEngines(lab, context.env) : [{ docker: context.docker }];
   const publishHost = lab.hostOf(lab.publishNode.name)?.name;
-  const publish = engines.find((engine) => engine.host?.name === publishHost)!;
+  const publish = publishEngine(lab, engines);
   const reach = reachOf(publish, lab);
   const hostCheck = checkDockerHost(context, reach);
   results.push(hostCheck);

@@ -66,6 +66,14 @@ export class DockerCli {
    * as DOCKER_HOST, since the Docker provider reads DOCKER_HOST but not the CLI's current context.
    */
   endpoint(): string {
+    // Asked once per CLI: the doctor and the forwards ask it several times, and each answer costs a `docker` run.
+    this.knownEndpoint ??= this.askEndpoint();
+    return this.knownEndpoint;
+  }
+
+  private knownEndpoint?: string;
+
+  private askEndpoint(): string {
     if (this.env.DOCKER_HOST) return this.env.DOCKER_HOST;
     const current = this.json<string>(["context", "inspect", "--format", "{{json .Endpoints.docker.Host}}"]);
     if (current) return current;

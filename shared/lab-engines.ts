@@ -34,10 +34,10 @@ export function onHost(engine: LabEngine): string {
   return engine.host ? ` on host ${engine.host.name}` : "";
 }
 
-/** The engine that runs the publish node, whose host publishes the lab's ports. */
-export function publishEngine(lab: Lab, env: NodeJS.ProcessEnv): LabEngine {
+/** The engine, of the lab's `engines`, that runs the publish node, whose host publishes the lab's ports. */
+export function publishEngine(lab: Lab, engines: readonly LabEngine[]): LabEngine {
   const host = lab.hostOf(lab.publishNode.name);
-  return labEngines(lab, env).find((engine) => engine.host?.name === host?.name)!;
+  return engines.find((engine) => engine.host?.name === host?.name)!;
 }
 
 /** Whether an engine endpoint is on another machine: a network address that is not this machine's loopback. */

@@ -29,26 +29,15 @@ export function capture(command: string, args: readonly string[], options: Spawn
 /**
  * Runs a program with the user's terminal attached, so its own progress shows as it comes; resolves to its status.
  * Asynchronous, so the CLI notices Ctrl-C while it runs. A terminal's Ctrl-C reaches the program by itself (it is in
- * the same process group); a SIGTERM sent to the CLI alone is passed on, so Terraform stops as cleanly as on Ctrl-C.
+ * the same process group); a SIGTERM or SIGHUP sent to the CLI alone is passed on as SIGTERM, so Terraform stops as
+ * cleanly as on Ctrl-C.
  */
-export function passThrough(command: string, args: readonly string[], options: SpawnOptions = {}): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, [...args], { stdio: "inherit", ...options });
-    const forward = () => child.kill("SIGTERM");
-    // A SIGTERM or SIGHUP sent to the CLI alone (a terminal's Ctrl-C reaches the program by itself).
-    process.on("SIGTERM", forward);
-    process.on("SIGHUP", forward);
-    child.once("error", (error) => {
-      process.off("SIGTERM", forward);
-      process.off("SIGHUP", forward);
-      reject(new CliError(`cannot run ${command}: ${error.message}`));
-    });
-    child.once("exit", (code, signal) => {
-      process.off("SIGTERM", forward);
-      process.off("SIGHUP", forward);
-      resolve(code ?? (signal ? 128 + (osConstants.signals[signal] ?? 0) : 1));
-    });
-  });
+export async function passThrough(
+  command: string,
+  args: readonly string[],
+  options: SpawnOptions = {},
+): Promise<number> {
+  return (await runAttached(command, args, options, false)).status;
 }
 
 /**
@@ -60,25 +49,40 @@ export function passThroughKeepingErrors(
   args: readonly string[],
   options: SpawnOptions = {},
 ): Promise<{ status: number; stderr: string }> {
+  return runAttached(command, args, options, true);
+}
+
+/** What passThrough and passThroughKeepingErrors share; `keepStderr` pipes stderr through and keeps its tail. */
+function runAttached(
+  command: string,
+  args: readonly string[],
+  options: SpawnOptions,
+  keepStderr: boolean,
+): Promise<{ status: number; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, [...args], { ...options, stdio: ["inherit", "inherit", "pipe"] });
+    const child = spawn(command, [...args], {
+      stdio: "inherit",
+      ...options,
+      ...(keepStderr ? { stdio: ["inherit", "inherit", "pipe"] as const } : {}),
+    });
     let stderr = "";
-    child.stderr!.on("data", (chunk: Buffer) => {
+    child.stderr?.on("data", (chunk: Buffer) => {
       process.stderr.write(chunk);
       stderr = (stderr + chunk.toString("utf8")).slice(-64 * 1024);
     });
     const forward = () => child.kill("SIGTERM");
-    // A SIGTERM or SIGHUP sent to the CLI alone (a terminal's Ctrl-C reaches the program by itself).
-    process.on("SIGTERM", forward);
-    process.on("SIGHUP", forward);
+    const forwarded = ["SIGTERM", "SIGHUP"] as const;
+    for (const signal of forwarded) process.on(signal, forward);
+    const done = () => {
+      for (const signal of forwarded) process.off(signal, forward);
+    };
     child.once("error", (error) => {
-      process.off("SIGTERM", forward);
-      process.off("SIGHUP", forward);
+      done();
       reject(new CliError(`cannot run ${command}: ${error.message}`));
     });
+    // `close`: after the exit, once every line of a kept stderr has been read.
     child.once("close", (code, signal) => {
-      process.off("SIGTERM", forward);
-      process.off("SIGHUP", forward);
+      done();
       resolve({ status: code ?? (signal ? 128 + (osConstants.signals[signal] ?? 0) : 1), stderr });
     });
   });

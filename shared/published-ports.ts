@@ -4,7 +4,7 @@
  * any other way publishes where this machine cannot reach, and is refused with the fix.
  */
 import type { Lab } from "../topology";
-import { isRemoteEngine, type LabEngine, publishEngine } from "./lab-engines";
+import { isRemoteEngine, type LabEngine, labEngines, publishEngine } from "./lab-engines";
 import { CliError } from "./process";
 import { publishedTcpPorts, SshForwards, sshTargetOf } from "./ssh-forwards";
 
@@ -28,7 +28,7 @@ export type PublishReach =
   | { readonly kind: "unreachable"; readonly endpoint: string; readonly host?: string };
 
 export function publishReach(lab: Lab, env: NodeJS.ProcessEnv): PublishReach {
-  return reachOf(publishEngine(lab, env), lab);
+  return reachOf(publishEngine(lab, labEngines(lab, env)), lab);
 }
 
 /** Where an engine is, as the published ports are concerned. */
@@ -50,7 +50,7 @@ export function unreachableReason(lab: Lab, reach: PublishReach): string {
 export async function reachPublishedPorts(
   lab: Lab,
   env: NodeJS.ProcessEnv,
-  engine: LabEngine = publishEngine(lab, env),
+  engine: LabEngine = publishEngine(lab, labEngines(lab, env)),
 ): Promise<PublishedPorts> {
   const reach = reachOf(engine, lab);
   if (reach.kind === "local" || reach.kind === "network") return { close: async () => undefined };

@@ -88,6 +88,11 @@ export function serviceInstances(topology: Topology): ServiceInstance[] {
   );
 }
 
+/** The node whose ports are published: `publish.node`, or the first server (undefined when there is none yet). */
+export function publishNodeName(topology: Topology): string | undefined {
+  return topology.publish.node ?? topology.nodes.find((node) => node.role === "server")?.name;
+}
+
 /** The Docker network's gateway: the one in the topology, or the subnet's last usable address. */
 export function networkGateway(topology: Topology): string {
   return topology.network.gateway ?? lastUsableHost(parseCidr(topology.network.subnet));
@@ -134,7 +139,7 @@ export class Lab {
     this.topology = topology;
     this.servers = topology.nodes.filter((node) => node.role === "server");
     this.gateway = networkGateway(topology);
-    const publishName = topology.publish.node ?? this.servers[0].name;
+    const publishName = publishNodeName(topology)!;
     this.publishNode = topology.nodes.find((node) => node.name === publishName)!;
     for (const instance of serviceInstances(topology)) {
       const list = this.instancesByNode.get(instance.node) ?? [];

@@ -17,6 +17,7 @@ import {
 import {
   answersOwnCheck,
   CLUSTER_SCOPE_IDS,
+  publishNodeName,
   CONSUL_FIXED_PORTS,
   DEFAULT_SELF_CHECK_PATH,
   maintenanceFolder,
@@ -569,8 +570,9 @@ function checkHosts(topology: Topology, report: Report): void {
   });
   checkSwarmRange(topology, hosts.length, report);
   // The CLI reaches a publish node's loopback ports through ssh forwards, which a tcp:// host cannot give.
-  const publishName = topology.publish.node ?? topology.nodes.find((node) => node.role === "server")?.name;
-  const publishHost = hosts.find((host) => host.name === placeNodes(topology).hostOf.get(publishName ?? ""));
+  const placement = placeNodes(topology);
+  const publishName = publishNodeName(topology);
+  const publishHost = hosts.find((host) => host.name === placement.hostOf.get(publishName ?? ""));
   if (publishHost?.endpoint?.startsWith("tcp://") && isLoopback(topology.publish.address))
     report(
       "publish.node",
@@ -579,7 +581,7 @@ function checkHosts(topology: Topology, report: Report): void {
   // Placement is judged only on a list it can use: known hosts, each named once.
   if (topology.nodes.some((node) => node.host !== undefined && !byName.has(node.host))) return;
   if (byName.size < hosts.length) return;
-  const { serversWithoutOwnHost } = placeNodes(topology);
+  const { serversWithoutOwnHost } = placement;
   if (serversWithoutOwnHost.length > 0) {
     report(
       "hosts",

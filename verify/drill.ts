@@ -294,11 +294,36 @@ async function startAppServers(context: DrillContext, restorer: Restorer): Promi
   });
 }
 
+/** Holds once the entry has been watched for the sample window, from the action's return: a step measured by it. */
+function windowWatched(context: DrillContext, from: number): Condition {
+  return {
+    expected: `${WINDOW_WATCHED} ${context.options.windowSeconds} s`,
+    check: async () => (Date.now() - from >= context.options.windowSeconds * 1000 ? true : "watching"),
+  };
+}
+const WINDOW_WATCHED = "the entry was watched for";
+
+/** A step measured by its window keeps only its verdicts: the window's own row says nothing. */
+const withoutWindowRow = (result: StepResult): StepResult => ({
+  ...result,
+  rows: result.rows.filter((row) => !row.expected.startsWith(WINDOW_WATCHED)),
+});
+
+/** Holds once a server is a voter in the raft configuration again. */
+function isVoter(api: ConsulApi, node: string): Condition {
+  return {
+    expected: `${node} is a voter in the raft configuration`,
+    check: async () => {
+      const config = await api.get<{ Servers: { Node: string; Voter: boolean }[] }>("/v1/operator/raft/configuration");
+      return config.Servers.some((server) => server.Node === node && server.Voter) ? true : "not a voter";
+    },
+  };
+}
+
 async function stopOneLoadBalancer(context: DrillContext, restorer: Restorer): Promise<StepResult> {
   const balancers = await loadBalancers(context);
   const [lb] = balancers;
   if (!lb) return { rows: [] };
-  const windowMs = context.options.windowSeconds * 1000;
   const result = await timedStep(context, `stop load balancer ${lb.node}`, {
     preconditions: (watch) => [
       {
@@ -308,17 +333,12 @@ async function stopOneLoadBalancer(context: DrillContext, restorer: Restorer): P
       { expected: "the entry serves an app server's page", check: entryServes(watch, "app", 0) },
     ],
     action: () => restorer.stop(lb),
-    conditions: (_watch, from) => [
-      {
-        expected: `the entry was watched for ${context.options.windowSeconds} s`,
-        check: async () => (Date.now() - from >= windowMs ? true : "watching"),
-      },
-    ],
+    conditions: (_watch, from) => [windowWatched(context, from)],
     entryMustAnswer: `the entry keeps answering with ${lb.node} down`,
   });
   await restorer.start(lb);
   // The window is the measure here, not a moment: keep only the verdict on the entry.
-  return { ...result, rows: result.rows.filter((row) => !row.expected.startsWith("the entry was watched")) };
+  return withoutWindowRow(result);
 }
 
 /** The leader's address as one server's agent sees it, asked inside its container (BusyBox wget, bounded). */
@@ -393,15 +413,7 @@ async function stopLeader(context: DrillContext, restorer: Restorer): Promise<St
         expected: `${leader.name} itself knows a leader`,
         check: async () => ((await leaderSeenBy(context, agent)) ? true : "no leader known"),
       },
-      {
-        expected: `${leader.name} is a voter in the raft configuration`,
-        check: async () => {
-          const config = await api.get<{ Servers: { Node: string; Voter: boolean }[] }>(
-            "/v1/operator/raft/configuration",
-          );
-          return config.Servers.some((server) => server.Node === leader.name && server.Voter) ? true : "not a voter";
-        },
-      },
+      isVoter(api, leader.name),
     ],
   });
   return [stopped, rejoined];
@@ -496,9 +508,15 @@ async function loseHost(context: DrillContext, restorer: Restorer): Promise<Step
       .filter((container) => container.host === host)
       .sort((a, b) => STOP_ORDER(a.role) - STOP_ORDER(b.role));
   const containers = await onHost();
+  const everyContainerRuns: Condition = {
+    expected: `every container on ${host} runs`,
+    check: async () => {
+      const stopped = (await onHost()).filter((container) => !container.running);
+      return stopped.length === 0 ? true : `${stopped.map((container) => container.name).join(", ")} stopped`;
+    },
+  };
   const lostServers = lab.nodesOn(host).filter((node) => node.role === "server");
   const lostAddresses = new Set(lostServers.map((server) => server.address));
-  const windowMs = context.options.windowSeconds * 1000;
   const lost = await timedStep(
     context,
     `lose host ${host} (${lab
@@ -507,13 +525,7 @@ async function loseHost(context: DrillContext, restorer: Restorer): Promise<Step
       .join(", ")})`,
     {
       preconditions: (watch) => [
-        {
-          expected: `every container on ${host} runs`,
-          check: async () => {
-            const stopped = (await onHost()).filter((container) => !container.running);
-            return stopped.length === 0 ? true : `${stopped.map((container) => container.name).join(", ")} stopped`;
-          },
-        },
+        everyContainerRuns,
         { expected: "the entry serves an app server's page", check: entryServes(watch, "app", 0) },
       ],
       // One after another, in the order a host's shutdown stops them: what joined a namespace before the namespace.
@@ -528,10 +540,7 @@ async function loseHost(context: DrillContext, restorer: Restorer): Promise<Step
             return leader && !lostAddresses.has(leader) ? true : `leader ${leader || "none"}`;
           },
         },
-        {
-          expected: `the entry was watched for ${context.options.windowSeconds} s`,
-          check: async () => (Date.now() - from >= windowMs ? true : "watching"),
-        },
+        windowWatched(context, from),
       ],
       entryMustAnswer: `the entry keeps answering with ${host} down`,
     },
@@ -541,27 +550,10 @@ async function loseHost(context: DrillContext, restorer: Restorer): Promise<Step
     action: async () => {
       for (const container of [...containers].reverse()) await restorer.start(container);
     },
-    conditions: () => [
-      {
-        expected: `every container on ${host} runs`,
-        check: async () => {
-          const stopped = (await onHost()).filter((container) => !container.running);
-          return stopped.length === 0 ? true : `${stopped.map((container) => container.name).join(", ")} stopped`;
-        },
-      },
-      ...lostServers.map((server) => ({
-        expected: `${server.name} is a voter in the raft configuration`,
-        check: async () => {
-          const config = await api.get<{ Servers: { Node: string; Voter: boolean }[] }>(
-            "/v1/operator/raft/configuration",
-          );
-          return config.Servers.some((entry) => entry.Node === server.name && entry.Voter) ? true : "not a voter";
-        },
-      })),
-    ],
+    conditions: () => [everyContainerRuns, ...lostServers.map((server) => isVoter(api, server.name))],
   });
   // The window is the measure of the loss, not a moment: keep only the verdicts.
-  return [{ ...lost, rows: lost.rows.filter((row) => !row.expected.startsWith("the entry was watched")) }, back];
+  return [withoutWindowRow(lost), back];
 }
 
 /** Every step, in order; a step that throws, or that does not find its starting state, ends the drill. */

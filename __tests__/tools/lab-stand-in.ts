@@ -85,6 +85,14 @@ export function labContainerLines(lab: Lab): ContainerLine[] {
 const serverAddress = (addressAndPort: string) =>
   new RegExp(`(?<=\\bserver )${addressAndPort.replace(/\./g, "\\.")}(?=[ ;])`, "g");
 
+/** The node a container line belongs to, by its label. */
+const nodeOfLine = (line: ContainerLine) => /consul-lab\.node=([^,]+)/.exec(line.Labels)?.[1] ?? "";
+
+/** The containers of the nodes one host of a lab over several hosts runs, as that host's engine lists them. */
+export function labContainerLinesOn(lab: Lab, hostName: string): ContainerLine[] {
+  return labContainerLines(lab).filter((line) => lab.hostOf(nodeOfLine(line))?.name === hostName);
+}
+
 /** A load balancer of the stand-in: its nginx, the config its template rendered last, and its quiescence. */
 interface LoadBalancerStandIn {
   readonly node: string;
@@ -233,11 +241,10 @@ export class LabStandIn {
 
   /** Writes each engine's containers: on a lab over several hosts, each node's on its host's engine. */
   private writeContainers(containers: ContainerLine[]): void {
-    const nodeOf = (line: ContainerLine) => /consul-lab\.node=([^,]+)/.exec(line.Labels)?.[1] ?? "";
     const firstHost = this.lab.hosts[0]?.name;
     for (const { file, host } of this.engineFiles()) {
       const mine = containers.filter(
-        (line) => host === undefined || (this.lab.hostOf(nodeOf(line))?.name ?? firstHost) === host,
+        (line) => host === undefined || (this.lab.hostOf(nodeOfLine(line))?.name ?? firstHost) === host,
       );
       const partial = `${file}.partial`;
       writeFileSync(

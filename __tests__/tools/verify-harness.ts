@@ -39,12 +39,19 @@ export function verifyHarness() {
     expect((await checkout.script("secrets", [], { CONSUL_LAB_TOPOLOGY: state.topologyFile })).status).toBe(0);
   });
 
-  /** Runs `script` against a stand-in lab started for it (after `setup`), and stops the stand-in whatever happens. */
+  /**
+   * Runs `script` against a stand-in lab started for it (after `setup`), and stops the stand-in whatever happens.
+   * `publishAddress`: where the stand-in publishes instead of the topology's address, as a remote host's loopback
+   * (127.0.0.2) that the fake ssh forwards to (FAKE_SSH_REMOTE_ADDRESS).
+   */
   async function withStandIn<T>(
     script: (standIn: LabStandIn) => Promise<T>,
     setup?: (standIn: LabStandIn) => void,
+    publishAddress?: string,
   ): Promise<T> {
-    const lab = labOf(state.input);
+    const lab = labOf(
+      publishAddress ? { ...state.input, publish: { ...state.input.publish, address: publishAddress } } : state.input,
+    );
     // The checkout's own TLS material (made by `npm run secrets`): verify must trust its CA and nothing else.
     const standIn = new LabStandIn(lab, lab.secure ? checkout.serverTls(lab.publishNode.name) : undefined);
     setup?.(standIn);
