@@ -293,7 +293,7 @@ describe("names and ports Docker or the node would refuse", () => {
     const input = articleInput();
     input.services.push({ name: "dns_like", port: 53, nodes: ["dev1004"] });
     expect(problemsOf(input)).toContain(
-      "services[4].port: 53 is the node's DNS forwarder (dnsmasq) port on every node; choose another port",
+      `services[4].port: 53 collides in the pod of dev1004 with the node's DNS forwarder (dnsmasq) (tcp, udp on 127.0.0.1): the node's nginx for "dns_like" (tcp on 0.0.0.0) would bind the same port, and two processes of a pod cannot; choose another`,
     );
   });
 

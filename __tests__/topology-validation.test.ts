@@ -144,7 +144,7 @@ describe("topology validation", () => {
     const input = articleInput();
     input.services[0].port = 8500;
     expect(problemsOf(input)).toContain(
-      "services[0].port: 8500 is Consul's HTTP API port on every node; choose another port",
+      `services[0].port: 8500 collides in the pod of dev1001 with Consul's HTTP API (tcp on 127.0.0.1): the node's nginx for "keepalived" (entry) (tcp on 0.0.0.0) would bind the same port, and two processes of a pod cannot; choose another`,
     );
   });
 

@@ -2,7 +2,7 @@ import { Container, ContainerPorts } from "@cdktf/provider-docker/lib/container"
 import { DataResource } from "cdktf";
 import { Construct } from "constructs";
 import { renderNodeResolver } from "../renderers";
-import type { Lab } from "../topology";
+import { type Lab, publishedPorts as publishedPortsOf } from "../topology";
 import { NAMESPACE_ROLE } from "../shared/labels";
 import { labContainerBase } from "./lab-container";
 
@@ -63,33 +63,12 @@ export class NodeNamespace extends Construct {
   }
 }
 
-/**
- * The host ports a node's namespace publishes, on `publish.address` only: Consul's HTTP and DNS on the publish node,
- * the site's entry on the entry node.
- */
+/** The namespace's published ports, from the listener table (topology/listeners.ts), as the provider takes them. */
 function publishedPorts(lab: Lab, nodeName: string): ContainerPorts[] {
-  const { publish, consul, site } = lab.topology;
-  const ports: ContainerPorts[] = [];
-  if (lab.publishNode.name === nodeName) {
-    ports.push(
-      // "secure": the API leaves the node over HTTPS only (a server's listener; plain HTTP stays on loopback).
-      {
-        internal: lab.secure ? consul.ports.https : consul.ports.http,
-        external: publish.httpPort,
-        ip: publish.address,
-        protocol: "tcp",
-      },
-      { internal: consul.ports.dns, external: publish.dnsPort, ip: publish.address, protocol: "tcp" },
-      { internal: consul.ports.dns, external: publish.dnsPort, ip: publish.address, protocol: "udp" },
-    );
-  }
-  if (lab.entryNode?.name === nodeName) {
-    ports.push({
-      internal: lab.portOf(site.entryService),
-      external: publish.entryPort,
-      ip: publish.address,
-      protocol: "tcp",
-    });
-  }
-  return ports;
+  return publishedPortsOf(lab.topology, nodeName).map((port) => ({
+    internal: port.containerPort,
+    external: port.hostPort,
+    ip: port.hostAddress,
+    protocol: port.protocol,
+  }));
 }

@@ -3,7 +3,7 @@
  * Modern equivalents of every setting in the article: `retry_join` instead of `start_join`, `ui_config`
  * instead of `ui_dir`, HTTP checks instead of `curl` scripts, and `tags` (never `tag`).
  */
-import { checkPath, Lab, NODE_LOOPBACK, ServiceInstance } from "../topology";
+import { checkPath, consulClientAddresses, Lab, NODE_LOOPBACK, ServiceInstance } from "../topology";
 import { CONSUL_DATA_DIR } from "../shared/lab-contract";
 import { jsonFileText } from "../shared/generated-file";
 
@@ -259,8 +259,8 @@ export function renderAgentConfig(lab: Lab, nodeName: string, secrets?: AgentSec
     bind_addr: node.address,
     advertise_addr: node.address,
     // The API and DNS listen on the node's loopback, where its own containers and dnsmasq reach them, and on the
-    // publishing node's lab address too, where the ports published on `publish.address` arrive. Nowhere else.
-    client_addr: isPublisher ? `${NODE_LOOPBACK} ${node.address}` : NODE_LOOPBACK,
+    // publishing node where the ports published on `publish.address` arrive (topology/listeners.ts). Nowhere else.
+    client_addr: consulClientAddresses(topology, node.name).join(" "),
     // In "secure" mode plain HTTP never leaves the node: what arrives from outside is HTTPS, on a server.
     ...(secure ? { addresses: { http: NODE_LOOPBACK } } : {}),
     ports: {

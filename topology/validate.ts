@@ -26,12 +26,12 @@ import {
   SITE_INSTANCES_SEGMENT,
   instanceWorkload,
   networkGateway,
-  NODE_DNS_PORT,
   serviceInstances,
   swarmRangeOf,
   WorkloadKind,
 } from "./model";
 import { placeNodes } from "./placement";
+import { checkPodListeners } from "./validate-listeners";
 import type { Topology } from "./schema";
 
 export interface TopologyProblem {
@@ -161,14 +161,6 @@ function checkDurationBounds(check: Topology["services"][number]["check"], at: s
 
 function checkServices(topology: Topology, report: Report): void {
   const nodeNames = new Set(topology.nodes.map((node) => node.name));
-  const { ports } = topology.consul;
-  const reserved = new Map<number, string>([
-    ...CONSUL_FIXED_PORTS.map((port): [number, string] => [port, "Consul's RPC and gossip"]),
-    [ports.http, "Consul's HTTP API"],
-    [ports.https, "Consul's HTTPS API"],
-    [ports.dns, "Consul's DNS"],
-    [NODE_DNS_PORT, "the node's DNS forwarder (dnsmasq)"],
-  ]);
 
   topology.services.forEach((service, index) => {
     const at = `services[${index}]`;
@@ -185,10 +177,6 @@ function checkServices(topology: Topology, report: Report): void {
       if (seenTags.has(tag)) report(`${at}.tags[${tagIndex}]`, `duplicate tag "${tag}"`);
       seenTags.add(tag);
     });
-    const owner = reserved.get(service.port);
-    if (owner) {
-      report(`${at}.port`, `${service.port} is ${owner} port on every node; choose another port`);
-    }
     const { check } = service;
     if (check.type === "tcp" && check.path !== undefined) {
       report(`${at}.check.path`, `a tcp check has no path; remove it or use type "http"`);
@@ -651,6 +639,7 @@ export function crossFieldProblems(topology: Topology): TopologyProblem[] {
   checkConsulTemplate(topology, report);
   checkConsulStackInputs(topology, report);
   checkReservedNames(topology, report);
+  checkPodListeners(topology, new Set(problems.map((problem) => problem.path)), report);
   return problems;
 }
 

@@ -3,7 +3,7 @@
  * created on it with the settings the app synthesized: only the image and the command are the test's own.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { articleInput } from "../tools/helpers";
@@ -44,6 +44,22 @@ export function restartEngine(): void {
     encoding: "utf8",
   });
   if (result.status !== 0) throw new Error(`the engine did not come back: ${result.stderr}`);
+}
+
+/**
+ * A test program of `__tests__/engine/<name>/` built from its Go source with the standard library only (Debian's
+ * golang-go), statically, into the run's engine directory; built once per run.
+ */
+export function goBinary(name: string): string {
+  const output = join(process.env.CONSUL_LAB_ENGINE_DIR ?? tmpdir(), "bin", name);
+  if (existsSync(output)) return output;
+  const result = spawnSync("go", ["build", "-o", output, "."], {
+    cwd: join(__dirname, name),
+    encoding: "utf8",
+    env: { ...process.env, CGO_ENABLED: "0", GO111MODULE: "off", GOFLAGS: "" },
+  });
+  if (result.status !== 0) throw new Error(`go build of ${name} failed: ${result.stderr}`);
+  return output;
 }
 
 let labs = 0;
