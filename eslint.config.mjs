@@ -37,4 +37,22 @@ export default tseslint.config(
       "no-new": "off",
     },
   },
+  {
+    // A spread into a call passes every element as an argument, on the stack: a list as long as the input (200,000
+    // KV keys) overflows it ("Maximum call stack size exceeded"). Pass the array itself, or loop.
+    files: ["{topology,renderers,constructs,stacks,secrets,shared,cli,verify,scripts}/**/*.{ts,mjs}", "main.ts"],
+    rules: {
+      "no-restricted-syntax": [
+        "error",
+        {
+          selector: "CallExpression > SpreadElement, NewExpression > SpreadElement",
+          message: "no spread into a call: an input-sized list overflows the stack; pass the array, or loop",
+        },
+        {
+          selector: "CallExpression[callee.property.name='apply']",
+          message: "no .apply(): an input-sized list overflows the stack; pass the array, or loop",
+        },
+      ],
+    },
+  },
 );

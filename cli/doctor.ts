@@ -335,11 +335,9 @@ function checkSubnet(context: DoctorContext): CheckResult {
     );
   // The lab's own bridge is `br-<first 12 of its ID>`; its route is the lab's.
   const ownBridge = own ? `br-${own.Id.slice(0, 12)}` : undefined;
-  clashes.push(
-    ...hostRoutes(context.routeTable)
-      .filter((route) => route.iface !== ownBridge && subnetsOverlap(route.subnet, lab))
-      .map((route) => `host route ${route.cidr} on ${route.iface}`),
-  );
+  for (const route of hostRoutes(context.routeTable))
+    if (route.iface !== ownBridge && subnetsOverlap(route.subnet, lab))
+      clashes.push(`host route ${route.cidr} on ${route.iface}`);
   if (clashes.length > 0) {
     return problem(
       "subnet",

@@ -56,7 +56,7 @@ export function renderTopologyDot(lab: Lab): string {
         `${services.join("")}</TABLE>>];`,
     );
   }
-  if (!lab.multiHost) lines.push(...lab.nodes.map((node) => nodeLines.get(node.name)!));
+  if (!lab.multiHost) for (const node of lab.nodes) lines.push(nodeLines.get(node.name)!);
   // Over several hosts, each host's nodes in a box of its own, named with how it is reached.
   for (const dockerHost of lab.hosts) {
     const nodes = lab.nodesOn(dockerHost.name);
@@ -66,9 +66,9 @@ export function renderTopologyDot(lab: Lab): string {
     lines.push(
       `    subgraph ${quoted(`cluster_docker_host:${dockerHost.name}`)} {`,
       `      label=${quoted(`Docker host ${dockerHost.name} (${reached}${manager})`)}; style="dashed"; color="#777777";`,
-      ...nodes.map((node) => `  ${nodeLines.get(node.name)!}`),
-      "    }",
     );
+    for (const node of nodes) lines.push(`  ${nodeLines.get(node.name)!}`);
+    lines.push("    }");
   }
   lines.push("  }");
   const entry = lab.entryNode;

@@ -31,7 +31,8 @@ function rule(resource: string, name: string, policy: "read" | "write"): string 
   return `${resource} ${JSON.stringify(name)} {\n  policy = "${policy}"\n}`;
 }
 
-function rules(...lines: string[]): string {
+/** A policy's rules from a list that may be as long as the input (every KV key): passed whole, never spread. */
+function rules(lines: readonly string[]): string {
   return `${lines.join("\n")}\n`;
 }
 
@@ -45,11 +46,11 @@ function nodeRoles(lab: Lab): AclRole[] {
     return {
       name: nodeRole(node.name),
       description: `Consul agent on ${node.name}: its node and the services it registers`,
-      rules: rules(
+      rules: rules([
         rule("node", node.name, "write"),
         rule("service_prefix", "", "read"),
         ...services.map((service) => rule("service", service, "write")),
-      ),
+      ]),
     };
   });
 }
@@ -63,42 +64,46 @@ export function aclRoles(lab: Lab): AclRole[] {
     {
       name: CONSUL_TEMPLATE_ROLE,
       description: "consul-template on the load balancers: the site's service health and the maintenance flag",
-      rules: rules(
+      rules: rules([
         rule("service", site.service, "read"),
         rule("node_prefix", "", "read"),
         rule("key_prefix", maintenanceFolder(lab.topology.site.maintenanceKey), "read"),
-      ),
+      ]),
     },
     {
       name: MAINTENANCE_WATCH_ROLE,
       description: "the maintenance watch and its handler: the site's service health in, the maintenance flag out",
-      rules: rules(
+      rules: rules([
         rule("service", site.service, "read"),
         rule("node_prefix", "", "read"),
         rule("key", site.maintenanceKey, "write"),
-      ),
+      ]),
     },
     {
       name: TERRAFORM_ROLE,
       description: "the Consul stack's provider: exactly what that stack manages",
       rules: rules(
-        ...externalServices.flatMap((external) => [
-          rule("node", external.node, "write"),
-          rule("service", external.service, "write"),
-        ]),
-        rule("service", site.service, "read"),
-        rule("query", site.service, "write"),
-        rule("key", lab.siteInstancesKey, "write"),
-        ...Object.keys(kv)
-          .sort()
-          .map((path) => rule("key", path, "write")),
-        'operator = "write"',
+        [
+          ...externalServices.flatMap((external) => [
+            rule("node", external.node, "write"),
+            rule("service", external.service, "write"),
+          ]),
+          rule("service", site.service, "read"),
+          rule("query", site.service, "write"),
+          rule("key", lab.siteInstancesKey, "write"),
+        ]
+          .concat(
+            Object.keys(kv)
+              .sort()
+              .map((path) => rule("key", path, "write")),
+          )
+          .concat('operator = "write"'),
       ),
     },
     {
       name: VERIFY_ROLE,
       description: "npm run verify and npm run repair: read what they check, and set the operator's maintenance switch",
-      rules: rules(
+      rules: rules([
         rule("agent_prefix", "", "read"),
         rule("node_prefix", "", "read"),
         rule("service_prefix", "", "read"),
@@ -106,7 +111,7 @@ export function aclRoles(lab: Lab): AclRole[] {
         rule("key", lab.operatorMaintenanceKey, "write"),
         rule("key", ANONYMOUS_WRITE_PROBE_KEY, "write"),
         'operator = "read"',
-      ),
+      ]),
     },
   ];
 }
@@ -119,6 +124,10 @@ function dnsRole(): AclRole {
   return {
     name: DNS_ROLE,
     description: "each agent's DNS interface (acl.tokens.dns): node, service and prepared query names",
-    rules: rules(rule("node_prefix", "", "read"), rule("service_prefix", "", "read"), rule("query_prefix", "", "read")),
+    rules: rules([
+      rule("node_prefix", "", "read"),
+      rule("service_prefix", "", "read"),
+      rule("query_prefix", "", "read"),
+    ]),
   };
 }

@@ -586,7 +586,7 @@ export async function runDrill(
     for (const result of results) {
       for (const line of result.rows)
         context.progress.line(`  ${line.ok ? "PASS" : "FAIL"}  ${line.expected}: ${line.seen}`);
-      rows.push(...result.rows);
+      for (const row of result.rows) rows.push(row);
       if (result.timeline) timelines.push(result.timeline);
     }
     if (

@@ -62,14 +62,14 @@ export function timelineSummary(timeline: DrillTimeline): string {
 function timelineSvg(timeline: DrillTimeline): string {
   const since = (at: number) => (at - timeline.actionReturnedAt) / 1000;
   const deadline = since(timeline.deadlineAt);
-  const start = Math.min(0, since(timeline.actionSentAt), ...timeline.requests.map((request) => since(request.sentAt)));
+  const sentAt = timeline.requests.map((request) => since(request.sentAt));
+  const start = sentAt.reduce((earliest, at) => Math.min(earliest, at), Math.min(0, since(timeline.actionSentAt)));
   // As far as something happened, with room: a step that ends early is not squeezed against a distant deadline.
-  const last = Math.max(
-    ...timeline.requests.map((request) => since(request.sentAt)),
-    ...timeline.marks.map((mark) => mark.seconds),
+  const last = [...sentAt, ...timeline.marks.map((mark) => mark.seconds)].reduce(
+    (latest, at) => Math.max(latest, at),
     1,
   );
-  const lastRequest = Math.max(...timeline.requests.map((request) => since(request.sentAt)), 0);
+  const lastRequest = sentAt.reduce((latest, at) => Math.max(latest, at), 0);
   const end = Math.max(lastRequest * 1.02, Math.min(deadline, last * 1.15));
   const x = (seconds: number) => LEFT + ((seconds - start) / (end - start)) * (WIDTH - LEFT - 20);
   const lanes = [...new Set(timeline.requests.map(laneOf))].sort((a, b) =>

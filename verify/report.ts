@@ -22,7 +22,10 @@ export function table(rows: DrillRow[]): string {
     row.ok ? "PASS" : "FAIL",
   ]);
   const widths = header.map((title, column) =>
-    Math.min(60, Math.max(title.length, ...cells.map((cell) => cell[column].length))),
+    Math.min(
+      60,
+      cells.reduce((widest, cell) => Math.max(widest, cell[column].length), title.length),
+    ),
   );
   const format = (cell: string[]) =>
     cell

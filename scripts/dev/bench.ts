@@ -71,7 +71,7 @@ function interleaved(commands: Command[]): Figure[] {
       median: seconds[Math.floor(seconds.length / 2)],
       min: seconds[0],
       max: seconds[seconds.length - 1],
-      peakMiB: Math.max(...runs[index].map((run) => run.peakMiB)),
+      peakMiB: runs[index].reduce((peak, run) => Math.max(peak, run.peakMiB), 0),
     };
   });
 }
@@ -197,6 +197,19 @@ function main(): void {
         `  ${String(count).padStart(6)} keys: ${((figure.median * 1e6) / count).toFixed(1)} µs per key; peak ${figure.peakMiB.toFixed(0)} MiB for a ${mib.toFixed(1)} MiB file`,
       );
     });
+
+    // The whole secure synth at the same input sizes (__tests__/synth-scale.test.ts checks they finish).
+    const blobs: Record<string, string> = {};
+    for (let index = 0; index < 100; index++) blobs[`web/blob/${index}`] = "x".repeat(500 * 1024);
+    const blobFile = join(work, "kv-50mb.json");
+    writeFileSync(blobFile, JSON.stringify({ ...ARTICLE_TOPOLOGY, kv: blobs }));
+    const whole = interleaved([
+      app("200000 KV keys, whole synth", ["scripts/run-ts.mjs", "main.ts"], {
+        CONSUL_LAB_TOPOLOGY: inputs[inputs.length - 1].file,
+      }),
+      app("50 MB of KV values, whole synth", ["scripts/run-ts.mjs", "main.ts"], { CONSUL_LAB_TOPOLOGY: blobFile }),
+    ]);
+    print("\nInput scale, the whole synth:", whole);
 
     const baselineCommit = process.env.BENCH_BASELINE;
     if (baselineCommit) {
