@@ -3,7 +3,9 @@
  * (FAKE_DOCKER_HOSTS): every host's engine checked by name, the swarm they form, and the exact commands that make
  * one when they do not.
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { CheckResult, runDoctor } from "../cli/doctor";
@@ -22,6 +24,7 @@ async function doctor(
   change: Parameters<typeof swarmEngines>[0] = () => {},
   topology: (input: any) => void = () => {},
   extraEngines: Record<string, unknown> = {},
+  extraEnv: NodeJS.ProcessEnv = {},
 ) {
   const dir = swarmEngines(change);
   for (const [file, state] of Object.entries(extraEngines)) writeFileSync(join(dir, file), JSON.stringify(state));
@@ -38,6 +41,7 @@ async function doctor(
     // The user's own engine variables, which a host's own settings must replace.
     DOCKER_HOST: "unix:///somewhere/else.sock",
     DOCKER_CONTEXT: "someone-elses",
+    ...extraEnv,
   };
   const results = await runDoctor({
     lab: labOf(input),
@@ -57,12 +61,33 @@ async function doctor(
 }
 
 describe("the doctor on a lab over three hosts", () => {
+  it("names a host's context that the Docker CLI finds under DOCKER_CONFIG and the Docker provider cannot", async () => {
+    const root = mkdtempSync(join(tmpdir(), "consul-lab-contexts-"));
+    // Where the CLI looks with DOCKER_CONFIG set, and where the provider looks: the password database's home.
+    const meta = join(root, "cli", "contexts", "meta", createHash("sha256").update("lab-c").digest("hex"));
+    mkdirSync(meta, { recursive: true });
+    writeFileSync(join(meta, "meta.json"), JSON.stringify({ Name: "lab-c" }));
+    const env = { DOCKER_CONFIG: join(root, "cli"), CONSUL_LAB_PASSWD_HOME: join(root, "home") };
+    const { results } = await doctor(undefined, undefined, {}, env);
+    expect(results["provider contexts"]).toMatchObject({
+      ok: false,
+      detail: `context lab-c (host lab-c) is in ${join(root, "cli")}, where the Docker CLI looks; the Docker provider reads contexts only from ${join(root, "home", ".docker")}`,
+    });
+    // Once it is where the provider looks too, the check passes.
+    const there = join(root, "home", ".docker", "contexts", "meta", createHash("sha256").update("lab-c").digest("hex"));
+    mkdirSync(there, { recursive: true });
+    writeFileSync(join(there, "meta.json"), JSON.stringify({ Name: "lab-c" }));
+    expect((await doctor(undefined, undefined, {}, env)).results["provider contexts"].ok).toBe(true);
+  });
+
   it("checks each host's engine by name, the swarm, and the publish host's ports and forwards", async () => {
     const { results } = await doctor();
     expect(Object.values(results).filter((result) => !result.ok)).toEqual([]);
     expect(Object.keys(results)).toEqual([
       "node",
       "terraform",
+      "environment",
+      "provider contexts",
       "docker host",
       "docker engine on lab-a",
       "docker engine on lab-b",

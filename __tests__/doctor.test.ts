@@ -67,12 +67,25 @@ async function doctor(setup: Setup = {}): Promise<Record<string, CheckResult>> {
 const ROUTE_HEADER = "Iface\tDestination\tGateway\tFlags\tRefCnt\tUse\tMetric\tMask\tMTU\tWindow\tIRTT\n";
 
 describe("npm run doctor", () => {
+  it("names the caller's variables that npm run's commands leave out of Terraform, and those it keeps", async () => {
+    const results = await doctor({
+      env: { CONSUL_HTTP_TOKEN: "another-clusters", TF_CLI_ARGS_plan: "-lock=false", TF_CLI_CONFIG_FILE: "/etc/tfrc" },
+    });
+    expect(results.environment).toEqual({
+      check: "environment",
+      ok: true,
+      detail:
+        "CONSUL_HTTP_TOKEN, TF_CLI_ARGS_plan set here: npm run's commands leave them out of Terraform, and npx cdktf refuses to run with them; TF_CLI_CONFIG_FILE reach Terraform (how it installs the pinned providers)",
+    });
+  });
+
   it("passes every check on a ready host, one line each", async () => {
     const results = await doctor();
     expect(Object.values(results).filter((result) => !result.ok)).toEqual([]);
     expect(Object.keys(results)).toEqual([
       "node",
       "terraform",
+      "environment",
       "docker host",
       "docker engine",
       "image store",

@@ -12,6 +12,7 @@ import { readStacks } from "./manifest";
 import { protectState } from "../shared/process";
 import { labSecrets, writeSecretVariables } from "./deploy-secrets";
 import { variablesOverridingHosts } from "../shared/docker-hosts";
+import { environmentEntryOf, redirectingVariables } from "../shared/terraform-environment";
 
 const synthesized = synthesizeLab();
 const overriding = synthesized ? variablesOverridingHosts(synthesized.lab, process.env) : [];
@@ -20,6 +21,19 @@ if (overriding.length > 0) {
   console.error(
     `consul-lab: ${overriding.join(" and ")} ${overriding.length > 1 ? "are" : "is"} set, and the Docker provider would take ${overriding.length > 1 ? "them" : "it"} over each host's own endpoint; unset ${overriding.length > 1 ? "them" : "it"}, or run \`npm run cdktf -- ...\`, which leaves ${overriding.length > 1 ? "them" : "it"} out`,
   );
+  process.exit(1);
+}
+const redirecting = redirectingVariables(process.env);
+if (redirecting.length > 0) {
+  // The cdktf CLI runs Terraform next with this environment; `npm run cdktf` removes them first.
+  console.error(
+    "consul-lab: the environment holds variables Terraform or a provider would take over the lab's own settings:",
+  );
+  for (const name of redirecting) {
+    const entry = environmentEntryOf(name)!;
+    console.error(`  ${name}: ${entry.readBy}, ${entry.effect}`);
+  }
+  console.error("consul-lab: unset them, or run `npm run cdktf -- ...`, which leaves them out");
   process.exit(1);
 }
 // The cdktf CLI runs Terraform next, with the user's umask: state/ is made owner-only before it writes secrets there.

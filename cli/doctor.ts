@@ -21,6 +21,7 @@ import { type PublishReach, reachOf, reachPublishedPorts, unreachableReason } fr
 import { publishedTcpPorts, sshTargetOf } from "../shared/ssh-forwards";
 import { type CheckResult, ok, problem } from "./check-result";
 import { checkSwarm } from "./doctor-swarm";
+import { checkProviderContexts, checkTerraformEnvironment } from "./doctor-environment";
 
 export type { CheckResult } from "./check-result";
 import { hostRoutes, parseCidr, subnetsOverlap } from "../topology/ipv4";
@@ -461,7 +462,9 @@ async function checkForwards(context: DoctorContext): Promise<CheckResult> {
  */
 export async function runDoctor(context: DoctorContext): Promise<CheckResult[]> {
   const { lab } = context;
-  const results: CheckResult[] = [checkNode(), checkTerraform(context)];
+  const results: CheckResult[] = [checkNode(), checkTerraform(context), checkTerraformEnvironment(context.env)];
+  const contexts = checkProviderContexts(lab, context.env);
+  if (contexts) results.push(contexts);
   const engines: LabEngine[] = lab.multiHost ? labEngines(lab, context.env) : [{ docker: context.docker }];
   const publishHost = lab.hostOf(lab.publishNode.name)?.name;
   const publish = publishEngine(lab, engines);

@@ -31,6 +31,7 @@ import { DRILL_STATE_FILE, readDrillState, restoreInterruptedDrill } from "../ve
 import { LabContainers } from "../verify/lab-containers";
 import { labEngines, runsNodes } from "../shared/lab-engines";
 import { DOCKER_ENGINE_VARIABLES } from "../shared/docker-hosts";
+import { removeRedirectingVariables } from "../shared/terraform-environment";
 import { reachPublishedPorts } from "../shared/published-ports";
 import { StackTerraform, SwarmAttachError } from "./terraform";
 
@@ -386,7 +387,11 @@ async function main(argv: string[]): Promise<number> {
       protectState();
     }
     const invocation = { lab: loadLab(env), env, options };
-    if (runsTerraform) pointTerraformAtEngines(invocation.lab, env);
+    if (runsTerraform) {
+      pointTerraformAtEngines(invocation.lab, env);
+      // What would point Terraform or a provider at another cluster, or weaken its checks (the table's `removed`).
+      removeRedirectingVariables(env);
+    }
     switch (command) {
       case "synth":
         await synth(env);

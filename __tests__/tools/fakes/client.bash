@@ -14,7 +14,8 @@ fake_call() {
   local LC_ALL=C
   exec 3<>"/dev/tcp/127.0.0.1/$FAKE_DAEMON_PORT" || exit 127
   # The Docker CLI's own variables too: they choose the engine (a fake engine per host, fake-docker.mjs).
-  local names=("${!FAKE_@}" "${!TF_VAR_@}" "${!DOCKER_@}") name
+  # And every variable Terraform or a provider reads that could point it elsewhere (shared/terraform-environment.ts).
+  local names=("${!FAKE_@}" "${!TF_@}" "${!DOCKER_@}" "${!CONSUL_@}" "${!TFC_@}" "${!TERRAFORM_@}") name
   {
     printf '%s\0' "$program" "$PWD" "$(umask)" "$#" "$@" "${#names[@]}"
     for name in "${names[@]}"; do printf '%s=%s\0' "$name" "${!name}"; done

@@ -42,9 +42,13 @@ export function record(call) {
   }
   // The Docker variables the call saw, which choose its engine; only when one is set.
   const docker = Object.fromEntries(Object.entries(call.env).filter(([name]) => name.startsWith("DOCKER_")));
+  // The other variables the client passes on: Terraform's own and the Consul provider's (names only).
+  const environment = Object.keys(call.env)
+    .filter((name) => /^(TF_|CONSUL_|TFC_|TERRAFORM_)/.test(name) && !/^(TF_VAR_|CONSUL_LAB_)/.test(name))
+    .sort();
   appendFileSync(
     call.env.FAKE_LOG,
-    `${JSON.stringify({ program: call.program, argv: call.argv, cwd: call.cwd, tfVars, fileVars, ...(Object.keys(docker).length ? { docker } : {}) })}\n`,
+    `${JSON.stringify({ program: call.program, argv: call.argv, cwd: call.cwd, tfVars, fileVars, ...(Object.keys(docker).length ? { docker } : {}), ...(environment.length ? { environment } : {}) })}\n`,
     { mode: 0o666 & ~call.umask },
   );
 }
