@@ -2,7 +2,7 @@ import { Container } from "@cdktf/provider-docker/lib/container";
 import { Construct } from "constructs";
 import { renderEntryPointConf, WORKLOAD_NGINX_CONF } from "../renderers";
 import { terraformLiteral } from "./terraform-literal";
-import { sidecarContainerConfig, SidecarProps } from "./sidecar";
+import { nginxMainConfUpload, sidecarContainerConfig, SidecarProps } from "./sidecar";
 
 /** The entry point runs the nginx image; its namespace publishes the entry port. */
 export type EntryPointProps = SidecarProps;
@@ -18,7 +18,10 @@ export class EntryPoint extends Construct {
     super(scope, id);
     this.container = new Container(this, "container", {
       ...sidecarContainerConfig(this, props, "entry"),
-      upload: [{ file: WORKLOAD_NGINX_CONF, content: terraformLiteral(renderEntryPointConf(props.lab)) }],
+      upload: [
+        nginxMainConfUpload(),
+        { file: WORKLOAD_NGINX_CONF, content: terraformLiteral(renderEntryPointConf(props.lab)) },
+      ],
     });
   }
 }

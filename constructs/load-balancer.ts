@@ -4,7 +4,7 @@ import { LOAD_BALANCER_PATHS, loadBalancerJob, renderConsulUiVhost, renderUpstre
 import { ConsulTemplateJob } from "./consul-template-job";
 import type { ClusterSecurity } from "./cluster-security";
 import { terraformLiteral } from "./terraform-literal";
-import { sidecarContainerConfig, SidecarProps } from "./sidecar";
+import { nginxMainConfUpload, sidecarContainerConfig, SidecarProps } from "./sidecar";
 
 export interface LoadBalancerProps extends SidecarProps {
   /** The cluster's security; "secure" gives consul-template its token. */
@@ -32,6 +32,7 @@ export class LoadBalancer extends Construct {
       ...sidecarContainerConfig(this, props, "load-balancer"),
       env: consulTemplate.env,
       upload: [
+        nginxMainConfUpload(),
         ...consulTemplate.uploads,
         { file: LOAD_BALANCER_PATHS.consulUi, content: terraformLiteral(renderConsulUiVhost(lab)) },
       ],

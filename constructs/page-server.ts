@@ -3,7 +3,7 @@ import { Construct } from "constructs";
 import { renderWorkloadSite, WORKLOAD_HTML_ROOT, WORKLOAD_NGINX_CONF } from "../renderers";
 import type { WorkloadKind } from "../topology";
 import { terraformLiteral } from "./terraform-literal";
-import { sidecarContainerConfig, SidecarProps } from "./sidecar";
+import { nginxMainConfUpload, sidecarContainerConfig, SidecarProps } from "./sidecar";
 
 /** A page server runs the nginx image. */
 export type PageServerProps = SidecarProps;
@@ -25,6 +25,7 @@ export class PageServer extends Construct {
     this.container = new Container(this, "container", {
       ...sidecarContainerConfig(this, props, site.kind),
       upload: [
+        nginxMainConfUpload(),
         { file: WORKLOAD_NGINX_CONF, content: terraformLiteral(site.nginxConf) },
         { file: `${WORKLOAD_HTML_ROOT}/index.html`, content: terraformLiteral(site.indexHtml) },
       ],

@@ -4,6 +4,8 @@ import type { Construct } from "constructs";
 import type { Lab, WorkloadKind } from "../topology";
 import { labContainerBase, type LabContainerBase } from "./lab-container";
 import type { NodeNamespace } from "./node-namespace";
+import { NGINX_MAIN_CONF, renderNginxMainConf } from "../renderers";
+import { terraformLiteral } from "./terraform-literal";
 
 /** What a container beside the agent does: its workload, or the node's DNS forwarder. */
 export type SidecarRole = WorkloadKind | "dns";
@@ -40,4 +42,9 @@ export function sidecarContainerConfig(
     ...labContainerBase(scope, lab, nodeName, role),
     dependsOn: props.dependsOn,
   };
+}
+
+/** The main nginx.conf every nginx of the lab runs with (renderers/nginx-main-conf.ts), as an upload. */
+export function nginxMainConfUpload(): { file: string; content: string } {
+  return { file: NGINX_MAIN_CONF, content: terraformLiteral(renderNginxMainConf()) };
 }

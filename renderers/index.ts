@@ -10,3 +10,4 @@ export * from "./workload-site";
 export * from "./node-resolver";
 export * from "./derived-uuid";
 export * from "./site-instances";
+export * from "./nginx-main-conf";

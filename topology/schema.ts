@@ -248,7 +248,12 @@ export const TopologySchema = z.strictObject({
       consul: ImageRef.default("hashicorp/consul:1.20.6"),
       /** Serves every node's workload (app pages, the sorry page, placeholders). */
       nginx: ImageRef.default("nginx:1.27-alpine"),
-      /** Only its binary is used: it is copied into the load balancers' image, built on `nginx`. */
+      /**
+       * Only its binary is used: it is copied into the load balancers' image, built on `nginx`. 0.43.0 and never lower:
+       * the deploy-path review of this round (issue 35) reports HashiCorp's advisory HCSEC-2026-38 (September 2026)
+       * fixing CVE-2026-87993 in 0.43.0. Not checked here (no registry): a stored mirror of consul-template may end at
+       * v0.42.1, which is no reason to go back to it. The doctor checks that the tag resolves.
+       */
       consulTemplate: ImageRef.default("hashicorp/consul-template:0.43.0"),
       /** Base of the DNS forwarders' image, built by the stack with Alpine's dnsmasq package. */
       dnsmasqBase: ImageRef.default("alpine:3.20"),
