@@ -312,6 +312,34 @@ describe("npm run doctor", () => {
     });
   });
 
+  it.each([
+    ["IPv6 on", { EnableIPv6: true, Options: { "com.docker.network.enable_ipv6": "false" } }, "IPv6 enabled"],
+    [
+      "an option the daemon added",
+      {
+        EnableIPv6: false,
+        Options: { "com.docker.network.enable_ipv6": "false", "com.docker.network.driver.mtu": "1400" },
+      },
+      "the options com.docker.network.driver.mtu=1400",
+    ],
+  ])("reports the lab's network read back with %s, which would replace it on every plan", async (_what, read, seen) => {
+    const own = {
+      Name: "consul-lab",
+      Id: `abcdef012345${"0".repeat(52)}`,
+      Driver: "bridge",
+      Labels: { "consul-lab.lab": "consul-lab" },
+      IPAM: { Config: [{ Subnet: "10.0.1.0/24" }] },
+      ...read,
+    };
+    const results = await doctor({ docker: { ...HEALTHY_DOCKER, networks: [own] } });
+    expect(results.subnet).toMatchObject({
+      ok: false,
+      detail: expect.stringContaining(
+        `the lab's network consul-lab reads back ${seen}, which its configuration does not say`,
+      ),
+    });
+  });
+
   it("never takes a network of the lab's name but without its label (someone else's, or a built-in) for the lab's own", async () => {
     const impostor = {
       Name: "consul-lab",

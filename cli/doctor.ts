@@ -30,6 +30,7 @@ import { tryBind } from "./port-probe";
 import { capture } from "../shared/process";
 import { LAB_LABEL } from "../shared/labels";
 import { terraformBinary } from "./terraform";
+import { LAB_BRIDGE_OPTIONS } from "../shared/lab-contract";
 
 export interface DoctorContext {
   readonly lab: Lab;
@@ -307,8 +308,19 @@ async function checkPorts(context: DoctorContext): Promise<CheckResult> {
 interface NetworkInspect {
   Name: string;
   Id: string;
+  Driver?: string;
+  EnableIPv6?: boolean;
+  Options?: Record<string, string> | null;
   Labels?: Record<string, string> | null;
   IPAM?: { Config?: { Subnet?: string }[] };
+}
+
+/** What the engine shows of the lab's network beyond what the cluster stack declares (constructs/lab-network.ts). */
+function networkDrift(own: NetworkInspect): string | undefined {
+  if (own.EnableIPv6) return "IPv6 enabled";
+  if (own.Driver !== "bridge") return undefined;
+  const extra = Object.entries(own.Options ?? {}).filter(([key, value]) => LAB_BRIDGE_OPTIONS[key] !== value);
+  return extra.length > 0 ? `the options ${extra.map(([key, value]) => `${key}=${value}`).join(", ")}` : undefined;
 }
 
 function checkSubnet(context: DoctorContext): CheckResult {
@@ -344,6 +356,14 @@ function checkSubnet(context: DoctorContext): CheckResult {
       "subnet",
       `${network.subnet} overlaps ${clashes.join(", ")}; Docker refuses a network that overlaps another ("Pool overlaps with other one on this address space"), and one that overlaps a host route makes those addresses unreachable`,
       "choose another network.subnet (and node addresses) in your topology, or remove the other network",
+    );
+  }
+  const drift = own && networkDrift(own);
+  if (drift) {
+    return problem(
+      "subnet",
+      `the lab's network ${name} reads back ${drift}, which its configuration does not say: the daemon added it (daemon.json default-network-opts), and every plan would replace the network and so the whole lab`,
+      "remove that default from the daemon's configuration (or add it to the lab's network options), then npm run destroy and npm run deploy",
     );
   }
   return ok("subnet", `${network.subnet} is free${own ? ` (network ${name} is the lab's own)` : ""}`);

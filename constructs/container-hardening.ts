@@ -7,9 +7,10 @@
  * any process bind ports below 1024 (net.ipv4.ip_unprivileged_port_start=0), so nginx takes port 80 and dnsmasq 53
  * without it.
  *
- * Capabilities are written as the engine stores them (`CAP_CHOWN`): Docker normalizes the names it is given, and the
- * Docker provider reads them back verbatim into a ForceNew attribute, so `chown` would replace every container on every
- * plan (engine-read-back.ts; `npm run test:engine` shows both). The needs come from each image's own start-up: the
+ * Capabilities are written as `CAP_CHOWN`: the engine stores each name exactly as the API sends it, and the Docker
+ * provider reads them back verbatim into a ForceNew attribute, so the form written is the form read. The Docker CLI,
+ * not the engine, turns `chown` into `CAP_CHOWN`, which is the form `docker inspect` and the docs show
+ * (engine-read-back.ts; `npm run test:engine` sends both forms through the API, as the provider does). The needs come from each image's own start-up: the
  * official Consul image's entrypoint chowns its data directory and drops to the `consul` user with su-exec; nginx's
  * master creates its temp directories for its workers' user and drops to it; dnsmasq drops to its own user.
  * `npm run test:engine` runs each with exactly these settings and sees it do its job.

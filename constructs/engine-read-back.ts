@@ -6,7 +6,7 @@
  * `ForceNew` replaces the container when what it reads differs from the configuration. The engine fills some of those
  * in itself: daemon defaults, a stopped container's state, runtime values. This table lists every `ForceNew`
  * attribute of `docker_container` at v3.6.2 (resource_docker_container.go) with what the provider's Read does with it
- * (resource_docker_container_funcs.go) and the rule the lab follows. constructs-read-back.test.ts checks every
+ * (resource_docker_container_funcs.go) and the rule the lab follows. read-back.test.ts checks every
  * container of several labs against it; `npm run test:engine` shows on a real engine what it says the engine does.
  */
 import type { TerraformResource, TerraformResourceLifecycle } from "cdktf";
@@ -84,7 +84,7 @@ export const CONTAINER_READ_BACK: Readonly<Record<string, ReadBackEntry>> = {
   stdin_open: { rule: "exact", why: "as sent" },
   capabilities: {
     rule: "exact",
-    why: "read only when CapAdd or CapDrop is set (default capabilities live in the OCI spec), verbatim from HostConfig, where the engine stores names normalized (chown as CAP_CHOWN; ALL as ALL): written in that form (container-hardening.ts), as npm run test:engine checks",
+    why: "read only when CapAdd or CapDrop is set (default capabilities live in the OCI spec), verbatim from HostConfig, where the engine stores each name as the API sent it (the Docker CLI, not the engine, turns chown into CAP_CHOWN): written as CAP_* and ALL (container-hardening.ts), as npm run test:engine checks through the API",
   },
   mounts: { rule: "exact", why: "HostConfig.Mounts; volumes go to Binds instead" },
   host: { rule: "exact", why: "HostConfig.ExtraHosts, as sent" },

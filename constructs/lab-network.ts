@@ -2,6 +2,7 @@ import { Network } from "@cdktf/provider-docker/lib/network";
 import { Construct } from "constructs";
 import type { Lab } from "../topology";
 import { labLabels } from "../shared/labels";
+import { LAB_BRIDGE_OPTIONS } from "../shared/lab-contract";
 
 export interface LabNetworkProps {
   readonly lab: Lab;
@@ -23,7 +24,9 @@ export class LabNetwork extends Construct {
     const { lab } = props;
     this.network = new Network(this, "network", {
       name: lab.topology.name,
-      ...(lab.multiHost ? { driver: "overlay", attachable: true } : { driver: "bridge" }),
+      ...(lab.multiHost
+        ? { driver: "overlay", attachable: true }
+        : { driver: "bridge", options: { ...LAB_BRIDGE_OPTIONS } }),
       // Over several hosts, Swarm's own addresses come from a range no node's static address is in.
       ipamConfig: [
         {

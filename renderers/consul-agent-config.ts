@@ -304,8 +304,9 @@ const SECRET_BEARING_KEYS = [
 
 /**
  * The config as the agent's config dir holds it: `agent.json` with everything readable, and in "secure" mode
- * `secrets.json` with the gossip key, the ACL tokens and the token-bearing watches. Consul merges the two; keeping
- * the secrets apart keeps a plan's diff of agent.json readable instead of one opaque sensitive value.
+ * `secrets.json` with the gossip key, the ACL tokens and the token-bearing watches. Consul merges the two. A plan
+ * shows neither: the container's `upload` is one set-typed block, which Terraform redacts whole once one element is
+ * sensitive. Review a change in cdktf.out/rendered/<node>/ instead (stacks/rendered-files.ts).
  */
 export function renderAgentConfigFiles(lab: Lab, nodeName: string, secrets?: AgentSecrets): Record<string, string> {
   const config = renderAgentConfig(lab, nodeName, secrets);

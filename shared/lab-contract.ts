@@ -17,3 +17,14 @@ export const VERIFY_ROLE = "verify";
 
 /** The key `verify` tries to write without a token, to see ACLs refuse it (and removes, should one let it). */
 export const ANONYMOUS_WRITE_PROBE_KEY = "consul-lab/verify/anonymous-write-probe";
+
+/**
+ * The bridge network's driver options. Docker 27+ lets a daemon turn IPv6 on for every new network
+ * (daemon.json `default-network-opts`), and provider v3.6.2 never sends `ipv6 = false` (resource_docker_network_funcs.go:46
+ * takes it only when true), reads IPv6 back (:168) into a ForceNew attribute, and would replace the network, so the
+ * lab, on every plan. The option, in the request, wins over the daemon's default for it (moby v27.0.1
+ * daemon/network.go:306-328) and is read back exactly as sent (:631): stable on any engine. An overlay needs none:
+ * Swarm enables IPv6 only when the request asks (moby v28.1.1 daemon/cluster/convert/network.go:193-203), and its
+ * driver adds options of its own, which a declared map would then differ from.
+ */
+export const LAB_BRIDGE_OPTIONS: Readonly<Record<string, string>> = { "com.docker.network.enable_ipv6": "false" };

@@ -4,7 +4,7 @@
  * with exactly the synthesized settings, attribute by attribute, where the provider reads it from.
  */
 import { CONTAINER_READ_BACK, ENGINE_CHANGED_ATTRIBUTES } from "../../constructs/engine-read-back";
-import { deployContainers, dockerOk, inspect, removeLab, synthesizedCluster, uniqueLab } from "./engine";
+import { deployContainers, dockerOk, engineApi, inspect, removeLab, synthesizedCluster, uniqueLab } from "./engine";
 
 let lab: Awaited<ReturnType<typeof uniqueLab>>;
 let cluster: ReturnType<typeof synthesizedCluster>;
@@ -110,5 +110,16 @@ describe("a container on an engine with daemon defaults", () => {
       }
     }
     expect(differences).toEqual([]);
+  });
+});
+
+describe("the lab's network on a real engine", () => {
+  it("reads back exactly its declared options and no IPv6, through the API the provider reads", async () => {
+    const network = (await engineApi("GET", `/networks/${cluster.network.name}`)).json;
+    expect({ ipv6: network.EnableIPv6, options: network.Options }).toEqual({
+      ipv6: false,
+      options: cluster.network.options,
+    });
+    expect(cluster.network.options).toEqual({ "com.docker.network.enable_ipv6": "false" });
   });
 });

@@ -3,6 +3,7 @@
  * created on it with the settings the app synthesized: only the image and the command are the test's own.
  */
 import { spawnSync } from "node:child_process";
+import { request as httpRequest } from "node:http";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -196,6 +197,8 @@ export function createNetwork(
   if (subnet.gateway) networkArgs.push("--gateway", subnet.gateway);
   if (subnet.ip_range) networkArgs.push("--ip-range", subnet.ip_range);
   if (network.attachable) networkArgs.push("--attachable");
+  for (const [key, value] of Object.entries<string>(network.options ?? {}))
+    networkArgs.push("--opt", `${key}=${value}`);
   for (const { label, value } of network.labels ?? []) networkArgs.push("--label", `${label}=${value}`);
   dockerOk([...networkArgs, network.name], env);
 }
@@ -238,6 +241,28 @@ export function removeLab(name: string): void {
     .filter(Boolean);
   if (ids.length > 0) docker(["rm", "--force", "--volumes", ...ids]);
   docker(["network", "rm", name]);
+}
+
+/**
+ * A request to the engine's API itself, as the Docker provider makes it (its Go client), not through the Docker CLI,
+ * which rewrites some of what it is given (capability names, for one).
+ */
+export function engineApi(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
+  const socketPath = (process.env.DOCKER_HOST ?? "").replace(/^unix:\/\//, "");
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(
+      { socketPath, path: `/v1.41${path}`, method, headers: { "Content-Type": "application/json" } },
+      (response) => {
+        let text = "";
+        response.on("data", (chunk) => (text += chunk));
+        response.on("end", () =>
+          resolve({ status: response.statusCode ?? 0, json: text ? JSON.parse(text) : undefined }),
+        );
+      },
+    );
+    request.on("error", reject);
+    request.end(body === undefined ? undefined : JSON.stringify(body));
+  });
 }
 
 /** The IPv4 addresses a container sees on its interfaces (BusyBox's `ip`). */

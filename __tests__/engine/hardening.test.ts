@@ -9,7 +9,16 @@
 import { renderDnsmasqConf } from "../../renderers";
 import { labOf } from "../tools/helpers";
 import { debianImage } from "./debian-image";
-import { docker, dockerOk, hardeningArgs, removeLab, synthesizedCluster, TEST_IMAGE, uniqueLab } from "./engine";
+import {
+  docker,
+  dockerOk,
+  engineApi,
+  hardeningArgs,
+  removeLab,
+  synthesizedCluster,
+  TEST_IMAGE,
+  uniqueLab,
+} from "./engine";
 
 jest.setTimeout(120_000);
 
@@ -241,13 +250,30 @@ describe("the engine's read-back of the hardening", () => {
     expect(kept).not.toContain("CAP_NET_BIND_SERVICE");
   });
 
-  it("stores capability names normalized, which is why the table writes them as CAP_*", () => {
-    const name = `${lab.name}-hardening-names`;
+  it("stores capability names as the API is sent them, which is why the table writes them as CAP_*", async () => {
+    // Through the API, as the provider sends them: the engine keeps each name as given, so only the form the table
+    // writes (and the engine reports) reads back equal to the configuration.
+    const created: Record<string, any> = {};
+    for (const [suffix, add, drop] of [
+      ["as-written", ["CAP_CHOWN"], ["ALL"]],
+      ["lowercase", ["chown"], ["all"]],
+    ] as const) {
+      const name = `${lab.name}-hardening-${suffix}`;
+      started.push(name);
+      const create = await engineApi("POST", `/containers/create?name=${name}`, {
+        Image: TEST_IMAGE,
+        HostConfig: { CapAdd: add, CapDrop: drop },
+      });
+      expect(create.status).toBe(201);
+      created[suffix] = (await engineApi("GET", `/containers/${name}/json`)).json.HostConfig;
+    }
+    expect([created["as-written"].CapAdd, created["as-written"].CapDrop]).toEqual([["CAP_CHOWN"], ["ALL"]]);
+    expect([created.lowercase.CapAdd, created.lowercase.CapDrop]).toEqual([["chown"], ["all"]]);
+    // The Docker CLI, not the engine, turns `chown` into CAP_CHOWN.
+    const name = `${lab.name}-hardening-cli`;
     started.push(name);
     dockerOk(["create", "--name", name, "--cap-drop", "all", "--cap-add", "chown", TEST_IMAGE]);
-    const hostConfig = JSON.parse(dockerOk(["inspect", name]))[0].HostConfig;
-    expect(hostConfig.CapAdd).toEqual(["CAP_CHOWN"]);
-    expect(hostConfig.CapDrop).toEqual(["ALL"]);
+    expect(JSON.parse(dockerOk(["inspect", name]))[0].HostConfig.CapAdd).toEqual(["CAP_CHOWN"]);
   });
 
   it("fills memory_swap in by itself, which is why it is ignored on read-back", () => {
