@@ -12,7 +12,7 @@
  * Secrets reach Terraform only through each stack's owner-only variables file (secrets/stack-variables.ts), written
  * from the secrets file before Terraform runs; never on a command line, in an environment or in cdktf.out.
  */
-import { existsSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline/promises";
 import { labAssetImages } from "../shared/asset-images";
@@ -34,6 +34,7 @@ import { DOCKER_ENGINE_VARIABLES } from "../shared/docker-hosts";
 import { removeRedirectingVariables } from "../shared/terraform-environment";
 import { reachPublishedPorts } from "../shared/published-ports";
 import { StackTerraform, SwarmAttachError } from "./terraform";
+import { nodeAddresses, serversToRoll, type StackJson, waitForServerBack } from "./rolling-servers";
 
 const OUTDIR = join(PROJECT_ROOT, "cdktf.out");
 const OUTPUTS_FILE = join(PROJECT_ROOT, "outputs.json");
@@ -141,7 +142,14 @@ async function diff(invocation: Invocation): Promise<void> {
       continue;
     }
     say(`planning stack ${stack.name}`);
-    summary.push(`${stack.name}: ${describePlan(await terraformFor(stack, env).planOnly())}`);
+    const terraform = terraformFor(stack, env);
+    const planned = describePlan(await terraform.planOnly());
+    const roll = serversToRoll(invocation.lab, stackJson(stack), terraform.plannedChanges);
+    summary.push(
+      roll.length > 1
+        ? `${stack.name}: ${planned}; it replaces the servers ${roll.join(", ")}: npm run deploy replaces them one at a time, each back in the cluster before the next`
+        : `${stack.name}: ${planned}`,
+    );
   }
   console.log("\ndiff summary:");
   for (const line of summary) console.log(`  ${line}`);
@@ -197,6 +205,40 @@ async function applyRetryingSwarmAttach(terraform: StackTerraform, lab: Lab): Pr
   }
 }
 
+/** A synthesized stack's JSON. */
+function stackJson(stack: SynthesizedStack): StackJson {
+  return JSON.parse(readFileSync(join(stack.workingDirectory, "cdk.tf.json"), "utf8"));
+}
+
+/** How long the deploy waits for a replaced server to be back (rolling-servers.ts), and how often it looks. */
+const ROLL_GATE_SECONDS_ENV = "CONSUL_LAB_ROLL_GATE_SECONDS";
+const ROLL_POLL_MS_ENV = "CONSUL_LAB_ROLL_POLL_MS";
+
+/**
+ * When the stack's plan replaces more than one server, replaces them one at a time first, each followed by the gate
+ * (rolling-servers.ts). A stack not yet deployed has nothing to replace, and is not planned twice.
+ */
+async function rollServers(invocation: Invocation, stack: SynthesizedStack, terraform: StackTerraform): Promise<void> {
+  const json = stackJson(stack);
+  const holdsServers = invocation.lab.servers.some((server) => nodeAddresses(json, server.name).length > 0);
+  if (!holdsServers || terraform.deployedResourceCount() === 0) return;
+  await terraform.planOnly();
+  const roll = serversToRoll(invocation.lab, json, terraform.plannedChanges);
+  if (roll.length <= 1) return;
+  say(`the plan replaces the servers ${roll.join(", ")}: replacing them one at a time, so the cluster keeps a leader`);
+  const gate = {
+    timeoutMs: Number(process.env[ROLL_GATE_SECONDS_ENV] ?? 300) * 1000,
+    pollMs: Number(process.env[ROLL_POLL_MS_ENV] ?? 2000),
+    progress: say,
+  };
+  for (const server of roll) {
+    await stopIfInterrupted();
+    say(`replacing server ${server}`);
+    await terraform.planAndApply(false, nodeAddresses(json, server));
+    await waitForServerBack(labApi(invocation.lab, invocation.env), server, gate);
+  }
+}
+
 async function deployChecked(invocation: Invocation): Promise<void> {
   const env = invocation.env;
   const stacks = await synthWithSecrets(invocation, true);
@@ -209,6 +251,7 @@ async function deployChecked(invocation: Invocation): Promise<void> {
     await stopIfInterrupted();
     say(`deploying stack ${stack.name}`);
     const terraform = terraformFor(stack, env);
+    await rollServers(invocation, stack, terraform);
     const plan = await applyRetryingSwarmAttach(terraform, invocation.lab);
     outputs[stack.name] = terraform.outputs();
     summary.push(`${stack.name}: applied (${describePlan(plan)})`);

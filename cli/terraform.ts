@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { isAbsolute, join } from "node:path";
 import type { SynthesizedStack } from "./manifest";
 import { PlanSummary, summarizePlan } from "./plan-summary";
+import type { PlannedChange } from "./rolling-servers";
 import { capture, CliError, passThrough, passThroughKeepingErrors } from "../shared/process";
 
 export interface TerraformOptions {
@@ -57,6 +58,8 @@ export class StackTerraform {
    * in a directory only this user can read (mkdtemp makes it 0700), removed by `cleanUp`.
    */
   private planDir?: string;
+  /** The resource changes of the last plan (`terraform show -json`), for a caller that reads more than the counts. */
+  plannedChanges: readonly PlannedChange[] = [];
 
   constructor(
     readonly stack: SynthesizedStack,
@@ -94,10 +97,20 @@ export class StackTerraform {
     this.require(await this.run(["init", ...this.flags()]), "init");
   }
 
-  /** Plans, saves the plan, prints Terraform's own account of it, and returns its counts. */
-  async plan(destroy = false): Promise<PlanSummary> {
+  /**
+   * Plans, saves the plan, prints Terraform's own account of it, and returns its counts; with `targets`, a plan of those
+   * resources (and what they depend on) only.
+   */
+  async plan(destroy = false, targets: readonly string[] = []): Promise<PlanSummary> {
+    const targeting = targets.map((address) => `-target=${address}`);
     this.require(
-      await this.run(["plan", ...this.flags(), ...(destroy ? ["-destroy"] : []), `-out=${this.planFile}`]),
+      await this.run([
+        "plan",
+        ...this.flags(),
+        ...(destroy ? ["-destroy"] : []),
+        ...targeting,
+        `-out=${this.planFile}`,
+      ]),
       "plan",
     );
     const shown = capture(terraformBinary(this.options.env), ["show", "-json", this.planFile], {
@@ -106,7 +119,9 @@ export class StackTerraform {
     });
     if (shown.status !== 0)
       throw new CliError(`terraform show of stack ${this.stack.name} failed: ${shown.stderr.trim()}`);
-    return summarizePlan(JSON.parse(shown.stdout));
+    const plan = JSON.parse(shown.stdout);
+    this.plannedChanges = plan.resource_changes ?? [];
+    return summarizePlan(plan);
   }
 
   /**
@@ -133,11 +148,14 @@ export class StackTerraform {
     }
   }
 
-  /** init, a saved plan (of a destroy, with `destroy`), and the apply of exactly that plan; returns its counts. */
-  async planAndApply(destroy = false): Promise<PlanSummary> {
+  /**
+   * init, a saved plan (of a destroy, with `destroy`; of `targets` only, when given), and the apply of exactly that
+   * plan; returns its counts.
+   */
+  async planAndApply(destroy = false, targets: readonly string[] = []): Promise<PlanSummary> {
     try {
       await this.init();
-      const summary = await this.plan(destroy);
+      const summary = await this.plan(destroy, targets);
       await this.applyPlan();
       return summary;
     } finally {

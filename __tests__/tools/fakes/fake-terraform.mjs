@@ -101,6 +101,14 @@ export function terraform(call) {
         (args.includes("-out") ? args[args.indexOf("-out") + 1] : undefined);
       const wanted = args.includes("-destroy") ? [] : addresses(config().resource);
       const have = stateAddresses();
+      // FAKE_REPLACE names a file of addresses whose next plan replaces them (as a ForceNew change would), until an
+      // apply has replaced them. -target plans only the addresses named (the fake knows no dependencies).
+      const replacing =
+        env.FAKE_REPLACE && existsSync(env.FAKE_REPLACE)
+          ? readFileSync(env.FAKE_REPLACE, "utf8").split("\n").filter(Boolean)
+          : [];
+      const targets = args.filter((arg) => arg.startsWith("-target=")).map((arg) => arg.slice("-target=".length));
+      const inScope = (address) => targets.length === 0 || targets.includes(address);
       const changes = [
         ...wanted
           .filter((address) => !have.includes(address))
@@ -110,17 +118,28 @@ export function terraform(call) {
           .map((address) => ({ address, change: { actions: ["delete"] } })),
         ...wanted
           .filter((address) => have.includes(address))
-          .map((address) => ({ address, change: { actions: ["no-op"] } })),
-      ];
-      const add = changes.filter((c) => c.change.actions[0] === "create").length;
-      const destroy = changes.filter((c) => c.change.actions[0] === "delete").length;
+          .map((address) => ({
+            address,
+            change: { actions: replacing.includes(address) ? ["delete", "create"] : ["no-op"] },
+          })),
+      ].filter((change) => inScope(change.address));
+      const planned =
+        targets.length === 0
+          ? wanted
+          : [
+              ...have.filter((address) => !inScope(address) || wanted.includes(address)),
+              ...targets.filter((address) => wanted.includes(address) && !have.includes(address)),
+            ];
+      const add = changes.filter((c) => c.change.actions.includes("create")).length;
+      const destroy = changes.filter((c) => c.change.actions.includes("delete")).length;
       if (out)
         writeFileSync(
           inCwd(out),
           JSON.stringify({
             format_version: "1.2",
             resource_changes: changes,
-            planned: wanted,
+            planned,
+            replaced: changes.filter((c) => c.change.actions.length === 2).map((c) => c.address),
             variables: variablesOf(env, cwd),
           }),
           fileMode,
@@ -153,11 +172,16 @@ export function terraform(call) {
         answer.out("Still creating... [10s elapsed]");
         return answer.exit(0, { interruptible: true });
       }
-      const planned = file
-        ? JSON.parse(readFileSync(inCwd(file), "utf8")).planned
-        : args.includes("-destroy")
-          ? []
-          : addresses(config().resource);
+      const savedPlan = file ? JSON.parse(readFileSync(inCwd(file), "utf8")) : undefined;
+      if (savedPlan?.replaced?.length && env.FAKE_REPLACE)
+        writeFileSync(
+          env.FAKE_REPLACE,
+          readFileSync(env.FAKE_REPLACE, "utf8")
+            .split("\n")
+            .filter((address) => address && !savedPlan.replaced.includes(address))
+            .join("\n"),
+        );
+      const planned = savedPlan ? savedPlan.planned : args.includes("-destroy") ? [] : addresses(config().resource);
       const resources = planned.map((address) => {
         const [type, name] = address.split(".");
         return { mode: "managed", type, name, instances: [{}] };
