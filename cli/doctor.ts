@@ -224,13 +224,7 @@ function publishedBindings(context: DoctorContext, whose: "lab" | "others"): Set
 
 /** The ports the lab publishes, each with its protocol and field. */
 function wantedPorts(lab: Lab): [number, "tcp" | "udp", string][] {
-  const { publish } = lab.topology;
-  return [
-    [publish.httpPort, "tcp", "publish.httpPort"],
-    [publish.dnsPort, "tcp", "publish.dnsPort"],
-    [publish.dnsPort, "udp", "publish.dnsPort"],
-    ...(lab.entryNode ? [[publish.entryPort, "tcp", "publish.entryPort"] as [number, "tcp", string]] : []),
-  ];
+  return lab.publishedPorts.map((published) => [published.hostPort, published.protocol, published.field]);
 }
 
 /**

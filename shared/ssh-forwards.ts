@@ -7,7 +7,7 @@
  */
 import { ChildProcess, spawn } from "node:child_process";
 import { connect } from "node:net";
-import type { Lab } from "../topology";
+import type { Lab, PublishedPort } from "../topology";
 import { CliError } from "./process";
 
 /** Where `ssh` connects for an `ssh://[user@]host[:port]` endpoint. */
@@ -35,13 +35,20 @@ export interface ForwardedPort {
 
 /** The TCP ports of the lab to forward: the API, DNS over TCP, and the entry when the lab has one. */
 export function publishedTcpPorts(lab: Lab): ForwardedPort[] {
-  const { publish } = lab.topology;
-  return [
-    { port: publish.httpPort, field: "publish.httpPort (the Consul API)" },
-    { port: publish.dnsPort, field: "publish.dnsPort (Consul DNS over TCP)" },
-    ...(lab.entryNode ? [{ port: publish.entryPort, field: "publish.entryPort (the site's entry)" }] : []),
-  ];
+  return lab.publishedPorts
+    .filter((published) => published.protocol === "tcp")
+    .map((published) => ({
+      port: published.hostPort,
+      field: `${published.field} (${FORWARDED_FOR[published.field]})`,
+    }));
 }
+
+/** What each forwarded port carries, as the forwards' messages name it. */
+const FORWARDED_FOR: Record<PublishedPort["field"], string> = {
+  "publish.httpPort": "the Consul API",
+  "publish.dnsPort": "Consul DNS over TCP",
+  "publish.entryPort": "the site's entry",
+};
 
 /**
  * The `ssh` arguments that forward each port from `address` here (a loopback address) to the same address and port
