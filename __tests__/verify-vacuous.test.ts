@@ -106,4 +106,27 @@ describe("npm run verify never passes what it did not check", () => {
       // The entry knows only dev1002: with its nginx stopped, nothing answers behind the entry.
       (standIn) => standIn.entryReachesOnly(["dev1002"]),
     ));
+
+  it("fails the operator's maintenance when one load balancer ignores the switch, though the entry shows sorry pages", () =>
+    withStandIn(
+      async (standIn) => {
+        const result = await checkout.script("verify", ["--drill"], verifyEnv(standIn));
+        expect(result.status).toBe(1);
+        const rows = readReport().drill!.filter(
+          (row) => row.step.startsWith("operator sets") && row.step.endsWith(" on"),
+        );
+        // The first sorry answer comes (from the load balancer that switched), but not every load balancer switched,
+        // and the entry keeps answering app pages between the sorry ones.
+        expect(rows.find((row) => row.expected === "the entry serves the sorry page")).toMatchObject({ ok: true });
+        expect(
+          rows.find((row) => row.expected === "every load balancer's upstream lists only the sorry server"),
+        ).toMatchObject({
+          ok: false,
+        });
+        expect(rows.find((row) => row.expected.startsWith("the entry serves only the sorry pages for"))).toMatchObject({
+          ok: false,
+        });
+      },
+      (standIn) => standIn.ignoreOperatorSwitch("dev1003"),
+    ));
 });

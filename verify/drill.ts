@@ -82,6 +82,28 @@ const entryServes =
     return latest.kind === kind ? true : `${latest.kind === "failed" ? "a failed request" : `${latest.kind} page`}`;
   };
 
+/**
+ * Holds once the entry has answered only with `kind`'s page for the sample window: the answers since the last other
+ * one, all of that kind, spanning the window. One load balancer that did not switch keeps answering the other page
+ * between them, and this never holds.
+ */
+const entryServesOnly =
+  (context: DrillContext, watch: EntryWatch, kind: "app" | "sorry", from: number): Condition["check"] =>
+  async () => {
+    const answers = watch.since(from);
+    let start = answers.length;
+    while (start > 0 && answers[start - 1].kind === kind) start--;
+    const run = answers.slice(start);
+    if (run.length === 0) return answers.length === 0 ? "no answer yet" : `${answers[answers.length - 1].kind} page`;
+    const held = run[run.length - 1].sentAt - run[0].sentAt;
+    if (held >= context.options.windowSeconds * 1000) return true;
+    const other =
+      start > 0
+        ? `, after ${answers[start - 1].kind === "failed" ? "a failed request" : `a ${answers[start - 1].kind} page`}`
+        : "";
+    return `only ${kind} pages for ${(held / 1000).toFixed(1)} s${other}`;
+  };
+
 const flagReads =
   (context: DrillContext, value: "on" | "off"): Condition["check"] =>
   async () => {
@@ -426,6 +448,8 @@ async function stopLeader(context: DrillContext, restorer: Restorer): Promise<St
 async function operatorMaintenance(context: DrillContext, restorer: Restorer): Promise<StepResult[]> {
   const { lab } = context;
   const key = lab.operatorMaintenanceKey;
+  const balancers = await loadBalancers(context);
+  const upstream = { on: addressesOf(lab, "sorry"), off: normalUpstream(lab) };
   const results: StepResult[] = [];
   for (const [value, kind] of [
     ["on", "sorry"],
@@ -445,6 +469,18 @@ async function operatorMaintenance(context: DrillContext, restorer: Restorer): P
           {
             expected: `the entry serves ${kind === "app" ? "an app server's" : "the sorry"} page`,
             check: entryServes(watch, kind, from),
+          },
+          {
+            // Every load balancer, not the first answer: one that ignores the switch still serves the other page.
+            expected:
+              value === "on"
+                ? "every load balancer's upstream lists only the sorry server"
+                : "every load balancer's upstream lists the app servers",
+            check: upstreamsList(context, balancers, upstream[value]),
+          },
+          {
+            expected: `the entry serves only ${kind === "app" ? "app servers'" : "the sorry"} pages for ${context.options.windowSeconds} s`,
+            check: entryServesOnly(context, watch, kind, from),
           },
         ],
         entryMustAnswer: ENTRY_ANSWERS_EVERY_REQUEST,

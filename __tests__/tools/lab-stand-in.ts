@@ -150,6 +150,14 @@ export class LabStandIn {
   /** The load balancers the entry sends to, when a test narrows them (before start): a lab without a fallback. */
   private entryBalancers?: string[];
 
+  /** Load balancers whose template never sees the operator's switch (a fault a test injects). */
+  private readonly ignoringOperatorSwitch = new Set<string>();
+
+  /** A load balancer that renders as if the operator's switch were unset, whatever it says: it ignores maintenance. */
+  ignoreOperatorSwitch(node: string): void {
+    this.ignoringOperatorSwitch.add(node);
+  }
+
   /** Before start: the entry sends only to these load balancers, so losing one of them is seen at the entry. */
   entryReachesOnly(nodes: string[]): void {
     this.entryBalancers = nodes;
@@ -301,7 +309,7 @@ export class LabStandIn {
   }
 
   /** The fixture consul-template would see now: the site's instances with their health, and the keys it reads. */
-  private templateFixture(): Fixture {
+  private templateFixture(lb?: LoadBalancerStandIn): Fixture {
     const { lab } = this;
     const { site, datacenter } = lab.topology;
     const instances = lab.topology.services
@@ -324,6 +332,7 @@ export class LabStandIn {
       );
     const kv: Record<string, string> = { [lab.siteInstancesKey]: renderSiteInstances(lab) };
     for (const key of [site.maintenanceKey, lab.operatorMaintenanceKey]) {
+      if (key === lab.operatorMaintenanceKey && lb && this.ignoringOperatorSwitch.has(lb.node)) continue;
       const value = this.kv.get(key);
       if (value !== undefined) kv[key] = value;
     }
@@ -353,7 +362,7 @@ export class LabStandIn {
 
   /** The template step: renders, has nginx check the result, and reloads it (consul-template's exec). */
   private render(lb: LoadBalancerStandIn): void {
-    const rendered = renderTemplate(renderUpstreamTemplate(this.lab), this.templateFixture());
+    const rendered = renderTemplate(renderUpstreamTemplate(this.lab), this.templateFixture(lb));
     if (rendered.status !== 0) throw new Error(`the stand-in's template did not render: ${rendered.stderr}`);
     lb.config = this.localized(rendered.stdout, lb);
     lb.renderedFrom = this.templateInputs();
