@@ -3,7 +3,8 @@
  * connection and closes it. Every exchange must settle, with one deadline over all of it.
  */
 import { createServer, Server, Socket } from "node:net";
-import { resolveTcp } from "../verify/dns-client";
+import { createSocket } from "node:dgram";
+import { resolveTcp, resolveUdp } from "../verify/dns-client";
 
 async function listening(onConnection: (socket: Socket) => void): Promise<{ server: Server; port: number }> {
   const server = createServer((socket) => {
@@ -38,6 +39,27 @@ describe("DNS over TCP", () => {
     const started = Date.now();
     await expect(resolveTcp("dev1001.node.consul", "127.0.0.1", port, 600)).rejects.toThrow("no TCP answer");
     expect(Date.now() - started).toBeLessThan(1500);
+    server.close();
+  });
+});
+
+describe("a malformed DNS answer", () => {
+  it("rejects over UDP with what it was, instead of throwing in the socket's handler", async () => {
+    const server = createSocket("udp4");
+    server.on("message", (_message, from) => server.send(Buffer.from([1, 2, 3]), from.port, from.address));
+    await new Promise<void>((resolve) => server.bind(0, "127.0.0.1", resolve));
+    const { port } = server.address();
+    await expect(resolveUdp("dev1001.node.consul", "127.0.0.1", port, 2000)).rejects.toThrow(
+      `malformed DNS answer from 127.0.0.1:${port}`,
+    );
+    server.close();
+  });
+
+  it("rejects over TCP with what it was", async () => {
+    const { server, port } = await listening((socket) => socket.end(Buffer.from([0, 3, 1, 2, 3])));
+    await expect(resolveTcp("dev1001.node.consul", "127.0.0.1", port, 2000)).rejects.toThrow(
+      `malformed DNS answer from 127.0.0.1:${port}`,
+    );
     server.close();
   });
 });

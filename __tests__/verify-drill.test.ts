@@ -93,8 +93,10 @@ describe("npm run verify -- --drill", () => {
   it.each([
     ["SIGINT", 130],
     ["SIGTERM", 143],
-  ] as const)("restores every container it stopped on %s", (signal, code) =>
+  ] as const)("restores every container it stopped on %s, and reports the rows so far as interrupted", (signal, code) =>
     withStandIn(async (standIn) => {
+      // A passing report of an earlier run, which this run must replace.
+      writeFileSync(join(checkout.root, "verify-report.json"), JSON.stringify({ passed: true, earlier: true }));
       const child = checkout.cli(
         "verify/main.ts",
         ["--drill"],
@@ -113,6 +115,13 @@ describe("npm run verify -- --drill", () => {
       expect(stdout).toContain(`drill: ${signal}; restoring the lab`);
       expect(stdout).toContain("restored: started consul-lab-dev1004-app again");
       expect(standIn.containers().filter((container) => container.State !== "running")).toEqual([]);
+      const report = readReport() as any;
+      expect(report).toMatchObject({ passed: false, interrupted: signal });
+      expect(report.earlier).toBeUndefined();
+      expect(report.restored).toContain("started consul-lab-dev1004-app again");
+      // The step cut short says so, never "not by the deadline".
+      for (const row of report.drill) expect(row.seen).not.toMatch(/^not by the deadline/);
+      expect(report.drill.some((row: any) => /^interrupted \(last: /.test(row.seen))).toBe(true);
     }),
   );
 

@@ -129,4 +129,18 @@ describe("npm run verify never passes what it did not check", () => {
       },
       (standIn) => standIn.ignoreOperatorSwitch("dev1003"),
     ));
+
+  it("fails the DNS facts on a malformed answer, with no stack trace, and leaves no passing report", () =>
+    withStandIn(async (standIn) => {
+      await standIn.answerDnsWithJunk();
+      writeFileSync(join(checkout.root, "verify-report.json"), JSON.stringify({ passed: true, earlier: true }));
+      const result = await checkout.script("verify", ["--settle", "0"], verifyEnv(standIn));
+      expect(result.status).toBe(1);
+      expect(result.stderr).not.toMatch(/\bat .*\.(js|ts):\d+/);
+      const dns = factLines(result.stdout).filter((line) => / DNS (udp|tcp) /.test(line));
+      expect(dns.length).toBeGreaterThan(0);
+      for (const line of dns) expect(line).toMatch(/^FAIL {2}.*malformed DNS answer from 127\.0\.0\.1:\d+/);
+      expect(readReport()).toMatchObject({ passed: false });
+      expect((readReport() as any).earlier).toBeUndefined();
+    }));
 });

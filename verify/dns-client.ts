@@ -17,6 +17,18 @@ function answerOf(message: packet.Packet): DnsAnswer {
   return { rcode: (message as { rcode?: string }).rcode ?? "NOERROR", addresses };
 }
 
+/**
+ * A DNS message decoded, or an Error that says it was not one: dns-packet throws on junk ("Header must be 12 bytes"),
+ * and a throw inside a socket's handler would end the process instead of failing the one lookup.
+ */
+function decoded(decode: () => packet.Packet, from: string): DnsAnswer | Error {
+  try {
+    return answerOf(decode());
+  } catch (error) {
+    return new Error(`malformed DNS answer from ${from} (${(error as Error).message})`);
+  }
+}
+
 function query(name: string): packet.Packet {
   return {
     type: "query",
@@ -42,7 +54,9 @@ export function resolveUdp(name: string, host: string, port: number, timeoutMs =
     socket.once("message", (message) => {
       clearTimeout(timer);
       socket.close();
-      resolve(answerOf(packet.decode(message)));
+      const answer = decoded(() => packet.decode(message), `${host}:${port}`);
+      if (answer instanceof Error) reject(answer);
+      else resolve(answer);
     });
     socket.send(packet.encode(query(name)), port, host);
   });
@@ -74,7 +88,8 @@ export function resolveTcp(name: string, host: string, port: number, timeoutMs =
       received = Buffer.concat([received, chunk]);
       if (received.length >= 2 && received.length >= 2 + received.readUInt16BE(0)) {
         const message = received;
-        settle(() => resolve(answerOf(packet.streamDecode(message))));
+        const answer = decoded(() => packet.streamDecode(message), `${host}:${port}`);
+        settle(() => (answer instanceof Error ? reject(answer) : resolve(answer)));
       }
     });
     socket.once("close", () =>

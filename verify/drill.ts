@@ -198,7 +198,13 @@ async function timedStep(
     context.progress.done();
     await watch.stop();
     const actionTook = `; the action took ${((returnedAt - sentAt) / 1000).toFixed(1)} s`;
-    const rows = measured.map((measurement, index) => rowOf(step, measurement, index === 0 ? actionTook : ""));
+    // A signal cut the measuring short: what had not happened by then was not given its deadline.
+    const cut = context.aborted();
+    const rows = measured.map((measurement, index) =>
+      cut && measurement.seconds === undefined
+        ? { step, expected: measurement.expected, seen: `interrupted (last: ${measurement.last})`, ok: false }
+        : rowOf(step, measurement, index === 0 ? actionTook : ""),
+    );
     if (spec.entryMustAnswer) {
       const failures = describeFailures(watch, sentAt);
       rows.push({
@@ -596,9 +602,10 @@ async function loseHost(context: DrillContext, restorer: Restorer): Promise<Step
 export async function runDrill(
   context: DrillContext,
   restorer: Restorer,
+  /** Where the rows go as each step ends, so a signal's report has the ones so far. */
+  soFar: { rows: DrillRow[]; timelines: DrillTimeline[] } = { rows: [], timelines: [] },
 ): Promise<{ rows: DrillRow[]; timelines: DrillTimeline[] }> {
-  const rows: DrillRow[] = [];
-  const timelines: DrillTimeline[] = [];
+  const { rows, timelines } = soFar;
   type Step = [string, (context: DrillContext, restorer: Restorer) => Promise<StepResult | StepResult[]>];
   const steps: Step[] = [
     ["stop the app servers", stopAppServers],

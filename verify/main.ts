@@ -121,6 +121,8 @@ async function checkLab(
 ): Promise<number> {
   const { lab, containers } = reached;
   const { drill } = options;
+  // From here on the report is this run's: a run that ends any way but with a verdict leaves "running", never PASS.
+  writeReport({ lab: lab.topology.name, passed: false, running: true, facts: [] });
 
   activity = "listing the lab's containers";
   let found;
@@ -176,6 +178,10 @@ async function verifyThrough(
   } else if (drill) {
     const restorer = new Restorer(containers, api, lab.topology.name);
     let signalled: NodeJS.Signals | undefined;
+    const soFar: { rows: DrillRow[]; timelines: DrillTimeline[] } = { rows: [], timelines: [] };
+    /** Settles when the drill has returned: its step cut short by the signal has put its rows in `soFar` by then. */
+    let drillReturned: () => void = () => {};
+    const drillDone = new Promise<void>((resolve) => (drillReturned = resolve));
     // A signal stops the drill and puts the lab back before the process ends; a second one waits for that.
     const onSignal = (signal: NodeJS.Signals) => {
       if (signalled) {
@@ -184,8 +190,23 @@ async function verifyThrough(
       }
       signalled = signal;
       progress.line(`drill: ${signal}; restoring the lab`);
-      void restorer.restore().then((lines) => {
+      void restorer.restore().then(async (lines) => {
         for (const line of lines) progress.line(`restored: ${line}`);
+        // The step in flight sees the signal at its next poll; a drill stuck in an action is not waited for long.
+        await Promise.race([drillDone, new Promise((resolve) => setTimeout(resolve, 2000))]);
+        // The rows so far, never the last run's: an interrupted drill has no verdict but "failed".
+        writeReport({
+          lab: lab.topology.name,
+          passed: false,
+          interrupted: signal,
+          facts,
+          drill: soFar.rows,
+          restored: lines,
+          timelines: soFar.timelines,
+        });
+        console.log(
+          `verify: interrupted (${signal}); the report has the ${soFar.rows.length} row(s) so far (${REPORT_FILE})`,
+        );
         process.exit(signal === "SIGINT" ? 130 : signal === "SIGHUP" ? 129 : 143);
       });
     };
@@ -196,8 +217,10 @@ async function verifyThrough(
       ({ rows, timelines } = await runDrill(
         { ...context, progress, options: options.drillOptions, aborted: () => signalled !== undefined },
         restorer,
+        soFar,
       ));
     } finally {
+      drillReturned();
       activity = "restoring after the drill";
       restored = await restorer.restore();
       if (!signalled) for (const signal of signals) process.removeListener(signal, onSignal);
@@ -251,10 +274,20 @@ main(process.argv.slice(2)).then(
     settled = true;
     process.exitCode = status;
   },
-  (error: Error) => {
-    settled = true;
-    console.error(`consul-lab: unexpected error: ${error.message}`);
-    if (process.env.CONSUL_LAB_DEBUG === "1") console.error(error.stack);
-    process.exitCode = 1;
-  },
+  (error: Error) => unexpected(error),
 );
+
+/** An error nobody anticipated, in main or in a handler of its own: one line, and a failing report. */
+function unexpected(error: Error): void {
+  settled = true;
+  console.error(`consul-lab: unexpected error: ${error.message}`);
+  if (process.env.CONSUL_LAB_DEBUG === "1") console.error(error.stack);
+  else console.error("consul-lab: run again with CONSUL_LAB_DEBUG=1 for the stack trace");
+  writeReport({ passed: false, error: `unexpected error while ${activity}: ${error.message}` });
+  process.exitCode = 1;
+}
+
+process.on("uncaughtException", (error) => {
+  unexpected(error);
+  process.exit(1);
+});

@@ -19,7 +19,8 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { createServer, IncomingMessage, ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
-import { createServer as createNetServer, Server } from "node:net";
+import { createSocket as createUdpSocket } from "node:dgram";
+import { createServer as createNetServer, Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { MAINTENANCE_HANDLER_LOG, renderSiteInstances, renderUpstreamTemplate } from "../../renderers";
@@ -709,6 +710,32 @@ export class LabStandIn {
     }, 50);
   }
 
+  /** A published DNS port that answers junk (a fault a test injects), on UDP and TCP. */
+  private junkDns?: { udp: ReturnType<typeof createUdpSocket>; tcp: Server; sockets: Set<Socket> };
+
+  /** The published DNS port answers every query with bytes that are no DNS message, on UDP and TCP. */
+  async answerDnsWithJunk(): Promise<void> {
+    while (this.switchingDns) await new Promise((resolve) => setTimeout(resolve, 20));
+    this.switchingDns = true;
+    const port = this.lab.topology.publish.dnsPort;
+    await this.dnsmasq?.stop();
+    this.dnsmasq = undefined;
+    const junk = Buffer.from([1, 2, 3]);
+    const udp = createUdpSocket("udp4");
+    udp.on("message", (_message, from) => udp.send(junk, from.port, from.address));
+    await new Promise<void>((resolve) => udp.bind(port, this.lab.publishedHost, resolve));
+    const sockets = new Set<Socket>();
+    const tcp = createNetServer((socket) => {
+      sockets.add(socket);
+      socket.on("close", () => sockets.delete(socket));
+      socket.on("error", () => {});
+      socket.end(Buffer.concat([Buffer.from([0, junk.length]), junk]));
+    });
+    await new Promise<void>((resolve) => tcp.listen(port, this.lab.publishedHost, resolve));
+    this.junkDns = { udp, tcp, sockets };
+    this.switchingDns = false;
+  }
+
   private dnsmasqConfig = "";
   /** Docker's proxy on the published DNS port while the publish agent is down: accepts, then closes. */
   private dnsProxy?: Server;
@@ -716,7 +743,7 @@ export class LabStandIn {
 
   /** Consul's published DNS answers only while the publish node's agent runs, as on a real host. */
   private async followPublishAgent(): Promise<void> {
-    if (this.switchingDns) return;
+    if (this.switchingDns || this.junkDns) return;
     const up = this.running(this.lab.dockerName(this.lab.publishNode.name));
     const port = this.lab.topology.publish.dnsPort;
     this.switchingDns = true;
@@ -748,6 +775,11 @@ export class LabStandIn {
     for (const lb of this.balancers) await lb.nginx?.stop();
     await this.dnsmasq?.stop();
     if (this.dnsProxy) await close(this.dnsProxy);
+    if (this.junkDns) {
+      this.junkDns.udp.close();
+      for (const socket of this.junkDns.sockets) socket.destroy();
+      await close(this.junkDns.tcp);
+    }
     for (const server of [this.api, this.control, ...[...this.pages.values()].map((page) => page.server)])
       if (server) await close(server);
     if (this.templateErrors.length > 0)
