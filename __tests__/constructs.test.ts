@@ -20,6 +20,7 @@ import {
   PageServer,
   terraformLiteral,
 } from "../constructs";
+import { NGINX_MAIN_CONF, renderNginxMainConf } from "../renderers";
 import { dnsForwarderImageSpec, loadBalancerImageSpec } from "../shared/asset-images";
 import type { Construct } from "constructs";
 import type { Lab } from "../topology";
@@ -212,6 +213,7 @@ describe("PageServer", () => {
       image: "nginx-image-id",
       network_mode: expect.stringMatching(/^container:\$\{docker_container\.namespace_container_[0-9A-F]+\.id\}$/),
       upload: [
+        { file: NGINX_MAIN_CONF, content: renderNginxMainConf() },
         { file: "/etc/nginx/conf.d/default.conf", content: site.nginxConf },
         { file: "/usr/share/nginx/html/index.html", content: site.indexHtml },
       ],
@@ -274,6 +276,7 @@ describe("LoadBalancer", () => {
       name: "consul-lab-dev1002-load-balancer",
       network_mode: expect.stringMatching(/^container:\$\{docker_container\.namespace_container_[0-9A-F]+\.id\}$/),
       upload: [
+        { file: NGINX_MAIN_CONF, content: renderNginxMainConf() },
         { file: LOAD_BALANCER_PATHS.config, content: renderConsulTemplateConfigJson(lab, loadBalancerJob()) },
         { file: LOAD_BALANCER_PATHS.template, content: renderUpstreamTemplate(lab) },
         { file: LOAD_BALANCER_PATHS.consulUi, content: renderConsulUiVhost(lab) },
@@ -310,7 +313,10 @@ describe("EntryPoint", () => {
     expect(synthesized).toHaveResourceWithProperties(Container, {
       name: "consul-lab-dev1001-entry",
       image: "nginx-image-id",
-      upload: [{ file: "/etc/nginx/conf.d/default.conf", content: renderEntryPointConf(lab) }],
+      upload: [
+        { file: NGINX_MAIN_CONF, content: renderNginxMainConf() },
+        { file: "/etc/nginx/conf.d/default.conf", content: renderEntryPointConf(lab) },
+      ],
     });
   });
 });

@@ -15,7 +15,7 @@ import {
   secretsFile,
   TLS_DIR,
 } from "../secrets";
-import type { HostSpec, Lab } from "../topology";
+import { type HostSpec, type Lab, labPublishedPorts } from "../topology";
 import { isRemoteEngine, type LabEngine, labEngines, publishEngine, runsNodes } from "../shared/lab-engines";
 import { type PublishReach, reachOf, reachPublishedPorts, unreachableReason } from "../shared/published-ports";
 import { publishedTcpPorts, sshTargetOf } from "../shared/ssh-forwards";
@@ -224,7 +224,7 @@ function publishedBindings(context: DoctorContext, whose: "lab" | "others"): Set
 
 /** The ports the lab publishes, each with its protocol and field. */
 function wantedPorts(lab: Lab): [number, "tcp" | "udp", string][] {
-  return lab.publishedPorts.map((published) => [published.hostPort, published.protocol, published.field]);
+  return labPublishedPorts(lab).map((published) => [published.hostPort, published.protocol, published.field]);
 }
 
 /**

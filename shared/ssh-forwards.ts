@@ -7,7 +7,7 @@
  */
 import { ChildProcess, spawn } from "node:child_process";
 import { connect } from "node:net";
-import type { Lab, PublishedPort } from "../topology";
+import { type Lab, labPublishedPorts, type PublishedPort } from "../topology";
 import { CliError } from "./process";
 
 /** Where `ssh` connects for an `ssh://[user@]host[:port]` endpoint. */
@@ -35,7 +35,7 @@ export interface ForwardedPort {
 
 /** The TCP ports of the lab to forward: the API, DNS over TCP, and the entry when the lab has one. */
 export function publishedTcpPorts(lab: Lab): ForwardedPort[] {
-  return lab.publishedPorts
+  return labPublishedPorts(lab)
     .filter((published) => published.protocol === "tcp")
     .map((published) => ({
       port: published.hostPort,

@@ -244,3 +244,16 @@ export function listenersCollide(a: Listener, b: Listener): boolean {
   const any = (listener: Listener) => listener.addresses.includes(ANY_ADDRESS);
   return any(a) || any(b) || a.addresses.some((address) => b.addresses.includes(address));
 }
+
+/**
+ * Every host port a lab publishes: the publish node's API and DNS, then the entry. The namespace construct, the ssh
+ * forwards and the doctor all take them from here. (A lab's shape, not the Lab class, which imports this file.)
+ */
+export function labPublishedPorts(lab: {
+  readonly topology: Topology;
+  readonly publishNode: NodeSpec;
+  readonly nodes: readonly NodeSpec[];
+}): PublishedPort[] {
+  const ordered = [lab.publishNode, ...lab.nodes.filter((node) => node !== lab.publishNode)];
+  return ordered.flatMap((node) => publishedPorts(lab.topology, node.name));
+}

@@ -5,7 +5,6 @@
 import { cidrOf, lastUsableHost, parseCidr, topQuarter } from "./ipv4";
 import { managerHost, placeNodes } from "./placement";
 import type { HostSpec, NodeSpec, ServiceSpec, Topology } from "./schema";
-import { type PublishedPort, publishedPorts } from "./listeners";
 
 /** What a node's workload container does, derived from the services it registers. */
 export type WorkloadKind = "app" | "sorry" | "load-balancer" | "entry" | "placeholder";
@@ -315,15 +314,6 @@ export class Lab {
    */
   get serverTlsName(): string {
     return `server.${this.topology.datacenter}.${this.topology.consul.domain}`;
-  }
-
-  /**
-   * Every host port the lab publishes, from the listener table (topology/listeners.ts): the publish node's API and
-   * DNS, then the entry. The namespace construct, the ssh forwards and the doctor all take them from here.
-   */
-  get publishedPorts(): PublishedPort[] {
-    const ordered = [this.publishNode, ...this.nodes.filter((node) => node !== this.publishNode)];
-    return ordered.flatMap((node) => publishedPorts(this.topology, node.name));
   }
 
   /** The addresses agents join through: every server's. */
