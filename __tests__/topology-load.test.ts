@@ -1,4 +1,5 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify as toYaml } from "yaml";
@@ -111,6 +112,42 @@ describe("a topology file that is not one plain document", () => {
     ["empty.json", "  \n"],
   ])("says %s is empty", (name, text) => {
     expect(problemsIn(name, text)).toContain("the file is empty");
+  });
+
+  it.each([
+    [
+      "!!set",
+      "kv: !!set { web/a, web/b }\n",
+      "line 1, column 11: the tag !!set would turn this value into another type",
+    ],
+    [
+      "!!omap",
+      "kv: !!omap\n  - web/a: b\n",
+      "line 2, column 3: the tag !!omap would turn this value into another type",
+    ],
+    [
+      "!!binary",
+      "name: !!binary bGFi\n",
+      "line 1, column 16: the tag !!binary would turn this value into another type",
+    ],
+  ])("refuses the YAML tag %s, which changes a value's type, with where it is", (_tag, text, problem) => {
+    expect(problemsIn("tagged.yaml", text)).toContain(problem);
+  });
+
+  it("reads the tags that keep a value what it is", () => {
+    const text = toYaml(ARTICLE_TOPOLOGY).replace(/^datacenter: /m, "datacenter: !!str ");
+    expect(text).toContain("datacenter: !!str ");
+    const file = writeFile("plain-tags.yaml", text);
+    expect(loadTopology({ [TOPOLOGY_ENV]: file }).datacenter).toBe(parseTopology(ARTICLE_TOPOLOGY).datacenter);
+  });
+
+  it.each([
+    ["a named pipe (FIFO)", (path: string) => execFileSync("mkfifo", [path])],
+    ["a directory", (path: string) => mkdirSync(path)],
+  ])("refuses %s before opening it, instead of blocking on the read", (kind, make) => {
+    const path = join(mkdtempSync(join(tmpdir(), "consul-lab-not-a-file-")), "lab.yaml");
+    make(path);
+    expect(loadError(path).message).toContain(`is ${kind}, not a regular file; name a .json or .yaml file`);
   });
 
   it("refuses a second YAML document instead of dropping it", () => {

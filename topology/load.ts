@@ -2,9 +2,9 @@
  * Turns user input (the built-in default, or a JSON/YAML file) into a validated `Lab`, or a `TopologyError`
  * that lists every problem found, each with its path.
  */
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { extname, resolve } from "node:path";
-import { parseAllDocuments, YAMLError, YAMLWarning } from "yaml";
+import { type Document, isNode, parseAllDocuments, visit, YAMLError, YAMLWarning } from "yaml";
 import { type DuplicateKey, jsonDuplicateKeys, yamlDuplicateKeys } from "./duplicate-keys";
 import type { z } from "zod";
 import { ARTICLE_TOPOLOGY } from "./default";
@@ -112,6 +112,12 @@ export function readTopologyFile(file: string): unknown {
       { path: "", message: `unsupported file type "${extension || "(none)"}"; use .json, .yaml or .yml` },
     ]);
   }
+  // Only a regular file: a FIFO would block the read (and with it every signal) until something writes to it.
+  const kind = fileKind(file);
+  if (kind !== undefined && kind !== "a regular file")
+    throw new TopologyError(file, [
+      { path: "", message: `is ${kind}, not a regular file; name a .json or .yaml file` },
+    ]);
   let text: string;
   try {
     text = readFileSync(file, "utf8");
@@ -156,6 +162,8 @@ export function readTopologyFile(file: string): unknown {
   const lines = new LineCounter(text);
   const duplicates = yamlDuplicateKeys(document, (offset) => lines.at(offset));
   if (duplicates.length > 0) throw new TopologyError(file, duplicates.map(describeDuplicate));
+  const tagged = typeChangingTags(document, (offset) => lines.at(offset));
+  if (tagged.length > 0) throw new TopologyError(file, tagged);
   try {
     return document.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
   } catch (error) {
@@ -164,6 +172,45 @@ export function readTopologyFile(file: string): unknown {
       fail(`the file's aliases expand too far (more than ${MAX_ALIAS_COUNT} uses of an alias); write the values out`);
     throw error;
   }
+}
+
+/** What a path is, when it is not a regular file; undefined when it does not exist (the read says so). */
+function fileKind(file: string): string | undefined {
+  let stat;
+  try {
+    stat = statSync(file);
+  } catch {
+    return undefined;
+  }
+  if (stat.isFile()) return "a regular file";
+  if (stat.isFIFO()) return "a named pipe (FIFO)";
+  if (stat.isDirectory()) return "a directory";
+  if (stat.isSocket()) return "a socket";
+  if (stat.isCharacterDevice() || stat.isBlockDevice()) return "a device";
+  return "not a file";
+}
+
+/**
+ * The YAML tags a topology may carry: those that read a scalar, a map or a list as what it already is. Any other
+ * (`!!set` and `!!omap` turn a map into something else, `!!binary` a string into bytes, `!!timestamp` into a date) is
+ * refused with where it is, instead of reaching validation as a value it was never written as.
+ */
+const PLAIN_TAGS = new Set(
+  ["str", "int", "float", "bool", "null", "map", "seq"].map((name) => `tag:yaml.org,2002:${name}`),
+);
+
+function typeChangingTags(document: Document, at: (offset: number) => [number, number]): TopologyProblem[] {
+  const problems: TopologyProblem[] = [];
+  visit(document, (_key, node) => {
+    if (!isNode(node) || node.tag === undefined || PLAIN_TAGS.has(node.tag)) return;
+    const [line, column] = at(node.range?.[0] ?? 0);
+    const shown = node.tag.replace(/^tag:yaml\.org,2002:/, "!!");
+    problems.push({
+      path: `line ${line}, column ${column}`,
+      message: `the tag ${shown} would turn this value into another type; remove the tag and write the value as it is`,
+    });
+  });
+  return problems;
 }
 
 /** How many times YAML aliases may be expanded: plenty for a topology, and no room for an alias bomb. */
