@@ -32,6 +32,7 @@ import {
 } from "./model";
 import { placeNodes } from "./placement";
 import { checkPodListeners } from "./validate-listeners";
+import { checkConsulCase } from "./validate-consul-case";
 import type { Topology } from "./schema";
 
 export interface TopologyProblem {
@@ -639,6 +640,7 @@ export function crossFieldProblems(topology: Topology): TopologyProblem[] {
   checkConsulTemplate(topology, report);
   checkConsulStackInputs(topology, report);
   checkReservedNames(topology, report);
+  checkConsulCase(topology, report);
   checkPodListeners(topology, new Set(problems.map((problem) => problem.path)), report);
   return problems;
 }
