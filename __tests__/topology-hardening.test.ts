@@ -416,3 +416,39 @@ describe("an image reference", () => {
     expect(problemsWith("nginx")).toEqual(['images.nginx: must pin a tag or a digest, such as "nginx:1.27-alpine"']);
   });
 });
+
+describe("values the programs refuse or cannot use", () => {
+  it.each([
+    [{ recursors: ["224.0.0.251"] }, "consul.recursors[0]: 224.0.0.251 is a multicast, reserved or broadcast address"],
+    [
+      { recursors: ["255.255.255.255"] },
+      "consul.recursors[0]: 255.255.255.255 is a multicast, reserved or broadcast address",
+    ],
+    [{ dns: { nodeTtl: "600000h" } }, 'consul.dns.nodeTtl: "600000h" is 2160000000 s, more than a DNS TTL can say'],
+    [
+      { dns: { serviceTtl: "2562047h" } },
+      'consul.dns.serviceTtl: "2562047h" is 9223369200 s, more than a DNS TTL can say',
+    ],
+  ])("refuses consul %j", (consul, problem) => {
+    const input = articleInput();
+    input.consul = consul;
+    expect(problemsOf(input)).toContainEqual(expect.stringContaining(problem));
+  });
+
+  it("refuses a servers' certificate name longer than a certificate can carry, before openssl would", () => {
+    const input = articleInput();
+    input.datacenter = "a".repeat(60);
+    expect(problemsOf(input)).toContainEqual(
+      expect.stringMatching(/^datacenter: the servers' certificate name server\.a{60}\.consul is 74 characters/),
+    );
+  });
+
+  it("refuses an exposed lab whose Consul DNS would recurse for anyone: an open resolver", () => {
+    const input = articleInput();
+    input.publish = { ...input.publish, address: "192.168.1.10", exposeOnNetwork: true };
+    input.consul = { recursors: ["9.9.9.9"] };
+    expect(problemsOf(input)).toContainEqual(
+      expect.stringContaining("publish.exposeOnNetwork: with consul.recursors set, Consul DNS on 192.168.1.10:8600"),
+    );
+  });
+});

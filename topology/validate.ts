@@ -403,6 +403,11 @@ function checkExposure(topology: Topology, report: Report): void {
       "publish.address",
       `${publish.address} would publish the lab beyond this machine with no TLS and no ACLs (security "none"): ${reachable}. Use 127.0.0.1, or security "secure" with publish.exposeOnNetwork: true`,
     );
+  } else if (publish.exposeOnNetwork && topology.consul.recursors.length > 0) {
+    report(
+      "publish.exposeOnNetwork",
+      `with consul.recursors set, Consul DNS on ${publish.address}:${publish.dnsPort} would resolve any name for anyone who reaches it: an open resolver on the network. Remove consul.recursors, or publish on 127.0.0.1`,
+    );
   } else if (!publish.exposeOnNetwork) {
     report(
       "publish.address",
@@ -482,6 +487,23 @@ function checkConsulTemplate(topology: Topology, report: Report): void {
   }
 }
 
+/**
+ * Every server's certificate carries `server.<datacenter>.<domain>` as its common name, which X.509 caps at 64
+ * characters (RFC 5280 ub-common-name); openssl refuses a longer one when `npm run secrets` makes the certificates.
+ */
+function checkServerTlsName(topology: Topology, report: Report): void {
+  if (topology.security !== "secure") return;
+  const name = `server.${topology.datacenter}.${topology.consul.domain}`;
+  if (name.length > 64)
+    report(
+      "datacenter",
+      `the servers' certificate name ${name} is ${name.length} characters, and a certificate's common name holds at most 64 (RFC 5280); shorten datacenter or consul.domain`,
+    );
+}
+
+/** The largest TTL a DNS answer may carry (RFC 2181 section 8: 2^31 - 1 seconds). */
+const MAX_DNS_TTL_SECONDS = 2 ** 31 - 1;
+
 function checkDns(topology: Topology, report: Report): void {
   // A recursor on the node itself is its own dnsmasq, which forwards to Consul again: a loop.
   const nodeAddresses = new Set(topology.nodes.map((node) => node.address));
@@ -493,6 +515,24 @@ function checkDns(topology: Topology, report: Report): void {
       );
     }
   });
+  topology.consul.recursors.forEach((recursor, index) => {
+    // Nothing answers from these: a query sent there never comes back.
+    const value = ipv4ToInt(recursor);
+    if (value >= ipv4ToInt("224.0.0.0"))
+      report(
+        `consul.recursors[${index}]`,
+        `${recursor} is a multicast, reserved or broadcast address, which no DNS server answers from; name a DNS server's own address`,
+      );
+  });
+  // A DNS TTL is 32 bits of seconds, and at most 2^31-1 by RFC 2181 (section 8); Consul writes the duration's seconds.
+  for (const field of ["nodeTtl", "serviceTtl"] as const) {
+    const seconds = goDurationMs(topology.consul.dns[field]) / 1000;
+    if (seconds > MAX_DNS_TTL_SECONDS)
+      report(
+        `consul.dns.${field}`,
+        `"${topology.consul.dns[field]}" is ${Math.floor(seconds)} s, more than a DNS TTL can say (${MAX_DNS_TTL_SECONDS} s, RFC 2181 section 8); use a few seconds`,
+      );
+  }
   const { dns } = topology.consul;
   if (goDurationMs(dns.maxStale) === 0 && dns.allowStale) {
     report(
@@ -637,6 +677,7 @@ export function crossFieldProblems(topology: Topology): TopologyProblem[] {
   checkWorkloadsPerNode(topology, report);
   checkPorts(topology, report);
   checkDns(topology, report);
+  checkServerTlsName(topology, report);
   checkConsulTemplate(topology, report);
   checkConsulStackInputs(topology, report);
   checkReservedNames(topology, report);
