@@ -1,4 +1,7 @@
 import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { renderTemplate } from "./tools/render-template";
 
@@ -59,5 +62,24 @@ describe("tools/render-template", () => {
       'unknown health filter "healthy"',
     );
     expect(renderTemplate("x", '{"servcies": {}}').stderr).toContain("the fixture is not valid");
+  });
+
+  it("never runs a program planted in a cache folder that others may write", () => {
+    const tmp = mkdtempSync(join(tmpdir(), "consul-lab-planted-"));
+    // The cache folder, writable by anyone (as a folder in a shared /tmp is), holding a "binary" that leaves a mark.
+    const shared = join(tmp, "consul-lab");
+    mkdirSync(shared, { mode: 0o777 });
+    const mark = join(tmp, "planted-ran");
+    const source = readFileSync(join(__dirname, "tools", "render-template", "main.go"));
+    const digest = createHash("sha256").update(source).digest("hex").slice(0, 16);
+    writeFileSync(join(shared, `render-template-${digest}`), `#!/bin/sh\ntouch ${mark}\n`, { mode: 0o755 });
+    chmodSync(shared, 0o777);
+    const result = spawnSync(join(__dirname, "tools", "render-template", "render-template"), [], {
+      encoding: "utf8",
+      env: { PATH: process.env.PATH, XDG_CACHE_HOME: tmp, TMPDIR: tmp, GOCACHE: join(tmp, "go-build") },
+    });
+    expect(existsSync(mark)).toBe(false);
+    // The real program ran instead: its usage.
+    expect(result.stderr).toContain("usage: render-template TEMPLATE FIXTURE.json");
   });
 });
