@@ -88,4 +88,26 @@ describe("an interrupted drill", () => {
 
       expect(stopped(standIn)).toEqual([]);
     }));
+
+  it("keeps a container whose start succeeded but which is not running, so --restore can start it later", () =>
+    withStandIn(async (standIn) => {
+      standIn.exitsOnStart("consul-lab-dev1004-app");
+      // Short deadlines: the steps after the failed start only wait for what cannot come.
+      const env = verifyEnv(standIn, { CONSUL_LAB_DRILL_DEADLINE_SECONDS: "2" });
+      const result = await checkout.script("verify", ["--drill"], env);
+      expect(result.status).toBe(1);
+      // The drill started it, and the restore too; neither took it for running.
+      expect(result.stdout).toContain("restored: could not start consul-lab-dev1004-app: it did not stay running");
+      expect(JSON.parse(checkout.file(".verify-drill.json")).stopped).toEqual(["consul-lab-dev1004-app"]);
+      // Its program fixed, --restore starts it and forgets it.
+      const containers = standIn.containers() as (ReturnType<LabStandIn["containers"]>[number] & {
+        ExitsOnStart?: boolean;
+      })[];
+      delete containers.find((container) => container.Names === "consul-lab-dev1004-app")!.ExitsOnStart;
+      standIn.replaceContainers(containers);
+      const restore = await checkout.script("verify", ["--restore"], verifyEnv(standIn));
+      expect(restore.stdout).toContain("restored: started consul-lab-dev1004-app again");
+      expect(stopped(standIn)).toEqual([]);
+      expect(existsSync(join(checkout.root, ".verify-drill.json"))).toBe(false);
+    }));
 });

@@ -61,8 +61,10 @@ export class Restorer {
     await this.track(this.containers.stop(container));
   }
 
+  /** Starts a container; it is forgotten only once seen running, so a start that did not stick is restored later. */
   async start(container: LabContainer): Promise<void> {
     await this.track(this.containers.start(container));
+    if (!(await this.containers.running(container))) return;
     this.save({ ...this.state, stopped: this.state.stopped.filter((name) => name !== container.name) });
   }
 

@@ -267,6 +267,20 @@ export class LabStandIn {
     }
   }
 
+  /** A container whose start succeeds but whose program ends at once: `docker start` exits 0, and it is not running. */
+  exitsOnStart(name: string): void {
+    const containers = this.containers();
+    (
+      containers.find((container) => container.Names === name)! as ContainerLine & { ExitsOnStart?: boolean }
+    ).ExitsOnStart = true;
+    this.writeContainers(containers);
+  }
+
+  /** Writes the containers back as given (a test that changed one of them). */
+  replaceContainers(containers: ContainerLine[]): void {
+    this.writeContainers(containers);
+  }
+
   /** Sets a container's state directly, as if it had stopped before the test. */
   setRunning(name: string, running: boolean): void {
     const containers = this.containers();

@@ -58,7 +58,8 @@ export async function docker(call) {
         return `Error response from daemon: cannot join network of a non running container: ${idOf(namespace)}`;
     }
     container.Started = Math.max(0, ...state.containers.map((other) => other.Started ?? 0)) + 1;
-    container.State = "running";
+    // ExitsOnStart: its program ends at once (a bad config, say): the start succeeds, and it is not running.
+    container.State = container.ExitsOnStart ? "exited" : "running";
     return undefined;
   };
   if (failsOnCue(call, command)) {
