@@ -143,4 +143,16 @@ describe("npm run verify never passes what it did not check", () => {
       expect(readReport()).toMatchObject({ passed: false });
       expect((readReport() as any).earlier).toBeUndefined();
     }));
+
+  it("names an instance the topology does not have, and never counts a critical one as passing", () =>
+    withStandIn(async (standIn) => {
+      standIn.extraInstances.set("test_hoge_dev_jp", [
+        { node: "dev1006", address: "10.0.1.99", id: "web-rogue", status: "critical" },
+      ]);
+      const result = await checkout.script("verify", ["--settle", "0"], verifyEnv(standIn));
+      expect(result.status).toBe(1);
+      expect(factLines(result.stdout)).toContain(
+        "FAIL  test_hoge_dev_jp: 3 instance(s) registered, every check passing: web-rogue on dev1006 (10.0.1.99) is registered, and the topology has no such instance",
+      );
+    }));
 });

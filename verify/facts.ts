@@ -134,9 +134,16 @@ async function catalogFacts({ lab, api }: VerifyContext): Promise<Fact[]> {
             problems.push(`${id} on ${node}: ${check.Name} is ${check.Status} (${check.Output.trim().slice(0, 120)})`);
           }
         }
+        // The catalog holds what the topology says, and nothing more: an instance no agent of the lab registered
+        // (another token's write) is named, whatever its health, and never counted as passing.
+        for (const entry of entries)
+          if (!expected.some(({ node, id }) => entry.Node.Node === node && entry.Service.ID === id))
+            problems.push(
+              `${entry.Service.ID} on ${entry.Node.Node} (${entry.Node.Address}) is registered, and the topology has no such instance`,
+            );
         return {
           ok: problems.length === 0,
-          seen: problems.length === 0 ? `${entries.length} passing` : problems.join("; "),
+          seen: problems.length === 0 ? `${expected.length} passing` : problems.join("; "),
         };
       }),
     );

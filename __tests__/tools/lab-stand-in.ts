@@ -524,28 +524,39 @@ export class LabStandIn {
     return { status: 127, stdout: "" };
   }
 
+  /** Registrations the topology does not have (a fault a test injects: another token's write), by service name. */
+  readonly extraInstances = new Map<string, { node: string; address: string; id: string; status: string }[]>();
+
   private healthOf(name: string): unknown[] {
     const { lab } = this;
-    return lab.nodes.flatMap((node) =>
-      lab
-        .instancesOn(node.name)
-        .filter((instance) => instance.service.name === name)
-        .map((instance) => {
-          const passing = this.passing.get(node.name) ?? true;
-          return {
-            Node: { Node: node.name, Address: node.address },
-            Service: { ID: instance.id, Service: name, Tags: instance.service.tags },
-            Checks: [
-              {
-                CheckID: `${instance.id}-http`,
-                Name: `${name} answers HTTP`,
-                Status: passing ? "passing" : "critical",
-                Output: passing ? "HTTP GET: 200 OK" : "connection refused",
-              },
-            ],
-          };
-        }),
-    );
+    const extra = (this.extraInstances.get(name) ?? []).map((instance) => ({
+      Node: { Node: instance.node, Address: instance.address },
+      Service: { ID: instance.id, Service: name, Tags: [] },
+      Checks: [{ CheckID: `${instance.id}-http`, Name: `${name} answers HTTP`, Status: instance.status, Output: "" }],
+    }));
+    return [
+      ...extra,
+      ...lab.nodes.flatMap((node) =>
+        lab
+          .instancesOn(node.name)
+          .filter((instance) => instance.service.name === name)
+          .map((instance) => {
+            const passing = this.passing.get(node.name) ?? true;
+            return {
+              Node: { Node: node.name, Address: node.address },
+              Service: { ID: instance.id, Service: name, Tags: instance.service.tags },
+              Checks: [
+                {
+                  CheckID: `${instance.id}-http`,
+                  Name: `${name} answers HTTP`,
+                  Status: passing ? "passing" : "critical",
+                  Output: passing ? "HTTP GET: 200 OK" : "connection refused",
+                },
+              ],
+            };
+          }),
+      ),
+    ];
   }
 
   private handleApi(request: IncomingMessage, response: ServerResponse, body: string): void {
