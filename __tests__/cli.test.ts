@@ -243,7 +243,14 @@ describe("the npm commands, against recording fakes of terraform and docker", ()
   });
 
   /** A deployed lab, for the tests that start from one: each passes alone (`-t`), whatever ran before it. */
-  const deployed = async () => expect((await run("deploy")).status).toBe(0);
+  const deployed = async () => {
+    const result = await run("deploy");
+    // What it printed is in the diff when it fails.
+    expect({ status: result.status, output: result.status === 0 ? "" : result.stdout + result.stderr }).toEqual({
+      status: 0,
+      output: "",
+    });
+  };
 
   it("keeps the state, which Terraform writes with secrets in clear, readable by its owner only", async () => {
     await deployed();
@@ -348,7 +355,7 @@ describe("the npm commands, against recording fakes of terraform and docker", ()
   });
 
   it("destroy of a lab whose Consul does not answer sets the consul stack's state aside and destroys the cluster", async () => {
-    expect((await run("deploy")).status).toBe(0);
+    await deployed();
     const result = await run("destroy", ["--auto-approve"]);
     expect(result.status).toBe(0);
     expect(terraformCommands(checkout).filter((line) => / (plan|apply) /.test(line))).toEqual([
