@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { createHash } from "node:crypto";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { ANONYMOUS_TOKEN_ACCESSOR, renderAclPlan } from "../renderers";
+import { ANONYMOUS_TOKEN_ACCESSOR, renderAclPlan, roleAccessorId } from "../renderers";
 import { jsonFileText } from "../shared/generated-file";
 import { ensureLabTls, generateSecrets, roleTokenSecrets } from "../secrets";
 import { articleInput, labOf } from "./tools/helpers";
@@ -217,11 +217,19 @@ describe("the ACL bootstrap", () => {
       Policies: [],
     });
     // A token an earlier deploy made, described as they were before the lab's name was in the description.
-    api.tokens.set("older-format", {
-      AccessorID: "older-format",
+    const older = roleAccessorId(lab, "node-dev1009");
+    api.tokens.set(older, {
+      AccessorID: older,
       SecretID: "y",
       Description: "consul-lab node-dev1009: Consul agent on dev1009: its node and the services it registers",
       Policies: [{ Name: "node-dev1009" }],
+    });
+    // An operator's own token, described like the lab's older ones: its accessor ID is not the lab's.
+    api.tokens.set("operators-own", {
+      AccessorID: "operators-own",
+      SecretID: "z",
+      Description: "consul-lab ops: my token for the lab",
+      Policies: [],
     });
     const run = await bootstrap(api, roleTokens);
     expect(run.code).toBe(0);
@@ -230,9 +238,15 @@ describe("the ACL bootstrap", () => {
       `token ${removed.accessorId} (${removed.description}): deleted, no longer in the plan`,
     );
     expect(api.tokens.has("someone-elses")).toBe(true);
-    expect(api.tokens.has("older-format")).toBe(false);
+    expect(api.tokens.has(older)).toBe(false);
+    expect(api.tokens.has("operators-own")).toBe(true);
     expect([...api.tokens.keys()].sort()).toEqual(
-      [...plan.tokens.map((token) => token.accessorId), ANONYMOUS_TOKEN_ACCESSOR, "someone-elses"].sort(),
+      [
+        ...plan.tokens.map((token) => token.accessorId),
+        ANONYMOUS_TOKEN_ACCESSOR,
+        "someone-elses",
+        "operators-own",
+      ].sort(),
     );
   });
 

@@ -21,14 +21,22 @@ export interface AclPlan {
    * (a removed node's, a dropped role's) is deleted, so it stops being valid.
    */
   readonly ownedTokenDescriptionPrefix: string;
+  /**
+   * The key every role token's accessor ID is derived with (roleAccessorId: HMAC-SHA256 of `accessor:<role>`): a token
+   * is the lab's only when its accessor ID is the one derived for the role its description names, so an operator's
+   * token described like the lab's is never deleted. Public, as accessor IDs are.
+   */
+  readonly accessorIdKey: string;
   /** Consul's anonymous token (fixed accessor ID in every datacenter) and its policies: none. */
   readonly anonymousToken: { readonly accessorId: string; readonly policies: readonly string[] };
 }
 
 /** A role token's accessor ID: public, and stable for a lab name and role, so the bootstrap updates instead of duplicating. */
 export function roleAccessorId(lab: Lab, role: string): string {
-  return derivedUuid(`consul-lab/${lab.topology.name}`, `accessor:${role}`);
+  return derivedUuid(accessorIdKey(lab), `accessor:${role}`);
 }
+
+const accessorIdKey = (lab: Lab) => `consul-lab/${lab.topology.name}`;
 
 /** The plan for a lab: a policy and a token per role, and an anonymous token with no policy. */
 export function renderAclPlan(lab: Lab): AclPlan {
@@ -43,6 +51,7 @@ export function renderAclPlan(lab: Lab): AclPlan {
       policies: [role.name],
     })),
     ownedTokenDescriptionPrefix: owned,
+    accessorIdKey: accessorIdKey(lab),
     anonymousToken: { accessorId: ANONYMOUS_TOKEN_ACCESSOR, policies: [] },
   };
 }

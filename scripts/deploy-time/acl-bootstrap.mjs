@@ -15,7 +15,7 @@
 //   CONSUL_LAB_ACL_ATTEMPTS, CONSUL_LAB_ACL_RETRY_MS  how long to wait for a leader and the management token
 //                                   (default 60 tries, 1000 ms apart)
 // @ts-check
-import { createHash } from "node:crypto";
+import { createHash, createHmac } from "node:crypto";
 import { readFileSync } from "node:fs";
 import process from "node:process";
 
@@ -173,12 +173,26 @@ async function waitForManagementToken() {
   }
 }
 
+/** A role token's accessor ID as the plan derives it (renderers/derived-uuid.ts and acl-plan.ts roleAccessorId). */
+function derivedAccessorId(role) {
+  const bytes = createHmac("sha256", plan.accessorIdKey).update(`accessor:${role}`).digest().subarray(0, 16);
+  bytes[6] = (bytes[6] & 0x0f) | 0x40;
+  bytes[8] = (bytes[8] & 0x3f) | 0x80;
+  const hex = bytes.toString("hex");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
 /**
- * Whether a token is one this lab made: its description begins as the plan's do, or as they did before the lab's name
- * was in them (`consul-lab <role>: ...`, with no `/`).
+ * Whether a token is one this lab made: its description names a role as the plan's do (or as they did before the
+ * lab's name was in them, `consul-lab <role>: ...`), and its accessor ID is the one derived for that role. A
+ * description alone proves nothing: an operator's own token may read `consul-lab ops: ...`.
  */
-function ownedByLab(description) {
-  return description.startsWith(plan.ownedTokenDescriptionPrefix) || /^consul-lab [a-z0-9-]+: /.test(description);
+function ownedByLab(token) {
+  const description = token.Description ?? "";
+  const role = description.startsWith(plan.ownedTokenDescriptionPrefix)
+    ? /^([A-Za-z0-9_-]+): /.exec(description.slice(plan.ownedTokenDescriptionPrefix.length))?.[1]
+    : /^consul-lab ([A-Za-z0-9_-]+): /.exec(description)?.[1];
+  return role !== undefined && token.AccessorID === derivedAccessorId(role);
 }
 
 /** Deletes the tokens this lab made (their description says so) that the plan no longer lists. */
@@ -187,7 +201,7 @@ async function removeStaleTokens() {
   /** @type {{ AccessorID: string; Description?: string }[]} */
   const tokens = expectOk(await call("GET", "/v1/acl/tokens"), "listing the tokens");
   for (const token of tokens) {
-    if (!ownedByLab(token.Description ?? "") || planned.has(token.AccessorID)) continue;
+    if (!ownedByLab(token) || planned.has(token.AccessorID)) continue;
     expectOk(await call("DELETE", `/v1/acl/token/${token.AccessorID}`), `deleting the stale token ${token.AccessorID}`);
     console.log(`acl-bootstrap: token ${token.AccessorID} (${token.Description}): deleted, no longer in the plan`);
   }
