@@ -4,7 +4,7 @@
  */
 import type { Server } from "node:http";
 import { createServer } from "node:https";
-import { existsSync, mkdirSync, readlinkSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readlinkSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { articleInput, CLUSTER_STACK_VARIABLES, CONSUL_STACK_VARIABLES } from "./tools/helpers";
 import { HEALTHY_DOCKER, LabCheckout } from "./tools/lab-checkout";
@@ -352,6 +352,8 @@ describe("the npm commands, against recording fakes of terraform and docker", ()
       "cluster: apply -input=false <plan>",
     ]);
     expect(result.stdout).toMatch(/consul: destroyed .*\n {2}cluster: destroyed/);
+    // The state before the destroy, which Terraform kept with every secret in clear, is gone with it.
+    expect(readdirSync(join(checkout.root, "state")).filter((file) => file.endsWith(".backup"))).toEqual([]);
   });
 
   it("destroy of a lab whose Consul does not answer sets the consul stack's state aside and destroys the cluster", async () => {

@@ -307,6 +307,8 @@ async function destroy(invocation: Invocation): Promise<void> {
     }
     say(`destroying stack ${stack.name}`);
     const plan = await terraform.planAndApply(true);
+    // Terraform keeps the state before the destroy as <state>.backup, every secret in clear: nothing needs it now.
+    terraform.removeStateBackup();
     summary.push(`${stack.name}: destroyed (${describePlan(plan)})`);
   }
   console.log("\ndestroy summary:");

@@ -183,6 +183,12 @@ export class StackTerraform {
     return aside;
   }
 
+  /** Removes the local backend's `<state>.backup` (the state before the last apply, secrets in clear), if any. */
+  removeStateBackup(): void {
+    const file = stateFileOf(this.stack);
+    if (file) rmSync(`${file}.backup`, { force: true });
+  }
+
   /** How many resources the stack's state holds: 0 when it was never deployed or has been destroyed. */
   deployedResourceCount(): number {
     const file = stateFileOf(this.stack);

@@ -187,6 +187,8 @@ export function terraform(call) {
         return { mode: "managed", type, name, instances: [{}] };
       });
       mkdirSync(dirname(statePath()), { recursive: true, mode: 0o777 & ~call.umask });
+      // As the local backend does: the state before this apply, secrets and all, kept as <state>.backup.
+      if (existsSync(statePath())) writeFileSync(`${statePath()}.backup`, readFileSync(statePath()), fileMode);
       // Like a real state, it holds the values of sensitive attributes (uploads, environments) in clear.
       writeFileSync(
         statePath(),
