@@ -11,7 +11,10 @@ import { type DrillReport, renderDrillReportHtml } from "./report-html";
 
 export const REPORT_FILE = "verify-report.json";
 
-/** The drill's rows as a table, each column as wide as its widest cell (at most 60). */
+/**
+ * The drill's rows as a table, each column as wide as its widest cell (at most 60); a longer cell wraps onto the
+ * row's next lines, at spaces where it can, so every column stays aligned.
+ */
 export function table(rows: DrillRow[]): string {
   const header = ["step", "expected", "seen", "seconds", "result"];
   const cells = rows.map((row) => [
@@ -27,12 +30,34 @@ export function table(rows: DrillRow[]): string {
       cells.reduce((widest, cell) => Math.max(widest, cell[column].length), title.length),
     ),
   );
-  const format = (cell: string[]) =>
-    cell
-      .map((text, column) => text.padEnd(widths[column]))
-      .join("  ")
-      .trimEnd();
+  const format = (cell: string[]) => {
+    const wrapped = cell.map((text, column) => wrap(text, widths[column]));
+    const height = wrapped.reduce((tallest, lines) => Math.max(tallest, lines.length), 1);
+    const lines: string[] = [];
+    for (let line = 0; line < height; line++)
+      lines.push(
+        wrapped
+          .map((cellLines, column) => (cellLines[line] ?? "").padEnd(widths[column]))
+          .join("  ")
+          .trimEnd(),
+      );
+    return lines.join("\n");
+  };
   return [format(header), format(widths.map((width) => "-".repeat(width))), ...cells.map(format)].join("\n");
+}
+
+/** A cell's text in lines of at most `width`, broken at the last space before the width where there is one. */
+function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let rest = text;
+  while (rest.length > width) {
+    const space = rest.lastIndexOf(" ", width);
+    const cut = space > 0 ? space : width;
+    lines.push(rest.slice(0, cut));
+    rest = rest.slice(cut).replace(/^ /, "");
+  }
+  lines.push(rest);
+  return lines;
 }
 
 /** The drill's timelines as a page (report-html.ts), written beside the JSON report after a drill. */
