@@ -425,4 +425,13 @@ describe("npm run doctor", () => {
       "nginx:1.27-alpine, hashicorp/consul-template:0.43.0, alpine:3.20 will be pulled from their registry (each resolves there); 2 images are built from assets/",
     );
   });
+
+  it("ends a problem's sentence once, even when Docker's own words end it", () => {
+    expect(
+      formatCheck({ check: "docker engine", ok: false, detail: "Is the docker daemon running?", fix: "start Docker" }),
+    ).toBe("PROBLEM  docker engine: Is the docker daemon running? Fix: start Docker");
+    expect(formatCheck({ check: "ports", ok: false, detail: "8500 is taken", fix: "free it" })).toBe(
+      "PROBLEM  ports: 8500 is taken. Fix: free it",
+    );
+  });
 });

@@ -522,7 +522,8 @@ export async function runDoctor(context: DoctorContext): Promise<CheckResult[]> 
 export function formatCheck(result: CheckResult): string {
   return result.ok
     ? `ok       ${result.check}: ${result.detail}`
-    : `PROBLEM  ${result.check}: ${result.detail}. Fix: ${result.fix}`;
+    : // A detail that ends its own sentence ("Is the docker daemon running?") gets no second full stop.
+      `PROBLEM  ${result.check}: ${result.detail}${/[.?!]$/.test(result.detail) ? "" : "."} Fix: ${result.fix}`;
 }
 
 /** The kernel's IPv4 route table as text (CONSUL_LAB_ROUTE_TABLE names another file, for tests); empty off Linux. */
