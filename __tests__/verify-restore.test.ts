@@ -41,6 +41,11 @@ describe("an interrupted drill", () => {
           .sort(),
       ).toEqual(["consul-lab-dev1004-app", "consul-lab-dev1005-app"]);
       expect(existsSync(join(checkout.root, ".verify-drill.json"))).toBe(true);
+      // Plain verify, before the restore, says what the killed drill left changed and how to put it back.
+      const plain = await checkout.script("verify", ["--settle", "0"], verifyEnv(standIn));
+      expect(plain.stdout).toMatch(
+        /verify: an interrupted drill left \.verify-drill\.json \(consul-lab-dev100[45]-app, consul-lab-dev100[45]-app changed\); `npm run verify -- --restore` puts it back/,
+      );
       const restore = await checkout.script("verify", ["--restore"], verifyEnv(standIn));
       expect(restore.stdout).toContain("restored: started consul-lab-dev1004-app again");
       expect(restore.stdout).toContain("verify: the lab is as it was before the drill");

@@ -165,6 +165,12 @@ async function verifyThrough(
   activity = "checking the facts";
   const facts = await settledFacts(context, options.settleSeconds ?? defaultSettleSeconds(), progress);
   printFacts(facts);
+  // What a killed drill left changed explains failing facts: say so, and how to put it back.
+  const leftByDrill = drill ? undefined : readDrillState();
+  if (leftByDrill)
+    console.log(
+      `verify: an interrupted drill left ${DRILL_STATE_FILE} (${[...leftByDrill.stopped, ...(leftByDrill.operatorSwitch ? [leftByDrill.operatorSwitch.key] : [])].join(", ") || "nothing"} changed); \`npm run verify -- --restore\` puts it back`,
+    );
 
   let rows: DrillRow[] = [];
   let timelines: DrillTimeline[] = [];
@@ -240,6 +246,7 @@ async function verifyThrough(
     lab: lab.topology.name,
     passed,
     facts,
+    ...(leftByDrill ? { interruptedDrillLeft: leftByDrill } : {}),
     ...(drill ? { drill: rows, drillRefused, restored, factsAfterDrill, timelines } : {}),
   });
   const failures = allFacts.filter((fact) => !fact.ok).length + rows.filter((row) => !row.ok).length;
