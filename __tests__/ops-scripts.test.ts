@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { createServer, Server } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import { tmpdir } from "node:os";
@@ -183,6 +183,28 @@ describe("npm run backup / restore", () => {
     } finally {
       await impostor.stop();
       await genuine.stop();
+    }
+  });
+
+  it("sends nothing to an impostor even when the user's ~/.curlrc says insecure", async () => {
+    const impostorTls = ensureLabTls(labOf(), join(dir, "impostor-tls-curlrc"));
+    const impostor = new FakeSnapshotApi(impostorTls.servers.dev1001);
+    await impostor.start();
+    const home = join(dir, "home-insecure");
+    mkdirSync(home, { recursive: true });
+    writeFileSync(join(home, ".curlrc"), "insecure\n");
+    try {
+      const refused = await run("backup.sh", [], {
+        HOME: home,
+        CONSUL_LAB_CA_FILE: join(tlsDir, "ca.pem"),
+        CONSUL_LAB_HTTP_TOKEN: "lab-token",
+        CONSUL_LAB_HTTP_ADDR: impostor.address,
+        CONSUL_LAB_BACKUP_DIR: join(dir, "impostor-curlrc"),
+      });
+      expect(refused.code).not.toBe(0);
+      expect(impostor.requests).toEqual([]);
+    } finally {
+      await impostor.stop();
     }
   });
 

@@ -33,7 +33,10 @@ fi
 # HTTPS trusts the lab's own CA (made by the first deploy; CONSUL_LAB_CA_FILE names another), and nothing else.
 curl_options=(--noproxy '*')
 case "$address" in
+  http://*) curl_options+=(--proto "=http") ;;
   https://*)
+    # Only HTTPS, on every request and redirect: the token never leaves over another protocol.
+    curl_options+=(--proto "=https" --proto-redir "=https")
     [ "$ca_file" != "-" ] || ca_file=""
     ca_file=${CONSUL_LAB_CA_FILE:-$ca_file}
     if [ -z "$ca_file" ] || [ ! -r "$ca_file" ]; then
@@ -52,5 +55,6 @@ fi
 consul_api() {
   # Never through a proxy the shell names (--noproxy, always in curl_options, which so is never empty: bash
   # 3.2's `set -u` refuses an empty array): the token and the snapshot go to the lab's agent only.
-  printf 'X-Consul-Token: %s\n' "$token" | curl -sS -f "${curl_options[@]}" -H @- "$@"
+  # -q first: the user's ~/.curlrc is not read, so nothing there (`insecure`, a proxy) applies to the lab's token.
+  printf 'X-Consul-Token: %s\n' "$token" | curl -q -sS -f "${curl_options[@]}" -H @- "$@"
 }
