@@ -213,3 +213,45 @@ describe("a hosts list is refused, with the field and the fix, when", () => {
     ]);
   });
 });
+
+describe("engines, parsed and compared as Docker reaches them", () => {
+  it.each([
+    [
+      "ssh://ops@-lab.example.test",
+      '"-lab.example.test" in "ssh://ops@-lab.example.test" is not a host Docker can reach',
+    ],
+    ["ssh://...", '"..." in "ssh://..." is not a host Docker can reach'],
+    ["ssh://[1::2::3]", '"[1::2::3]" in "ssh://[1::2::3]" is not a host Docker can reach'],
+  ])("refuses the endpoint %s", (endpoint, problem) => {
+    const input = threeHosts();
+    input.hosts[0].endpoint = endpoint;
+    expect(problemsOf(input)).toContainEqual(expect.stringContaining(`hosts[0].endpoint: ${problem}`));
+  });
+
+  it("reads a bracketed IPv6 address", () => {
+    const input = threeHosts();
+    input.hosts[0].endpoint = "ssh://ops@[2001:db8::1]:2222";
+    expect(problemsOf(input)).toEqual([]);
+  });
+
+  it.each([
+    ["ssh://ops@lab-a.example.test:22", "the default ssh port written out"],
+    ["ssh://root@LAB-A.example.test.", "another user, the host in capitals with a trailing dot"],
+  ])("refuses %s beside ssh://ops@lab-a.example.test: one engine listed twice (%s)", (endpoint) => {
+    const input = threeHosts();
+    input.hosts.push({ name: "lab-d", endpoint });
+    expect(problemsOf(input)).toContainEqual(
+      expect.stringMatching(
+        /^hosts\[3\]: "lab-d" is the same engine as hosts\[0\] \("lab-a": ssh:\/\/ops@lab-a\.example\.test\)/,
+      ),
+    );
+  });
+
+  it("refuses one context listed twice", () => {
+    const input = threeHosts();
+    input.hosts.push({ name: "lab-d", context: "lab-c" });
+    expect(problemsOf(input)).toContainEqual(
+      expect.stringMatching(/^hosts\[3\]: "lab-d" is the same engine as hosts\[2\]/),
+    );
+  });
+});

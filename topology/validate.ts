@@ -32,6 +32,7 @@ import {
 } from "./model";
 import { placeNodes } from "./placement";
 import { checkPodListeners } from "./validate-listeners";
+import { engineIdentity, parseEngineEndpoint } from "./engine-endpoint";
 import { checkConsulCase } from "./validate-consul-case";
 import type { Topology } from "./schema";
 
@@ -588,6 +589,28 @@ function checkHosts(topology: Topology, report: Report): void {
       report(
         `hosts[${index}].certPath`,
         `"${host.certPath}" must be an absolute path: Terraform reads it from the stack's own folder, not from where you run the CLI`,
+      );
+  });
+  // The same engine twice, under two names, would have placement count one machine as two.
+  const engines = new Map<string, number>();
+  hosts.forEach((host, index) => {
+    let identity: string | undefined;
+    if (host.context !== undefined) identity = `context ${host.context}`;
+    else if (host.endpoint !== undefined) {
+      const parsed = parseEngineEndpoint(host.endpoint);
+      if (typeof parsed === "string") {
+        report(`hosts[${index}].endpoint`, parsed);
+        return;
+      }
+      identity = engineIdentity(parsed);
+    }
+    if (identity === undefined) return;
+    const first = engines.get(identity);
+    if (first === undefined) engines.set(identity, index);
+    else
+      report(
+        `hosts[${index}]`,
+        `"${hosts[index].name}" is the same engine as hosts[${first}] ("${hosts[first].name}": ${hosts[first].endpoint ?? `context ${hosts[first].context}`}); list each machine once`,
       );
   });
   topology.nodes.forEach((node, index) => {
