@@ -70,13 +70,17 @@ describe("a check path", () => {
   });
 
   it.each([
-    ["the load balancers", 1],
-    ["the entry", 0],
-  ])("is refused as / on %s, whose nginx would answer the site's own root with ok", (_, index) => {
+    ["/", "the load balancers", 1],
+    ["/", "the entry", 0],
+    ["/index.html", "the load balancers", 1],
+    ["/index.html", "the entry", 0],
+  ])("is refused as %s on %s, whose nginx would answer a page of the site with ok", (path, _, index) => {
     const input = articleInput();
-    input.services[index].check = { path: "/" };
+    input.services[index].check = { path };
     expect(problemsOf(input)).toEqual([
-      expect.stringMatching(new RegExp(`^services\\[${index}\\]\\.check\\.path: "/" would be answered by`)),
+      expect.stringMatching(
+        new RegExp(`^services\\[${index}\\]\\.check\\.path: "${path.replace(".", "\\.")}" is a page of the site`),
+      ),
     ]);
   });
 

@@ -161,6 +161,9 @@ function checkDurationBounds(check: Topology["services"][number]["check"], at: s
   }
 }
 
+/** The paths of the site's own page (renderers/workload-site.ts serves index.html at the root). */
+const SITE_PAGE_PATHS = ["/", "/index.html"];
+
 function checkServices(topology: Topology, report: Report): void {
   const nodeNames = new Set(topology.nodes.map((node) => node.name));
 
@@ -191,10 +194,10 @@ function checkServices(topology: Topology, report: Report): void {
           `${at}.check.path`,
           `"${check.path}" has a %XX escape; "${service.name}" answers its check itself with nginx's exact-match location, which compares the decoded request with the escaped text and never matches (the check would reach the site instead); use a path without escapes such as ${DEFAULT_SELF_CHECK_PATH}`,
         );
-      } else if (check.path === "/" && answersOwnCheck(topology.site, service)) {
+      } else if (SITE_PAGE_PATHS.includes(check.path) && answersOwnCheck(topology.site, service)) {
         report(
           `${at}.check.path`,
-          `"/" would be answered by "${service.name}" itself ("ok"), in place of the site's own root page; use a path of its own such as ${DEFAULT_SELF_CHECK_PATH} (the default)`,
+          `"${check.path}" is a page of the site (${SITE_PAGE_PATHS.join(", ")}), which "${service.name}" would then answer itself ("ok") in its place; use a path of its own such as ${DEFAULT_SELF_CHECK_PATH} (the default)`,
         );
       }
     }
