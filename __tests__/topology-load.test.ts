@@ -74,6 +74,13 @@ describe("loading the topology", () => {
     expect(problems[0].message).toMatch(/^cannot parse the file: /);
   });
 
+  it("says where a JSON syntax error is as line and column, not a character offset", () => {
+    const problems = loadError(writeFile("trailing-comma.json", '{\n  "name": "lab",\n  }\n')).problems;
+    expect(problems).toEqual([
+      { path: "line 3, column 3", message: "cannot parse the file: Expected double-quoted property name" },
+    ]);
+  });
+
   it("rejects an unknown file type", () => {
     expect(loadError(writeFile("lab.toml", "")).problems[0].message).toBe(
       'unsupported file type ".toml"; use .json, .yaml or .yml',

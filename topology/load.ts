@@ -138,7 +138,16 @@ export function readTopologyFile(file: string): unknown {
     try {
       value = JSON.parse(text);
     } catch (error) {
-      throw new TopologyError(file, [{ path: "", message: `cannot parse the file: ${(error as Error).message}` }]);
+      // Where, as an editor shows it: V8 says "at position N" (a character offset), which nobody can find by eye.
+      const message = (error as Error).message;
+      const offset = /at position (\d+)/.exec(message);
+      const [line, column] = offset ? new LineCounter(text).at(Number(offset[1])) : [];
+      throw new TopologyError(file, [
+        {
+          path: line === undefined ? "" : `line ${line}, column ${column}`,
+          message: `cannot parse the file: ${message.replace(/ in JSON at position \d+.*$/, "")}`,
+        },
+      ]);
     }
     // JSON.parse keeps the last of two equal keys without a word: they are named instead.
     const duplicates = jsonDuplicateKeys(text);
