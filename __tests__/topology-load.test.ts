@@ -81,6 +81,15 @@ describe("loading the topology", () => {
     ]);
   });
 
+  it.each([
+    ["UTF-16 text", Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from("name: lab\n", "utf16le")])],
+    ["not text (it holds NUL bytes)", Buffer.from("name: lab\u0000\n")],
+  ])("names a file that is %s", (kind, bytes) => {
+    const file = join(dir, `encoded-${kind.length}.yaml`);
+    writeFileSync(file, bytes);
+    expect(loadError(file).problems).toEqual([{ path: "", message: `is ${kind}; save it as UTF-8` }]);
+  });
+
   it("rejects an unknown file type", () => {
     expect(loadError(writeFile("lab.toml", "")).problems[0].message).toBe(
       'unsupported file type ".toml"; use .json, .yaml or .yml',

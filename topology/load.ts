@@ -118,13 +118,20 @@ export function readTopologyFile(file: string): unknown {
     throw new TopologyError(file, [
       { path: "", message: `is ${kind}, not a regular file; name a .json or .yaml file` },
     ]);
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = readFileSync(file, "utf8");
+    bytes = readFileSync(file);
   } catch (error) {
     const reason = (error as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (error as Error).message;
     throw new TopologyError(file, [{ path: "", message: `cannot read the file: ${reason}` }]);
   }
+  // An editor's UTF-16 reads as noise in UTF-8: name it, instead of a parse error at its first character.
+  const utf16 = (bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff);
+  if (utf16 || bytes.includes(0))
+    throw new TopologyError(file, [
+      { path: "", message: `is ${utf16 ? "UTF-16 text" : "not text (it holds NUL bytes)"}; save it as UTF-8` },
+    ]);
+  let text = bytes.toString("utf8");
   // An editor's byte-order mark is not part of the document.
   if (text.startsWith("\uFEFF")) text = text.slice(1);
   const fail = (message: string): never => {
