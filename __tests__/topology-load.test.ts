@@ -90,6 +90,24 @@ describe("loading the topology", () => {
     expect(loadError(file).problems).toEqual([{ path: "", message: `is ${kind}; save it as UTF-8` }]);
   });
 
+  it.each([
+    ["a Cyrillic a", "n\u0430me", "n\\u0430me"],
+    ["a no-break space", "name\u00a0", "name\\u00a0"],
+  ])("shows a key with %s escaped, so it is not taken for the field it looks like", (_what, key, shown) => {
+    const problems = (() => {
+      try {
+        parseTopology({ ...ARTICLE_TOPOLOGY, [key]: "lab" });
+      } catch (error) {
+        return (error as TopologyError).problems;
+      }
+      return [];
+    })();
+    expect(problems).toContainEqual({
+      path: shown,
+      message: `unknown field "${shown}"; remove it or check its spelling`,
+    });
+  });
+
   it("rejects an unknown file type", () => {
     expect(loadError(writeFile("lab.toml", "")).problems[0].message).toBe(
       'unsupported file type ".toml"; use .json, .yaml or .yml',

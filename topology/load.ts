@@ -42,12 +42,22 @@ function formatPath(path: readonly PropertyKey[]): string {
   }, "");
 }
 
+/**
+ * A name as a newcomer can tell it apart: everything outside printable ASCII escaped (`n\u0430me` for a Cyrillic a, a
+ * no-break space as `\u00a0`), so `unknown field "name"` is never shown for a key that only looks like one.
+ */
+function visible(name: string): string {
+  return name.replace(/[^\x20-\x7e]/gu, (character) =>
+    [...character].map((unit) => `\\u${unit.codePointAt(0)!.toString(16).padStart(4, "0")}`).join(""),
+  );
+}
+
 function describeIssue(issue: z.core.$ZodIssue): TopologyProblem[] {
   const path = formatPath(issue.path);
   if (issue.code === "unrecognized_keys") {
     return issue.keys.map((key) => ({
-      path: path ? `${path}.${key}` : key,
-      message: `unknown field "${key}"${Object.hasOwn(KEY_HINTS, key) ? `; did you mean "${KEY_HINTS[key]}"?` : "; remove it or check its spelling"}`,
+      path: path ? `${path}.${visible(key)}` : visible(key),
+      message: `unknown field "${visible(key)}"${Object.hasOwn(KEY_HINTS, key) ? `; did you mean "${KEY_HINTS[key]}"?` : "; remove it or check its spelling"}`,
     }));
   }
   if (issue.code === "invalid_type" && issue.input === undefined) {
