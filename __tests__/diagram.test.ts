@@ -121,6 +121,16 @@ describe("npm run diagram", () => {
     );
   });
 
+  it.each([
+    ["into a folder that does not exist", "missing/lab.svg", "its folder"],
+    ["onto a directory", ".", "it is a directory; name a file, such as lab.svg"],
+  ])("says in one line why it cannot write %s", (_what, target, why) => {
+    const result = run(["--out", target]);
+    expect(result.status).toBe(1);
+    expect(result.stderr.trim().split("\n")).toEqual([expect.stringContaining(`cannot write the diagram to`)]);
+    expect(result.stderr).toContain(why);
+  });
+
   it("refuses an argument it does not know", () => {
     const result = run(["--format", "png"]);
     expect(result.status).toBe(2);

@@ -3,7 +3,7 @@
  * `@viz-js/viz`; no system binary). Written beside outputs.json (`topology.svg`) unless --out names a file.
  */
 import { writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { renderTopologySvg } from "./topology-diagram";
 import { PROJECT_ROOT } from "../shared/project-paths";
 import { loadLab, TopologyError } from "../topology";
@@ -17,11 +17,26 @@ async function main(args: string[]): Promise<number> {
       return 2;
     }
   }
+  let svg: string;
   try {
-    writeFileSync(out, await renderTopologySvg(loadLab()));
+    svg = await renderTopologySvg(loadLab());
   } catch (error) {
     if (!(error instanceof TopologyError)) throw error;
     console.error(error.message);
+    return 1;
+  }
+  try {
+    writeFileSync(out, svg);
+  } catch (error) {
+    // A folder that does not exist, a directory named as the file, no permission: one line with the cause.
+    const { code } = error as NodeJS.ErrnoException;
+    const why =
+      code === "ENOENT"
+        ? `its folder ${dirname(out)} does not exist`
+        : code === "EISDIR"
+          ? "it is a directory; name a file, such as lab.svg"
+          : (error as Error).message;
+    console.error(`consul-lab: cannot write the diagram to ${out}: ${why}`);
     return 1;
   }
   console.log(`diagram: wrote ${out}`);
