@@ -11,6 +11,7 @@ import {
 import { articleInput, labOf } from "./tools/helpers";
 import { httpGet, nginxTest, startNginx } from "./tools/nginx";
 import { freeLoopbackPort } from "./tools/ports";
+import { sharedDefaultRun } from "./tools/synth";
 
 const lab = labOf();
 
@@ -38,6 +39,7 @@ describe("the consul-template config", () => {
       reload_signal: "SIGHUP",
       kill_signal: "SIGQUIT",
       kill_timeout: "10s",
+      env: { denylist: ["CONSUL_*"] },
     });
     expect(config.template).toEqual([
       {
@@ -48,6 +50,20 @@ describe("the consul-template config", () => {
         command_timeout: "30s",
       },
     ]);
+  });
+
+  it("keeps every Consul variable the load balancer container holds from nginx", () => {
+    // consul-template matches the denylist with Go's filepath.Match: `*` is any run of characters but '/'.
+    const globs = (config.exec!.env.denylist as readonly string[]).map(
+      (glob) => new RegExp(`^${glob.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, "[^/]*")}$`),
+    );
+    const container = Object.values<any>(
+      JSON.parse(sharedDefaultRun().files["stacks/cluster/cdk.tf.json"]).resource.docker_container,
+    ).find((candidate) => candidate.name === "consul-lab-dev1002-load-balancer");
+    const names = (container.env as string[]).map((entry) => entry.split("=")[0]);
+    expect(names.length).toBeGreaterThan(0);
+    for (const name of names.filter((candidate) => candidate.startsWith("CONSUL_")))
+      expect({ name, kept: globs.some((glob) => glob.test(name)) }).toEqual({ name, kept: true });
   });
 
   it("renders any job: several templates, and no supervised process", () => {

@@ -37,6 +37,7 @@ export interface ConsulTemplateConfig {
     readonly reload_signal: string;
     readonly kill_signal: string;
     readonly kill_timeout: string;
+    readonly env: { readonly denylist: readonly string[] };
   };
   readonly template: readonly {
     readonly source: string;
@@ -46,6 +47,9 @@ export interface ConsulTemplateConfig {
     readonly command_timeout: string;
   }[];
 }
+
+/** What a process consul-template supervises never inherits from it: the token and every other Consul setting. */
+export const SUPERVISED_ENV_DENYLIST = ["CONSUL_*"] as const;
 
 /** A process consul-template supervises (exec mode), and how it is told to reload and to stop. */
 export interface SupervisedProcess {
@@ -91,6 +95,9 @@ export function renderConsulTemplateConfig(lab: Lab, job: ConsulTemplateJobSpec)
             reload_signal: job.exec.reloadSignal,
             kill_signal: job.exec.killSignal,
             kill_timeout: "10s",
+            // The supervised program (nginx) gets none of consul-template's Consul settings, its token included:
+            // globs matched with filepath.Match (consul-template config/env.go EnvConfig.Env, v0.42.1).
+            env: { denylist: [...SUPERVISED_ENV_DENYLIST] },
           },
         }
       : {}),
