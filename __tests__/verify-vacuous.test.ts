@@ -126,6 +126,11 @@ describe("npm run verify never passes what it did not check", () => {
         expect(rows.find((row) => row.expected.startsWith("the entry serves only the sorry pages for"))).toMatchObject({
           ok: false,
         });
+        // Its "off" has nothing to come back from: not run, never a PASS at once.
+        const off = readReport().drill!.filter(
+          (row) => row.step.startsWith("operator sets") && row.step.endsWith(" off"),
+        );
+        expect(off).toEqual([expect.objectContaining({ ok: false, seen: expect.stringMatching(/^not run: /) })]);
       },
       (standIn) => standIn.ignoreOperatorSwitch("dev1003"),
     ));

@@ -461,6 +461,21 @@ async function operatorMaintenance(context: DrillContext, restorer: Restorer): P
     ["on", "sorry"],
     ["off", "app"],
   ] as const) {
+    // "off" measures the way back from a maintenance that took hold; after a failed "on" it has nothing to measure
+    // and would pass at once. The switch is put back by the restore, at the drill's end, either way.
+    if (value === "off" && results.some((result) => result.rows.some((row) => !row.ok))) {
+      results.push({
+        rows: [
+          {
+            step: `operator sets ${key} ${value}`,
+            expected: "the site returns to the app servers",
+            seen: `not run: the operator's "on" step failed, so there is no maintenance to come back from`,
+            ok: false,
+          },
+        ],
+      });
+      continue;
+    }
     results.push(
       await timedStep(context, `operator sets ${key} ${value}`, {
         preconditions: (watch) =>
