@@ -131,3 +131,21 @@ describe("a deploy whose plan replaces every server", () => {
     expect(asked.filter((request) => request.path.startsWith("/v1/operator/"))).toEqual([]);
   });
 });
+
+describe("a node's objects, by construct path", () => {
+  const stack = {
+    resource: {
+      docker_container: {
+        a: { "//": { metadata: { path: "cluster/cluster/dev1001/agent/container" } } },
+        b: { "//": { metadata: { path: "cluster/cluster/agent/agent/container" } } },
+        c: { "//": { metadata: { path: "cluster/cluster/host-lab-a/dev1001/agent/container" } } },
+      },
+    },
+  };
+
+  it("takes only the segment where the cluster puts a node's scope, whatever other constructs are called", () => {
+    expect(nodeAddresses(stack, "dev1001")).toEqual(["docker_container.a"]);
+    expect(nodeAddresses(stack, "agent")).toEqual(["docker_container.b"]);
+    expect(nodeAddresses(stack, "dev1001", true)).toEqual(["docker_container.c"]);
+  });
+});

@@ -220,7 +220,8 @@ const ROLL_POLL_MS_ENV = "CONSUL_LAB_ROLL_POLL_MS";
  */
 async function rollServers(invocation: Invocation, stack: SynthesizedStack, terraform: StackTerraform): Promise<void> {
   const json = stackJson(stack);
-  const holdsServers = invocation.lab.servers.some((server) => nodeAddresses(json, server.name).length > 0);
+  const { multiHost } = invocation.lab;
+  const holdsServers = invocation.lab.servers.some((server) => nodeAddresses(json, server.name, multiHost).length > 0);
   if (!holdsServers || terraform.deployedResourceCount() === 0) return;
   await terraform.planOnly();
   const roll = serversToRoll(invocation.lab, json, terraform.plannedChanges);
@@ -234,7 +235,7 @@ async function rollServers(invocation: Invocation, stack: SynthesizedStack, terr
   for (const server of roll) {
     await stopIfInterrupted();
     say(`replacing server ${server}`);
-    await terraform.planAndApply(false, nodeAddresses(json, server));
+    await terraform.planAndApply(false, nodeAddresses(json, server, multiHost));
     await waitForServerBack(labApi(invocation.lab, invocation.env), server, gate);
   }
 }

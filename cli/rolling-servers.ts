@@ -30,16 +30,17 @@ const replaces = (change: PlannedChange) => {
 };
 
 /**
- * Every resource address of a node's objects: those whose construct path has the node's scope (named after the node,
- * under the stack, or under its host's scope on a lab over several hosts).
+ * Every resource address of a node's objects: those whose construct path has the node's scope where the cluster puts
+ * it, `<app>/<stack>/<node>/...`, or on a lab over several hosts `<app>/<stack>/host-<host>/<node>/...`. Only that
+ * segment counts, so a node named like a construct (`agent`, say) never takes another node's objects.
  */
-export function nodeAddresses(stack: StackJson, nodeName: string): string[] {
+export function nodeAddresses(stack: StackJson, nodeName: string, multiHost = false): string[] {
   const addresses: string[] = [];
   for (const [type, byName] of Object.entries(stack.resource ?? {}))
     for (const [name, body] of Object.entries(byName)) {
       const segments = (body["//"]?.metadata?.path ?? "").split("/");
-      // cluster/<stack id>/[host-<name>/]<node>/<construct>...: the node's scope is never the first two segments.
-      if (segments.slice(2, -1).includes(nodeName)) addresses.push(`${type}.${name}`);
+      if (segments[multiHost ? 3 : 2] === nodeName && segments.length > (multiHost ? 4 : 3))
+        addresses.push(`${type}.${name}`);
     }
   return addresses.sort();
 }
@@ -49,7 +50,7 @@ export function serversToRoll(lab: Lab, stack: StackJson, changes: readonly Plan
   const replaced = new Set(changes.filter(replaces).map((change) => change.address));
   const servers = lab.servers
     .map((server) => server.name)
-    .filter((server) => nodeAddresses(stack, server).some((address) => replaced.has(address)));
+    .filter((server) => nodeAddresses(stack, server, lab.multiHost).some((address) => replaced.has(address)));
   const publish = lab.publishNode.name;
   return [...servers.filter((server) => server !== publish), ...servers.filter((server) => server === publish)];
 }
