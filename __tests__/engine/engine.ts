@@ -7,6 +7,7 @@ import { request as httpRequest } from "node:http";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { parse as parseYaml } from "yaml";
 import { articleInput } from "../tools/helpers";
 import { PROJECT_ROOT, runApp } from "../tools/synth";
 import { freeLoopbackPort } from "../tools/ports";
@@ -235,12 +236,50 @@ export function deployContainers(
 }
 
 /** Removes every container and the network of a lab. */
+/**
+ * Removes every container and the network of a lab: those with its label, and those a test ran itself under the lab's
+ * name (`<lab>-...`, without labels). Each run's lab name is its own, so no other lab's container matches.
+ */
 export function removeLab(name: string): void {
-  const ids = docker(["ps", "--all", "--quiet", "--filter", `label=consul-lab.lab=${name}`])
-    .stdout.split("\n")
-    .filter(Boolean);
-  if (ids.length > 0) docker(["rm", "--force", "--volumes", ...ids]);
+  const ids = new Set(
+    [`label=consul-lab.lab=${name}`, `name=^${name}-`].flatMap((filter) =>
+      docker(["ps", "--all", "--quiet", "--filter", filter]).stdout.split("\n").filter(Boolean),
+    ),
+  );
+  if (ids.size > 0) docker(["rm", "--force", "--volumes", ...ids]);
   docker(["network", "rm", name]);
+}
+
+/** A single-node swarm on the private engine, listening on a free loopback port; `docker swarm leave --force` ends it. */
+export async function initSwarm(): Promise<void> {
+  const listen = `127.0.0.1:${await freeLoopbackPort()}`;
+  dockerOk(["swarm", "init", "--advertise-addr", "127.0.0.1", "--listen-addr", listen]);
+}
+
+/**
+ * A unique lab in the multi-host example's shape (hosts, placement, an attachable overlay) under the lab's own name,
+ * nodes, subnet and ports, written to its topology file; the input.
+ */
+export function asLabOverHosts(lab: Awaited<ReturnType<typeof uniqueLab>>): any {
+  const example = parseYaml(readFileSync(join(PROJECT_ROOT, "examples", "three-hosts.yaml"), "utf8"));
+  const input = {
+    ...example,
+    name: lab.name,
+    nodes: lab.input.nodes,
+    network: lab.input.network,
+    publish: lab.input.publish,
+  };
+  writeFileSync(lab.topologyFile, JSON.stringify(input));
+  return input;
+}
+
+/** Runs a synthesized namespace container as synthesized: on the lab's network at its address, its ports published. */
+export function runNamespace(cluster: ReturnType<typeof synthesizedCluster>, namespace: Resource): void {
+  const args = ["run", "--detach", "--name", namespace.name, "--network", cluster.network.name];
+  args.push("--ip", namespace.networks_advanced[0].ipv4_address);
+  for (const port of namespace.ports ?? [])
+    args.push("--publish", `${port.ip}:${port.external}:${port.internal}/${port.protocol}`);
+  dockerOk([...args, "--entrypoint", namespace.entrypoint[0], TEST_IMAGE, ...namespace.entrypoint.slice(1)]);
 }
 
 /**

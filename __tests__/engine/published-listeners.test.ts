@@ -1,19 +1,27 @@
 /**
  * The published ports on a real engine, for each network shape of the listener table (topology/listeners.ts): the
  * publish and entry nodes' namespace containers as synthesized (static address, published ports), and in each pod a
- * BusyBox container that binds exactly the table's sockets for what those ports reach (tcpsvd, udpsvd). Each published
+ * listener (listener/main.go, built at test time) that binds exactly the table's sockets for what those ports reach,
+ * TCP and UDP. Each published
  * port must answer from the host with the listener it is for: on a bridge network, and on a Swarm overlay, where the
  * traffic arrives through docker_gwbridge at an address Docker picks (moby#33367).
  */
 import { createSocket } from "node:dgram";
 import { connect } from "node:net";
-import { readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { parse as parseYaml } from "yaml";
 import { parseTopology, podListeners, type PublishedPort, publishedPorts, type Topology } from "../../topology";
-import { createNetwork, docker, dockerOk, goBinary, synthesizedCluster, TEST_IMAGE, uniqueLab } from "./engine";
-import { freeLoopbackPort } from "../tools/ports";
-import { PROJECT_ROOT } from "../tools/synth";
+import {
+  asLabOverHosts,
+  createNetwork,
+  docker,
+  dockerOk,
+  goBinary,
+  initSwarm,
+  removeLab,
+  runNamespace,
+  synthesizedCluster,
+  TEST_IMAGE,
+  uniqueLab,
+} from "./engine";
 
 function tcpAnswer(port: number): Promise<string> {
   return new Promise((resolve) => {
@@ -72,11 +80,7 @@ async function answersThroughPublishedPorts(topologyFile: string, topology: Topo
     const namespace = Object.values(cluster.container).find((resource: any) =>
       resource.name.endsWith(`-${node.name}-net`),
     )!;
-    const args = ["run", "--detach", "--name", namespace.name, "--network", cluster.network.name];
-    args.push("--ip", namespace.networks_advanced[0].ipv4_address);
-    for (const port of namespace.ports)
-      args.push("--publish", `${port.ip}:${port.external}:${port.internal}/${port.protocol}`);
-    dockerOk([...args, "--entrypoint", namespace.entrypoint[0], TEST_IMAGE, ...namespace.entrypoint.slice(1)]);
+    runNamespace(cluster, namespace);
     dockerOk([
       "run",
       "--detach",
@@ -100,14 +104,6 @@ async function answersThroughPublishedPorts(topologyFile: string, topology: Topo
   return answers;
 }
 
-function removeLab(name: string, network: string): void {
-  const ids = docker(["ps", "--all", "--quiet", "--filter", `name=^${name}-`])
-    .stdout.split("\n")
-    .filter(Boolean);
-  if (ids.length > 0) docker(["rm", "--force", ...ids]);
-  docker(["network", "rm", network]);
-}
-
 describe("published ports on a real engine reach the listener table's sockets", () => {
   it("on one host: a bridge network", async () => {
     const lab = await uniqueLab();
@@ -116,30 +112,20 @@ describe("published ports on a real engine reach the listener table's sockets", 
       expect(answers).toHaveLength(4);
       for (const answer of answers) expect(answer).toEqual({ ...answer, got: answer.expected });
     } finally {
-      removeLab(lab.name, lab.name);
+      removeLab(lab.name);
     }
   });
 
   it("on several hosts: a Swarm overlay, where published traffic comes through docker_gwbridge", async () => {
     const lab = await uniqueLab();
-    // The multi-host example's shape (hosts, placement, an attachable overlay) under this run's name, subnet and ports.
-    const example = parseYaml(readFileSync(join(PROJECT_ROOT, "examples", "three-hosts.yaml"), "utf8"));
-    const input = {
-      ...example,
-      name: lab.name,
-      nodes: lab.input.nodes,
-      network: lab.input.network,
-      publish: lab.input.publish,
-    };
-    writeFileSync(lab.topologyFile, JSON.stringify(input));
-    const swarmListen = `127.0.0.1:${await freeLoopbackPort()}`;
-    dockerOk(["swarm", "init", "--advertise-addr", "127.0.0.1", "--listen-addr", swarmListen]);
+    const input = asLabOverHosts(lab);
+    await initSwarm();
     try {
       const answers = await answersThroughPublishedPorts(lab.topologyFile, parseTopology(input));
       expect(answers).toHaveLength(4);
       for (const answer of answers) expect(answer).toEqual({ ...answer, got: answer.expected });
     } finally {
-      removeLab(lab.name, lab.name);
+      removeLab(lab.name);
       docker(["swarm", "leave", "--force"]);
     }
   });

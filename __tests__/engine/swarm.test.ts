@@ -3,8 +3,7 @@
  * attachable overlay network with the lab's subnet, namespace containers with static addresses on it, containers
  * joined to them, and what the engine says when an attach fails.
  */
-import { addressesIn, docker, dockerOk, synthesizedCluster, TEST_IMAGE, uniqueLab } from "./engine";
-import { freeLoopbackPort } from "../tools/ports";
+import { addressesIn, docker, dockerOk, initSwarm, synthesizedCluster, TEST_IMAGE, uniqueLab } from "./engine";
 
 let lab: Awaited<ReturnType<typeof uniqueLab>>;
 let network: string;
@@ -12,8 +11,7 @@ const IDLE = ["-c", "trap 'exit 0' TERM; while :; do sleep 3600 & wait $!; done"
 
 beforeAll(async () => {
   lab = await uniqueLab();
-  const listen = `127.0.0.1:${await freeLoopbackPort()}`;
-  dockerOk(["swarm", "init", "--advertise-addr", "127.0.0.1", "--listen-addr", listen]);
+  await initSwarm();
   // The network as the cluster stack declares it, but Swarm-scoped and attachable.
   const declared = synthesizedCluster(lab.topologyFile).network;
   network = declared.name;

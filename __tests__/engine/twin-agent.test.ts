@@ -11,19 +11,21 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } fro
 import { request } from "node:https";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { parse as parseYaml } from "yaml";
 import { renderAgentConfigFiles, TLS_CA_FILE, TLS_SERVER_CERT_FILE, TLS_SERVER_KEY_FILE } from "../../renderers";
 import { ensureLabTls } from "../../secrets";
 import { type Lab } from "../../topology";
 import { labOf, TEST_AGENT_SECRETS } from "../tools/helpers";
 import { PROJECT_ROOT } from "../tools/synth";
-import { freeLoopbackPort } from "../tools/ports";
 import {
+  asLabOverHosts,
   createNetwork,
   docker,
   dockerOk,
   goBinary,
   hardeningArgs,
+  initSwarm,
+  removeLab,
+  runNamespace,
   synthesizedCluster,
   TEST_IMAGE,
   uniqueLab,
@@ -59,6 +61,13 @@ function agentFiles(lab: Lab, node: string, tlsDir: string, change: (agent: any)
   return root;
 }
 
+/** A topology file's lab and synthesized cluster stack, its network created on the engine. */
+function onEngine(topologyFile: string, input: unknown): { lab: Lab; cluster: ReturnType<typeof synthesizedCluster> } {
+  const cluster = synthesizedCluster(topologyFile);
+  createNetwork(cluster);
+  return { lab: labOf(input), cluster };
+}
+
 interface Pod {
   readonly namespace: string;
   readonly agent: string;
@@ -75,11 +84,7 @@ function runPod(
   const resources = Object.values<any>(cluster.container);
   const namespace = resources.find((resource) => resource.name === lab.dockerName(node, "net"));
   const agent = resources.find((resource) => resource.name === lab.dockerName(node));
-  const args = ["run", "--detach", "--name", namespace.name, "--network", cluster.network.name];
-  args.push("--ip", namespace.networks_advanced[0].ipv4_address);
-  for (const port of namespace.ports ?? [])
-    args.push("--publish", `${port.ip}:${port.external}:${port.internal}/${port.protocol}`);
-  dockerOk([...args, "--entrypoint", namespace.entrypoint[0], TEST_IMAGE, ...namespace.entrypoint.slice(1)]);
+  runNamespace(cluster, namespace);
   // The official image's entrypoint runs `consul agent -data-dir=/consul/data -config-dir=/consul/config` for the
   // synthesized command ["agent"]; the twin runs as root (the image's chown and su-exec are not modelled here).
   expect(agent.command).toEqual(["agent"]);
@@ -137,14 +142,6 @@ function httpsGet(port: number, ca: string, servername: string, path: string): P
   });
 }
 
-function removeLab(name: string): void {
-  const ids = docker(["ps", "--all", "--quiet", "--filter", `name=^${name}-`])
-    .stdout.split("\n")
-    .filter(Boolean);
-  if (ids.length > 0) docker(["rm", "--force", ...ids]);
-  docker(["network", "rm", name]);
-}
-
 describe("a node's agent as synthesized, with the Consul twin", () => {
   const twin = twinFolder();
 
@@ -159,28 +156,11 @@ describe("a node's agent as synthesized, with the Consul twin", () => {
       let input: any = engineLab.input;
       const overlay = shape.startsWith("several");
       if (overlay) {
-        const example = parseYaml(readFileSync(join(PROJECT_ROOT, "examples", "three-hosts.yaml"), "utf8"));
-        input = {
-          ...example,
-          name: engineLab.name,
-          nodes: input.nodes,
-          network: input.network,
-          publish: input.publish,
-        };
-        writeFileSync(engineLab.topologyFile, JSON.stringify(input));
-        dockerOk([
-          "swarm",
-          "init",
-          "--advertise-addr",
-          "127.0.0.1",
-          "--listen-addr",
-          `127.0.0.1:${await freeLoopbackPort()}`,
-        ]);
+        input = asLabOverHosts(engineLab);
+        await initSwarm();
       }
       try {
-        const lab = labOf(input);
-        const cluster = synthesizedCluster(engineLab.topologyFile);
-        createNetwork(cluster);
+        const { lab, cluster } = onEngine(engineLab.topologyFile, input);
         const tlsDir = mkdtempSync(join(tmpdir(), "consul-twin-tls-"));
         const node = lab.publishNode.name;
         const old = listening !== "as rendered";
@@ -213,9 +193,7 @@ describe("a node's agent as synthesized, with the Consul twin", () => {
   it("stops at start on a config key Consul 1.20 does not know, in Consul's words", async () => {
     const engineLab = await uniqueLab();
     try {
-      const lab = labOf(engineLab.input);
-      const cluster = synthesizedCluster(engineLab.topologyFile);
-      createNetwork(cluster);
+      const { lab, cluster } = onEngine(engineLab.topologyFile, engineLab.input);
       const files = agentFiles(lab, "dev1004", mkdtempSync(join(tmpdir(), "consul-twin-tls-")), (agent) => {
         agent.ports.grpc_tsl = 8503;
       });
@@ -231,9 +209,7 @@ describe("a node's agent as synthesized, with the Consul twin", () => {
   it("stops at start when another process of the pod holds one of its ports", async () => {
     const engineLab = await uniqueLab();
     try {
-      const lab = labOf(engineLab.input);
-      const cluster = synthesizedCluster(engineLab.topologyFile);
-      createNetwork(cluster);
+      const { lab, cluster } = onEngine(engineLab.topologyFile, engineLab.input);
       const files = agentFiles(lab, "dev1004", mkdtempSync(join(tmpdir(), "consul-twin-tls-")));
       const pod = runPod(cluster, lab, "dev1004", files, twin);
       expect(await runningOrLogs(pod.agent)).toBe("running");
