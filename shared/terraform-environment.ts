@@ -327,18 +327,19 @@ function matches(entry: EnvironmentEntry, name: string): boolean {
   return entry.variable.endsWith("*") ? name.startsWith(entry.variable.slice(0, -1)) : name === entry.variable;
 }
 
+/** Whether the table removes a variable of this name. */
+const isRemoved = (name: string) => environmentEntryOf(name)?.rule === "removed";
+
 /** The `removed` variables set (non-empty) in an environment, sorted. */
 export function redirectingVariables(env: NodeJS.ProcessEnv): string[] {
-  const removed = TERRAFORM_ENVIRONMENT.filter((entry) => entry.rule === "removed");
   return Object.keys(env)
-    .filter((name) => env[name] !== undefined && env[name] !== "" && removed.some((entry) => matches(entry, name)))
+    .filter((name) => env[name] !== undefined && env[name] !== "" && isRemoved(name))
     .sort();
 }
 
 /** Removes every `removed` variable from `env` in place (set or empty). */
 export function removeRedirectingVariables(env: NodeJS.ProcessEnv): void {
-  const removed = TERRAFORM_ENVIRONMENT.filter((entry) => entry.rule === "removed");
-  for (const name of Object.keys(env)) if (removed.some((entry) => matches(entry, name))) delete env[name];
+  for (const name of Object.keys(env)) if (isRemoved(name)) delete env[name];
 }
 
 /** What the table says of one variable, if anything. */

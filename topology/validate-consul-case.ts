@@ -49,7 +49,7 @@ export function checkConsulCase(topology: Topology, report: Report): void {
       );
   });
   externalServices.forEach((external, index) => {
-    const owner = owned.find(([ownName]) => same(ownName, external.service) && ownName !== external.service);
+    const owner = misCased(external.service);
     if (owner)
       report(
         `externalServices[${index}].service`,
