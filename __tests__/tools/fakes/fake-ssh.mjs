@@ -36,7 +36,23 @@ if ((env.FAKE_FAIL ?? "").split(",").includes("ssh:connect")) {
 }
 
 const remoteAddress = env.FAKE_SSH_REMOTE_ADDRESS ?? "127.0.0.1";
+// The signal handlers come first: the CLI sees the forwards open once it can connect, which can be before this
+// process has run the line after its last listen, and a signal then must still be recorded as closing them.
 const servers = [];
+let opened = false;
+const recordOpened = () => {
+  if (opened) return;
+  opened = true;
+  log("opened", { ports: forwards.map((forward) => forward.port) });
+};
+for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"]) {
+  process.on(signal, () => {
+    if (servers.length === forwards.length && servers.every((server) => server.listening)) recordOpened();
+    for (const server of servers) server.close();
+    log("closed", { signal });
+    process.exit(0);
+  });
+}
 for (const forward of forwards) {
   const server = createServer((socket) => {
     const upstream = connect({ host: remoteAddress, port: forward.remotePort });
@@ -49,6 +65,7 @@ for (const forward of forwards) {
     upstream.on("error", end);
     socket.on("error", end);
   });
+  servers.push(server);
   try {
     await new Promise((resolve, reject) => {
       server.once("error", reject);
@@ -63,13 +80,5 @@ for (const forward of forwards) {
     log("failed", { port: forward.port });
     process.exit(255);
   }
-  servers.push(server);
 }
-log("opened", { ports: forwards.map((forward) => forward.port) });
-for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"]) {
-  process.on(signal, () => {
-    for (const server of servers) server.close();
-    log("closed", { signal });
-    process.exit(0);
-  });
-}
+recordOpened();
