@@ -98,12 +98,16 @@ export async function uniqueLab(): Promise<{
 type Resource = Record<string, any>;
 
 /** The cluster stack the app synthesized for a topology file. */
-export function synthesizedCluster(topologyFile: string): { container: Record<string, Resource>; network: Resource } {
+export function synthesizedCluster(topologyFile: string): {
+  container: Record<string, Resource>;
+  network: Resource;
+  outdir: string;
+} {
   const run = runApp({ CONSUL_LAB_TOPOLOGY: topologyFile });
   if (run.status !== 0) throw new Error(`synth failed: ${run.stderr}`);
   const json = JSON.parse(readFileSync(join(run.outdir, "stacks", "cluster", "cdk.tf.json"), "utf8"));
   const networks = Object.values(json.resource.docker_network) as Resource[];
-  return { container: json.resource.docker_container, network: networks[0] };
+  return { container: json.resource.docker_container, network: networks[0], outdir: run.outdir };
 }
 
 /**
@@ -273,13 +277,22 @@ export function asLabOverHosts(lab: Awaited<ReturnType<typeof uniqueLab>>): any 
   return input;
 }
 
-/** Runs a synthesized namespace container as synthesized: on the lab's network at its address, its ports published. */
-export function runNamespace(cluster: ReturnType<typeof synthesizedCluster>, namespace: Resource): void {
-  const args = ["run", "--detach", "--name", namespace.name, "--network", cluster.network.name];
+/**
+ * Runs a synthesized namespace container as synthesized: on the lab's network at its address, its ports published; on
+ * the engine of `on.env`, started by `on.start` when given (a start that retries a swarm attach).
+ */
+export function runNamespace(
+  cluster: ReturnType<typeof synthesizedCluster>,
+  namespace: Resource,
+  on: { env: NodeJS.ProcessEnv; start?: (name: string) => void } = { env: process.env },
+): void {
+  const args = ["create", "--name", namespace.name, "--network", cluster.network.name];
   args.push("--ip", namespace.networks_advanced[0].ipv4_address);
   for (const port of namespace.ports ?? [])
     args.push("--publish", `${port.ip}:${port.external}:${port.internal}/${port.protocol}`);
-  dockerOk([...args, "--entrypoint", namespace.entrypoint[0], TEST_IMAGE, ...namespace.entrypoint.slice(1)]);
+  dockerOk([...args, "--entrypoint", namespace.entrypoint[0], TEST_IMAGE, ...namespace.entrypoint.slice(1)], on.env);
+  if (on.start) on.start(namespace.name);
+  else dockerOk(["start", namespace.name], on.env);
 }
 
 /**

@@ -13,9 +13,12 @@
 //     on a server when unset); a port <= 0 is off. A socket that cannot be bound stops the agent, as it stops Consul.
 //   - HTTPS: the certificate and key of tls.https, else tls.defaults; a client certificate is required when
 //     verify_incoming says so (tls.https over tls.defaults).
-//   - API: GET /v1/status/leader answers "" (this stand-in is no cluster), GET /v1/agent/self names the node. Every
-//     other path answers 501, naming itself as the stand-in, so a test that needs more fails loudly.
-//   - DNS, serf and RPC sockets are bound and held; what arrives on them is read and dropped.
+//   - Cluster (cluster.go): membership, bootstrap, elections and the leader's lease, at Consul's times.
+//   - API (api.go): status, members, raft configuration, catalog, health and KV; everything else answers 501, naming
+//     the twin, so a test that needs more fails loudly.
+//   - Checks (checks.go): each service's HTTP checks, run for real.
+//   - DNS and serf sockets are bound and held; what arrives on them is read and dropped. The server port carries the
+//     twin's own protocol between agents.
 //
 // Usage: consul agent [-data-dir=DIR] -config-dir=DIR [-keys=TABLE.json]  (the table: /consul-twin/config-keys.json)
 package main
@@ -32,11 +35,38 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 )
 
 func fail(format string, args ...interface{}) {
 	fmt.Fprintf(os.Stderr, "==> "+format+"\n", args...)
 	os.Exit(1)
+}
+
+// logf writes a log line as Consul's agent does: a timestamp, the level, the subsystem in the message.
+func logf(format string, args ...interface{}) {
+	fmt.Printf("%s [INFO]  "+format+"\n", append([]interface{}{time.Now().UTC().Format("2006-01-02T15:04:05.000Z")}, args...)...)
+}
+
+func intAt(config map[string]interface{}, path string, fallback int) int {
+	if value, ok := lookup(config, path); ok {
+		if number, ok := value.(float64); ok {
+			return int(number)
+		}
+	}
+	return fallback
+}
+
+func stringsAt(config map[string]interface{}, path string) []string {
+	value, _ := lookup(config, path)
+	list, _ := value.([]interface{})
+	var out []string
+	for _, item := range list {
+		if text, ok := item.(string); ok {
+			out = append(out, text)
+		}
+	}
+	return out
 }
 
 // merge merges b into a as Consul's config sources merge: objects key by key, anything else replaced.
@@ -288,14 +318,26 @@ func main() {
 		}()
 	}
 
-	mux := http.NewServeMux()
-	mux.HandleFunc("/v1/status/leader", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, `""`) })
-	mux.HandleFunc("/v1/agent/self", func(w http.ResponseWriter, r *http.Request) {
-		json.NewEncoder(w).Encode(map[string]interface{}{"Config": map[string]interface{}{"NodeName": node, "Server": server}})
-	})
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		http.Error(w, "the consul twin does not model "+r.URL.Path, http.StatusNotImplemented)
-	})
+	advertise := stringAt(config, "advertise_addr", bind)
+	datacenter := stringAt(config, "datacenter", "dc1")
+	services := servicesOf(config)
+	services.run()
+	current := func() member {
+		s, checks := services.snapshot()
+		return member{Node: node, Address: advertise, Server: server, Datacenter: datacenter, Services: s, Checks: checks}
+	}
+	expect := 0
+	if server {
+		expect = intAt(config, "bootstrap_expect", 0)
+	}
+	rpcPort := port(config, "server", 8300)
+	agentCluster := newCluster(current(), rpcPort, stringsAt(config, "retry_join"), expect,
+		timingFor(intAt(config, "performance.raft_multiplier", 5)))
+	aclEnabled, _ := boolAt(config, "acl.enabled")
+	mux := &api{
+		cluster: agentCluster, server: server, datacenter: datacenter, aclEnabled: aclEnabled,
+		management: stringAt(config, "acl.tokens.initial_management", ""), local: current,
+	}
 
 	if p := port(config, "http", 8500); p > 0 {
 		for _, address := range addressesOf(config, "http") {
@@ -348,7 +390,7 @@ func main() {
 	serf := []string{"serf_lan"}
 	if server {
 		serf = append(serf, "serf_wan")
-		drain(listen("tcp", bind, port(config, "server", 8300)))
+		go agentCluster.serveInternal(listen("tcp", bind, rpcPort), mux)
 	}
 	for _, name := range serf {
 		fallback := map[string]int{"serf_lan": 8301, "serf_wan": 8302}[name]
@@ -356,6 +398,10 @@ func main() {
 			drain(listen("tcp", bind, p))
 			holdUDP(bind, p)
 		}
+	}
+	go agentCluster.gossip(current)
+	if server {
+		go agentCluster.run()
 	}
 	fmt.Printf("==> Consul twin agent running: node %s, server %v\n", node, server)
 	select {}

@@ -1,0 +1,425 @@
+// The twin's cluster: membership and a leader, as far as the lab observes them. It is not Raft and not Serf; it keeps
+// the rules and times the lab depends on, from their sources at Consul v1.20.2 and hashicorp/raft v1.7:
+//
+//   - Membership: every agent tells each address of retry_join, once a second, who it is and how its checks are
+//     (Serf's gossip, reduced to a push to the servers). A member not heard from for memberFailAfter is failed, and
+//     its node's serfHealth check is critical, as Consul marks a failed member's node (agent/consul/leader.go,
+//     handleFailedMember).
+//   - Bootstrap: a server bootstraps the cluster once it knows bootstrap_expect servers, those servers its peers
+//     (agent/consul/server_serf.go, maybeBootstrap).
+//   - Times: raft_multiplier (performance.raft_multiplier, default 5: agent/consul/config.go DefaultRaftMultiplier)
+//     times raft's defaults (raft config.go DefaultConfig: HeartbeatTimeout and ElectionTimeout 1 s,
+//     LeaderLeaseTimeout 500 ms), as agent/config/builder.go scales them.
+//   - Election: a follower that has not heard from a leader for a random time between HeartbeatTimeout and twice it
+//     (raft util.go randomTimeout) stands in a new term; a server grants one vote per term, never while it has heard
+//     from a leader within HeartbeatTimeout (raft.go requestVote, "rejecting vote request since we have a leader"); a
+//     candidate with a quorum of its peers' votes leads. A leader sends heartbeats every HeartbeatTimeout/10 and steps
+//     down when it has not reached a quorum within LeaderLeaseTimeout (raft.go checkLeaderLease).
+//   - State: the KV store lives with the leader and is copied to the followers with each heartbeat, so a new leader
+//     has it; a write reaches the leader or fails with Consul's "No cluster leader".
+//
+// The agents speak to each other over the server port (8300) with a protocol of the twin's own, plain HTTP: Consul's
+// RPC, its TLS and gossip encryption are not modelled.
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math/rand"
+	"net"
+	"net/http"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+)
+
+const memberFailAfter = 5 * time.Second
+
+type checkState struct {
+	CheckID   string
+	Name      string
+	Status    string
+	Output    string
+	ServiceID string
+}
+
+type serviceState struct {
+	ID      string
+	Service string
+	Tags    []string
+	Port    int
+	Address string
+}
+
+// member is what an agent pushes about itself.
+type member struct {
+	Node       string
+	Address    string
+	Server     bool
+	Datacenter string
+	Services   []serviceState
+	Checks     []checkState
+	seen       time.Time
+}
+
+type kvEntry struct {
+	Key         string
+	Value       []byte
+	Flags       uint64
+	CreateIndex uint64
+	ModifyIndex uint64
+	LockIndex   uint64
+}
+
+// replicated is what the leader copies to its followers.
+type replicated struct {
+	Index uint64
+	KV    map[string]kvEntry
+}
+
+type cluster struct {
+	mu       sync.Mutex
+	changed  *sync.Cond
+	self     member
+	rpcPort  int
+	join     []string
+	expect   int
+	timing   raftTiming
+	members  map[string]*member // by node name; servers only
+	peers    []string           // server addresses once bootstrapped
+	term     uint64
+	votedFor string
+	leader   string // address of the leader, "" when none
+	leading  bool
+	contact  time.Time // last heartbeat from a leader (or a vote granted)
+	timeout  time.Duration
+	acks     map[string]time.Time
+	state    replicated
+	client   *http.Client
+}
+
+type raftTiming struct {
+	heartbeat, election, lease time.Duration
+}
+
+func timingFor(multiplier int) raftTiming {
+	m := time.Duration(multiplier)
+	return raftTiming{heartbeat: m * time.Second, election: m * time.Second, lease: m * 500 * time.Millisecond}
+}
+
+func newCluster(self member, rpcPort int, join []string, expect int, timing raftTiming) *cluster {
+	c := &cluster{
+		self: self, rpcPort: rpcPort, join: join, expect: expect, timing: timing,
+		members: map[string]*member{}, acks: map[string]time.Time{},
+		state:  replicated{Index: 1, KV: map[string]kvEntry{}},
+		client: &http.Client{Timeout: 500 * time.Millisecond},
+	}
+	c.changed = sync.NewCond(&c.mu)
+	c.resetTimeout()
+	return c
+}
+
+func (c *cluster) rpcAddress(address string) string {
+	return net.JoinHostPort(address, strconv.Itoa(c.rpcPort))
+}
+
+func (c *cluster) resetTimeout() {
+	c.contact = time.Now()
+	c.timeout = c.timing.heartbeat + time.Duration(rand.Int63n(int64(c.timing.heartbeat)))
+}
+
+func (c *cluster) post(address, path string, body, reply interface{}) error {
+	raw, _ := json.Marshal(body)
+	response, err := c.client.Post("http://"+c.rpcAddress(address)+path, "application/json", bytes.NewReader(raw))
+	if err != nil {
+		return err
+	}
+	defer response.Body.Close()
+	if response.StatusCode != 200 {
+		return fmt.Errorf("%s answered %d", path, response.StatusCode)
+	}
+	if reply == nil {
+		return nil
+	}
+	return json.NewDecoder(response.Body).Decode(reply)
+}
+
+// gossip pushes this agent to every server it joins, once a second; a server also records itself.
+func (c *cluster) gossip(current func() member) {
+	for {
+		me := current()
+		if me.Server {
+			c.record(me)
+		}
+		for _, address := range c.join {
+			if address == me.Address {
+				continue
+			}
+			go func(address string) {
+				var them member
+				if c.post(address, "/twin/join", me, &them) == nil && me.Server {
+					c.record(them)
+				}
+			}(address)
+		}
+		time.Sleep(time.Second)
+	}
+}
+
+func (c *cluster) record(m member) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	m.seen = time.Now()
+	c.members[m.Node] = &m
+	if c.self.Server && c.peers == nil {
+		var servers []string
+		for _, known := range c.members {
+			if known.Server && time.Since(known.seen) < memberFailAfter {
+				servers = append(servers, known.Address)
+			}
+		}
+		if len(servers) >= c.expect && c.expect > 0 {
+			sort.Strings(servers)
+			c.peers = servers
+			c.resetTimeout()
+			logf("agent: bootstrapping the cluster with %d servers: %v", len(servers), servers)
+		}
+	}
+	c.changed.Broadcast()
+}
+
+func (c *cluster) quorum() int { return len(c.peers)/2 + 1 }
+
+// run is a server's Raft loop: elections when no leader is heard from, heartbeats and the lease when leading.
+func (c *cluster) run() {
+	tick := time.NewTicker(c.timing.heartbeat / 10)
+	leaseCheck := time.Now()
+	for range tick.C {
+		c.mu.Lock()
+		if c.peers == nil {
+			c.mu.Unlock()
+			continue
+		}
+		if c.leading {
+			c.mu.Unlock()
+			c.heartbeat()
+			c.mu.Lock()
+			if time.Since(leaseCheck) >= c.timing.lease {
+				leaseCheck = time.Now()
+				contacted := 1
+				for _, peer := range c.peers {
+					if peer != c.self.Address && time.Since(c.acks[peer]) < c.timing.lease {
+						contacted++
+					}
+				}
+				if contacted < c.quorum() {
+					logf("raft: failed to contact quorum of nodes, stepping down")
+					c.leading, c.leader = false, ""
+					c.resetTimeout()
+					c.changed.Broadcast()
+				}
+			}
+			c.mu.Unlock()
+			continue
+		}
+		if time.Since(c.contact) < c.timeout {
+			c.mu.Unlock()
+			continue
+		}
+		c.term++
+		c.votedFor = c.self.Address
+		c.leader = ""
+		term, peers := c.term, append([]string(nil), c.peers...)
+		c.resetTimeout()
+		c.mu.Unlock()
+		logf("raft: entering candidate state: term %d", term)
+		votes := 1
+		var wait sync.WaitGroup
+		var count sync.Mutex
+		for _, peer := range peers {
+			if peer == c.self.Address {
+				continue
+			}
+			wait.Add(1)
+			go func(peer string) {
+				defer wait.Done()
+				var reply struct {
+					Term    uint64
+					Granted bool
+				}
+				if c.post(peer, "/twin/vote", map[string]interface{}{"Term": term, "Candidate": c.self.Address}, &reply) == nil {
+					count.Lock()
+					if reply.Granted {
+						votes++
+					}
+					count.Unlock()
+					c.observeTerm(reply.Term)
+				}
+			}(peer)
+		}
+		wait.Wait()
+		c.mu.Lock()
+		if c.term == term && votes >= c.quorum() {
+			c.leading, c.leader = true, c.self.Address
+			c.acks = map[string]time.Time{}
+			for _, peer := range c.peers {
+				c.acks[peer] = time.Now()
+			}
+			leaseCheck = time.Now()
+			logf("raft: election won: term %d, votes %d", term, votes)
+			c.changed.Broadcast()
+		}
+		c.mu.Unlock()
+	}
+}
+
+func (c *cluster) observeTerm(term uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if term > c.term {
+		c.term, c.votedFor = term, ""
+		if c.leading {
+			logf("raft: a newer term %d; stepping down", term)
+		}
+		c.leading = false
+	}
+}
+
+func (c *cluster) heartbeat() {
+	c.mu.Lock()
+	request := map[string]interface{}{"Term": c.term, "Leader": c.self.Address, "Peers": c.peers, "State": c.state}
+	peers := append([]string(nil), c.peers...)
+	c.mu.Unlock()
+	for _, peer := range peers {
+		if peer == c.self.Address {
+			continue
+		}
+		go func(peer string) {
+			var reply struct {
+				Term    uint64
+				Success bool
+			}
+			if c.post(peer, "/twin/append", request, &reply) == nil {
+				c.observeTerm(reply.Term)
+				if reply.Success {
+					c.mu.Lock()
+					c.acks[peer] = time.Now()
+					c.mu.Unlock()
+				}
+			}
+		}(peer)
+	}
+}
+
+// serveInternal answers other agents on the server port.
+func (c *cluster) serveInternal(listener net.Listener, api *api) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/twin/acl", func(w http.ResponseWriter, r *http.Request) {
+		var request struct{ Token string }
+		json.NewDecoder(r.Body).Decode(&request)
+		status, message := api.decide(request.Token)
+		json.NewEncoder(w).Encode(map[string]interface{}{"Status": status, "Message": message})
+	})
+	mux.HandleFunc("/twin/join", func(w http.ResponseWriter, r *http.Request) {
+		var m member
+		if json.NewDecoder(r.Body).Decode(&m) != nil {
+			http.Error(w, "bad member", 400)
+			return
+		}
+		c.record(m)
+		c.mu.Lock()
+		self := c.members[c.self.Node]
+		c.mu.Unlock()
+		if self == nil {
+			self = &c.self
+		}
+		json.NewEncoder(w).Encode(self)
+	})
+	mux.HandleFunc("/twin/vote", func(w http.ResponseWriter, r *http.Request) {
+		var request struct {
+			Term      uint64
+			Candidate string
+		}
+		json.NewDecoder(r.Body).Decode(&request)
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		granted := false
+		switch {
+		case request.Term < c.term:
+		case c.leader != "" && c.leader != request.Candidate && time.Since(c.contact) < c.timing.heartbeat:
+			// raft.go requestVote: a server that hears from its leader does not help depose it.
+		default:
+			if request.Term > c.term {
+				c.term, c.votedFor, c.leading = request.Term, "", false
+			}
+			if c.votedFor == "" || c.votedFor == request.Candidate {
+				c.votedFor, granted = request.Candidate, true
+				c.resetTimeout()
+			}
+		}
+		json.NewEncoder(w).Encode(map[string]interface{}{"Term": c.term, "Granted": granted})
+	})
+	mux.HandleFunc("/twin/append", func(w http.ResponseWriter, r *http.Request) {
+		var request struct {
+			Term   uint64
+			Leader string
+			Peers  []string
+			State  replicated
+		}
+		json.NewDecoder(r.Body).Decode(&request)
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if request.Term < c.term {
+			json.NewEncoder(w).Encode(map[string]interface{}{"Term": c.term, "Success": false})
+			return
+		}
+		if c.leader != request.Leader {
+			logf("raft: a leader: %s, term %d", request.Leader, request.Term)
+		}
+		c.term, c.leading, c.leader = request.Term, false, request.Leader
+		if c.peers == nil {
+			c.peers = request.Peers
+		}
+		if request.State.Index >= c.state.Index {
+			c.state = request.State
+			if c.state.KV == nil {
+				c.state.KV = map[string]kvEntry{}
+			}
+		}
+		c.resetTimeout()
+		c.changed.Broadcast()
+		json.NewEncoder(w).Encode(map[string]interface{}{"Term": c.term, "Success": true})
+	})
+	// A client's or a follower's API request, answered here as this server would answer its own.
+	mux.Handle("/v1/", api)
+	http.Serve(listener, mux)
+}
+
+// leaderView is what this server knows of the leader: its address, "" when none.
+func (c *cluster) leaderView() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.leading {
+		return c.self.Address
+	}
+	if c.leader != "" && time.Since(c.contact) < c.timing.heartbeat {
+		return c.leader
+	}
+	return ""
+}
+
+// liveMembers are the members as Serf would report them, each with its status: alive (1) or failed (4).
+func (c *cluster) liveMembers() []member {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []member
+	for _, m := range c.members {
+		out = append(out, *m)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Node < out[j].Node })
+	return out
+}
+
+func (c *cluster) failed(m member) bool { return time.Since(m.seen) >= memberFailAfter }
