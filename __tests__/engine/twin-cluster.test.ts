@@ -1,59 +1,49 @@
 /**
- * The twin lab's cluster on one engine: the article's six nodes, each its namespace and agent container as
- * synthesized, with its rendered config dir and TLS files, and the Consul twin where the image has `consul`
- * (consul-twin/cluster.go: membership, bootstrap_expect, elections and the leader's lease at Consul's times). The
- * cluster stack's own leader gate, run as its provisioner declares it, waits for the leader through the published
- * HTTPS API; the leader's loss elects another within Consul's election times, and with two servers lost there is none.
+ * The twin lab's cluster on one engine, applied from the synthesized cluster stack by the twin's apply
+ * (twin-apply.ts): every node's namespace and agent container as synthesized, its uploads as Terraform evaluates them
+ * with this run's secrets, the twin consul image (its entrypoint's chown and drop to the consul user) with the Consul
+ * twin inside. Then the stack's own deploy-time scripts, as their provisioners declare them: the leader gate through
+ * the published HTTPS API, and the ACL bootstrap, after which each node's token registers its services and the load
+ * balancers' maintenance watch runs the real handler with its own token. The leader's loss elects another within
+ * Consul's election times, and with two servers lost there is none.
  */
-import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, symlinkSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { type Lab } from "../../topology";
-import { PROJECT_ROOT } from "../tools/synth";
-import { docker, dockerOk, removeLab, synthesizedCluster, uniqueLab } from "./engine";
-import { agentFiles, httpsGet, onEngine, type Pod, runningOrLogs, runPod, twinFolder } from "./twin";
+import { docker, dockerOk, removeLab, uniqueLab } from "./engine";
+import { httpsGet } from "./twin";
+import { applyContainers, prepareTwin, runProvisioner, type Twin } from "./twin-apply";
 
-jest.setTimeout(240_000);
+jest.setTimeout(300_000);
 
-/** The management token of TEST_AGENT_SECRETS, which the rendered secrets.json carries. */
-const MANAGEMENT_TOKEN = "MANAGEMENT-TOKEN";
-
-let engineLab: Awaited<ReturnType<typeof uniqueLab>>;
-let lab: Lab;
-let cluster: ReturnType<typeof synthesizedCluster>;
-let tlsDir: string;
-const pods: Record<string, Pod> = {};
-let agentsStarted = 0;
+let name: string;
+let twin: Twin;
+let appliedAt = 0;
 
 beforeAll(async () => {
-  engineLab = await uniqueLab();
-  ({ lab, cluster } = onEngine(engineLab.topologyFile, engineLab.input));
-  tlsDir = mkdtempSync(join(tmpdir(), "consul-twin-tls-"));
-  const twin = twinFolder();
-  agentsStarted = Date.now();
-  for (const node of lab.nodes)
-    pods[node.name] = runPod(cluster, lab, node.name, agentFiles(lab, node.name, tlsDir), twin);
-  for (const pod of Object.values(pods)) expect(await runningOrLogs(pod.agent)).toBe("running");
+  const engineLab = await uniqueLab();
+  name = engineLab.name;
+  twin = prepareTwin(engineLab.topologyFile);
+  appliedAt = Date.now();
+  applyContainers(twin, { roles: ["netns", "agent"] });
 });
 
 afterAll(() => {
-  if (engineLab) removeLab(engineLab.name);
+  if (name) removeLab(name);
 });
 
-/** The leader as an agent's own loopback API answers it (BusyBox's wget in the node's namespace container). */
-function leaderSeenFrom(node: string): string {
-  const asked = docker([
-    "exec",
-    pods[node].namespace,
-    "wget",
-    "-q",
-    "-O",
-    "-",
-    "http://127.0.0.1:8500/v1/status/leader",
-  ]);
-  return asked.status === 0 ? JSON.parse(asked.stdout) : `no answer: ${asked.stderr.trim()}`;
+const namespaceOf = (node: string) => twin.lab.dockerName(node, "net");
+
+/** A GET of an agent's own loopback API from its node's namespace container (BusyBox's wget); status and body. */
+function askFrom(node: string, path: string, token?: string): { ok: boolean; body: string } {
+  const header = token ? ["--header", `X-Consul-Token: ${token}`] : [];
+  const asked = docker(["exec", namespaceOf(node), "wget", "-q", "-O", "-", ...header, `http://127.0.0.1:8500${path}`]);
+  return { ok: asked.status === 0, body: asked.status === 0 ? asked.stdout : asked.stderr.trim() };
 }
+
+const leaderSeenFrom = (node: string): string => {
+  const asked = askFrom(node, "/v1/status/leader");
+  return asked.ok ? JSON.parse(asked.body) : `no answer: ${asked.body}`;
+};
 
 async function waitFor<T>(
   what: string,
@@ -65,65 +55,64 @@ async function waitFor<T>(
     const value = probe();
     if (value !== undefined) return { value, after: (Date.now() - started) / 1000 };
     if (Date.now() - started > seconds * 1000) throw new Error(`${what}: not within ${seconds} s`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await new Promise((resolve) => setTimeout(resolve, 250));
   }
 }
 
 const serverAddress = (leader: string) => leader.replace(/:8300$/, "");
-const nodeAt = (address: string) => lab.nodes.find((node) => node.address === address)!.name;
+const nodeAt = (address: string) => twin.lab.nodes.find((node) => node.address === address)!.name;
+const servers = () => twin.lab.nodes.filter((node) => node.role === "server");
 
-describe("the twin lab's cluster on one engine", () => {
-  it("passes the cluster stack's leader gate, run as its provisioner declares it, through the published API", () => {
-    const json = JSON.parse(readFileSync(join(cluster.outdir, "stacks", "cluster", "cdk.tf.json"), "utf8"));
-    const gates = Object.values<any>(json.resource.terraform_data).filter((resource) =>
-      JSON.stringify(resource.provisioner ?? []).includes("wait-for-leader"),
-    );
-    expect(gates).toHaveLength(1);
-    const exec = gates[0].provisioner.find((step: any) => step["local-exec"])["local-exec"];
-    // The stack's directory as Terraform runs it, three levels below a root with the project's scripts, and the lab
-    // CA's link the stack declares (secret-variables.ts) pointing at this run's CA.
-    const root = mkdtempSync(join(tmpdir(), "consul-twin-root-"));
-    const stackDir = join(root, "cdktf.out", "stacks", "cluster");
-    mkdirSync(stackDir, { recursive: true });
-    symlinkSync(join(PROJECT_ROOT, "scripts"), join(root, "scripts"));
-    symlinkSync(join(tlsDir, "ca.pem"), join(stackDir, "lab-ca.pem"));
-    // As Terraform's local-exec runs it: `/bin/sh -c`, its own environment and the provisioner's
-    // (internal/builtin/provisioners/local-exec/resource_provisioner.go at v1.11.0, lines 122 and 148).
-    const gate = spawnSync("/bin/sh", ["-c", exec.command], {
-      cwd: stackDir,
-      encoding: "utf8",
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...exec.environment },
-      timeout: 200_000,
-    });
-    expect(gate.stderr).toBe("");
-    expect(gate.status).toBe(0);
-    const servers = lab.nodes.filter((node) => node.role === "server").map((node) => node.address);
-    const leader = /wait-for-leader: leader (\S+) after (\d+) s/.exec(gate.stdout);
-    expect(servers).toContain(serverAddress(leader![1]));
-    console.log(
-      `twin timing: first leader within ${((Date.now() - agentsStarted) / 1000).toFixed(1)} s of the first agent's start`,
-    );
+describe("the twin lab's cluster on one engine, applied from the synthesized stack", () => {
+  it("runs each agent as the consul user, its data volume chowned by the image's entrypoint", () => {
+    for (const node of twin.lab.nodes) {
+      const agent = twin.lab.dockerName(node.name);
+      expect(dockerOk(["exec", agent, "stat", "-c", "%U:%G", "/consul/data"]).trim()).toBe("consul:consul");
+      expect(dockerOk(["exec", agent, "sh", "-c", "cat /proc/1/status | grep ^Uid"]).split(/\s+/)[1]).toBe("100");
+    }
   });
 
-  it("answers peers and the catalog through the published HTTPS API, with the lab's CA and management token", async () => {
-    const ca = readFileSync(join(tlsDir, "ca.pem"), "utf8");
-    const port = lab.topology.publish.httpPort;
-    const peers = await httpsGet(port, ca, lab.serverTlsName, "/v1/status/peers");
-    const servers = lab.nodes.filter((node) => node.role === "server").map((node) => `${node.address}:8300`);
-    expect(peers).toBe(`200 ${JSON.stringify([...servers].sort())}`);
-    // Every node joins within a few of its pushes.
-    const { value: nodes } = await waitFor("six nodes in the catalog", 20, () => {
-      const body = dockerOkJson(`/v1/catalog/nodes`);
-      return body.length === lab.nodes.length ? body : undefined;
+  it("passes the cluster stack's leader gate, run as its provisioner declares it, through the published API", () => {
+    const gate = runProvisioner(twin, "wait-for-leader.mjs");
+    expect(gate.stderr).toBe("");
+    expect(gate.status).toBe(0);
+    const leader = /wait-for-leader: leader (\S+) after (\d+) s/.exec(gate.stdout);
+    expect(servers().map((node) => node.address)).toContain(serverAddress(leader![1]));
+    console.log(`twin timing: first leader ${((Date.now() - appliedAt) / 1000).toFixed(1)} s after the apply began`);
+  });
+
+  it("applies the ACL plan with the stack's bootstrap, after which each node's token registers its services", async () => {
+    const bootstrap = runProvisioner(twin, "acl-bootstrap.mjs");
+    expect(bootstrap.stderr).toBe("");
+    expect(bootstrap.status).toBe(0);
+    expect(bootstrap.stdout).toContain("acl-bootstrap: anonymous token: no policy");
+    const ca = readFileSync(join(twin.tlsDir, "ca.pem"), "utf8");
+    const port = twin.lab.topology.publish.httpPort;
+    // Every node's services, each registered with its own node's token.
+    const wanted = [...new Set(["consul", ...twin.lab.nodes.flatMap((node) => servicesOf(node.name))])].sort();
+    const { value: registered } = await waitFor("every node's service in the catalog", 30, () => {
+      const asked = askFrom("dev1004", "/v1/catalog/services", twin.managementToken);
+      const names = asked.ok ? Object.keys(JSON.parse(asked.body)).sort() : [];
+      return wanted.every((service) => names.includes(service)) ? names : undefined;
     });
-    expect(nodes.map((node: any) => node.Node).sort()).toEqual(lab.nodes.map((node) => node.name).sort());
-    // Without the token: refused, as under default_policy deny.
-    expect(await httpsGet(port, ca, lab.serverTlsName, "/v1/catalog/nodes")).toMatch(/^403 Permission denied/);
+    expect(registered).toEqual(wanted);
+    // The anonymous token reads nothing: the published API without a token is refused.
+    expect(await httpsGet(port, ca, twin.lab.serverTlsName, "/v1/kv/web?recurse")).toMatch(/^(403|404)/);
+  });
+
+  it("runs the load balancers' maintenance watch with the real handler, which sets the flag with its own token", async () => {
+    // No app server runs in this twin yet: the site's instances are critical, so the handler sets maintenance on.
+    const key = "web/test.hoge.dev.jp/maintenance/key";
+    const { value } = await waitFor("the maintenance flag", 60, () => {
+      const asked = askFrom("dev1004", `/v1/kv/${key}?raw`, twin.managementToken);
+      return asked.ok ? asked.body : undefined;
+    });
+    expect(value).toBe("on");
   });
 
   it("elects another leader within Consul's election times when the leader's agent stops, and none without a quorum", async () => {
     const first = serverAddress(leaderSeenFrom("dev1004"));
-    dockerOk(["stop", "--time", "1", lab.dockerName(nodeAt(first))]);
+    dockerOk(["stop", "--time", "1", twin.lab.dockerName(nodeAt(first))]);
     const stopped = Date.now();
     const { value: second } = await waitFor("a new leader", 40, () => {
       const seen = leaderSeenFrom("dev1004");
@@ -135,41 +124,21 @@ describe("the twin lab's cluster on one engine", () => {
     expect(electedAfter).toBeGreaterThanOrEqual(4);
     expect(electedAfter).toBeLessThan(25);
 
-    // A second server lost: no quorum, and a KV read says so as Consul does.
-    dockerOk(["stop", "--time", "1", lab.dockerName(nodeAt(second))]);
+    dockerOk(["stop", "--time", "1", twin.lab.dockerName(nodeAt(second))]);
     const { after } = await waitFor("no leader", 30, () => (leaderSeenFrom("dev1004") === "" ? true : undefined));
     console.log(`twin timing: quorum lost -> no leader in ${after.toFixed(1)} s`);
-    const read = docker([
-      "exec",
-      pods.dev1004.namespace,
-      "wget",
-      "-q",
-      "-O",
-      "-",
-      "--header",
-      `X-Consul-Token: ${MANAGEMENT_TOKEN}`,
-      "http://127.0.0.1:8500/v1/kv/web/test.hoge.dev.jp/maintenance/key",
-    ]);
-    expect(read.stderr).toContain("500 Internal Server Error");
+    const read = askFrom("dev1004", "/v1/kv/web/test.hoge.dev.jp/maintenance/key", twin.managementToken);
+    expect(read.body).toContain("500 Internal Server Error");
 
-    // Both back: a leader again.
-    for (const address of [first, second]) dockerOk(["start", lab.dockerName(nodeAt(address))]);
+    for (const address of [first, second]) dockerOk(["start", twin.lab.dockerName(nodeAt(address))]);
     await waitFor("a leader again", 40, () => (leaderSeenFrom("dev1004").includes(":8300") ? true : undefined));
   });
 });
 
-/** A GET of the cluster's API from dev1004's namespace, with the management token; its JSON. */
-function dockerOkJson(path: string): any {
-  const out = dockerOk([
-    "exec",
-    pods.dev1004.namespace,
-    "wget",
-    "-q",
-    "-O",
-    "-",
-    "--header",
-    `X-Consul-Token: ${MANAGEMENT_TOKEN}`,
-    `http://127.0.0.1:8500${path}`,
-  ]);
-  return JSON.parse(out);
+/** The services a node's agent registers, by name, from its rendered definition. */
+function servicesOf(node: string): string[] {
+  const upload = (Object.values(twin.stack.resource.docker_container) as any[])
+    .find((container) => container.name === twin.lab.dockerName(node))
+    .upload.find((file: any) => file.file === "/consul/config/agent.json");
+  return (JSON.parse(upload.content).services ?? []).map((service: any) => service.name);
 }

@@ -1,9 +1,9 @@
 // The HTTP API the lab uses, answered as Consul 1.20 answers it (agent/http_register.go for the paths; the shapes of
-// api/*.go): status, operator raft configuration, members, catalog, health and KV with blocking queries and
-// X-Consul-Index. A client agent forwards what it cannot answer itself to a server, and a follower forwards to the
-// leader, as Consul's RPC does for a default-consistency read and for every write (agent/consul/rpc.go, forward).
-// With ACLs enabled the initial management token may do everything; any other token is refused with Consul's "ACL not
-// found" (the policies of other tokens are not modelled). Every other path answers 501 naming the twin.
+// api/*.go): status, operator raft configuration, members, catalog, health, KV with blocking queries and
+// X-Consul-Index, and the ACL endpoints the lab's bootstrap calls. A client agent forwards what it cannot answer
+// itself to a server, and a follower forwards to the leader, as Consul's RPC does for a default-consistency read and
+// for every write (agent/consul/rpc.go, forward). ACLs as acl.go describes. Every other path answers 501 naming the
+// twin.
 package main
 
 import (
@@ -23,8 +23,6 @@ type api struct {
 	cluster    *cluster
 	server     bool
 	datacenter string
-	aclEnabled bool
-	management string
 	local      func() member
 
 	catalog        sync.Mutex
@@ -54,87 +52,126 @@ func writeJSON(w http.ResponseWriter, index uint64, value interface{}) {
 }
 
 func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	path := r.URL.Path
+	path, get := r.URL.Path, r.Method == "GET"
 	switch {
-	case path == "/v1/status/leader" && r.Method == "GET":
+	case path == "/v1/status/leader" && get:
 		a.viaServer(w, r, func() { a.statusLeader(w) })
-	case path == "/v1/status/peers" && r.Method == "GET":
+	case path == "/v1/status/peers" && get:
 		a.viaServer(w, r, func() { a.statusPeers(w) })
-	case path == "/v1/agent/self" && r.Method == "GET":
-		if a.allowed(w, r) {
-			me := a.local()
+	case path == "/v1/agent/self" && get:
+		me := a.local()
+		if a.check(w, r, "agent", me.Node, "read") {
 			writeJSON(w, 0, map[string]interface{}{
 				"Config": map[string]interface{}{"NodeName": me.Node, "Server": me.Server, "Datacenter": a.datacenter},
 				"Member": map[string]interface{}{"Name": me.Node, "Addr": me.Address, "Status": 1},
 			})
 		}
-	case path == "/v1/agent/members" && r.Method == "GET":
-		a.authorizedViaServer(w, r, func() { a.members(w) })
-	case path == "/v1/operator/raft/configuration" && r.Method == "GET":
-		a.authorizedViaLeader(w, r, func() { a.raftConfiguration(w) })
-	case path == "/v1/catalog/nodes" && r.Method == "GET":
-		a.authorizedViaLeader(w, r, func() { a.catalogNodes(w) })
-	case path == "/v1/catalog/services" && r.Method == "GET":
-		a.authorizedViaLeader(w, r, func() { a.catalogServices(w) })
-	case strings.HasPrefix(path, "/v1/catalog/service/") && r.Method == "GET":
-		a.authorizedViaLeader(w, r, func() { a.health(w, r, strings.TrimPrefix(path, "/v1/catalog/service/"), true) })
-	case strings.HasPrefix(path, "/v1/health/service/") && r.Method == "GET":
-		a.authorizedViaLeader(w, r, func() { a.health(w, r, strings.TrimPrefix(path, "/v1/health/service/"), false) })
+	case path == "/v1/agent/members" && get:
+		a.viaServer(w, r, func() { a.withAuthorizer(w, r, func(z *authorizer) { a.members(w, z) }) })
+	case path == "/v1/operator/raft/configuration" && get:
+		a.onLeader(w, r, func(z *authorizer) {
+			if a.require(w, z, "operator", "", "read") {
+				a.raftConfiguration(w)
+			}
+		})
+	case path == "/v1/catalog/nodes" && get:
+		a.onLeader(w, r, func(z *authorizer) { a.catalogNodes(w, z) })
+	case path == "/v1/catalog/services" && get:
+		a.onLeader(w, r, func(z *authorizer) { a.catalogServices(w, z) })
+	case strings.HasPrefix(path, "/v1/catalog/service/") && get:
+		a.onLeader(w, r, func(z *authorizer) { a.health(w, r, z, strings.TrimPrefix(path, "/v1/catalog/service/"), true) })
+	case strings.HasPrefix(path, "/v1/health/service/") && get:
+		a.onLeader(w, r, func(z *authorizer) { a.health(w, r, z, strings.TrimPrefix(path, "/v1/health/service/"), false) })
 	case strings.HasPrefix(path, "/v1/kv/"):
-		a.authorizedViaLeader(w, r, func() { a.kv(w, r, strings.TrimPrefix(path, "/v1/kv/")) })
+		a.onLeader(w, r, func(z *authorizer) { a.kv(w, r, z, strings.TrimPrefix(path, "/v1/kv/")) })
+	case strings.HasPrefix(path, "/v1/acl/"):
+		a.onLeader(w, r, func(z *authorizer) { a.acl(w, r, z, strings.TrimPrefix(path, "/v1/acl/")) })
 	default:
 		http.Error(w, fmt.Sprintf("the consul twin does not model %s %s", r.Method, path), http.StatusNotImplemented)
 	}
 }
 
-// allowed applies the ACL rule the twin models: with ACLs on, only the initial management token. A server decides; a
-// client asks a server, as a client agent resolves tokens through the servers (agent/consul/acl_client.go).
-func (a *api) allowed(w http.ResponseWriter, r *http.Request) bool {
-	if !a.aclEnabled {
-		return true
+// authorizerFor is the request's token's authorizer from this server's ACL state; nil with ACLs off.
+func (a *api) authorizerFor(token string) (*authorizer, int, string) {
+	c := a.cluster
+	if !c.aclEnabled {
+		return &authorizer{management: true}, http.StatusOK, ""
 	}
-	status, message := a.decide(tokenOf(r))
-	if status == http.StatusOK {
-		return true
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if z := c.state.authorize(token, c.defaultAllow); z != nil {
+		return z, http.StatusOK, ""
 	}
-	http.Error(w, message, status)
-	return false
+	return nil, http.StatusForbidden, "ACL not found"
 }
 
-func (a *api) decide(token string) (int, string) {
+// decide answers whether a token may do one thing: on a server from its ACL state, on a client by asking a server,
+// as a client agent resolves tokens through the servers (agent/consul/acl_client.go).
+func (a *api) decide(token, kind, name, need string) (int, string) {
 	if !a.server {
 		for _, address := range a.cluster.join {
 			var verdict struct {
 				Status  int
 				Message string
 			}
-			if a.cluster.post(address, "/twin/acl", map[string]string{"Token": token}, &verdict) == nil {
+			request := map[string]string{"Token": token, "Kind": kind, "Name": name, "Need": need}
+			if a.cluster.post(address, "/twin/acl", request, &verdict) == nil {
 				return verdict.Status, verdict.Message
 			}
 		}
 		return http.StatusInternalServerError, "No known Consul servers"
 	}
-	switch {
-	case token != "" && token == a.management:
-		return http.StatusOK, ""
-	case token == "":
-		// Anonymous under default_policy "deny"; the twin does not model what Consul filters instead of refusing.
-		return http.StatusForbidden, "Permission denied: anonymous token lacks permission (the consul twin models only the initial management token)"
-	default:
-		return http.StatusForbidden, "ACL not found"
+	z, status, message := a.authorizerFor(token)
+	if z == nil {
+		return status, message
 	}
+	if !z.allows(kind, name, need) {
+		return http.StatusForbidden, z.denied(kind, name, need)
+	}
+	return http.StatusOK, ""
+}
+
+// check refuses the request unless its token may do one thing, answering 403 as Consul does.
+func (a *api) check(w http.ResponseWriter, r *http.Request, kind, name, need string) bool {
+	status, message := a.decide(tokenOf(r), kind, name, need)
+	if status != http.StatusOK {
+		http.Error(w, message, status)
+		return false
+	}
+	return true
+}
+
+func (a *api) require(w http.ResponseWriter, z *authorizer, kind, name, need string) bool {
+	if z.allows(kind, name, need) {
+		return true
+	}
+	http.Error(w, z.denied(kind, name, need), http.StatusForbidden)
+	return false
+}
+
+func (a *api) withAuthorizer(w http.ResponseWriter, r *http.Request, answer func(*authorizer)) {
+	z, status, message := a.authorizerFor(tokenOf(r))
+	if z == nil {
+		http.Error(w, message, status)
+		return
+	}
+	answer(z)
 }
 
 // proxy sends the request on to an agent's server port and copies the answer back.
-func (a *api) proxy(w http.ResponseWriter, r *http.Request, address string) bool {
+func (a *api) proxy(w http.ResponseWriter, r *http.Request, address string, extra string) bool {
 	target := "http://" + a.cluster.rpcAddress(address) + r.URL.RequestURI()
 	body, _ := io.ReadAll(r.Body)
 	request, _ := http.NewRequest(r.Method, target, strings.NewReader(string(body)))
 	request.Header = r.Header.Clone()
 	request.Header.Set(forwardedHeader, "1")
+	if extra != "" {
+		request.Header.Set(extra, "1")
+	}
 	// A blocking query may wait up to its own wait time (Consul's maximum is 10 minutes).
 	response, err := (&http.Client{Timeout: 11 * time.Minute}).Do(request)
 	if err != nil {
+		r.Body = io.NopCloser(strings.NewReader(string(body)))
 		return false
 	}
 	defer response.Body.Close()
@@ -153,7 +190,7 @@ func (a *api) viaServer(w http.ResponseWriter, r *http.Request, answer func()) {
 		return
 	}
 	for _, address := range a.cluster.join {
-		if a.proxy(w, r, address) {
+		if a.proxy(w, r, address, "") {
 			return
 		}
 	}
@@ -161,29 +198,18 @@ func (a *api) viaServer(w http.ResponseWriter, r *http.Request, answer func()) {
 	http.Error(w, "No known Consul servers", http.StatusInternalServerError)
 }
 
-func (a *api) authorizedViaServer(w http.ResponseWriter, r *http.Request, answer func()) {
-	if a.allowed(w, r) {
-		a.viaServer(w, r, answer)
-	}
-}
-
-// authorizedViaLeader answers on the leader; a follower forwards, and without a leader Consul says so.
-func (a *api) authorizedViaLeader(w http.ResponseWriter, r *http.Request, answer func()) {
-	if !a.allowed(w, r) {
-		return
-	}
+// onLeader answers on the leader with the token's authorizer; a follower forwards, and without a leader Consul says
+// so.
+func (a *api) onLeader(w http.ResponseWriter, r *http.Request, answer func(*authorizer)) {
 	a.viaServer(w, r, func() {
 		leader := a.cluster.leaderView()
 		switch {
 		case leader == a.cluster.self.Address:
-			answer()
-		case leader == "":
-			http.Error(w, "No cluster leader", http.StatusInternalServerError)
-		case r.Header.Get(forwardedHeader+"-Leader") != "":
+			a.withAuthorizer(w, r, answer)
+		case leader == "" || r.Header.Get(forwardedHeader+"-Leader") != "":
 			http.Error(w, "No cluster leader", http.StatusInternalServerError)
 		default:
-			r.Header.Set(forwardedHeader+"-Leader", "1")
-			if !a.proxy(w, r, leader) {
+			if !a.proxy(w, r, leader, forwardedHeader+"-Leader") {
 				http.Error(w, "No cluster leader", http.StatusInternalServerError)
 			}
 		}
@@ -208,9 +234,12 @@ func (a *api) statusPeers(w http.ResponseWriter) {
 	writeJSON(w, 0, peers)
 }
 
-func (a *api) members(w http.ResponseWriter) {
-	var out []map[string]interface{}
+func (a *api) members(w http.ResponseWriter, z *authorizer) {
+	out := []map[string]interface{}{}
 	for _, m := range a.cluster.liveMembers() {
+		if !z.allows("node", m.Node, "read") {
+			continue
+		}
 		status, role := 1, "node"
 		if a.cluster.failed(m) {
 			status = 4
@@ -246,9 +275,37 @@ func (a *api) raftConfiguration(w http.ResponseWriter) {
 	writeJSON(w, index, map[string]interface{}{"Servers": servers, "Index": index})
 }
 
+// registered is the catalog as the leader keeps it: every live or failed member's node (the leader registers Serf's
+// members itself, agent/consul/leader.go reconcileMember), and the services its agent's token may register
+// (service:write; agent/consul/catalog_endpoint.go vetRegisterWithACL). The twin decides at each read; Consul's agent
+// tries a blocked registration again every 15 s.
+func (a *api) registered() []member {
+	members := a.cluster.liveMembers()
+	for i := range members {
+		m := &members[i]
+		z, _, _ := a.authorizerFor(m.ServiceToken)
+		var services []serviceState
+		allowed := map[string]bool{}
+		for _, s := range m.Services {
+			if z != nil && z.allows("service", s.Service, "write") {
+				services = append(services, s)
+				allowed[s.ID] = true
+			}
+		}
+		var checks []checkState
+		for _, check := range m.Checks {
+			if allowed[check.ServiceID] {
+				checks = append(checks, check)
+			}
+		}
+		m.Services, m.Checks = services, checks
+	}
+	return members
+}
+
 // catalogIndex stands for Consul's raft index of the catalog: it grows whenever what the catalog shows changes.
 func (a *api) catalogIndex(members []member) uint64 {
-	raw, _ := json.Marshal(a.healthEntries(members, "", false))
+	raw, _ := json.Marshal(a.healthEntries(members, &authorizer{management: true}, "", false))
 	a.catalog.Lock()
 	defer a.catalog.Unlock()
 	if string(raw) != a.catalogSeen {
@@ -258,10 +315,13 @@ func (a *api) catalogIndex(members []member) uint64 {
 	return a.catalogCounter
 }
 
-func (a *api) catalogNodes(w http.ResponseWriter) {
-	members := a.cluster.liveMembers()
-	var out []map[string]interface{}
+func (a *api) catalogNodes(w http.ResponseWriter, z *authorizer) {
+	members := a.registered()
+	out := []map[string]interface{}{}
 	for _, m := range members {
+		if !z.allows("node", m.Node, "read") {
+			continue
+		}
 		out = append(out, map[string]interface{}{
 			"Node": m.Node, "Address": m.Address, "Datacenter": m.Datacenter,
 			"TaggedAddresses": map[string]string{"lan": m.Address, "wan": m.Address}, "Meta": map[string]string{},
@@ -270,18 +330,24 @@ func (a *api) catalogNodes(w http.ResponseWriter) {
 	writeJSON(w, a.catalogIndex(members), out)
 }
 
-func (a *api) catalogServices(w http.ResponseWriter) {
-	members := a.cluster.liveMembers()
+func (a *api) catalogServices(w http.ResponseWriter, z *authorizer) {
+	members := a.registered()
 	services := map[string][]string{}
+	add := func(name string, tags []string) {
+		if !z.allows("service", name, "read") {
+			return
+		}
+		if _, ok := services[name]; !ok {
+			services[name] = []string{}
+		}
+		services[name] = append(services[name], tags...)
+	}
 	for _, m := range members {
 		if m.Server {
-			services["consul"] = []string{}
+			add("consul", nil)
 		}
 		for _, s := range m.Services {
-			if _, ok := services[s.Service]; !ok {
-				services[s.Service] = []string{}
-			}
-			services[s.Service] = append(services[s.Service], s.Tags...)
+			add(s.Service, s.Tags)
 		}
 	}
 	for name, tags := range services {
@@ -297,11 +363,14 @@ func (a *api) catalogServices(w http.ResponseWriter) {
 	writeJSON(w, a.catalogIndex(members), services)
 }
 
-// healthEntries are /v1/health/service's entries: a failed member's checks are as it last reported them, and its
-// serfHealth critical.
-func (a *api) healthEntries(members []member, service string, passingOnly bool) []map[string]interface{} {
+// healthEntries are /v1/health/service's entries the token may read (node:read and service:read): a failed member's
+// checks are as it last reported them, and its serfHealth critical.
+func (a *api) healthEntries(members []member, z *authorizer, service string, passingOnly bool) []map[string]interface{} {
 	out := []map[string]interface{}{}
 	for _, m := range members {
+		if !z.allows("node", m.Node, "read") {
+			continue
+		}
 		serf := checkState{CheckID: "serfHealth", Name: "Serf Health Status", Status: "passing", Output: "Agent alive and reachable"}
 		if a.cluster.failed(m) {
 			serf.Status, serf.Output = "critical", "Agent not live or unreachable"
@@ -311,7 +380,7 @@ func (a *api) healthEntries(members []member, service string, passingOnly bool) 
 			services = append([]serviceState{{ID: "consul", Service: "consul", Port: 8300}}, services...)
 		}
 		for _, s := range services {
-			if service != "" && s.Service != service {
+			if (service != "" && s.Service != service) || !z.allows("service", s.Service, "read") {
 				continue
 			}
 			checks := []map[string]interface{}{}
@@ -323,17 +392,22 @@ func (a *api) healthEntries(members []member, service string, passingOnly bool) 
 				if check.Status != "passing" {
 					passing = false
 				}
+				serviceName := ""
+				if check.ServiceID != "" {
+					serviceName = s.Service
+				}
 				checks = append(checks, map[string]interface{}{
 					"Node": m.Node, "CheckID": check.CheckID, "Name": check.Name, "Status": check.Status,
-					"Output": check.Output, "ServiceID": check.ServiceID, "ServiceName": map[bool]string{true: s.Service}[check.ServiceID != ""],
+					"Output": check.Output, "ServiceID": check.ServiceID, "ServiceName": serviceName,
 				})
 			}
 			if passingOnly && !passing {
 				continue
 			}
+			address := s.Address
 			out = append(out, map[string]interface{}{
 				"Node":    map[string]interface{}{"Node": m.Node, "Address": m.Address, "Datacenter": m.Datacenter},
-				"Service": map[string]interface{}{"ID": s.ID, "Service": s.Service, "Tags": nonNil(s.Tags), "Port": s.Port, "Address": s.Address},
+				"Service": map[string]interface{}{"ID": s.ID, "Service": s.Service, "Tags": nonNil(s.Tags), "Port": s.Port, "Address": address},
 				"Checks":  checks,
 			})
 		}
@@ -349,20 +423,32 @@ func nonNil(tags []string) []string {
 }
 
 // health answers /v1/health/service/<name> (and, flattened, /v1/catalog/service/<name>), blocking on ?index.
-func (a *api) health(w http.ResponseWriter, r *http.Request, name string, catalog bool) {
+func (a *api) health(w http.ResponseWriter, r *http.Request, z *authorizer, name string, catalog bool) {
 	query := r.URL.Query()
 	_, passing := query["passing"]
-	members := a.cluster.liveMembers()
+	members := a.registered()
 	index := a.catalogIndex(members)
 	if wanted, err := strconv.ParseUint(query.Get("index"), 10, 64); err == nil && wanted == index {
 		deadline := time.Now().Add(waitOf(query))
 		for time.Now().Before(deadline) && index == wanted {
 			time.Sleep(100 * time.Millisecond)
-			members = a.cluster.liveMembers()
+			members = a.registered()
 			index = a.catalogIndex(members)
 		}
 	}
-	entries := a.healthEntries(members, name, passing && !catalog)
+	entries := a.healthEntries(members, z, name, passing && !catalog)
+	if tag := query.Get("tag"); tag != "" {
+		tagged := []map[string]interface{}{}
+		for _, entry := range entries {
+			for _, candidate := range entry["Service"].(map[string]interface{})["Tags"].([]string) {
+				if candidate == tag {
+					tagged = append(tagged, entry)
+					break
+				}
+			}
+		}
+		entries = tagged
+	}
 	if !catalog {
 		writeJSON(w, index, entries)
 		return
@@ -391,13 +477,16 @@ func waitOf(query url.Values) time.Duration {
 	return wait
 }
 
-func (a *api) kv(w http.ResponseWriter, r *http.Request, key string) {
+func (a *api) kv(w http.ResponseWriter, r *http.Request, z *authorizer, key string) {
 	c := a.cluster
 	query := r.URL.Query()
 	_, recurse := query["recurse"]
+	_, keysOnly := query["keys"]
 	switch r.Method {
 	case "GET":
-		_, keysOnly := query["keys"]
+		if !recurse && !keysOnly && !a.require(w, z, "key", key, "read") {
+			return
+		}
 		if wanted, err := strconv.ParseUint(query.Get("index"), 10, 64); err == nil {
 			deadline := time.Now().Add(waitOf(query))
 			for time.Now().Before(deadline) {
@@ -414,7 +503,11 @@ func (a *api) kv(w http.ResponseWriter, r *http.Request, key string) {
 		index := c.state.Index
 		var found []kvEntry
 		for k, entry := range c.state.KV {
-			if k == key || ((recurse || keysOnly) && strings.HasPrefix(k, key)) {
+			need := "read"
+			if keysOnly {
+				need = "list"
+			}
+			if (k == key || ((recurse || keysOnly) && strings.HasPrefix(k, key))) && z.allows("key", k, need) {
 				found = append(found, entry)
 			}
 		}
@@ -423,6 +516,11 @@ func (a *api) kv(w http.ResponseWriter, r *http.Request, key string) {
 		if len(found) == 0 {
 			w.Header().Set("X-Consul-Index", strconv.FormatUint(index, 10))
 			w.WriteHeader(http.StatusNotFound)
+			return
+		}
+		if _, raw := query["raw"]; raw && !recurse && !keysOnly {
+			w.Header().Set("X-Consul-Index", strconv.FormatUint(index, 10))
+			w.Write(found[0].Value)
 			return
 		}
 		if keysOnly {
@@ -435,6 +533,9 @@ func (a *api) kv(w http.ResponseWriter, r *http.Request, key string) {
 		}
 		writeJSON(w, index, found)
 	case "PUT":
+		if !a.require(w, z, "key", key, "write") {
+			return
+		}
 		value, _ := io.ReadAll(r.Body)
 		flags, _ := strconv.ParseUint(query.Get("flags"), 10, 64)
 		c.mu.Lock()
@@ -448,7 +549,20 @@ func (a *api) kv(w http.ResponseWriter, r *http.Request, key string) {
 		c.mu.Unlock()
 		writeJSON(w, 0, true)
 	case "DELETE":
+		// A recursive delete needs write on every key under the prefix (KeyWritePrefix).
+		if !a.require(w, z, "key", key, "write") {
+			return
+		}
 		c.mu.Lock()
+		if recurse {
+			for k := range c.state.KV {
+				if strings.HasPrefix(k, key) && !z.allows("key", k, "write") {
+					c.mu.Unlock()
+					a.require(w, z, "key", k, "write")
+					return
+				}
+			}
+		}
 		c.state.Index++
 		for k := range c.state.KV {
 			if k == key || (recurse && strings.HasPrefix(k, key)) {
@@ -459,5 +573,179 @@ func (a *api) kv(w http.ResponseWriter, r *http.Request, key string) {
 		writeJSON(w, 0, true)
 	default:
 		http.Error(w, fmt.Sprintf("the consul twin does not model %s on the KV store", r.Method), http.StatusNotImplemented)
+	}
+}
+
+// acl answers the ACL endpoints the lab's bootstrap calls (agent/acl_endpoint.go): acl:read to read, acl:write to
+// write; a missing object is 404.
+func (a *api) acl(w http.ResponseWriter, r *http.Request, z *authorizer, path string) {
+	c := a.cluster
+	if !c.aclEnabled {
+		http.Error(w, "ACL support disabled", http.StatusUnauthorized)
+		return
+	}
+	need := "read"
+	if r.Method != "GET" {
+		need = "write"
+	}
+	if path == "token/self" && r.Method == "GET" {
+		// Reading one's own token needs no permission.
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		writeJSON(w, c.state.Index, c.state.Tokens[z.accessor])
+		return
+	}
+	if !a.require(w, z, "acl", "", need) {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := &c.state
+	notFound := func(what string) { http.Error(w, "Requested "+what+" does not exist", http.StatusNotFound) }
+	switch {
+	case path == "tokens" && r.Method == "GET":
+		list := []aclToken{}
+		for _, token := range s.Tokens {
+			token.SecretID = ""
+			list = append(list, token)
+		}
+		sort.Slice(list, func(i, j int) bool { return list[i].AccessorID < list[j].AccessorID })
+		writeJSON(w, s.Index, list)
+	case (path == "token" && r.Method == "PUT") || (strings.HasPrefix(path, "token/") && r.Method == "PUT"):
+		var body aclToken
+		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+			http.Error(w, "Token decoding failed: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		create := path == "token"
+		if !create {
+			accessor := strings.TrimPrefix(path, "token/")
+			if body.AccessorID == "" {
+				body.AccessorID = accessor
+			}
+			if body.AccessorID != accessor {
+				http.Error(w, "Token Accessor ID in URL and payload do not match", http.StatusBadRequest)
+				return
+			}
+			existing, ok := s.Tokens[accessor]
+			if !ok {
+				http.Error(w, "Cannot find token to update", http.StatusBadRequest)
+				return
+			}
+			if body.SecretID == "" {
+				body.SecretID = existing.SecretID
+			}
+			if body.SecretID != existing.SecretID {
+				http.Error(w, "Changing a token's SecretID is not permitted", http.StatusBadRequest)
+				return
+			}
+			body.CreateIndex = existing.CreateIndex
+		} else {
+			if body.AccessorID == "" {
+				body.AccessorID = uuid()
+			}
+			if body.SecretID == "" {
+				body.SecretID = uuid()
+			}
+			for _, token := range s.Tokens {
+				if token.AccessorID == body.AccessorID {
+					http.Error(w, "Invalid Token: AccessorID is already in use", http.StatusInternalServerError)
+					return
+				}
+				if token.SecretID == body.SecretID {
+					http.Error(w, "Invalid Token: SecretID is already in use", http.StatusInternalServerError)
+					return
+				}
+			}
+		}
+		links, err := s.resolveLinks(body.Policies)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		s.Index++
+		body.Policies, body.ModifyIndex = links, s.Index
+		if create {
+			body.CreateIndex = s.Index
+		}
+		s.Tokens[body.AccessorID] = body
+		writeJSON(w, 0, body)
+	case strings.HasPrefix(path, "token/"):
+		accessor := strings.TrimPrefix(path, "token/")
+		token, ok := s.Tokens[accessor]
+		switch {
+		case r.Method == "GET" && ok:
+			writeJSON(w, s.Index, token)
+		case r.Method == "GET":
+			notFound("token")
+		case r.Method == "DELETE" && !ok:
+			http.Error(w, "Cannot find token to delete", http.StatusNotFound)
+		case r.Method == "DELETE" && accessor == anonymousAccessor:
+			http.Error(w, "Delete operation not permitted on the anonymous token", http.StatusInternalServerError)
+		case r.Method == "DELETE":
+			s.Index++
+			delete(s.Tokens, accessor)
+			writeJSON(w, 0, true)
+		default:
+			http.Error(w, "the consul twin does not model "+r.Method+" /v1/acl/"+path, http.StatusNotImplemented)
+		}
+	case strings.HasPrefix(path, "policy/name/") && r.Method == "GET":
+		name := strings.TrimPrefix(path, "policy/name/")
+		for _, policy := range s.Policies {
+			if policy.Name == name {
+				writeJSON(w, s.Index, policy)
+				return
+			}
+		}
+		notFound("policy")
+	case (path == "policy" || strings.HasPrefix(path, "policy/")) && r.Method == "PUT":
+		var body aclPolicy
+		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+			http.Error(w, "Policy decoding failed: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		if _, err := parseRules(body.Rules); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		if path == "policy" {
+			body.ID = uuid()
+		} else {
+			body.ID = strings.TrimPrefix(path, "policy/")
+			if _, ok := s.Policies[body.ID]; !ok {
+				http.Error(w, "Cannot find policy "+body.ID, http.StatusBadRequest)
+				return
+			}
+		}
+		for _, policy := range s.Policies {
+			if policy.Name == body.Name && policy.ID != body.ID {
+				http.Error(w, "Invalid Policy: A Policy with Name \""+body.Name+"\" already exists", http.StatusBadRequest)
+				return
+			}
+		}
+		s.Index++
+		body.CreateIndex, body.ModifyIndex = s.Index, s.Index
+		if existing, ok := s.Policies[body.ID]; ok {
+			body.CreateIndex = existing.CreateIndex
+		}
+		s.Policies[body.ID] = body
+		// A token's links carry the policy's name too.
+		for accessor, token := range s.Tokens {
+			for i, link := range token.Policies {
+				if link.ID == body.ID {
+					token.Policies[i].Name = body.Name
+				}
+			}
+			s.Tokens[accessor] = token
+		}
+		writeJSON(w, 0, body)
+	case strings.HasPrefix(path, "policy/") && r.Method == "GET":
+		if policy, ok := s.Policies[strings.TrimPrefix(path, "policy/")]; ok {
+			writeJSON(w, s.Index, policy)
+			return
+		}
+		notFound("policy")
+	default:
+		http.Error(w, "the consul twin does not model "+r.Method+" /v1/acl/"+path, http.StatusNotImplemented)
 	}
 }

@@ -93,7 +93,7 @@ func (l *localServices) run() {
 				status, output := "critical", ""
 				response, err := client.Get(check.url)
 				if err != nil {
-					output = fmt.Sprintf("Get %q: %v", check.url, err)
+					output = err.Error()
 				} else {
 					body, _ := io.ReadAll(io.LimitReader(response.Body, 4096))
 					response.Body.Close()

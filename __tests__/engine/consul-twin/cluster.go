@@ -61,7 +61,9 @@ type member struct {
 	Datacenter string
 	Services   []serviceState
 	Checks     []checkState
-	seen       time.Time
+	// The token the agent registers its services with (acl.tokens.config_file_service_registration, else default).
+	ServiceToken string
+	seen         time.Time
 }
 
 type kvEntry struct {
@@ -75,8 +77,10 @@ type kvEntry struct {
 
 // replicated is what the leader copies to its followers.
 type replicated struct {
-	Index uint64
-	KV    map[string]kvEntry
+	Index    uint64
+	KV       map[string]kvEntry
+	Policies map[string]aclPolicy // by ID
+	Tokens   map[string]aclToken  // by accessor ID
 }
 
 type cluster struct {
@@ -98,6 +102,10 @@ type cluster struct {
 	acks     map[string]time.Time
 	state    replicated
 	client   *http.Client
+	// ACLs: whether they are on, the initial management token's secret, and acl.default_policy "allow".
+	aclEnabled   bool
+	management   string
+	defaultAllow bool
 }
 
 type raftTiming struct {
@@ -113,7 +121,8 @@ func newCluster(self member, rpcPort int, join []string, expect int, timing raft
 	c := &cluster{
 		self: self, rpcPort: rpcPort, join: join, expect: expect, timing: timing,
 		members: map[string]*member{}, acks: map[string]time.Time{},
-		state:  replicated{Index: 1, KV: map[string]kvEntry{}},
+		state: replicated{Index: 1, KV: map[string]kvEntry{}, Tokens: map[string]aclToken{},
+			Policies: map[string]aclPolicy{}},
 		client: &http.Client{Timeout: 500 * time.Millisecond},
 	}
 	c.changed = sync.NewCond(&c.mu)
@@ -263,6 +272,9 @@ func (c *cluster) run() {
 		c.mu.Lock()
 		if c.term == term && votes >= c.quorum() {
 			c.leading, c.leader = true, c.self.Address
+			if c.aclEnabled {
+				c.state.initializeACLs(c.management)
+			}
 			c.acks = map[string]time.Time{}
 			for _, peer := range c.peers {
 				c.acks[peer] = time.Now()
@@ -290,6 +302,7 @@ func (c *cluster) observeTerm(term uint64) {
 func (c *cluster) heartbeat() {
 	c.mu.Lock()
 	request := map[string]interface{}{"Term": c.term, "Leader": c.self.Address, "Peers": c.peers, "State": c.state}
+	raw, _ := json.Marshal(request)
 	peers := append([]string(nil), c.peers...)
 	c.mu.Unlock()
 	for _, peer := range peers {
@@ -301,7 +314,7 @@ func (c *cluster) heartbeat() {
 				Term    uint64
 				Success bool
 			}
-			if c.post(peer, "/twin/append", request, &reply) == nil {
+			if c.post(peer, "/twin/append", json.RawMessage(raw), &reply) == nil {
 				c.observeTerm(reply.Term)
 				if reply.Success {
 					c.mu.Lock()
@@ -316,10 +329,11 @@ func (c *cluster) heartbeat() {
 // serveInternal answers other agents on the server port.
 func (c *cluster) serveInternal(listener net.Listener, api *api) {
 	mux := http.NewServeMux()
+	// A client agent's question about a token, answered from this server's copy of the ACL state.
 	mux.HandleFunc("/twin/acl", func(w http.ResponseWriter, r *http.Request) {
-		var request struct{ Token string }
+		var request struct{ Token, Kind, Name, Need string }
 		json.NewDecoder(r.Body).Decode(&request)
-		status, message := api.decide(request.Token)
+		status, message := api.decide(request.Token, request.Kind, request.Name, request.Need)
 		json.NewEncoder(w).Encode(map[string]interface{}{"Status": status, "Message": message})
 	})
 	mux.HandleFunc("/twin/join", func(w http.ResponseWriter, r *http.Request) {
@@ -386,6 +400,9 @@ func (c *cluster) serveInternal(listener net.Listener, api *api) {
 			c.state = request.State
 			if c.state.KV == nil {
 				c.state.KV = map[string]kvEntry{}
+			}
+			if c.state.Tokens == nil {
+				c.state.Tokens, c.state.Policies = map[string]aclToken{}, map[string]aclPolicy{}
 			}
 		}
 		c.resetTimeout()

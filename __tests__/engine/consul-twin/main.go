@@ -17,6 +17,8 @@
 //   - API (api.go): status, members, raft configuration, catalog, health and KV; everything else answers 501, naming
 //     the twin, so a test that needs more fails loudly.
 //   - Checks (checks.go): each service's HTTP checks, run for real.
+//   - Watches (watch.go): `service` watches with an args handler, run for real.
+//   - ACLs (acl.go): policies, tokens and their enforcement for what the lab does.
 //   - DNS and serf sockets are bound and held; what arrives on them is read and dropped. The server port carries the
 //     twin's own protocol between agents.
 //
@@ -322,9 +324,11 @@ func main() {
 	datacenter := stringAt(config, "datacenter", "dc1")
 	services := servicesOf(config)
 	services.run()
+	serviceToken := stringAt(config, "acl.tokens.config_file_service_registration", stringAt(config, "acl.tokens.default", ""))
 	current := func() member {
 		s, checks := services.snapshot()
-		return member{Node: node, Address: advertise, Server: server, Datacenter: datacenter, Services: s, Checks: checks}
+		return member{Node: node, Address: advertise, Server: server, Datacenter: datacenter, Services: s, Checks: checks,
+			ServiceToken: serviceToken}
 	}
 	expect := 0
 	if server {
@@ -333,11 +337,10 @@ func main() {
 	rpcPort := port(config, "server", 8300)
 	agentCluster := newCluster(current(), rpcPort, stringsAt(config, "retry_join"), expect,
 		timingFor(intAt(config, "performance.raft_multiplier", 5)))
-	aclEnabled, _ := boolAt(config, "acl.enabled")
-	mux := &api{
-		cluster: agentCluster, server: server, datacenter: datacenter, aclEnabled: aclEnabled,
-		management: stringAt(config, "acl.tokens.initial_management", ""), local: current,
-	}
+	agentCluster.aclEnabled, _ = boolAt(config, "acl.enabled")
+	agentCluster.management = stringAt(config, "acl.tokens.initial_management", "")
+	agentCluster.defaultAllow = stringAt(config, "acl.default_policy", "allow") == "allow"
+	mux := &api{cluster: agentCluster, server: server, datacenter: datacenter, local: current}
 
 	if p := port(config, "http", 8500); p > 0 {
 		for _, address := range addressesOf(config, "http") {
@@ -397,6 +400,16 @@ func main() {
 		if p := port(config, name, fallback); p > 0 {
 			drain(listen("tcp", bind, p))
 			holdUDP(bind, p)
+		}
+	}
+	// agent/agent.go reloadWatches: a watch asks the agent's first HTTP address.
+	if watches := watchesOf(config); len(watches) > 0 {
+		httpPort, httpAddresses := port(config, "http", 8500), addressesOf(config, "http")
+		if httpPort <= 0 || len(httpAddresses) == 0 {
+			fail("consul twin: watches without an HTTP listener are not modelled")
+		}
+		for _, watch := range watches {
+			go watch.run("http://" + net.JoinHostPort(httpAddresses[0], strconv.Itoa(httpPort)))
 		}
 	}
 	go agentCluster.gossip(current)

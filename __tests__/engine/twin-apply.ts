@@ -1,0 +1,326 @@
+/**
+ * The twin's apply: what `terraform apply` of the cluster stack does, done here step by step on a real engine, from
+ * the synthesized JSON, with the twin's images in place of the pinned ones. Strings are Terraform's templates, so
+ * every string that reaches a container (uploads, environment, commands) is evaluated by Terraform itself
+ * (`terraform apply` of outputs over the stack's own variables, with this run's secrets); containers are made as the
+ * Docker provider makes them at v3.6.2 (internal/provider/resource_docker_container_funcs.go: create, then for
+ * networks_advanced disconnect from `bridge` and connect with the static address, lines 420-453; then each upload as
+ * a one-file tar at `/`, mode 0644 or 0744, lines 455-533; then start, line 538). The stack's own deploy-time scripts
+ * run as their local-exec provisioners declare them. Anything in the synth the harness does not know fails the run.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ensureLabTls, generateSecrets } from "../../secrets";
+import { secretVariableValues, STACK_VARIABLES_LINK } from "../../secrets/stack-variables";
+import { LAB_CA_LINK } from "../../stacks/secret-variables";
+import { type Lab } from "../../topology";
+import { labOf } from "../tools/helpers";
+import { PROJECT_ROOT, runApp } from "../tools/synth";
+import { docker, dockerOk, TEST_IMAGE } from "./engine";
+import { consulTwinImage } from "./twin-images";
+
+type Resource = Record<string, any>;
+
+export interface Twin {
+  readonly lab: Lab;
+  /** The cluster stack as synthesized. */
+  readonly stack: { resource: Record<string, Record<string, Resource>>; variable: Record<string, Resource> };
+  /** The stack's directory as Terraform runs it: three levels below a root with the project's scripts. */
+  readonly stackDir: string;
+  readonly tlsDir: string;
+  readonly managementToken: string;
+  /** Each string of the stack that reaches a container, as Terraform evaluates it. */
+  readonly evaluated: ReadonlyMap<string, string>;
+}
+
+/** The pinned images the synth names, and the twin's image for each; an image not listed fails the apply. */
+const TWIN_IMAGES: Record<string, (env: NodeJS.ProcessEnv) => string> = {
+  "hashicorp/consul": consulTwinImage,
+  // The namespace holder runs only `/bin/sh` and `sleep`: Alpine's are BusyBox, as the test image's are.
+  alpine: () => TEST_IMAGE,
+};
+
+/**
+ * Every argument of a synthesized container, and what the twin's apply does with it; an argument not listed fails
+ * the apply, so a new one is a decision, not an accident.
+ */
+const CONTAINER_ARGUMENTS: Record<string, string> = {
+  name: "passed",
+  hostname: "passed",
+  labels: "passed",
+  restart: "passed",
+  dns: "passed",
+  dns_opts: "passed",
+  dns_search: "passed",
+  network_mode: "passed, the namespace container's name for its reference",
+  networks_advanced: "connected after create, as the provider does",
+  ports: "passed",
+  env: "passed, as Terraform evaluates it",
+  capabilities: "passed",
+  security_opts: "passed",
+  read_only: "passed",
+  memory: "passed",
+  memory_swap: "passed",
+  entrypoint: "passed, as Terraform evaluates it",
+  command: "passed, as Terraform evaluates it",
+  user: "passed",
+  healthcheck: "passed",
+  image: "the twin's image for the pinned one (TWIN_IMAGES)",
+  upload: "copied after create, before start, as the provider does",
+  volumes: "the named volume, created first",
+  "//": "cdktf's metadata",
+  must_run: "a Terraform-side setting",
+  wait: "a Terraform-side setting",
+  wait_timeout: "a Terraform-side setting",
+  depends_on: "Terraform's ordering: the twin creates namespaces before what joins them",
+  provider: "Terraform's choice of engine: the twin sends each container to its host's engine",
+  lifecycle: "Terraform's read-back rules",
+};
+
+/** Synthesizes the lab of a topology file and prepares its secrets, TLS and stack directory as a deploy does. */
+export function prepareTwin(topologyFile: string): Twin {
+  const run = runApp({ CONSUL_LAB_TOPOLOGY: topologyFile });
+  if (run.status !== 0) throw new Error(`synth failed: ${run.stderr}`);
+  const synthesizedDir = join(run.outdir, "stacks", "cluster");
+  const stack = JSON.parse(readFileSync(join(synthesizedDir, "cdk.tf.json"), "utf8"));
+  const lab = labOf(JSON.parse(readFileSync(topologyFile, "utf8")));
+  const secrets = generateSecrets();
+  const tlsDir = mkdtempSync(join(tmpdir(), "consul-twin-tls-"));
+  const values = secretVariableValues(lab, secrets, ensureLabTls(lab, tlsDir));
+  const root = mkdtempSync(join(tmpdir(), "consul-twin-root-"));
+  const stackDir = join(root, "cdktf.out", "stacks", "cluster");
+  mkdirSync(stackDir, { recursive: true });
+  symlinkSync(join(PROJECT_ROOT, "scripts"), join(root, "scripts"));
+  symlinkSync(join(tlsDir, "ca.pem"), join(stackDir, LAB_CA_LINK));
+  for (const file of ["acl-plan.json", "cdk.tf.json"])
+    writeFileSync(join(stackDir, file), readFileSync(join(synthesizedDir, file)));
+  const declared = Object.fromEntries(Object.keys(stack.variable ?? {}).map((name) => [name, values[name]]));
+  writeFileSync(join(stackDir, STACK_VARIABLES_LINK), JSON.stringify(declared));
+  return {
+    lab,
+    stack,
+    stackDir,
+    tlsDir,
+    managementToken: secrets.managementToken,
+    evaluated: evaluateStrings(stack, declared),
+  };
+}
+
+/** Whether a string refers to a resource (which the apply resolves itself) rather than to variables only. */
+const RESOURCE_REFERENCE = /\$\{(docker_|terraform_data\.)/;
+
+/** The strings of the stack's containers that Terraform evaluates, each as `terraform apply` of an output gives it. */
+function evaluateStrings(stack: Twin["stack"], variables: Record<string, unknown>): Map<string, string> {
+  const strings = new Set<string>();
+  for (const container of Object.values(stack.resource.docker_container)) {
+    for (const upload of container.upload ?? []) strings.add(upload.content);
+    for (const entry of [...(container.env ?? []), ...(container.entrypoint ?? []), ...(container.command ?? [])])
+      strings.add(entry);
+  }
+  const list = [...strings];
+  const referring = list.filter((text) => RESOURCE_REFERENCE.test(text));
+  if (referring.length > 0) throw new Error(`the twin cannot evaluate strings that refer to resources: ${referring}`);
+  const dir = mkdtempSync(join(tmpdir(), "consul-twin-evaluate-"));
+  const outputs = Object.fromEntries(list.map((text, index) => [`s${index}`, { value: text, sensitive: true }]));
+  writeFileSync(join(dir, "main.tf.json"), JSON.stringify({ variable: stack.variable, output: outputs }));
+  writeFileSync(join(dir, "values.auto.tfvars.json"), JSON.stringify(variables));
+  const terraform = (args: string[]) => {
+    const result = spawnSync("terraform", args, {
+      cwd: dir,
+      encoding: "utf8",
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, TF_IN_AUTOMATION: "1", CHECKPOINT_DISABLE: "1" },
+      maxBuffer: 1 << 28,
+    });
+    if (result.status !== 0) throw new Error(`terraform ${args[0]} failed: ${result.stderr}`);
+    return result.stdout;
+  };
+  terraform(["init", "-input=false", "-no-color"]);
+  terraform(["apply", "-auto-approve", "-input=false", "-no-color"]);
+  const values = JSON.parse(terraform(["output", "-json"]));
+  return new Map(list.map((text, index) => [text, values[`s${index}`].value as string]));
+}
+
+/** A one-file tar as the provider builds it for an upload (uid and gid 0, the mode it chose). */
+function uploadTar(file: string, content: string, mode: number): Buffer {
+  const body = Buffer.from(content, "utf8");
+  const header = Buffer.alloc(512);
+  const name = file.replace(/^\//, "");
+  if (Buffer.byteLength(name) > 100) throw new Error(`the twin's tar writer takes names of up to 100 bytes: ${file}`);
+  header.write(name, 0);
+  header.write(`${mode.toString(8).padStart(7, "0")}\0`, 100);
+  header.write("0000000\0", 108);
+  header.write("0000000\0", 116);
+  header.write(`${body.length.toString(8).padStart(11, "0")}\0`, 124);
+  header.write(
+    `${Math.floor(Date.now() / 1000)
+      .toString(8)
+      .padStart(11, "0")}\0`,
+    136,
+  );
+  header.write("        ", 148);
+  header.write("0", 156);
+  header.write("ustar\0", 257);
+  header.write("00", 263);
+  let sum = 0;
+  for (const byte of header) sum += byte;
+  header.write(`${sum.toString(8).padStart(6, "0")}\0 `, 148);
+  const padding = Buffer.alloc((512 - (body.length % 512)) % 512);
+  return Buffer.concat([header, body, padding, Buffer.alloc(1024)]);
+}
+
+function evaluatedOf(twin: Twin, text: string): string {
+  const value = twin.evaluated.get(text);
+  if (value === undefined) throw new Error(`the twin has no evaluation of ${JSON.stringify(text).slice(0, 80)}`);
+  return value;
+}
+
+/** The twin's image for a container's synthesized `image` reference. */
+function imageOf(twin: Twin, container: Resource, env: NodeJS.ProcessEnv): string {
+  const reference = /^\$\{docker_image\.([^.]+)\.image_id\}$/.exec(container.image);
+  if (!reference) throw new Error(`${container.name}: an image reference the twin does not know: ${container.image}`);
+  const pinned = twin.stack.resource.docker_image[reference[1]].name as string;
+  const twinImage = TWIN_IMAGES[pinned.replace(/:[^:/]+$/, "")];
+  if (!twinImage) throw new Error(`${container.name}: the twin has no image for ${pinned}`);
+  return twinImage(env);
+}
+
+export interface ApplyOptions {
+  /** The roles whose containers the twin runs; the others it leaves out, by name. */
+  readonly roles: readonly string[];
+  /** The engine of a host, by its name (a lab over several hosts); the private engine otherwise. */
+  readonly engineOf?: (host: string | undefined) => NodeJS.ProcessEnv;
+  /** Starts a container its own way (a start that retries a swarm attach). */
+  readonly start?: (name: string, env: NodeJS.ProcessEnv) => void;
+}
+
+const labelOf = (resource: Resource, label: string): string | undefined =>
+  (resource.labels ?? []).find((entry: Resource) => entry.label === label)?.value;
+
+/** Creates the lab's network, volumes and containers of the given roles, as the provider does; their names by key. */
+export function applyContainers(twin: Twin, options: ApplyOptions): void {
+  const { lab, stack } = twin;
+  const engineOf = options.engineOf ?? (() => process.env);
+  const hostOfNode = (node: string | undefined) => (node ? lab.hostOf(node)?.name : undefined);
+  const network = Object.values(stack.resource.docker_network)[0];
+  const networkEnv = engineOf(network.provider ? String(network.provider).replace(/^docker\./, "") : undefined);
+  const subnet = network.ipam_config[0];
+  const networkArgs = ["network", "create", "--driver", network.driver ?? "bridge", "--subnet", subnet.subnet];
+  if (subnet.gateway) networkArgs.push("--gateway", subnet.gateway);
+  if (subnet.ip_range) networkArgs.push("--ip-range", subnet.ip_range);
+  if (network.attachable) networkArgs.push("--attachable");
+  for (const [key, value] of Object.entries<string>(network.options ?? {}))
+    networkArgs.push("--opt", `${key}=${value}`);
+  for (const { label, value } of network.labels ?? []) networkArgs.push("--label", `${label}=${value}`);
+  dockerOk([...networkArgs, network.name], networkEnv);
+
+  const volumes = stack.resource.docker_volume ?? {};
+  const names: Record<string, string> = {};
+  const entries = Object.entries(stack.resource.docker_container).filter(([, container]) =>
+    options.roles.includes(labelOf(container, "consul-lab.role") ?? ""),
+  );
+  const joins = (container: Resource) => String(container.network_mode ?? "").startsWith("container:");
+  for (const [key, container] of [...entries.filter(([, c]) => !joins(c)), ...entries.filter(([, c]) => joins(c))]) {
+    const unknown = Object.keys(container).filter((argument) => !(argument in CONTAINER_ARGUMENTS));
+    if (unknown.length > 0) throw new Error(`${container.name}: the twin's apply does not know ${unknown.join(", ")}`);
+    const env = engineOf(hostOfNode(labelOf(container, "consul-lab.node")));
+    const args = ["create", "--name", container.name];
+    if (container.hostname) args.push("--hostname", container.hostname);
+    for (const { label, value } of container.labels ?? []) args.push("--label", `${label}=${value}`);
+    if (container.restart) args.push("--restart", container.restart);
+    for (const server of container.dns ?? []) args.push("--dns", server);
+    for (const option of container.dns_opts ?? []) args.push("--dns-option", option);
+    for (const domain of container.dns_search ?? []) args.push("--dns-search", domain);
+    for (const variable of container.env ?? []) args.push("--env", evaluatedOf(twin, variable));
+    for (const capability of container.capabilities?.drop ?? []) args.push("--cap-drop", capability);
+    for (const capability of container.capabilities?.add ?? []) args.push("--cap-add", capability);
+    for (const option of container.security_opts ?? []) args.push("--security-opt", option);
+    if (container.read_only) args.push("--read-only");
+    if (container.memory !== undefined) args.push("--memory", `${container.memory}m`);
+    if (container.memory_swap !== undefined) args.push("--memory-swap", `${container.memory_swap}m`);
+    if (container.user) args.push("--user", container.user);
+    for (const port of container.ports ?? [])
+      args.push("--publish", `${port.ip}:${port.external}:${port.internal}/${port.protocol}`);
+    for (const volume of container.volumes ?? []) {
+      const reference = /^\$\{docker_volume\.([^.]+)\.name\}$/.exec(volume.volume_name);
+      if (!reference || !volumes[reference[1]])
+        throw new Error(`${container.name}: unknown volume ${volume.volume_name}`);
+      const declared = volumes[reference[1]];
+      const labels = (declared.labels ?? []).flatMap(({ label, value }: Resource) => ["--label", `${label}=${value}`]);
+      dockerOk(["volume", "create", ...labels, declared.name], env);
+      args.push("--volume", `${declared.name}:${volume.container_path}`);
+    }
+    const health = container.healthcheck;
+    if (health) {
+      if (health.test?.[0] !== "CMD-SHELL") throw new Error(`${container.name}: a healthcheck the twin does not know`);
+      args.push(
+        "--health-cmd",
+        health.test[1],
+        "--health-interval",
+        health.interval,
+        "--health-timeout",
+        health.timeout,
+      );
+      args.push("--health-retries", String(health.retries), "--health-start-period", health.start_period);
+    }
+    const joined = /^container:\$\{docker_container\.([^.]+)\.id\}$/.exec(container.network_mode ?? "");
+    if (joined) args.push("--network", `container:${names[joined[1]]}`);
+    else if (container.network_mode && container.network_mode !== "bridge")
+      throw new Error(`${container.name}: network_mode ${container.network_mode}`);
+    const hasBridge = docker(["network", "inspect", "bridge"], env).status === 0;
+    // On an engine without the default bridge (the hosts' dockerd run with --bridge none), create on the lab's network
+    // at once: the provider's create would fail there, and a lab over several hosts needs none.
+    const advanced = container.networks_advanced ?? [];
+    if (!joined && advanced.length > 0 && !hasBridge)
+      args.push("--network", network.name, "--ip", advanced[0].ipv4_address);
+    if (container.entrypoint) args.push("--entrypoint", evaluatedOf(twin, container.entrypoint[0]));
+    args.push(imageOf(twin, container, env));
+    if (container.entrypoint)
+      args.push(...container.entrypoint.slice(1).map((part: string) => evaluatedOf(twin, part)));
+    args.push(...(container.command ?? []).map((part: string) => evaluatedOf(twin, part)));
+    dockerOk(args, env);
+    if (!joined && advanced.length > 0 && hasBridge) {
+      dockerOk(["network", "disconnect", "bridge", container.name], env);
+      for (const attachment of advanced)
+        dockerOk(["network", "connect", "--ip", attachment.ipv4_address, network.name, container.name], env);
+    }
+    for (const upload of container.upload ?? []) {
+      const tar = uploadTar(upload.file, evaluatedOf(twin, upload.content), upload.executable ? 0o744 : 0o644);
+      const copied = spawnSync("docker", ["cp", "-", `${container.name}:/`], { input: tar, env });
+      if (copied.status !== 0) throw new Error(`upload of ${upload.file} to ${container.name}: ${copied.stderr}`);
+    }
+    if (options.start) options.start(container.name, env);
+    else dockerOk(["start", container.name], env);
+    names[key] = container.name;
+  }
+}
+
+/**
+ * Runs a terraform_data resource's local-exec provisioner as Terraform runs it (`/bin/sh -c` in the stack's directory,
+ * its own environment and the provisioner's: internal/builtin/provisioners/local-exec/resource_provisioner.go at
+ * v1.11.0, lines 122 and 148); `inside` runs it in another network namespace (a host of a lab over several).
+ */
+export function runProvisioner(
+  twin: Twin,
+  script: string,
+  inside?: string,
+): { status: number; stdout: string; stderr: string } {
+  const matching = Object.values(twin.stack.resource.terraform_data).filter((resource) =>
+    JSON.stringify(resource.provisioner ?? []).includes(script),
+  );
+  if (matching.length !== 1) throw new Error(`${matching.length} provisioners run ${script}`);
+  const exec = matching[0].provisioner.find((step: Resource) => step["local-exec"])["local-exec"];
+  const unknown = Object.keys(exec).filter((key) => !["command", "environment"].includes(key));
+  if (unknown.length > 0) throw new Error(`local-exec settings the twin does not know: ${unknown.join(", ")}`);
+  const [program, args] = inside
+    ? ["nsenter", [`--net=${inside}`, "/bin/sh", "-c", exec.command]]
+    : ["/bin/sh", ["-c", exec.command]];
+  const result = spawnSync(program, args, {
+    cwd: twin.stackDir,
+    encoding: "utf8",
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...exec.environment },
+    timeout: 240_000,
+  });
+  return { status: result.status ?? 1, stdout: result.stdout ?? "", stderr: result.stderr ?? "" };
+}
