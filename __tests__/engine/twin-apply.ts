@@ -19,14 +19,17 @@ import { type Lab } from "../../topology";
 import { labOf } from "../tools/helpers";
 import { PROJECT_ROOT, runApp } from "../tools/synth";
 import { docker, dockerOk, TEST_IMAGE } from "./engine";
-import { consulTwinImage } from "./twin-images";
+import { consulTwinImage, dnsmasqTwinImage, loadBalancerTwinImage, nginxTwinImage } from "./twin-images";
 
 type Resource = Record<string, any>;
+type Stack = { resource: Record<string, Record<string, Resource>>; variable: Record<string, Resource>; provider?: any };
 
 export interface Twin {
   readonly lab: Lab;
   /** The cluster stack as synthesized. */
-  readonly stack: { resource: Record<string, Record<string, Resource>>; variable: Record<string, Resource> };
+  readonly stack: Stack;
+  /** The consul stack as synthesized. */
+  readonly consulStack: Stack;
   /** The stack's directory as Terraform runs it: three levels below a root with the project's scripts. */
   readonly stackDir: string;
   readonly tlsDir: string;
@@ -35,9 +38,15 @@ export interface Twin {
   readonly evaluated: ReadonlyMap<string, string>;
 }
 
-/** The pinned images the synth names, and the twin's image for each; an image not listed fails the apply. */
+/**
+ * The images the synth names, and the twin's image for each: a pinned image by its name without the tag, an image the
+ * lab builds by its build context (`asset:<folder of assets/>`); an image not listed fails the apply.
+ */
 const TWIN_IMAGES: Record<string, (env: NodeJS.ProcessEnv) => string> = {
   "hashicorp/consul": consulTwinImage,
+  "asset:dnsmasq": dnsmasqTwinImage,
+  "asset:load-balancer": loadBalancerTwinImage,
+  nginx: nginxTwinImage,
   // The namespace holder runs only `/bin/sh` and `sleep`: Alpine's are BusyBox, as the test image's are.
   alpine: () => TEST_IMAGE,
 };
@@ -85,6 +94,7 @@ export function prepareTwin(topologyFile: string): Twin {
   if (run.status !== 0) throw new Error(`synth failed: ${run.stderr}`);
   const synthesizedDir = join(run.outdir, "stacks", "cluster");
   const stack = JSON.parse(readFileSync(join(synthesizedDir, "cdk.tf.json"), "utf8"));
+  const consulStack = JSON.parse(readFileSync(join(run.outdir, "stacks", "consul", "cdk.tf.json"), "utf8"));
   const lab = labOf(JSON.parse(readFileSync(topologyFile, "utf8")));
   const secrets = generateSecrets();
   const tlsDir = mkdtempSync(join(tmpdir(), "consul-twin-tls-"));
@@ -101,10 +111,14 @@ export function prepareTwin(topologyFile: string): Twin {
   return {
     lab,
     stack,
+    consulStack,
     stackDir,
     tlsDir,
     managementToken: secrets.managementToken,
-    evaluated: evaluateStrings(stack, declared),
+    evaluated: evaluateStrings(stack, consulStack, {
+      ...declared,
+      ...Object.fromEntries(Object.keys(consulStack.variable ?? {}).map((name) => [name, values[name]])),
+    }),
   };
 }
 
@@ -112,8 +126,18 @@ export function prepareTwin(topologyFile: string): Twin {
 const RESOURCE_REFERENCE = /\$\{(docker_|terraform_data\.)/;
 
 /** The strings of the stack's containers that Terraform evaluates, each as `terraform apply` of an output gives it. */
-function evaluateStrings(stack: Twin["stack"], variables: Record<string, unknown>): Map<string, string> {
+function evaluateStrings(stack: Stack, consulStack: Stack, variables: Record<string, unknown>): Map<string, string> {
   const strings = new Set<string>();
+  // The consul stack's provider settings and every string its resources give the provider.
+  const leaves = (value: unknown): void => {
+    if (typeof value === "string") {
+      if (!RESOURCE_REFERENCE.test(value) && !/\$\{consul_/.test(value)) strings.add(value);
+    } else if (Array.isArray(value)) value.forEach(leaves);
+    else if (value && typeof value === "object")
+      for (const [key, inner] of Object.entries(value)) if (key !== "//" && key !== "depends_on") leaves(inner);
+  };
+  leaves(consulStack.provider?.consul);
+  for (const resources of Object.values(consulStack.resource)) leaves(resources);
   for (const container of Object.values(stack.resource.docker_container)) {
     for (const upload of container.upload ?? []) strings.add(upload.content);
     for (const entry of [...(container.env ?? []), ...(container.entrypoint ?? []), ...(container.command ?? [])])
@@ -124,7 +148,8 @@ function evaluateStrings(stack: Twin["stack"], variables: Record<string, unknown
   if (referring.length > 0) throw new Error(`the twin cannot evaluate strings that refer to resources: ${referring}`);
   const dir = mkdtempSync(join(tmpdir(), "consul-twin-evaluate-"));
   const outputs = Object.fromEntries(list.map((text, index) => [`s${index}`, { value: text, sensitive: true }]));
-  writeFileSync(join(dir, "main.tf.json"), JSON.stringify({ variable: stack.variable, output: outputs }));
+  const variableBlocks = { ...consulStack.variable, ...stack.variable };
+  writeFileSync(join(dir, "main.tf.json"), JSON.stringify({ variable: variableBlocks, output: outputs }));
   writeFileSync(join(dir, "values.auto.tfvars.json"), JSON.stringify(variables));
   const terraform = (args: string[]) => {
     const result = spawnSync("terraform", args, {
@@ -180,9 +205,20 @@ function evaluatedOf(twin: Twin, text: string): string {
 function imageOf(twin: Twin, container: Resource, env: NodeJS.ProcessEnv): string {
   const reference = /^\$\{docker_image\.([^.]+)\.image_id\}$/.exec(container.image);
   if (!reference) throw new Error(`${container.name}: an image reference the twin does not know: ${container.image}`);
-  const pinned = twin.stack.resource.docker_image[reference[1]].name as string;
-  const twinImage = TWIN_IMAGES[pinned.replace(/:[^:/]+$/, "")];
-  if (!twinImage) throw new Error(`${container.name}: the twin has no image for ${pinned}`);
+  const image = twin.stack.resource.docker_image[reference[1]];
+  // An image the lab builds depends on its build step, whose context names the asset it is built from.
+  const builds = (image.depends_on ?? []).map((dependency: string) => /^terraform_data\.(.+)$/.exec(dependency)?.[1]);
+  const contexts = builds
+    .filter(Boolean)
+    .flatMap((build: string) => twin.stack.resource.terraform_data[build].provisioner ?? [])
+    .map((step: Resource) => step["local-exec"]?.environment?.CONSUL_LAB_IMAGE_CONTEXT)
+    .filter(Boolean);
+  const key =
+    contexts.length === 1
+      ? `asset:${String(contexts[0]).split("/").pop()}`
+      : String(image.name).replace(/:[^:/]+$/, "");
+  const twinImage = TWIN_IMAGES[key];
+  if (!twinImage) throw new Error(`${container.name}: the twin has no image for ${image.name} (${key})`);
   return twinImage(env);
 }
 
@@ -323,4 +359,144 @@ export function runProvisioner(
     timeout: 240_000,
   });
   return { status: result.status ?? 1, stdout: result.stdout ?? "", stderr: result.stderr ?? "" };
+}
+
+/**
+ * The calls the Consul provider (terraform-provider-consul v2.22.1, consul/resource_consul_*.go) makes to create each
+ * resource of the consul stack, in their dependency order; an attribute or a resource type not listed fails the apply.
+ */
+const CONSUL_RESOURCES: Record<
+  string,
+  { attributes: readonly string[]; calls: (r: Resource, dc: string) => Resource[] }
+> = {
+  // resource_consul_autopilot_config.go: AutopilotSetConfiguration, then a read.
+  consul_autopilot_config: {
+    attributes: [
+      "datacenter",
+      "cleanup_dead_servers",
+      "last_contact_threshold",
+      "max_trailing_logs",
+      "server_stabilization_time",
+    ],
+    calls: (r, dc) => [
+      {
+        method: "PUT",
+        path: `/v1/operator/autopilot/configuration?dc=${dc}`,
+        body: {
+          CleanupDeadServers: r.cleanup_dead_servers,
+          LastContactThreshold: r.last_contact_threshold,
+          MaxTrailingLogs: r.max_trailing_logs,
+          ServerStabilizationTime: r.server_stabilization_time,
+        },
+      },
+      { method: "GET", path: `/v1/operator/autopilot/configuration?dc=${dc}` },
+    ],
+  },
+  // resource_consul_keys.go: keyClient.Put per key, then a read of each.
+  consul_keys: {
+    attributes: ["datacenter", "key"],
+    calls: (r, dc) =>
+      r.key.flatMap((key: Resource) => [
+        { method: "PUT", path: `/v1/kv/${key.path}?dc=${dc}`, body: key.value },
+        { method: "GET", path: `/v1/kv/${key.path}?dc=${dc}` },
+      ]),
+  },
+  // resource_consul_node.go: Catalog().Register of the node.
+  consul_node: {
+    attributes: ["datacenter", "name", "address"],
+    calls: (r, dc) => [
+      {
+        method: "PUT",
+        path: `/v1/catalog/register?dc=${dc}`,
+        body: { Datacenter: dc, Node: r.name, Address: r.address },
+      },
+    ],
+  },
+  // resource_consul_service.go getCatalogRegistration: the node must exist; the service registered with
+  // SkipNodeUpdate at the node's address.
+  consul_service: {
+    attributes: ["datacenter", "name", "node", "tags"],
+    calls: (r, dc) => [
+      { method: "GET", path: `/v1/catalog/node/${r.node}?dc=${dc}` },
+      {
+        method: "PUT",
+        path: `/v1/catalog/register?dc=${dc}`,
+        body: { Datacenter: dc, Node: r.node, Service: { Service: r.name, Tags: r.tags }, SkipNodeUpdate: true },
+      },
+      { method: "GET", path: `/v1/catalog/service/${r.name}?dc=${dc}` },
+    ],
+  },
+  // resource_consul_prepared_query.go: PreparedQuery().Create.
+  consul_prepared_query: {
+    attributes: ["datacenter", "name", "service", "only_passing", "tags", "dns"],
+    calls: (r, dc) => [
+      {
+        method: "POST",
+        path: `/v1/query?dc=${dc}`,
+        body: {
+          Name: r.name,
+          Service: { Service: r.service, OnlyPassing: r.only_passing ?? false, Tags: r.tags ?? [] },
+          DNS: { TTL: r.dns?.ttl ?? "" },
+        },
+      },
+    ],
+  },
+};
+
+/**
+ * Applies the consul stack to the twin's cluster as the Consul provider would, through the API its provider block
+ * names (address, scheme, the lab CA, the terraform role's token); `inside` runs it in another network namespace.
+ */
+export function applyConsulStack(twin: Twin, inside?: string): string {
+  const provider = twin.consulStack.provider?.consul?.[0];
+  const known = ["address", "scheme", "ca_pem", "token", "datacenter"];
+  const unknownSettings = Object.keys(provider ?? {}).filter((key) => !known.includes(key));
+  if (!provider || unknownSettings.length > 0)
+    throw new Error(`the consul provider settings the twin does not know: ${unknownSettings.join(", ")}`);
+  const value = (text: string) => twin.evaluated.get(text) ?? text;
+  const evaluate = (resource: unknown): any =>
+    typeof resource === "string"
+      ? value(resource)
+      : Array.isArray(resource)
+        ? resource.map(evaluate)
+        : resource && typeof resource === "object"
+          ? Object.fromEntries(Object.entries(resource).map(([key, inner]) => [key, evaluate(inner)]))
+          : resource;
+  const names: Record<string, string> = {};
+  const calls: Resource[] = [];
+  const order = ["consul_autopilot_config", "consul_keys", "consul_node", "consul_service", "consul_prepared_query"];
+  const unknownTypes = Object.keys(twin.consulStack.resource).filter((type) => !order.includes(type));
+  if (unknownTypes.length > 0) throw new Error(`the twin cannot apply ${unknownTypes.join(", ")}`);
+  for (const type of order) {
+    for (const [key, raw] of Object.entries(twin.consulStack.resource[type] ?? {})) {
+      const resource = evaluate(raw);
+      const unknown = Object.keys(resource).filter(
+        (attribute) => !["//", "depends_on", ...CONSUL_RESOURCES[type].attributes].includes(attribute),
+      );
+      if (unknown.length > 0) throw new Error(`${type}.${key}: the twin does not know ${unknown.join(", ")}`);
+      if (typeof resource.node === "string")
+        resource.node = resource.node.replace(
+          /^\$\{consul_node\.([^.]+)\.name\}$/,
+          (_: string, node: string) => names[node],
+        );
+      if (type === "consul_node") names[key] = resource.name;
+      calls.push(...CONSUL_RESOURCES[type].calls(resource, value(provider.datacenter)));
+    }
+  }
+  const dir = mkdtempSync(join(tmpdir(), "consul-twin-calls-"));
+  writeFileSync(join(dir, "ca.pem"), value(provider.ca_pem));
+  const plan = {
+    address: value(provider.address),
+    scheme: value(provider.scheme),
+    caFile: join(dir, "ca.pem"),
+    token: value(provider.token),
+    calls,
+  };
+  writeFileSync(join(dir, "calls.json"), JSON.stringify(plan));
+  const command = [process.execPath, join(__dirname, "twin-consul-calls.mjs"), join(dir, "calls.json")];
+  const result = inside
+    ? spawnSync("nsenter", [`--net=${inside}`, ...command], { encoding: "utf8" })
+    : spawnSync(command[0], command.slice(1), { encoding: "utf8" });
+  if (result.status !== 0) throw new Error(`the consul stack's apply failed: ${result.stderr}${result.stdout}`);
+  return result.stdout;
 }

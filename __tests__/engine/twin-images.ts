@@ -5,7 +5,16 @@
  * (`docker import`): the engine cannot pull.
  */
 import { spawnSync } from "node:child_process";
-import { chmodSync, chownSync, copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  chownSync,
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { dirname, join } from "node:path";
 import { PROJECT_ROOT } from "../tools/synth";
 import { goBinary } from "./engine";
@@ -23,6 +32,8 @@ export interface TwinImageSpec {
   /** Files by their path in the image: copied from this machine, or written. */
   readonly files?: Record<string, ({ from: string } | { text: string }) & Owned>;
   readonly dirs?: Record<string, Owned>;
+  /** Symbolic links by their path in the image, to their target. */
+  readonly links?: Record<string, string>;
   /** The image's `docker import --change` lines (ENTRYPOINT, CMD, USER, ENV, VOLUME, STOPSIGNAL). */
   readonly changes: readonly string[];
 }
@@ -72,12 +83,28 @@ export function buildTwinImage(spec: TwinImageSpec, env: NodeJS.ProcessEnv = pro
     chownSync(target, file.uid ?? 0, file.gid ?? 0);
     chmodSync(target, file.mode ?? 0o644);
   }
+  for (const [path, target] of Object.entries(spec.links ?? {})) {
+    mkdirSync(dirname(join(root, path)), { recursive: true });
+    symlinkSync(target, join(root, path));
+  }
   const tar = spawnSync("tar", ["-C", root, "--numeric-owner", "-c", "."], { maxBuffer: 1 << 30 });
   if (tar.status !== 0) throw new Error(`tar of ${spec.tag}'s root failed: ${tar.stderr}`);
+  // `docker import` takes every change the images use but STOPSIGNAL, which a one-line build on top adds.
+  const buildOnly = spec.changes.filter((change) => change.startsWith("STOPSIGNAL "));
+  const imported = buildOnly.length > 0 ? `${spec.tag}-imported` : spec.tag;
   const args = ["import"];
-  for (const change of spec.changes) args.push("--change", change);
-  const imported = spawnSync("docker", [...args, "-", spec.tag], { input: tar.stdout, env, encoding: "buffer" });
-  if (imported.status !== 0) throw new Error(`docker import of ${spec.tag} failed: ${imported.stderr}`);
+  for (const change of spec.changes.filter((line) => !buildOnly.includes(line))) args.push("--change", change);
+  const importing = spawnSync("docker", [...args, "-", imported], { input: tar.stdout, env, encoding: "buffer" });
+  if (importing.status !== 0) throw new Error(`docker import of ${spec.tag} failed: ${importing.stderr}`);
+  if (buildOnly.length > 0) {
+    const dockerfile = [`FROM ${imported}`, ...buildOnly].join("\n");
+    const built = spawnSync("docker", ["build", "--quiet", "--tag", spec.tag, "-"], {
+      input: dockerfile,
+      env: { ...env, DOCKER_BUILDKIT: "0" },
+      encoding: "utf8",
+    });
+    if (built.status !== 0) throw new Error(`docker build of ${spec.tag} failed: ${built.stderr}`);
+  }
   return spec.tag;
 }
 
@@ -112,6 +139,110 @@ export function consulTwinImage(env: NodeJS.ProcessEnv = process.env): string {
         'ENTRYPOINT ["docker-entrypoint.sh"]',
         'CMD ["agent", "-dev", "-client", "0.0.0.0"]',
         'VOLUME ["/consul/data"]',
+      ],
+    },
+    env,
+  );
+}
+
+/**
+ * The lines of one of the lab's own Dockerfiles (assets/<name>/Dockerfile) that say how its image runs (ENTRYPOINT,
+ * CMD, STOPSIGNAL), as `docker import --change` lines: the twin image runs the way the lab's image does, read from the
+ * one place that says it.
+ */
+function runLinesOf(asset: string): string[] {
+  const dockerfile = readFileSync(join(PROJECT_ROOT, "assets", asset, "Dockerfile"), "utf8");
+  return dockerfile
+    .split("\n")
+    .filter((line) => /^(ENTRYPOINT|CMD|STOPSIGNAL) /.test(line))
+    .map((line) => line.trim());
+}
+
+/**
+ * The lab's dnsmasq image (assets/dnsmasq/Dockerfile: dnsmasq on Alpine, run by its ENTRYPOINT), with Debian's dnsmasq
+ * at Alpine's path and the users dnsmasq drops to.
+ */
+export function dnsmasqTwinImage(env: NodeJS.ProcessEnv = process.env): string {
+  return buildTwinImage(
+    {
+      tag: "consul-lab-twin/dnsmasq:latest",
+      programs: ["/usr/sbin/dnsmasq"],
+      files: {
+        "/etc/passwd": {
+          text: `${PASSWD_ROOT}dnsmasq:x:100:101:dnsmasq:/var/lib/misc:/sbin/nologin\nnobody:x:65534:65534:nobody:/:/sbin/nologin\n`,
+        },
+        "/etc/group": { text: `${GROUP_ROOT}dnsmasq:x:101:dnsmasq\ndip:x:30:\nnogroup:x:65534:\n` },
+      },
+      dirs: { "/etc/dnsmasq.d": {}, "/var/lib/misc": {} },
+      changes: ["ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", ...runLinesOf("dnsmasq")],
+    },
+    env,
+  );
+}
+
+/** The official nginx image's layout (nginx:1.27-alpine) that the lab's uploads and commands rely on. */
+function nginxFiles(): Pick<TwinImageSpec, "programs" | "files" | "dirs" | "links"> {
+  return {
+    programs: ["/usr/sbin/nginx"],
+    files: {
+      "/etc/nginx/mime.types": { from: "/etc/nginx/mime.types" },
+      // The image's user and group nginx (uid and gid 101).
+      "/etc/passwd": { text: `${PASSWD_ROOT}nginx:x:101:101:nginx:/var/cache/nginx:/sbin/nologin\n` },
+      "/etc/group": { text: `${GROUP_ROOT}nginx:x:101:nginx\n` },
+      "/docker-entrypoint.sh": { from: join(__dirname, "twin-nginx-entrypoint.sh"), mode: 0o755 },
+    },
+    // Debian's nginx keeps its temporary files under /var/lib/nginx (the official image's under /var/cache/nginx).
+    dirs: {
+      "/etc/nginx/conf.d": {},
+      "/var/cache/nginx": {},
+      "/var/lib/nginx": {},
+      "/var/log/nginx": {},
+      "/usr/share/nginx/html": {},
+    },
+    // As the official image: the logs go to the container's output.
+    links: { "/var/log/nginx/access.log": "/dev/stdout", "/var/log/nginx/error.log": "/dev/stderr" },
+  };
+}
+
+/** nginx:1.27-alpine as the lab runs it: nginx in the foreground, logs to the container's output. */
+export function nginxTwinImage(env: NodeJS.ProcessEnv = process.env): string {
+  return buildTwinImage(
+    {
+      tag: "consul-lab-twin/nginx:latest",
+      ...nginxFiles(),
+      changes: [
+        "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        'ENTRYPOINT ["/docker-entrypoint.sh"]',
+        'CMD ["nginx", "-g", "daemon off;"]',
+        "STOPSIGNAL SIGQUIT",
+      ],
+    },
+    env,
+  );
+}
+
+/**
+ * The lab's load balancer image (assets/load-balancer/Dockerfile): nginx, the consul-template twin where the image
+ * has consul-template, the lab's install-site-conf, and the image's ENTRYPOINT, CMD and STOPSIGNAL.
+ */
+export function loadBalancerTwinImage(env: NodeJS.ProcessEnv = process.env): string {
+  const nginx = nginxFiles();
+  return buildTwinImage(
+    {
+      tag: "consul-lab-twin/load-balancer:latest",
+      ...nginx,
+      files: {
+        ...nginx.files,
+        "/usr/local/bin/consul-template": { from: goBinary("consul-template-twin"), mode: 0o755 },
+        "/usr/local/bin/install-site-conf": {
+          from: join(PROJECT_ROOT, "assets", "load-balancer", "install-site-conf.sh"),
+          mode: 0o755,
+        },
+      },
+      dirs: { ...nginx.dirs, "/etc/consul-template/templates": {}, "/etc/consul-template/rendered": {} },
+      changes: [
+        "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        ...runLinesOf("load-balancer"),
       ],
     },
     env,

@@ -78,6 +78,16 @@ func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		a.onLeader(w, r, func(z *authorizer) { a.catalogNodes(w, z) })
 	case path == "/v1/catalog/services" && get:
 		a.onLeader(w, r, func(z *authorizer) { a.catalogServices(w, z) })
+	case (path == "/v1/catalog/register" || path == "/v1/catalog/deregister") && r.Method == "PUT":
+		a.onLeader(w, r, func(z *authorizer) { a.catalogWrite(w, r, z, strings.TrimPrefix(path, "/v1/catalog/")) })
+	case strings.HasPrefix(path, "/v1/catalog/node/") && get:
+		a.onLeader(w, r, func(z *authorizer) { a.catalogNode(w, z, strings.TrimPrefix(path, "/v1/catalog/node/")) })
+	case path == "/v1/query" || strings.HasPrefix(path, "/v1/query/"):
+		a.onLeader(w, r, func(z *authorizer) {
+			a.queries(w, r, z, strings.TrimPrefix(strings.TrimPrefix(path, "/v1/query"), "/"))
+		})
+	case path == "/v1/operator/autopilot/configuration":
+		a.onLeader(w, r, func(z *authorizer) { a.autopilot(w, r, z) })
 	case strings.HasPrefix(path, "/v1/catalog/service/") && get:
 		a.onLeader(w, r, func(z *authorizer) { a.health(w, r, z, strings.TrimPrefix(path, "/v1/catalog/service/"), true) })
 	case strings.HasPrefix(path, "/v1/health/service/") && get:
@@ -202,6 +212,11 @@ func (a *api) viaServer(w http.ResponseWriter, r *http.Request, answer func()) {
 // so.
 func (a *api) onLeader(w http.ResponseWriter, r *http.Request, answer func(*authorizer)) {
 	a.viaServer(w, r, func() {
+		// A stale read (?stale) is answered by any server from its own state, leader or not.
+		if _, stale := r.URL.Query()["stale"]; stale {
+			a.withAuthorizer(w, r, answer)
+			return
+		}
 		leader := a.cluster.leaderView()
 		switch {
 		case leader == a.cluster.self.Address:
@@ -281,6 +296,16 @@ func (a *api) raftConfiguration(w http.ResponseWriter) {
 // tries a blocked registration again every 15 s.
 func (a *api) registered() []member {
 	members := a.cluster.liveMembers()
+	c := a.cluster
+	c.mu.Lock()
+	for i := range members {
+		members[i].Services = c.state.withEdits(members[i])
+	}
+	var external []member
+	for _, node := range c.state.External {
+		external = append(external, node)
+	}
+	c.mu.Unlock()
 	for i := range members {
 		m := &members[i]
 		z, _, _ := a.authorizerFor(m.ServiceToken)
@@ -300,6 +325,8 @@ func (a *api) registered() []member {
 		}
 		m.Services, m.Checks = services, checks
 	}
+	members = append(members, external...)
+	sort.Slice(members, func(i, j int) bool { return members[i].Node < members[j].Node })
 	return members
 }
 
@@ -384,8 +411,13 @@ func (a *api) healthEntries(members []member, z *authorizer, service string, pas
 				continue
 			}
 			checks := []map[string]interface{}{}
-			passing := serf.Status == "passing"
-			for _, check := range append([]checkState{serf}, m.Checks...) {
+			passing := serf.Status == "passing" || m.External
+			nodeChecks := []checkState{serf}
+			if m.External {
+				// A node no agent runs has no Serf, and no serfHealth check.
+				nodeChecks = nil
+			}
+			for _, check := range append(nodeChecks, m.Checks...) {
 				if check.ServiceID != "" && check.ServiceID != s.ID {
 					continue
 				}

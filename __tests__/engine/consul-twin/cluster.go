@@ -63,7 +63,9 @@ type member struct {
 	Checks     []checkState
 	// The token the agent registers its services with (acl.tokens.config_file_service_registration, else default).
 	ServiceToken string
-	seen         time.Time
+	// A node registered through the catalog API, which no agent runs.
+	External bool
+	seen     time.Time
 }
 
 type kvEntry struct {
@@ -81,6 +83,11 @@ type replicated struct {
 	KV       map[string]kvEntry
 	Policies map[string]aclPolicy // by ID
 	Tokens   map[string]aclToken  // by accessor ID
+	// The catalog's writes (catalog.go): nodes no agent runs, writes to agents' services, prepared queries.
+	External  map[string]member
+	Edits     map[string]catalogEdit
+	Queries   map[string]preparedQuery
+	Autopilot map[string]interface{}
 }
 
 type cluster struct {
@@ -122,7 +129,8 @@ func newCluster(self member, rpcPort int, join []string, expect int, timing raft
 		self: self, rpcPort: rpcPort, join: join, expect: expect, timing: timing,
 		members: map[string]*member{}, acks: map[string]time.Time{},
 		state: replicated{Index: 1, KV: map[string]kvEntry{}, Tokens: map[string]aclToken{},
-			Policies: map[string]aclPolicy{}},
+			Policies: map[string]aclPolicy{}, External: map[string]member{}, Edits: map[string]catalogEdit{},
+			Queries: map[string]preparedQuery{}},
 		client: &http.Client{Timeout: 500 * time.Millisecond},
 	}
 	c.changed = sync.NewCond(&c.mu)
@@ -404,6 +412,7 @@ func (c *cluster) serveInternal(listener net.Listener, api *api) {
 			if c.state.Tokens == nil {
 				c.state.Tokens, c.state.Policies = map[string]aclToken{}, map[string]aclPolicy{}
 			}
+			c.state.ensureCatalog()
 		}
 		c.resetTimeout()
 		c.changed.Broadcast()
@@ -439,4 +448,4 @@ func (c *cluster) liveMembers() []member {
 	return out
 }
 
-func (c *cluster) failed(m member) bool { return time.Since(m.seen) >= memberFailAfter }
+func (c *cluster) failed(m member) bool { return !m.External && time.Since(m.seen) >= memberFailAfter }

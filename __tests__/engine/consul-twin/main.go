@@ -19,8 +19,9 @@
 //   - Checks (checks.go): each service's HTTP checks, run for real.
 //   - Watches (watch.go): `service` watches with an args handler, run for real.
 //   - ACLs (acl.go): policies, tokens and their enforcement for what the lab does.
-//   - DNS and serf sockets are bound and held; what arrives on them is read and dropped. The server port carries the
-//     twin's own protocol between agents.
+//   - DNS (dns.go): node and service lookups, A and SRV.
+//   - Serf sockets are bound and held; what arrives on them is read and dropped. The server port carries the twin's
+//     own protocol between agents.
 //
 // Usage: consul agent [-data-dir=DIR] -config-dir=DIR [-keys=TABLE.json]  (the table: /consul-twin/config-keys.json)
 package main
@@ -375,9 +376,30 @@ func main() {
 		}
 	}
 	if p := port(config, "dns", 8600); p > 0 {
+		ttl := func(path string) uint32 {
+			value, _ := lookup(config, path)
+			return uint32(durationAt(value, path, 0) / time.Second)
+		}
+		dns := &dnsServer{
+			domain:      strings.ToLower(strings.Trim(stringAt(config, "domain", "consul"), ".")),
+			datacenter:  datacenter,
+			token:       stringAt(config, "acl.tokens.dns", stringAt(config, "acl.tokens.default", "")),
+			nodeTTL:     ttl("dns_config.node_ttl"),
+			serviceTTL:  ttl("dns_config.service_ttl.*"),
+			answerLimit: intAt(config, "dns_config.udp_answer_limit", 3),
+			lookup:      serverLookup(agentCluster, current()),
+		}
+		if recursors := stringsAt(config, "recursors"); len(recursors) > 0 {
+			fail("consul twin: recursors are not modelled")
+		}
 		for _, address := range addressesOf(config, "dns") {
-			drain(listen("tcp", address, p))
-			holdUDP(address, p)
+			go dns.serveTCP(listen("tcp", address, p))
+			conn, err := net.ListenPacket("udp", net.JoinHostPort(address, strconv.Itoa(p)))
+			if err != nil {
+				fail("Error starting agent: Failed to start DNS server: %v", err)
+			}
+			held = append(held, conn)
+			go dns.serveUDP(conn)
 		}
 	}
 	if p := port(config, "grpc_tls", grpcTLSDefault); p > 0 {
