@@ -151,7 +151,11 @@ async function catalogFacts({ lab, api }: VerifyContext): Promise<Fact[]> {
   return facts;
 }
 
-/** BusyBox's nslookup (every image here is Alpine), asked for A records only. */
+/**
+ * BusyBox's nslookup (every image here is Alpine), asked for A records only. Since BusyBox 1.31 it exits 1 when the
+ * server answers with an error code ("nslookup: return exitcode 1 on resolution errors", networking/nslookup.c), so
+ * it runs with execAnswer: a refusal is an answer.
+ */
 const NSLOOKUP_A = ["nslookup", "-type=a"];
 
 /**
@@ -208,7 +212,7 @@ async function dnsFacts(context: VerifyContext, passing: string[] | undefined): 
             async () => {
               if (!inside) return { ok: false, seen: "no DNS forwarder container found" };
               const outcome = nslookupOutcome(
-                await context.containers.exec(inside, [...NSLOOKUP_A, name, "127.0.0.1"]),
+                await context.containers.execAnswer(inside, [...NSLOOKUP_A, name, "127.0.0.1"]),
               );
               if (!outcome) return { ok: false, seen: "the lookup did not run (no server answered nslookup)" };
               return {
@@ -238,7 +242,9 @@ async function dnsFacts(context: VerifyContext, passing: string[] | undefined): 
       `DNS inside ${lab.publishNode.name} (its dnsmasq): ${nodeName} -> ${lab.publishNode.address}`,
       async () => {
         if (!inside) return { ok: false, seen: "no DNS forwarder container found" };
-        const seen = nslookupAddresses(await context.containers.exec(inside, [...NSLOOKUP_A, nodeName, "127.0.0.1"]));
+        const seen = nslookupAddresses(
+          await context.containers.execAnswer(inside, [...NSLOOKUP_A, nodeName, "127.0.0.1"]),
+        );
         return { ok: seen.includes(lab.publishNode.address), seen: seen.join(", ") || "no answer" };
       },
     ),
@@ -251,7 +257,7 @@ async function dnsFacts(context: VerifyContext, passing: string[] | undefined): 
         if (!inside) return { ok: false, seen: "no DNS forwarder container found" };
         // A lookup that never ran is no evidence: only a server's own NXDOMAIN or REFUSED counts as "no answer".
         const outcome = nslookupOutcome(
-          await context.containers.exec(inside, [...NSLOOKUP_A, "example.com", "127.0.0.1"]),
+          await context.containers.execAnswer(inside, [...NSLOOKUP_A, "example.com", "127.0.0.1"]),
         );
         if (!outcome) return { ok: false, seen: "the lookup did not run (no server answered nslookup)" };
         if (outcome.addresses.length > 0) return { ok: recursing, seen: `answered ${outcome.addresses.join(", ")}` };

@@ -149,4 +149,14 @@ export class LabContainers {
     const result = await this.dockerOf(container).runAsync(["exec", container.name, ...command], timeoutMs);
     return result.status === 0 && !result.startError ? result.stdout : undefined;
   }
+
+  /**
+   * Runs a command whose failure is an answer too (BusyBox's nslookup exits 1 when the server refuses a name); its
+   * stdout whatever its exit status, or undefined when it did not run: Docker could not start it (126, 127, or
+   * docker's own 125) or it did not answer in time.
+   */
+  async execAnswer(container: LabContainer, command: readonly string[], timeoutMs: number = DOCKER_TIMEOUTS.exec) {
+    const result = await this.dockerOf(container).runAsync(["exec", container.name, ...command], timeoutMs);
+    return result.startError || [125, 126, 127].includes(result.status) ? undefined : result.stdout;
+  }
 }

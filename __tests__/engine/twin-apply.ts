@@ -12,7 +12,7 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ensureLabTls, generateSecrets } from "../../secrets";
+import { createSecrets, DEFAULT_SECRETS_FILE, DEFAULT_TLS_DIR, ensureLabTls } from "../../secrets";
 import { secretVariableValues, STACK_VARIABLES_LINK } from "../../secrets/stack-variables";
 import { LAB_CA_LINK } from "../../stacks/secret-variables";
 import { type Lab } from "../../topology";
@@ -88,16 +88,21 @@ const CONTAINER_ARGUMENTS: Record<string, string> = {
   lifecycle: "Terraform's read-back rules",
 };
 
-/** Synthesizes the lab of a topology file and prepares its secrets, TLS and stack directory as a deploy does. */
-export function prepareTwin(topologyFile: string): Twin {
+/**
+ * Synthesizes the lab of a topology file and prepares its secrets, TLS and stack directory as a deploy does: the
+ * secrets file and the TLS folder at their default places under `checkout` (a LabCheckout's root, where the CLI run
+ * against the twin finds them), or in a folder of their own.
+ */
+export function prepareTwin(topologyFile: string, checkout?: string): Twin {
   const run = runApp({ CONSUL_LAB_TOPOLOGY: topologyFile });
   if (run.status !== 0) throw new Error(`synth failed: ${run.stderr}`);
   const synthesizedDir = join(run.outdir, "stacks", "cluster");
   const stack = JSON.parse(readFileSync(join(synthesizedDir, "cdk.tf.json"), "utf8"));
   const consulStack = JSON.parse(readFileSync(join(run.outdir, "stacks", "consul", "cdk.tf.json"), "utf8"));
   const lab = labOf(JSON.parse(readFileSync(topologyFile, "utf8")));
-  const secrets = generateSecrets();
-  const tlsDir = mkdtempSync(join(tmpdir(), "consul-twin-tls-"));
+  const secretsRoot = checkout ?? mkdtempSync(join(tmpdir(), "consul-twin-secrets-"));
+  const secrets = createSecrets(join(secretsRoot, DEFAULT_SECRETS_FILE));
+  const tlsDir = join(secretsRoot, DEFAULT_TLS_DIR);
   const values = secretVariableValues(lab, secrets, ensureLabTls(lab, tlsDir));
   const root = mkdtempSync(join(tmpdir(), "consul-twin-root-"));
   const stackDir = join(root, "cdktf.out", "stacks", "cluster");

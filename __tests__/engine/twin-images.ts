@@ -67,6 +67,10 @@ export function buildTwinImage(spec: TwinImageSpec, env: NodeJS.ProcessEnv = pro
   const applets = spawnSync(BUSYBOX, ["--list"], { encoding: "utf8" }).stdout.split("\n").filter(Boolean);
   for (const applet of applets)
     if (applet !== "busybox") spawnSync("ln", ["-sf", "busybox", join(root, "bin", applet)]);
+  // wget with -T that works (twin-wget.sh says why).
+  spawnSync("rm", ["-f", join(root, "bin", "wget")]);
+  copyFileSync(join(__dirname, "twin-wget.sh"), join(root, "bin", "wget"));
+  chmodSync(join(root, "bin", "wget"), 0o755);
   for (const dir of ["tmp", "etc", "root", "var/run", "run"]) mkdirSync(join(root, dir), { recursive: true });
   chmodSync(join(root, "tmp"), 0o1777);
   for (const program of spec.programs ?? []) copyProgram(program, root);

@@ -500,7 +500,8 @@ export class LabStandIn {
     }
     if (program === "nslookup" && this.timeline.nslookupFails) return { status: 126, stdout: "" };
     if (program === "nslookup") {
-      // BusyBox's nslookup, against the real dnsmasq that stands in for the node's: exit 0 whatever it finds.
+      // BusyBox's nslookup, against the real dnsmasq that stands in for the node's: exit 0 with addresses, exit 1 on a
+      // server's error code (since BusyBox 1.31, commit 6ca8e347f; networking/nslookup.c:638 at 1_36_1, Alpine 3.20's).
       const name = args.filter((arg) => !arg.startsWith("-"))[0];
       const result = spawnSync(
         "dig",
@@ -518,7 +519,7 @@ export class LabStandIn {
       );
       const addresses = result.stdout.split("\n").filter((line) => /^[0-9.]+$/.test(line));
       const header = "Server:\t\t127.0.0.1\nAddress:\t127.0.0.1:53\n\n";
-      if (addresses.length === 0) return { status: 0, stdout: `${header}** server can't find ${name}: NXDOMAIN\n` };
+      if (addresses.length === 0) return { status: 1, stdout: `${header}** server can't find ${name}: NXDOMAIN\n` };
       return { status: 0, stdout: `${header}Name:\t${name}\n${addresses.map((a) => `Address: ${a}`).join("\n")}\n\n` };
     }
     return { status: 127, stdout: "" };

@@ -24,6 +24,9 @@ type api struct {
 	server     bool
 	datacenter string
 	local      func() member
+	// Whether the config sets `encrypt` (Serf's keyring), and ui_config.enabled.
+	encrypted bool
+	ui        bool
 
 	catalog        sync.Mutex
 	catalogSeen    string
@@ -64,6 +67,8 @@ func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, 0, map[string]interface{}{
 				"Config": map[string]interface{}{"NodeName": me.Node, "Server": me.Server, "Datacenter": a.datacenter},
 				"Member": map[string]interface{}{"Name": me.Node, "Addr": me.Address, "Status": 1},
+				// agent/agent.go Stats: Serf's own stats, where "encrypted" says whether gossip has a keyring.
+				"Stats": map[string]interface{}{"serf_lan": map[string]string{"encrypted": strconv.FormatBool(a.encrypted)}},
 			})
 		}
 	case path == "/v1/agent/members" && get:
@@ -96,6 +101,12 @@ func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		a.onLeader(w, r, func(z *authorizer) { a.kv(w, r, z, strings.TrimPrefix(path, "/v1/kv/")) })
 	case strings.HasPrefix(path, "/v1/acl/"):
 		a.onLeader(w, r, func(z *authorizer) { a.acl(w, r, z, strings.TrimPrefix(path, "/v1/acl/")) })
+	case a.ui && (path == "/ui" || strings.HasPrefix(path, "/ui/")) && get:
+		// The UI's assets need no token. Its index.html names the Ember app "consul-ui" (ui/packages/consul-ui/app/
+		// index.html, <meta name="consul-ui/config/environment">); the twin serves only that page, saying what it is.
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprint(w, `<!DOCTYPE html><html><head><meta name="consul-ui/config/environment" content="{}">`+
+			`<title>Consul (twin)</title></head><body>The consul twin's stand-in for the Consul UI.</body></html>`)
 	default:
 		http.Error(w, fmt.Sprintf("the consul twin does not model %s %s", r.Method, path), http.StatusNotImplemented)
 	}

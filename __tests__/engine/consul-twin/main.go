@@ -342,6 +342,8 @@ func main() {
 	agentCluster.management = stringAt(config, "acl.tokens.initial_management", "")
 	agentCluster.defaultAllow = stringAt(config, "acl.default_policy", "allow") == "allow"
 	mux := &api{cluster: agentCluster, server: server, datacenter: datacenter, local: current}
+	mux.encrypted = stringAt(config, "encrypt", "") != ""
+	mux.ui, _ = boolAt(config, "ui_config.enabled")
 
 	if p := port(config, "http", 8500); p > 0 {
 		for _, address := range addressesOf(config, "http") {
