@@ -8,6 +8,8 @@ module.exports = {
   testEnvironment: "node",
   roots: ["<rootDir>/__tests__/engine"],
   testMatch: ["**/*.test.ts"],
+  // The twin lab's suites run in `npm run test:twin` (jest.twin.config.js).
+  testPathIgnorePatterns: ["/node_modules/", "/twin-[^/]*\\.test\\.ts$"],
   transform: { "^.+\\.ts$": ["ts-jest", { diagnostics: false }] },
   maxWorkers: 1,
   setupFilesAfterEnv: ["<rootDir>/__tests__/engine/require-engine.ts"],

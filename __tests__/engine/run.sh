@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `npm run test:engine`: the tests that need a real Docker engine, against a private one started for the run
+# `npm run test:engine` (and `npm run test:twin`): the tests that need a real Docker engine, against a private one started for the run
 # (dockerd.sh) and removed at its end, also on failure and on Ctrl-C. Images come from this machine's Debian
 # packages, never from a registry. Arguments go to Jest (`npm run test:engine -- -t repair`).
 set -euo pipefail
@@ -40,4 +40,5 @@ cp "$busybox" "$rootfs/bin/busybox"
 for applet in $("$busybox" --list); do [ "$applet" = busybox ] || ln -s busybox "$rootfs/bin/$applet"; done
 tar -C "$rootfs" -c . | docker import --change 'ENTRYPOINT ["/bin/sh"]' - consul-lab-test/busybox:engine >/dev/null
 
-npx jest --config jest.engine.config.js "$@"
+# `npm run test:twin` runs the twin lab's suites the same way (jest.twin.config.js).
+npx jest --config "${CONSUL_LAB_ENGINE_JEST_CONFIG:-jest.engine.config.js}" "$@"

@@ -15,8 +15,11 @@
 //     from a leader within HeartbeatTimeout (raft.go requestVote, "rejecting vote request since we have a leader"); a
 //     candidate with a quorum of its peers' votes leads. A leader sends heartbeats every HeartbeatTimeout/10 and steps
 //     down when it has not reached a quorum within LeaderLeaseTimeout (raft.go checkLeaderLease).
-//   - State: the KV store lives with the leader and is copied to the followers with each heartbeat, so a new leader
-//     has it; a write reaches the leader or fails with Consul's "No cluster leader".
+//   - State: the KV store, ACLs and catalog writes live with the leader and are copied to the followers with each
+//     heartbeat, so a new leader has them; a write reaches the leader or fails with Consul's "No cluster leader".
+//     Each server keeps its term, its peers and that state in its data dir (twin-raft.json) as Raft keeps its log and
+//     configuration there, so a server that restarts, or a whole cluster after a host's reboot, has them again
+//     without a new bootstrap.
 //
 // The agents speak to each other over the server port (8300) with a protocol of the twin's own, plain HTTP: Consul's
 // RPC, its TLS and gossip encryption are not modelled.
@@ -29,6 +32,8 @@ import (
 	"math/rand"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"sync"
@@ -109,6 +114,8 @@ type cluster struct {
 	acks     map[string]time.Time
 	state    replicated
 	client   *http.Client
+	// Where the server keeps its Raft state (the -data-dir); "" keeps nothing.
+	dataDir string
 	// ACLs: whether they are on, the initial management token's secret, and acl.default_policy "allow".
 	aclEnabled   bool
 	management   string
@@ -208,6 +215,63 @@ func (c *cluster) record(m member) {
 }
 
 func (c *cluster) quorum() int { return len(c.peers)/2 + 1 }
+
+type persisted struct {
+	Term     uint64
+	VotedFor string
+	Peers    []string
+	State    replicated
+}
+
+const raftFile = "twin-raft.json"
+
+// restore reads what this server kept in its data dir, if anything.
+func (c *cluster) restore() {
+	if c.dataDir == "" {
+		return
+	}
+	raw, err := os.ReadFile(filepath.Join(c.dataDir, raftFile))
+	if err != nil {
+		return
+	}
+	var kept persisted
+	if err := json.Unmarshal(raw, &kept); err != nil {
+		fail("consul twin: %s in the data dir is damaged: %v", raftFile, err)
+	}
+	c.term, c.votedFor, c.peers, c.state = kept.Term, kept.VotedFor, kept.Peers, kept.State
+	if c.state.KV == nil {
+		c.state.KV = map[string]kvEntry{}
+	}
+	if c.state.Tokens == nil {
+		c.state.Tokens, c.state.Policies = map[string]aclToken{}, map[string]aclPolicy{}
+	}
+	c.state.ensureCatalog()
+	logf("raft: restored term %d, %d peers and index %d from %s", c.term, len(c.peers), c.state.Index, raftFile)
+}
+
+// persist writes the term, peers and state whenever they change, atomically.
+func (c *cluster) persist() {
+	if c.dataDir == "" {
+		return
+	}
+	var last []byte
+	for range time.Tick(200 * time.Millisecond) {
+		c.mu.Lock()
+		raw, _ := json.Marshal(persisted{Term: c.term, VotedFor: c.votedFor, Peers: c.peers, State: c.state})
+		c.mu.Unlock()
+		if bytes.Equal(raw, last) {
+			continue
+		}
+		partial := filepath.Join(c.dataDir, raftFile+".partial")
+		if err := os.WriteFile(partial, raw, 0o600); err != nil {
+			fail("consul twin: cannot keep the Raft state in %s: %v", c.dataDir, err)
+		}
+		if err := os.Rename(partial, filepath.Join(c.dataDir, raftFile)); err != nil {
+			fail("consul twin: cannot keep the Raft state in %s: %v", c.dataDir, err)
+		}
+		last = raw
+	}
+}
 
 // run is a server's Raft loop: elections when no leader is heard from, heartbeats and the lease when leading.
 func (c *cluster) run() {

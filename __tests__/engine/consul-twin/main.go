@@ -242,13 +242,13 @@ func main() {
 	if len(os.Args) < 2 || os.Args[1] != "agent" {
 		fail("consul twin: only `consul agent -config-dir=DIR` is modelled; got %q", os.Args[1:])
 	}
-	configDir, keysFile := "", "/consul-twin/config-keys.json"
+	configDir, dataDir, keysFile := "", "", "/consul-twin/config-keys.json"
 	for _, arg := range os.Args[2:] {
 		switch {
 		case strings.HasPrefix(arg, "-config-dir="):
 			configDir = strings.TrimPrefix(arg, "-config-dir=")
 		case strings.HasPrefix(arg, "-data-dir="):
-			// The official image's entrypoint passes it; this stand-in keeps no state.
+			dataDir = strings.TrimPrefix(arg, "-data-dir=")
 		case strings.HasPrefix(arg, "-keys="):
 			keysFile = strings.TrimPrefix(arg, "-keys=")
 		default:
@@ -339,6 +339,11 @@ func main() {
 	agentCluster := newCluster(current(), rpcPort, stringsAt(config, "retry_join"), expect,
 		timingFor(intAt(config, "performance.raft_multiplier", 5)))
 	agentCluster.aclEnabled, _ = boolAt(config, "acl.enabled")
+	if server {
+		agentCluster.dataDir = dataDir
+		agentCluster.restore()
+		go agentCluster.persist()
+	}
 	agentCluster.management = stringAt(config, "acl.tokens.initial_management", "")
 	agentCluster.defaultAllow = stringAt(config, "acl.default_policy", "allow") == "allow"
 	mux := &api{cluster: agentCluster, server: server, datacenter: datacenter, local: current}

@@ -1,0 +1,120 @@
+/**
+ * The user's path on the twin lab, one engine: the cluster stack applied as synthesized by the twin's apply
+ * (twin-apply.ts: every container with its uploads, the twin images with the Consul and consul-template twins inside,
+ * the stack's leader gate and ACL bootstrap run as their provisioners declare them), the consul stack applied as the
+ * Consul provider would, then the real CLI from a checkout holding this lab's secrets: `npm run verify`, then
+ * `npm run verify -- --drill`, then a daemon restart, `npm run repair` and `npm run verify` again. Nothing is deleted
+ * from the synthesized settings: the published ports are the ones the CLI uses.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { LabCheckout } from "../tools/lab-checkout";
+import { docker, dockerOk, removeLab, restartEngine, uniqueLab } from "./engine";
+import { applyConsulStack, applyContainers, prepareTwin, runProvisioner, type Twin } from "./twin-apply";
+
+jest.setTimeout(600_000);
+
+const ALL_ROLES = ["netns", "agent", "dns", "app", "sorry", "entry", "load-balancer"];
+let name: string;
+let topologyFile: string;
+let twin: Twin;
+let checkout: LabCheckout;
+let appliedAt = 0;
+/** When each part of the apply was done, in seconds from its start, for the timing table. */
+const timings: Record<string, number> = {};
+
+beforeAll(async () => {
+  const engineLab = await uniqueLab();
+  ({ name, topologyFile } = engineLab);
+  checkout = new LabCheckout();
+  twin = prepareTwin(topologyFile, checkout.root);
+  appliedAt = Date.now();
+  applyContainers(twin, { roles: ALL_ROLES });
+  timings.containers = (Date.now() - appliedAt) / 1000;
+  for (const script of ["wait-for-leader.mjs", "acl-bootstrap.mjs"]) {
+    const run = runProvisioner(twin, script);
+    if (run.status !== 0) throw new Error(`${script} failed: ${run.stderr}${run.stdout}`);
+  }
+  timings.leaderAndAcls = (Date.now() - appliedAt) / 1000;
+  applyConsulStack(twin);
+});
+
+afterAll(() => {
+  if (name) removeLab(name);
+});
+
+/** The real CLI from the checkout, with the real docker against the private engine (no fakes on the PATH). */
+const cli = (script: string, args: string[] = []) =>
+  checkout.script(script, args, {
+    CONSUL_LAB_TOPOLOGY: topologyFile,
+    PATH: process.env.PATH!,
+    DOCKER_HOST: process.env.DOCKER_HOST!,
+  });
+
+async function until(what: string, seconds: number, probe: () => Promise<boolean>): Promise<number> {
+  const started = Date.now();
+  while (!(await probe())) {
+    if (Date.now() - started > seconds * 1000) throw new Error(`${what}: not within ${seconds} s`);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+  return (Date.now() - started) / 1000;
+}
+
+const entryPage = async () => {
+  try {
+    const response = await fetch(`http://127.0.0.1:${twin.lab.topology.publish.entryPort}/`, {
+      signal: AbortSignal.timeout(3000),
+    });
+    return await response.text();
+  } catch {
+    return "";
+  }
+};
+
+const report = () => JSON.parse(readFileSync(join(checkout.root, "verify-report.json"), "utf8"));
+const failed = (rows: { ok: boolean }[] = []) => rows.filter((row) => !row.ok);
+
+describe("the user's path on the twin lab, one engine", () => {
+  it("runs each program as its image does: the agents as the consul user, on volumes the entrypoint chowned", () => {
+    for (const node of twin.lab.nodes) {
+      const agent = twin.lab.dockerName(node.name);
+      expect(dockerOk(["exec", agent, "stat", "-c", "%U:%G", "/consul/data"]).trim()).toBe("consul:consul");
+      expect(dockerOk(["exec", agent, "sh", "-c", "grep ^Uid /proc/1/status"]).split(/\s+/)[1]).toBe("100");
+    }
+  });
+
+  it("serves the site from the app servers through the published entry, and npm run verify passes every fact", async () => {
+    await until("an app server's page at the entry", 180, async () =>
+      (await entryPage()).includes("Served by app server"),
+    );
+    timings.siteServed = (Date.now() - appliedAt) / 1000;
+    // Every check passing takes longer: each load balancer renders once consul-template's retries, which back off
+    // to 30 s while its token did not exist yet, find the token the ACL bootstrap made.
+    await until("npm run verify to pass", 240, async () => (await cli("verify")).status === 0);
+    timings.verifyPasses = (Date.now() - appliedAt) / 1000;
+    console.log(`twin apply: ${JSON.stringify(timings)} (seconds from the apply's start)`);
+    expect(failed(report().facts)).toEqual([]);
+  });
+
+  it("passes every step of npm run verify -- --drill", async () => {
+    const drill = await cli("verify", ["--drill"]);
+    const rows = report().drill as { step: string; expected: string; seen: string; ok: boolean }[];
+    expect(failed(rows)).toEqual([]);
+    expect(failed(report().factsAfterDrill)).toEqual([]);
+    expect(drill.status).toBe(0);
+    // The measured times, for the README's table of the twin's timings.
+    for (const row of rows) console.log(`twin drill: ${row.step} | ${row.expected} | ${row.seen}`);
+    expect(docker(["ps", "--filter", `label=consul-lab.lab=${name}`, "--filter", "status=exited", "-q"]).stdout).toBe(
+      "",
+    );
+  });
+
+  it("comes back whole after a daemon restart once npm run repair has run, and verify passes again", async () => {
+    restartEngine();
+    const repair = await cli("repair");
+    expect(repair.status).toBe(0);
+    // The cluster elects again and the load balancers render again; verify is the judge.
+    await until("verify to pass after the restart", 240, async () => (await cli("verify")).status === 0);
+    expect(failed(report().facts)).toEqual([]);
+  });
+});
