@@ -23,7 +23,7 @@ export default tseslint.config(
   },
   {
     // Jest loads its config hooks (globalSetup, reporters) as CommonJS.
-    files: ["__tests__/**/*.js", "jest.config.js"],
+    files: ["__tests__/**/*.js", "jest.config.js", "jest.*.config.js"],
     rules: { "@typescript-eslint/no-require-imports": "off" },
   },
   {
