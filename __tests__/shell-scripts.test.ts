@@ -18,6 +18,9 @@ const SCRIPTS = [
   "__tests__/engine/dockerd.sh",
   "__tests__/engine/hosts.sh",
   "__tests__/engine/exec-via-stand-in/docker",
+  "__tests__/engine/twin-consul-entrypoint.sh",
+  "__tests__/engine/twin-nginx-entrypoint.sh",
+  "__tests__/engine/twin-wget.sh",
 ];
 
 /** Every file of the checkout that bash or sh runs: by extension, or by its first line. */
