@@ -12,6 +12,7 @@ import { articleInput, labOf } from "./tools/helpers";
 import { httpGet, nginxTest, startNginx } from "./tools/nginx";
 import { freeLoopbackPort } from "./tools/ports";
 import { sharedDefaultRun } from "./tools/synth";
+import { PROXY_CONNECT_TIMEOUT_MS, SITE_REQUEST_TIMEOUT_MS } from "../shared/lab-contract";
 
 const lab = labOf();
 
@@ -165,5 +166,38 @@ describe("the entry point", () => {
       await nginx.stop();
       live.close();
     }
+  });
+});
+
+describe("failing over from a node whose host is lost", () => {
+  // Every rendered nginx config that moves a request on to another upstream, as the stack uploads it.
+  const failingOver = () => {
+    const json = JSON.parse(sharedDefaultRun().files["stacks/cluster/cdk.tf.json"]);
+    return Object.values<any>(json.resource.docker_container).flatMap((container) =>
+      (container.upload ?? [])
+        .filter((upload: any) => /proxy_next_upstream/.test(upload.content))
+        .map((upload: any) => ({ where: `${container.name}:${upload.file}`, text: upload.content as string })),
+    );
+  };
+
+  it("waits the same short time to connect at every hop, and both hops fit in one request's time", () => {
+    const configs = failingOver();
+    // The entry on dev1001, and the site template on each load balancer.
+    expect(configs.map((config) => config.where).sort()).toEqual([
+      "consul-lab-dev1001-entry:/etc/nginx/conf.d/default.conf",
+      "consul-lab-dev1002-load-balancer:/etc/consul-template/templates/site.conf.ctmpl",
+      "consul-lab-dev1003-load-balancer:/etc/consul-template/templates/site.conf.ctmpl",
+    ]);
+    for (const { where, text } of configs) {
+      const locations = text.split(/location /).filter((block) => block.includes("proxy_next_upstream"));
+      for (const block of locations)
+        expect({ where, timeout: /proxy_connect_timeout (\S+);/.exec(block)?.[1] }).toEqual({
+          where,
+          timeout: `${PROXY_CONNECT_TIMEOUT_MS}ms`,
+        });
+    }
+    // The entry waits once for a lost load balancer, the next one once for a lost app server: half a request's time
+    // at most, the rest for the answer.
+    expect(2 * PROXY_CONNECT_TIMEOUT_MS).toBeLessThanOrEqual(SITE_REQUEST_TIMEOUT_MS / 2);
   });
 });

@@ -3,7 +3,7 @@
  * every load balancer and moves on to the next when one does not answer, so the site stays up while either LB is down.
  */
 import type { Lab } from "../topology";
-import { healthLocation, proxyHeaders } from "./nginx-snippets";
+import { healthLocation, proxyFailover, proxyHeaders } from "./nginx-snippets";
 import { GENERATED_NOTICE } from "../shared/generated-file";
 
 /** The entry point's nginx config: every load balancer as an upstream, skipping one that does not answer. */
@@ -28,8 +28,7 @@ export function renderEntryPointConf(lab: Lab): string {
     "    location / {",
     "        proxy_pass http://load_balancers;",
     ...proxyHeaders(["Host", "X-Real-IP", "X-Forwarded-For"]),
-    "        proxy_next_upstream error timeout http_502 http_504;",
-    "        proxy_connect_timeout 2s;",
+    ...proxyFailover("error timeout http_502 http_504"),
     "    }",
     "}",
     "",

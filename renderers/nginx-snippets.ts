@@ -1,4 +1,5 @@
 /** nginx fragments more than one rendered config uses. */
+import { PROXY_CONNECT_TIMEOUT_MS } from "../shared/lab-contract";
 
 /** The request headers a proxy passes on, each with the nginx variable it is set from. */
 const PROXY_HEADERS = {
@@ -28,5 +29,16 @@ export function healthLocation(path: string | undefined, why: string): string[] 
     "        access_log off;",
     '        return 200 "ok\\n";',
     "    }",
+  ];
+}
+
+/**
+ * The lines that move a proxied request on to the next upstream: on the errors given, and after
+ * PROXY_CONNECT_TIMEOUT_MS without a connection (a lost host's node answers none).
+ */
+export function proxyFailover(nextUpstreamOn: string): string[] {
+  return [
+    `        proxy_next_upstream ${nextUpstreamOn};`,
+    `        proxy_connect_timeout ${PROXY_CONNECT_TIMEOUT_MS}ms;`,
   ];
 }

@@ -8,7 +8,7 @@
  * server, and with nothing to proxy to nginx answers 503 with its own maintenance page.
  */
 import type { Lab } from "../topology";
-import { healthLocation, proxyHeaders } from "./nginx-snippets";
+import { healthLocation, proxyFailover, proxyHeaders } from "./nginx-snippets";
 import { INSTANCE_IDENTITY_FORMAT, SiteRole } from "./site-instances";
 
 /** Characters that may appear inside a Go template string literal or an nginx token without quoting trouble. */
@@ -100,8 +100,7 @@ export function renderUpstreamTemplate(lab: Lab): string {
       "X-Forwarded-Server",
       "X-Forwarded-For",
     ]),
-    "        proxy_next_upstream error timeout http_502 http_503 http_504;",
-    "        proxy_connect_timeout 2s;",
+    ...proxyFailover("error timeout http_502 http_503 http_504"),
     "{{- else }}",
     "        # Nothing passes, not even the sorry server: answer with nginx's own maintenance page.",
     "        default_type text/html;",

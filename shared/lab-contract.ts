@@ -28,3 +28,18 @@ export const ANONYMOUS_WRITE_PROBE_KEY = "consul-lab/verify/anonymous-write-prob
  * driver adds options of its own, which a declared map would then differ from.
  */
 export const LAB_BRIDGE_OPTIONS: Readonly<Record<string, string>> = { "com.docker.network.enable_ipv6": "false" };
+
+/**
+ * How long one request to the site's entry may take before the drill counts it as failed (a user's "the site did not
+ * answer"): what the failover below must fit in.
+ */
+export const SITE_REQUEST_TIMEOUT_MS = 2_000;
+
+/**
+ * How long nginx waits to connect to one upstream (the entry to a load balancer, a load balancer to an app server)
+ * before it moves on to the next. A node whose host is lost answers no connection at all, neither accepts nor resets
+ * (found by the twin lab's host-loss drill step, where 2 s here lost the request that hit the dead load balancer
+ * first), so each hop waits this long once for it: both hops' waits must fit in one request's time with room left for
+ * the answer. Inside one lab network a live upstream connects in well under a millisecond.
+ */
+export const PROXY_CONNECT_TIMEOUT_MS = 500;

@@ -3,6 +3,7 @@
  * hides no others, each recorded with when it was sent and answered and who answered. The drill reads its rows and
  * the report's timeline from these records.
  */
+import { SITE_REQUEST_TIMEOUT_MS } from "../shared/lab-contract";
 import { fetchSitePage } from "./site-page";
 
 export interface EntryRequest {
@@ -17,7 +18,7 @@ export interface EntryRequest {
 /** Requests in flight at once. */
 export const ENTRY_WORKERS = 3;
 /** The longest one request may take before it counts as failed. */
-const REQUEST_TIMEOUT_MS = 2_000;
+const REQUEST_TIMEOUT_MS = SITE_REQUEST_TIMEOUT_MS;
 
 export class EntryWatch {
   readonly requests: EntryRequest[] = [];
