@@ -171,7 +171,7 @@ describe("the entry point", () => {
 
 describe("failing over from a node whose host is lost", () => {
   // Every rendered nginx config that moves a request on to another upstream, as the stack uploads it.
-  const failingOver = () => {
+  const failingOver = (): { where: string; text: string }[] => {
     const json = JSON.parse(sharedDefaultRun().files["stacks/cluster/cdk.tf.json"]);
     return Object.values<any>(json.resource.docker_container).flatMap((container) =>
       (container.upload ?? [])
