@@ -6,6 +6,7 @@ import { join } from "node:path";
 import type { DrillTimeline } from "../verify/drill";
 import type { EntryRequest } from "../verify/entry-watch";
 import { type DrillReport, renderDrillReportHtml, timelineSummary } from "../verify/report-html";
+import { judgedRequests } from "../verify/entry-watch";
 
 jest.setTimeout(60_000);
 
@@ -125,6 +126,31 @@ describe("the drill's HTML report", () => {
       "stop the app servers at 0 s, an app server from 0.0 s, sorry from 0.3 s, sorry answers at 0.3 s, flag on at 1.2 s, no failed request",
     );
     expect(timelineSummary(REPORT.timelines[1])).toMatch(/1 failed request\(s\)$/);
+  });
+
+  it("counts a failed request by when it was answered: one in flight at the action counts, one over before does not", () => {
+    const action = 1_700_000_000_000;
+    const request = (sentAt: number, answeredAt: number, kind: "app" | "sorry" | "failed") => ({
+      sentAt: action + sentAt,
+      answeredAt: action + answeredAt,
+      kind,
+    });
+    const timeline = {
+      step: "stop the app servers",
+      actionSentAt: action,
+      actionReturnedAt: action + 300,
+      deadlineAt: action + 10_000,
+      marks: [],
+      requests: [
+        request(-3000, -1000, "failed"), // failed before the action: not the step's
+        request(-2000, -1900, "app"),
+        request(-500, 1500, "failed"), // in flight when the action was sent, failed after it
+        request(600, 700, "sorry"),
+      ],
+    };
+    // The drill's row (describeFailures) and the summary count the same requests.
+    expect(judgedRequests(timeline.requests, action).filter((r) => r.kind === "failed")).toHaveLength(1);
+    expect(timelineSummary(timeline)).toMatch(/, 1 failed request\(s\)$/);
   });
 
   it("is the same bytes for the same report", () => {

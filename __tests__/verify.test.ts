@@ -116,6 +116,23 @@ describe("npm run verify", () => {
       (standIn) => standIn.restartNamespace("dev1004"),
     ));
 
+  it("expects Consul's DNS to answer the site's query with the passing app servers only, as it does", () =>
+    withStandIn(
+      async (standIn) => {
+        const result = await checkout.script("verify", ["--settle", "0"], verifyEnv(standIn));
+        const query = factLines(result.stdout).filter((line) => line.includes("test_hoge_dev_jp.query.consul"));
+        expect(query).toEqual([
+          expect.stringMatching(
+            /^ok {4}DNS udp 127\.0\.0\.1:\d+: test_hoge_dev_jp\.query\.consul -> 10\.0\.1\.4: 10\.0\.1\.4$/,
+          ),
+          expect.stringMatching(
+            /^ok {4}DNS tcp 127\.0\.0\.1:\d+: test_hoge_dev_jp\.query\.consul -> 10\.0\.1\.4: 10\.0\.1\.4$/,
+          ),
+        ]);
+      },
+      (standIn) => standIn.setRunning("consul-lab-dev1005-app", false),
+    ));
+
   it("asks a lab that is not right yet again until it settles, then passes", () =>
     withStandIn(
       async (standIn) => {
@@ -130,6 +147,9 @@ describe("npm run verify", () => {
         expect(stdout).toMatch(/waiting for the lab to settle: \d+ s \([1-9]\d* fact\(s\) not right yet\)/);
         expect(status).toBe(0);
         expect(stdout).toContain("ok    test_hoge_dev_jp: 3 instance(s) registered, every check passing");
+        // The watch handler's log is shown, not judged: never an "ok" that checked nothing.
+        expect(stdout).toMatch(/^info {2}the watch handler's last change on dev1002: /m);
+        expect(stdout).not.toMatch(/^ok {4}the watch handler/m);
       },
       (standIn) => standIn.setRunning("consul-lab-dev1005-app", false),
     ));

@@ -69,9 +69,17 @@ export class EntryWatch {
   }
 }
 
-/** "0 of 28 requests failed", counted over the requests sent from `from` on. */
+/**
+ * The requests a step's verdict on the entry counts: every one answered after its action was sent, so one already in
+ * flight that fails after the action counts too. The drill's row and the report's summary both count these.
+ */
+export function judgedRequests(requests: readonly EntryRequest[], actionSentAt: number): EntryRequest[] {
+  return requests.filter((request) => request.answeredAt >= actionSentAt);
+}
+
+/** "0 of 28 requests failed", counted over the requests answered from `from` (the action's sending) on. */
 export function describeFailures(watch: EntryWatch, from: number): { failed: number; total: number; text: string } {
-  const window = watch.since(from);
+  const window = judgedRequests(watch.requests, from);
   const failed = window.filter((request) => request.kind === "failed").length;
   return { failed, total: window.length, text: `${failed} of ${window.length} requests failed` };
 }

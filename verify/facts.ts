@@ -15,6 +15,8 @@ export interface Fact {
   readonly ok: boolean;
   /** What was seen, or why it could not be seen. */
   readonly seen: string;
+  /** Shown for people, never judged: printed as `info`, not counted among the checks. */
+  readonly informational?: true;
 }
 
 export interface VerifyContext {
@@ -319,11 +321,12 @@ async function siteFacts(context: VerifyContext, passing: string[] | undefined):
   for (const lb of lab.nodesRunning("load-balancer")) {
     const agent = await context.containers.find(lb.name, "agent");
     const last = agent ? await context.containers.exec(agent, ["tail", "-n", "1", MAINTENANCE_HANDLER_LOG]) : undefined;
-    // The handler's log is for people: shown, never a failure (a fresh lab may not have changed the flag yet).
+    // The handler's log is for people: shown, never judged (a fresh lab may not have changed the flag yet).
     facts.push({
       fact: `the watch handler's last change on ${lb.name}`,
       ok: true,
       seen: last?.trim() || "none logged yet",
+      informational: true,
     });
   }
   return facts;

@@ -46,7 +46,8 @@ async function settledFacts(context: VerifyContext, settleSeconds: number, progr
 }
 
 const printFacts = (facts: Fact[]) => {
-  for (const fact of facts) console.log(`${fact.ok ? "ok  " : "FAIL"}  ${fact.fact}: ${fact.seen}`);
+  for (const fact of facts)
+    console.log(`${fact.informational ? "info" : fact.ok ? "ok  " : "FAIL"}  ${fact.fact}: ${fact.seen}`);
 };
 
 async function main(argv: string[]): Promise<number> {

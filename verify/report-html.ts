@@ -7,6 +7,7 @@
  */
 import type { DrillRow, DrillTimeline } from "./drill";
 import type { Fact } from "./facts";
+import { judgedRequests } from "./entry-watch";
 
 /** What the HTML report is drawn from: the JSON report's drill part. */
 export interface DrillReport {
@@ -47,7 +48,9 @@ export function timelineSummary(timeline: DrillTimeline): string {
     const span = spans.get(lane);
     spans.set(lane, span ? { first: span.first, last: at } : { first: at, last: at });
   }
-  const failed = timeline.requests.filter((request) => request.kind === "failed").length;
+  const failed = judgedRequests(timeline.requests, timeline.actionSentAt).filter(
+    (request) => request.kind === "failed",
+  ).length;
   return [
     `${timeline.step} at 0 s`,
     // A lane the entry answered with before the action is "until" its last request; a new one "from" its first.

@@ -19,6 +19,8 @@ export function dnsmasqTest(conf: string): { ok: boolean; output: string } {
 export interface RunningDnsmasq {
   /** The names this instance was asked for, from its query log. */
   queriedNames(): string[];
+  /** Makes dnsmasq read its hosts files again (SIGHUP), as after they changed. */
+  reload(): void;
   stop(): Promise<void>;
 }
 
@@ -55,6 +57,9 @@ export async function startDnsmasq(conf: string, port: number, address = "127.0.
       [...readFileSync(log, "utf8").matchAll(/query\[\w+\] (\S+) from/g)]
         .map((match) => match[1])
         .filter((name) => name !== "ready.invalid"),
+    reload: () => {
+      child.kill("SIGHUP");
+    },
     stop: () =>
       new Promise((resolve) => {
         child.once("exit", () => resolve());

@@ -42,8 +42,10 @@ export interface Timeline {
   upstreamDelayMs: number;
   /** The longest the quiescence waits while changes keep coming: consul-template's `wait.max`. */
   upstreamMaxDelayMs: number;
-  /** From the leader stopping to a new leader. */
+  /** From the leader stopping to a new leader: at least this, ... */
   electionDelayMs: number;
+  /** ... at most this, drawn anew for each election as raft's randomized timeouts make it. */
+  electionMaxDelayMs: number;
   /** How long `docker stop` takes (the fake docker's FAKE_DOCKER_STOP_MS). */
   dockerStopMs: number;
   /** The watch handler never writes the flag: a step waiting for it must fail at its deadline. */
@@ -190,6 +192,7 @@ export class LabStandIn {
       upstreamDelayMs: real.templateWaitMinMs,
       upstreamMaxDelayMs: real.templateWaitMaxMs,
       electionDelayMs: real.electionMinMs,
+      electionMaxDelayMs: real.electionMaxMs,
       dockerStopMs: real.dockerStopMs,
       flagNeverChanges: false,
       // An open lab (security "none") has no ACLs: anyone may write.
@@ -443,6 +446,8 @@ export class LabStandIn {
         timeline.healthDelayMs,
         () => {
           this.passing.set(node.name, running);
+          this.writeDnsHosts();
+          this.dnsmasq?.reload();
           const anyPassing = [...this.passing.values()].some(Boolean);
           if (!timeline.flagNeverChanges) {
             this.later(
@@ -465,7 +470,7 @@ export class LabStandIn {
     if (leaderNode && !this.running(lab.dockerName(leaderNode.name)) && !this.electing) {
       this.electing = true;
       this.later(
-        timeline.electionDelayMs,
+        timeline.electionDelayMs + Math.random() * (timeline.electionMaxDelayMs - timeline.electionDelayMs),
         () => {
           const next = lab.servers.find((server) => server !== leaderNode && this.running(lab.dockerName(server.name)));
           this.leader = next ? `${next.address}:8300` : "";
@@ -500,13 +505,14 @@ export class LabStandIn {
     }
     if (program === "nslookup" && this.timeline.nslookupFails) return { status: 126, stdout: "" };
     if (program === "nslookup") {
-      // BusyBox's nslookup, against the real dnsmasq that stands in for the node's: exit 0 with addresses, exit 1 on a
-      // server's error code (since BusyBox 1.31, commit 6ca8e347f; networking/nslookup.c:638 at 1_36_1, Alpine 3.20's).
+      // BusyBox's nslookup (1.36, Alpine 3.20's; networking/nslookup.c), against the real dnsmasq that stands in for
+      // the node's: no reply at all is ";; connection timed out; no servers could be reached" and exit 1 (:1019); a
+      // server's error code is "** server can't find NAME: CODE" and exit 1 (:636-638, since 1.31); an answer without
+      // an address prints only the server (:640-646) and exits 0; addresses exit 0.
       const name = args.filter((arg) => !arg.startsWith("-"))[0];
       const result = spawnSync(
         "dig",
         [
-          "+short",
           "+tries=1",
           "+time=1",
           "-p",
@@ -517,9 +523,14 @@ export class LabStandIn {
         ],
         { encoding: "utf8" },
       );
-      const addresses = result.stdout.split("\n").filter((line) => /^[0-9.]+$/.test(line));
+      const status = /status: ([A-Z]+)/.exec(result.stdout)?.[1];
+      if (result.status !== 0 || !status)
+        return { status: 1, stdout: ";; connection timed out; no servers could be reached\n\n" };
       const header = "Server:\t\t127.0.0.1\nAddress:\t127.0.0.1:53\n\n";
-      if (addresses.length === 0) return { status: 1, stdout: `${header}** server can't find ${name}: NXDOMAIN\n` };
+      if (status !== "NOERROR") return { status: 1, stdout: `${header}** server can't find ${name}: ${status}\n\n` };
+      const answer = result.stdout.split(";; ANSWER SECTION:")[1]?.split("\n\n")[0] ?? "";
+      const addresses = [...answer.matchAll(/\sIN\s+A\s+([0-9.]+)/g)].map((match) => match[1]);
+      if (addresses.length === 0) return { status: 0, stdout: header };
       return { status: 0, stdout: `${header}Name:\t${name}\n${addresses.map((a) => `Address: ${a}`).join("\n")}\n\n` };
     }
     return { status: 127, stdout: "" };
@@ -691,29 +702,15 @@ export class LabStandIn {
       publish.entryPort,
       lab.publishedHost,
     );
-    const hosts = join(this.dir, "consul.hosts");
-    const domain = lab.topology.consul.domain;
-    const lbs = lab.nodesRunning("load-balancer");
-    const lbTag = lab.topology.services.find((service) => service.name === site.loadBalancerService)?.tags[0];
-    writeFileSync(
-      hosts,
-      [
-        ...lab.nodes.map((node) => `${node.address} ${node.name}.node.${domain}`),
-        ...lbs.map(
-          (node) =>
-            `${node.address} ${site.loadBalancerService}.service.${domain}${lbTag ? ` ${lbTag}.${site.loadBalancerService}.service.${domain}` : ""}`,
-        ),
-        ...lab.nodesRunning("app").map((node) => `${node.address} ${site.service}.query.${domain}`),
-        "",
-      ].join("\n"),
-    );
+    this.hostsFile = join(this.dir, "consul.hosts");
+    this.writeDnsHosts();
     this.dnsmasqConfig = [
       `listen-address=${lab.publishedHost}`,
       "bind-interfaces",
       `port=${publish.dnsPort}`,
       "no-resolv",
       "no-hosts",
-      `addn-hosts=${hosts}`,
+      `addn-hosts=${this.hostsFile}`,
     ].join("\n");
     this.dnsmasq = await startDnsmasq(this.dnsmasqConfig, publish.dnsPort, lab.publishedHost);
     this.observe(true);
@@ -763,6 +760,38 @@ export class LabStandIn {
   }
 
   private dnsmasqConfig = "";
+  private hostsFile = "";
+
+  /**
+   * The names Consul's DNS answers, as hosts lines for the dnsmasq that plays it: every node; the load balancers'
+   * service; and the site's prepared query with the app servers that pass, as Consul answers a service or a query
+   * with its healthy instances only (agent/dns.go leaves out an instance with a critical check).
+   */
+  private writeDnsHosts(): void {
+    // Before start() there is no dnsmasq yet: it writes the file then.
+    if (!this.hostsFile) return;
+    const { lab } = this;
+    const { site } = lab.topology;
+    const domain = lab.topology.consul.domain;
+    const lbTag = lab.topology.services.find((service) => service.name === site.loadBalancerService)?.tags[0];
+    writeFileSync(
+      this.hostsFile,
+      [
+        ...lab.nodes.map((node) => `${node.address} ${node.name}.node.${domain}`),
+        ...lab
+          .nodesRunning("load-balancer")
+          .map(
+            (node) =>
+              `${node.address} ${site.loadBalancerService}.service.${domain}${lbTag ? ` ${lbTag}.${site.loadBalancerService}.service.${domain}` : ""}`,
+          ),
+        ...lab
+          .nodesRunning("app")
+          .filter((node) => this.passing.get(node.name) ?? true)
+          .map((node) => `${node.address} ${site.service}.query.${domain}`),
+        "",
+      ].join("\n"),
+    );
+  }
   /** Docker's proxy on the published DNS port while the publish agent is down: accepts, then closes. */
   private dnsProxy?: Server;
   private switchingDns = false;

@@ -20,7 +20,7 @@ export interface DrillRowSeen {
 export const secondsOf = (rows: DrillRowSeen[], step: string, expected: string): number =>
   rows.find((row) => row.step.startsWith(step) && row.expected === expected)!.seconds!;
 
-export const factLines = (stdout: string) => stdout.split("\n").filter((line) => /^(ok {2}|FAIL) {2}/.test(line));
+export const factLines = (stdout: string) => stdout.split("\n").filter((line) => /^(ok {2}|FAIL|info) {2}/.test(line));
 
 /** A checkout of its own for one test file, with the article's lab on free ports and its secrets created. */
 export function verifyHarness() {
