@@ -5,7 +5,8 @@
  * stack as the Consul provider would. The publish node's namespace is on the overlay only, so its published ports
  * reach it through docker_gwbridge: the stack's leader gate, its ACL bootstrap, the consul stack's calls and then the
  * real CLI (`npm run verify`, `npm run verify -- --drill`) run on the publish host, in its network namespace, where
- * the lab publishes on 127.0.0.1 (the seam that was dead before Consul listened on 0.0.0.0 there).
+ * the lab publishes on 127.0.0.1 (the seam that was dead before Consul listened on 0.0.0.0 there). Then one host's
+ * engine restarts, and `npm run repair` makes the lab whole again.
  */
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
@@ -149,5 +150,21 @@ describe("the user's path on the twin lab over three hosts in a swarm", () => {
     expect(failed(rows)).toEqual([]);
     expect(failed(report().factsAfterDrill)).toEqual([]);
     expect(drill.status).toBe(0);
+  });
+
+  it("comes back whole after a host's engine restarts once npm run repair has run, and verify passes again", async () => {
+    // A host other than the publish node's: its engine stops and starts as on a reboot (hosts.sh restart).
+    const host = HOSTS.find((candidate) => candidate !== hostOf(twin.lab.publishNode.name))!;
+    const restarted = spawnSync("bash", [hostsScript, "restart", hostsDir, host.slice(1)], { encoding: "utf8" });
+    expect(restarted.stderr).toBe("");
+    expect(restarted.status).toBe(0);
+    const repair = await cliOnPublishHost("repair");
+    expect(repair.status).toBe(0);
+    await until(
+      "npm run verify to pass after the restart",
+      300,
+      async () => (await cliOnPublishHost("verify")).status === 0,
+    );
+    expect(failed(report().facts)).toEqual([]);
   });
 });
