@@ -239,11 +239,10 @@ export interface ApplyOptions {
 const labelOf = (resource: Resource, label: string): string | undefined =>
   (resource.labels ?? []).find((entry: Resource) => entry.label === label)?.value;
 
-/** Creates the lab's network, volumes and containers of the given roles, as the provider does; their names by key. */
+/** Creates the lab's network, and the volumes and containers of the given roles, as the provider does. */
 export function applyContainers(twin: Twin, options: ApplyOptions): void {
-  const { lab, stack } = twin;
+  const { stack } = twin;
   const engineOf = options.engineOf ?? (() => process.env);
-  const hostOfNode = (node: string | undefined) => (node ? lab.hostOf(node)?.name : undefined);
   const network = Object.values(stack.resource.docker_network)[0];
   const networkEnv = engineOf(network.provider ? String(network.provider).replace(/^docker\./, "") : undefined);
   const subnet = network.ipam_config[0];
@@ -256,85 +255,111 @@ export function applyContainers(twin: Twin, options: ApplyOptions): void {
   for (const { label, value } of network.labels ?? []) networkArgs.push("--label", `${label}=${value}`);
   dockerOk([...networkArgs, network.name], networkEnv);
 
-  const volumes = stack.resource.docker_volume ?? {};
-  const names: Record<string, string> = {};
   const entries = Object.entries(stack.resource.docker_container).filter(([, container]) =>
     options.roles.includes(labelOf(container, "consul-lab.role") ?? ""),
   );
   const joins = (container: Resource) => String(container.network_mode ?? "").startsWith("container:");
-  for (const [key, container] of [...entries.filter(([, c]) => !joins(c)), ...entries.filter(([, c]) => joins(c))]) {
-    const unknown = Object.keys(container).filter((argument) => !(argument in CONTAINER_ARGUMENTS));
-    if (unknown.length > 0) throw new Error(`${container.name}: the twin's apply does not know ${unknown.join(", ")}`);
-    const env = engineOf(hostOfNode(labelOf(container, "consul-lab.node")));
-    const args = ["create", "--name", container.name];
-    if (container.hostname) args.push("--hostname", container.hostname);
-    for (const { label, value } of container.labels ?? []) args.push("--label", `${label}=${value}`);
-    if (container.restart) args.push("--restart", container.restart);
-    for (const server of container.dns ?? []) args.push("--dns", server);
-    for (const option of container.dns_opts ?? []) args.push("--dns-option", option);
-    for (const domain of container.dns_search ?? []) args.push("--dns-search", domain);
-    for (const variable of container.env ?? []) args.push("--env", evaluatedOf(twin, variable));
-    for (const capability of container.capabilities?.drop ?? []) args.push("--cap-drop", capability);
-    for (const capability of container.capabilities?.add ?? []) args.push("--cap-add", capability);
-    for (const option of container.security_opts ?? []) args.push("--security-opt", option);
-    if (container.read_only) args.push("--read-only");
-    if (container.memory !== undefined) args.push("--memory", `${container.memory}m`);
-    if (container.memory_swap !== undefined) args.push("--memory-swap", `${container.memory_swap}m`);
-    if (container.user) args.push("--user", container.user);
-    for (const port of container.ports ?? [])
-      args.push("--publish", `${port.ip}:${port.external}:${port.internal}/${port.protocol}`);
-    for (const volume of container.volumes ?? []) {
-      const reference = /^\$\{docker_volume\.([^.]+)\.name\}$/.exec(volume.volume_name);
-      if (!reference || !volumes[reference[1]])
-        throw new Error(`${container.name}: unknown volume ${volume.volume_name}`);
-      const declared = volumes[reference[1]];
-      const labels = (declared.labels ?? []).flatMap(({ label, value }: Resource) => ["--label", `${label}=${value}`]);
-      dockerOk(["volume", "create", ...labels, declared.name], env);
-      args.push("--volume", `${declared.name}:${volume.container_path}`);
-    }
-    const health = container.healthcheck;
-    if (health) {
-      if (health.test?.[0] !== "CMD-SHELL") throw new Error(`${container.name}: a healthcheck the twin does not know`);
-      args.push(
-        "--health-cmd",
-        health.test[1],
-        "--health-interval",
-        health.interval,
-        "--health-timeout",
-        health.timeout,
-      );
-      args.push("--health-retries", String(health.retries), "--health-start-period", health.start_period);
-    }
-    const joined = /^container:\$\{docker_container\.([^.]+)\.id\}$/.exec(container.network_mode ?? "");
-    if (joined) args.push("--network", `container:${names[joined[1]]}`);
-    else if (container.network_mode && container.network_mode !== "bridge")
-      throw new Error(`${container.name}: network_mode ${container.network_mode}`);
-    const hasBridge = docker(["network", "inspect", "bridge"], env).status === 0;
-    // On an engine without the default bridge (the hosts' dockerd run with --bridge none), create on the lab's network
-    // at once: the provider's create would fail there, and a lab over several hosts needs none.
-    const advanced = container.networks_advanced ?? [];
-    if (!joined && advanced.length > 0 && !hasBridge)
-      args.push("--network", network.name, "--ip", advanced[0].ipv4_address);
-    if (container.entrypoint) args.push("--entrypoint", evaluatedOf(twin, container.entrypoint[0]));
-    args.push(imageOf(twin, container, env));
-    if (container.entrypoint)
-      args.push(...container.entrypoint.slice(1).map((part: string) => evaluatedOf(twin, part)));
-    args.push(...(container.command ?? []).map((part: string) => evaluatedOf(twin, part)));
-    dockerOk(args, env);
-    if (!joined && advanced.length > 0 && hasBridge) {
-      dockerOk(["network", "disconnect", "bridge", container.name], env);
-      for (const attachment of advanced)
-        dockerOk(["network", "connect", "--ip", attachment.ipv4_address, network.name, container.name], env);
-    }
-    for (const upload of container.upload ?? []) {
-      const tar = uploadTar(upload.file, evaluatedOf(twin, upload.content), upload.executable ? 0o744 : 0o644);
-      const copied = spawnSync("docker", ["cp", "-", `${container.name}:/`], { input: tar, env });
-      if (copied.status !== 0) throw new Error(`upload of ${upload.file} to ${container.name}: ${copied.stderr}`);
-    }
-    if (options.start) options.start(container.name, env);
-    else dockerOk(["start", container.name], env);
-    names[key] = container.name;
+  for (const [, container] of [...entries.filter(([, c]) => !joins(c)), ...entries.filter(([, c]) => joins(c))])
+    createContainer(twin, container, options);
+}
+
+/** Each container's name by its resource key: what a `network_mode = container:${...id}` reference names. */
+function containerNames(twin: Twin): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(twin.stack.resource.docker_container).map(([key, container]) => [key, container.name as string]),
+  );
+}
+
+/**
+ * Creates and starts one synthesized container as the provider does (its volumes first); `image` replaces the twin's
+ * image for it (a changed image, as a new pin would make it).
+ */
+function createContainer(twin: Twin, container: Resource, options: Omit<ApplyOptions, "roles">, image?: string): void {
+  const { lab, stack } = twin;
+  const engineOf = options.engineOf ?? (() => process.env);
+  const hostOfNode = (node: string | undefined) => (node ? lab.hostOf(node)?.name : undefined);
+  const network = Object.values(stack.resource.docker_network)[0];
+  const volumes = stack.resource.docker_volume ?? {};
+  const names = containerNames(twin);
+  const unknown = Object.keys(container).filter((argument) => !(argument in CONTAINER_ARGUMENTS));
+  if (unknown.length > 0) throw new Error(`${container.name}: the twin's apply does not know ${unknown.join(", ")}`);
+  const env = engineOf(hostOfNode(labelOf(container, "consul-lab.node")));
+  const args = ["create", "--name", container.name];
+  if (container.hostname) args.push("--hostname", container.hostname);
+  for (const { label, value } of container.labels ?? []) args.push("--label", `${label}=${value}`);
+  if (container.restart) args.push("--restart", container.restart);
+  for (const server of container.dns ?? []) args.push("--dns", server);
+  for (const option of container.dns_opts ?? []) args.push("--dns-option", option);
+  for (const domain of container.dns_search ?? []) args.push("--dns-search", domain);
+  for (const variable of container.env ?? []) args.push("--env", evaluatedOf(twin, variable));
+  for (const capability of container.capabilities?.drop ?? []) args.push("--cap-drop", capability);
+  for (const capability of container.capabilities?.add ?? []) args.push("--cap-add", capability);
+  for (const option of container.security_opts ?? []) args.push("--security-opt", option);
+  if (container.read_only) args.push("--read-only");
+  if (container.memory !== undefined) args.push("--memory", `${container.memory}m`);
+  if (container.memory_swap !== undefined) args.push("--memory-swap", `${container.memory_swap}m`);
+  if (container.user) args.push("--user", container.user);
+  for (const port of container.ports ?? [])
+    args.push("--publish", `${port.ip}:${port.external}:${port.internal}/${port.protocol}`);
+  for (const volume of container.volumes ?? []) {
+    const reference = /^\$\{docker_volume\.([^.]+)\.name\}$/.exec(volume.volume_name);
+    if (!reference || !volumes[reference[1]])
+      throw new Error(`${container.name}: unknown volume ${volume.volume_name}`);
+    const declared = volumes[reference[1]];
+    const labels = (declared.labels ?? []).flatMap(({ label, value }: Resource) => ["--label", `${label}=${value}`]);
+    dockerOk(["volume", "create", ...labels, declared.name], env);
+    args.push("--volume", `${declared.name}:${volume.container_path}`);
   }
+  const health = container.healthcheck;
+  if (health) {
+    if (health.test?.[0] !== "CMD-SHELL") throw new Error(`${container.name}: a healthcheck the twin does not know`);
+    args.push("--health-cmd", health.test[1], "--health-interval", health.interval, "--health-timeout", health.timeout);
+    args.push("--health-retries", String(health.retries), "--health-start-period", health.start_period);
+  }
+  const joined = /^container:\$\{docker_container\.([^.]+)\.id\}$/.exec(container.network_mode ?? "");
+  if (joined) args.push("--network", `container:${names[joined[1]]}`);
+  else if (container.network_mode && container.network_mode !== "bridge")
+    throw new Error(`${container.name}: network_mode ${container.network_mode}`);
+  const hasBridge = docker(["network", "inspect", "bridge"], env).status === 0;
+  // On an engine without the default bridge (the hosts' dockerd run with --bridge none), create on the lab's network
+  // at once: the provider's create would fail there, and a lab over several hosts needs none.
+  const advanced = container.networks_advanced ?? [];
+  if (!joined && advanced.length > 0 && !hasBridge)
+    args.push("--network", network.name, "--ip", advanced[0].ipv4_address);
+  if (container.entrypoint) args.push("--entrypoint", evaluatedOf(twin, container.entrypoint[0]));
+  args.push(image ?? imageOf(twin, container, env));
+  if (container.entrypoint) args.push(...container.entrypoint.slice(1).map((part: string) => evaluatedOf(twin, part)));
+  args.push(...(container.command ?? []).map((part: string) => evaluatedOf(twin, part)));
+  dockerOk(args, env);
+  if (!joined && advanced.length > 0 && hasBridge) {
+    dockerOk(["network", "disconnect", "bridge", container.name], env);
+    for (const attachment of advanced)
+      dockerOk(["network", "connect", "--ip", attachment.ipv4_address, network.name, container.name], env);
+  }
+  for (const upload of container.upload ?? []) {
+    const tar = uploadTar(upload.file, evaluatedOf(twin, upload.content), upload.executable ? 0o744 : 0o644);
+    const copied = spawnSync("docker", ["cp", "-", `${container.name}:/`], { input: tar, env });
+    if (copied.status !== 0) throw new Error(`upload of ${upload.file} to ${container.name}: ${copied.stderr}`);
+  }
+  if (options.start) options.start(container.name, env);
+  else dockerOk(["start", container.name], env);
+}
+
+/**
+ * Replaces one synthesized container as a plan that replaces it does: the old one removed (its named volumes kept),
+ * the new one created and started, with `image` in place of the twin's image when given.
+ */
+export function replaceContainer(
+  twin: Twin,
+  name: string,
+  options: Omit<ApplyOptions, "roles"> & { image?: string } = {},
+): void {
+  const container = Object.values(twin.stack.resource.docker_container).find((candidate) => candidate.name === name);
+  if (!container) throw new Error(`the cluster stack has no container ${name}`);
+  const node = labelOf(container, "consul-lab.node");
+  const env = (options.engineOf ?? (() => process.env))(node ? twin.lab.hostOf(node)?.name : undefined);
+  dockerOk(["rm", "--force", name], env);
+  createContainer(twin, container, options, options.image);
 }
 
 /**

@@ -3,14 +3,24 @@
  * (twin-apply.ts: every container with its uploads, the twin images with the Consul and consul-template twins inside,
  * the stack's leader gate and ACL bootstrap run as their provisioners declare them), the consul stack applied as the
  * Consul provider would, then the real CLI from a checkout holding this lab's secrets: `npm run verify`, then
- * `npm run verify -- --drill`, then a daemon restart, `npm run repair` and `npm run verify` again. Nothing is deleted
+ * `npm run verify -- --drill`, an image change rolled over the servers behind the deploy's own gate, then a daemon
+ * restart, `npm run repair` and `npm run verify` again. Nothing is deleted
  * from the synthesized settings: the published ports are the ones the CLI uses.
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { LabCheckout } from "../tools/lab-checkout";
+import { serversToRoll, waitForServerBack } from "../../cli/rolling-servers";
+import { ConsulApi } from "../../verify/consul-api";
 import { docker, dockerOk, removeLab, restartEngine, uniqueLab } from "./engine";
-import { applyConsulStack, applyContainers, prepareTwin, runProvisioner, type Twin } from "./twin-apply";
+import {
+  applyConsulStack,
+  applyContainers,
+  prepareTwin,
+  replaceContainer,
+  runProvisioner,
+  type Twin,
+} from "./twin-apply";
 
 jest.setTimeout(600_000);
 
@@ -107,6 +117,44 @@ describe("the user's path on the twin lab, one engine", () => {
     expect(docker(["ps", "--filter", `label=consul-lab.lab=${name}`, "--filter", "status=exited", "-q"]).stdout).toBe(
       "",
     );
+  });
+
+  it("keeps its leader and state through an image change rolled one server at a time behind the deploy's gate", async () => {
+    // A new Consul image, as a new pin would bring: every server's agent is replaced, in the order and with the gate
+    // `npm run deploy` uses (cli/rolling-servers.ts), the agent containers replaced as a targeted apply replaces them.
+    const newImage = "consul-lab-twin/consul:next";
+    dockerOk(["tag", "consul-lab-twin/consul:1.20", newImage]);
+    const servers = twin.lab.servers.map((server) => server.name);
+    const changes = Object.entries(twin.stack.resource.docker_container)
+      .filter(([, container]) => servers.map((server) => twin.lab.dockerName(server)).includes(container.name))
+      .map(([key]) => ({ address: `docker_container.${key}`, change: { actions: ["delete", "create"] } }));
+    const order = serversToRoll(twin.lab, twin.stack, changes);
+    expect(order).toEqual([...servers.filter((s) => s !== "dev1001"), "dev1001"]);
+    const ca = readFileSync(join(twin.tlsDir, "ca.pem"), "utf8");
+    const api = new ConsulApi(twin.lab.publishedHttpAddress, twin.managementToken, {
+      tls: { ca, serverName: twin.lab.serverTlsName },
+    });
+    const gateLines: string[] = [];
+    for (const server of order) {
+      const started = Date.now();
+      replaceContainer(twin, twin.lab.dockerName(server), { image: newImage });
+      await waitForServerBack(api, server, {
+        timeoutMs: 120_000,
+        pollMs: 1000,
+        progress: (line) => gateLines.push(line),
+      });
+      console.log(`twin rolling: ${server} replaced and back in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    }
+    expect(gateLines).toEqual(
+      order.map((server) =>
+        expect.stringMatching(new RegExp(`^${server} is back: a voter, leader \\S+ held still, autopilot healthy$`)),
+      ),
+    );
+    for (const server of servers)
+      expect(dockerOk(["inspect", "--format", "{{.Config.Image}}", twin.lab.dockerName(server)]).trim()).toBe(newImage);
+    // The cluster's state came through: the ACL tokens (verify's own), the KV store, the catalog.
+    await until("npm run verify to pass after the rolling change", 120, async () => (await cli("verify")).status === 0);
+    expect(failed(report().facts)).toEqual([]);
   });
 
   it("comes back whole after a daemon restart once npm run repair has run, and verify passes again", async () => {

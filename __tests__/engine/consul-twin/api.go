@@ -91,6 +91,12 @@ func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		a.onLeader(w, r, func(z *authorizer) {
 			a.queries(w, r, z, strings.TrimPrefix(strings.TrimPrefix(path, "/v1/query"), "/"))
 		})
+	case path == "/v1/operator/autopilot/health" && get:
+		a.onLeader(w, r, func(z *authorizer) {
+			if a.require(w, z, "operator", "", "read") {
+				a.autopilotHealth(w)
+			}
+		})
 	case path == "/v1/operator/autopilot/configuration":
 		a.onLeader(w, r, func(z *authorizer) { a.autopilot(w, r, z) })
 	case strings.HasPrefix(path, "/v1/catalog/service/") && get:
@@ -791,4 +797,57 @@ func (a *api) acl(w http.ResponseWriter, r *http.Request, z *authorizer, path st
 	default:
 		http.Error(w, "the consul twin does not model "+r.Method+" /v1/acl/"+path, http.StatusNotImplemented)
 	}
+}
+
+// autopilotHealth answers /v1/operator/autopilot/health as the leader's autopilot does (agent/consul/autopilot.go,
+// api/operator_autopilot.go): each raft peer with its Serf status, and healthy when it is alive and the leader has
+// heard from it within the heartbeat timeout (the twin's stand-in for autopilot's LastContactThreshold and index lag,
+// which it does not model); the cluster healthy when every server is; the failure tolerance, healthy voters beyond a
+// quorum.
+func (a *api) autopilotHealth(w http.ResponseWriter) {
+	c := a.cluster
+	byAddress := map[string]member{}
+	for _, m := range c.liveMembers() {
+		byAddress[m.Address] = m
+	}
+	c.mu.Lock()
+	peers := append([]string(nil), c.peers...)
+	acks := map[string]time.Time{}
+	for peer, at := range c.acks {
+		acks[peer] = at
+	}
+	term := c.term
+	c.mu.Unlock()
+	leader := c.leaderView()
+	servers := []map[string]interface{}{}
+	healthyVoters, allHealthy := 0, true
+	for _, peer := range peers {
+		m, known := byAddress[peer]
+		serfStatus := "none"
+		if known {
+			serfStatus = "alive"
+			if c.failed(m) {
+				serfStatus = "failed"
+			}
+		}
+		contact := time.Duration(0)
+		if peer != leader {
+			contact = time.Since(acks[peer])
+		}
+		healthy := serfStatus == "alive" && (peer == leader || contact < c.timing.heartbeat)
+		if healthy {
+			healthyVoters++
+		} else {
+			allHealthy = false
+		}
+		servers = append(servers, map[string]interface{}{
+			"ID": peer, "Name": m.Node, "Address": c.rpcAddress(peer), "SerfStatus": serfStatus, "Leader": peer == leader,
+			"LastContact": contact.Round(time.Millisecond).String(), "LastTerm": term, "Healthy": healthy, "Voter": true,
+		})
+	}
+	tolerance := healthyVoters - (len(peers)/2 + 1)
+	if tolerance < 0 {
+		tolerance = 0
+	}
+	writeJSON(w, 0, map[string]interface{}{"Healthy": allHealthy && len(peers) > 0, "FailureTolerance": tolerance, "Servers": servers})
 }
