@@ -64,6 +64,33 @@ describe("npm run verify never passes what it did not check", () => {
       (standIn) => standIn.pinUpstream(["10.0.1.4", "10.0.1.6"]),
     ));
 
+  it("does not stop the leader while the servers see a leader that flaps", () =>
+    withStandIn(async (standIn) => {
+      const child = checkout.cli("verify/main.ts", ["--drill"], verifyEnv(standIn));
+      let stdout = "";
+      // The facts held; the leader starts to flap once the drill reaches the leader's step.
+      child.stdout!.on("data", (chunk) => {
+        stdout += chunk;
+        if (stdout.includes("drill: stop the leader")) standIn.timeline.leaderFlaps = true;
+      });
+      expect(await new Promise((resolve) => child.on("close", resolve))).toBe(1);
+      const row = readReport().drill!.find((candidate) => candidate.step.startsWith("stop the leader"));
+      expect(row).toEqual(
+        expect.objectContaining({
+          expected: "the lab is where this step starts",
+          seen: expect.stringMatching(/every server sees one leader, holding still.*the servers saw .* 1 s later/),
+          ok: false,
+        }),
+      );
+      // No server was stopped for it.
+      expect(
+        checkout
+          .calls("docker")
+          .filter((call) => call.argv[0] === "stop" && /-dev100[123]$/.test(call.argv.at(-1) ?? ""))
+          .map((call) => call.argv.at(-1)),
+      ).toEqual([]);
+    }));
+
   it("fails the rejoin when the restarted server's own agent knows no leader", () =>
     withStandIn(
       async (standIn) => {

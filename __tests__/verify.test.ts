@@ -26,7 +26,7 @@ describe("npm run verify", () => {
       expect(result.stdout).toContain(
         "ok    every node's containers run, joined to its namespace: 24 containers on 6 nodes",
       );
-      expect(result.stdout).toContain("ok    a leader is elected: 10.0.1.1:8300");
+      expect(result.stdout).toContain("ok    a leader is elected, and holds still: 10.0.1.1:8300");
       expect(result.stdout).toContain(
         "ok    the raft peers are the servers (dev1001, dev1002, dev1003), all voters: dev1001, dev1002, dev1003",
       );
@@ -89,7 +89,7 @@ describe("npm run verify", () => {
       expect(failing).toEqual(
         expect.arrayContaining([
           expect.stringMatching(
-            /^FAIL {2}a leader is elected: .*(self-signed certificate in certificate chain|unable to verify)/,
+            /^FAIL {2}a leader is elected, and holds still: .*(self-signed certificate in certificate chain|unable to verify)/,
           ),
           expect.stringMatching(
             /^FAIL {2}the Consul UI https:\/\/127\.0\.0\.1:\d+\/ui\/ answers with the UI: .*certificate/,
@@ -114,6 +114,21 @@ describe("npm run verify", () => {
         );
       },
       (standIn) => standIn.restartNamespace("dev1004"),
+    ));
+
+  it("fails a leader that does not hold still, and the drill does not start on it", () =>
+    withStandIn(
+      async (standIn) => {
+        const result = await checkout.script("verify", ["--settle", "0", "--drill"], verifyEnv(standIn));
+        expect(result.status).toBe(1);
+        expect(factLines(result.stdout)).toContainEqual(
+          expect.stringMatching(
+            /^FAIL {2}a leader is elected, and holds still: 10\.0\.1\.\d:8300, then 10\.0\.1\.\d:8300 1 s later$/,
+          ),
+        );
+        expect(JSON.parse(checkout.file("verify-report.json")).drillRefused).toMatch(/fact\(s\) fail/);
+      },
+      (standIn) => (standIn.timeline.leaderFlaps = true),
     ));
 
   it("expects Consul's DNS to answer the site's query with the passing app servers only, as it does", () =>

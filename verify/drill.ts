@@ -12,7 +12,7 @@ import type { Lab, WorkloadKind } from "../topology";
 import type { ConsulApi } from "./consul-api";
 import type { Restorer } from "./drill-state";
 import { describeFailures, EntryRequest, EntryWatch } from "./entry-watch";
-import { passingAppServers } from "./facts";
+import { LEADER_STILL_MS, passingAppServers } from "./facts";
 import type { LabContainer, LabContainers } from "./lab-containers";
 import { Condition, describeMeasurement, measure, Measurement } from "./measure";
 import type { Progress } from "./progress";
@@ -386,6 +386,19 @@ async function leaderSeenBy(context: DrillContext, agent: LabContainer): Promise
   }
 }
 
+/**
+ * Whether every server's own agent names the same leader, on looks LEADER_STILL_MS apart: true, or what differs (a
+ * flapping leader, or servers that disagree, is not where the leader's step starts).
+ */
+async function oneLeaderHoldingStill(context: DrillContext, agents: readonly LabContainer[]): Promise<true | string> {
+  const first = await Promise.all(agents.map((agent) => leaderSeenBy(context, agent)));
+  await new Promise((resolve) => setTimeout(resolve, LEADER_STILL_MS));
+  const second = await Promise.all(agents.map((agent) => leaderSeenBy(context, agent)));
+  const seen = [...first, ...second];
+  if (seen[0] && seen.every((address) => address === seen[0])) return true;
+  return `the servers saw ${first.map((address) => address || "none").join(", ")}, then ${second.map((address) => address || "none").join(", ")} ${LEADER_STILL_MS / 1000} s later`;
+}
+
 async function stopLeader(context: DrillContext, restorer: Restorer): Promise<StepResult[]> {
   const { lab, api } = context;
   const leaderAddress = (await api.get<string>("/v1/status/leader")).split(":")[0];
@@ -407,8 +420,8 @@ async function stopLeader(context: DrillContext, restorer: Restorer): Promise<St
     ];
   }
   const agent = agentOf(leader.name);
-  // Asked through a server that stays up: the stopped one may be the node that publishes the API.
-  const witness = agentOf(lab.servers.find((server) => server.name !== leader.name)!.name);
+  // Asked through servers that stay up: the stopped one may be the node that publishes the API.
+  const survivors = lab.servers.filter((server) => server.name !== leader.name).map((server) => agentOf(server.name));
   const stopped = await timedStep(context, `stop the leader server ${leader.name}`, {
     preconditions: (watch) => [
       {
@@ -416,14 +429,26 @@ async function stopLeader(context: DrillContext, restorer: Restorer): Promise<St
         check: async () => (lab.servers.every((server) => agentOf(server.name).running) ? true : "one is stopped"),
       },
       { expected: "the entry serves an app server's page", check: entryServes(watch, "app", 0) },
+      {
+        expected: "every server sees one leader, holding still",
+        check: async () =>
+          oneLeaderHoldingStill(
+            context,
+            lab.servers.map((server) => agentOf(server.name)),
+          ),
+      },
     ],
     action: () => restorer.stop(agent),
     conditions: () => [
       {
         expected: "another server becomes leader",
         check: async () => {
-          const address = await leaderSeenBy(context, witness);
-          return address && address !== leader.address ? true : `leader ${address || "none"}`;
+          // Seen alike by the servers still up, on two looks: one server's passing view is no election.
+          const looks = [];
+          for (const server of [...survivors, ...survivors]) looks.push(await leaderSeenBy(context, server));
+          const address = looks[0];
+          if (!address || address === leader.address) return `leader ${address || "none"}`;
+          return looks.every((look) => look === address) ? true : `servers see ${[...new Set(looks)].join(", ")}`;
         },
       },
     ],

@@ -65,12 +65,22 @@ async function fact(name: string, check: () => Promise<{ ok: boolean; seen: stri
 const same = (a: readonly string[], b: readonly string[]) =>
   JSON.stringify([...a].sort()) === JSON.stringify([...b].sort());
 
+/** How far apart two looks at the leader are, for it to count as holding still. */
+export const LEADER_STILL_MS = 1_000;
+
 async function clusterFacts({ lab, api }: VerifyContext): Promise<Fact[]> {
   const servers = lab.servers.map((server) => server.name);
   const facts = [
-    await fact("a leader is elected", async () => {
-      const leader = await api.get<string>("/v1/status/leader");
-      return { ok: Boolean(leader), seen: leader || "no leader" };
+    await fact("a leader is elected, and holds still", async () => {
+      // Two looks a second apart: a leader that changes between them is no settled cluster (raft's leader lasts
+      // while it keeps its lease; a new one takes an election, seconds at the default raft_multiplier).
+      const first = await api.get<string>("/v1/status/leader");
+      if (!first) return { ok: false, seen: "no leader" };
+      await new Promise((resolve) => setTimeout(resolve, LEADER_STILL_MS));
+      const second = await api.get<string>("/v1/status/leader");
+      return first === second
+        ? { ok: true, seen: first }
+        : { ok: false, seen: `${first}, then ${second || "no leader"} ${LEADER_STILL_MS / 1000} s later` };
     }),
     await fact(`the raft peers are the servers (${servers.join(", ")}), all voters`, async () => {
       const config = await api.get<{ Servers: { Node: string; Voter: boolean }[] }>("/v1/operator/raft/configuration");

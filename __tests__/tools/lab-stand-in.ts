@@ -56,6 +56,8 @@ export interface Timeline {
   neverRejoins: boolean;
   /** `docker exec ... nslookup` cannot run (a broken image): no lookup happens at all. */
   nslookupFails: boolean;
+  /** A leader that flaps (a fault a test injects): each look at the leader, by anyone, sees the next server. */
+  leaderFlaps: boolean;
 }
 
 export interface ContainerLine {
@@ -199,6 +201,7 @@ export class LabStandIn {
       anonymousWrites: !lab.secure,
       neverRejoins: false,
       nslookupFails: false,
+      leaderFlaps: false,
     };
     if (lab.multiHost) {
       this.enginesDir = join(this.dir, "engines");
@@ -481,6 +484,14 @@ export class LabStandIn {
     }
   }
   private electing = false;
+  private flaps = 0;
+
+  /** The leader as one look sees it: the elected one, or with leaderFlaps the next server on every look. */
+  private leaderNow(): string {
+    if (!this.timeline.leaderFlaps || !this.leader) return this.leader;
+    const servers = this.lab.servers;
+    return `${servers[this.flaps++ % servers.length].address}:8300`;
+  }
   private flagLog: string[] = [];
 
   /** What `docker exec` runs inside the lab's containers, as far as `verify` needs. */
@@ -501,7 +512,7 @@ export class LabStandIn {
       // rejoin.
       if (!this.running(container)) return { status: 1, stdout: "" };
       const restarted = (this.containers().find((line) => line.Names === container)?.Started ?? 0) > 2;
-      return { status: 0, stdout: JSON.stringify(restarted && this.timeline.neverRejoins ? "" : this.leader) };
+      return { status: 0, stdout: JSON.stringify(restarted && this.timeline.neverRejoins ? "" : this.leaderNow()) };
     }
     if (program === "nslookup" && this.timeline.nslookupFails) return { status: 126, stdout: "" };
     if (program === "nslookup") {
@@ -582,7 +593,7 @@ export class LabStandIn {
     if (typeof token === "string") this.tokensSeen.add(token);
     // The published API is the publish node's agent: it does not answer while that container is stopped.
     if (!this.running(lab.dockerName(lab.publishNode.name))) return void response.socket?.destroy();
-    if (url.pathname === "/v1/status/leader") return json(this.leader);
+    if (url.pathname === "/v1/status/leader") return json(this.leaderNow());
     if (url.pathname === "/v1/operator/raft/configuration")
       return json({ Servers: this.raftServers.map((name) => ({ Node: name, Voter: true })) });
     if (url.pathname === "/v1/agent/members") return json(lab.nodes.map((node) => ({ Name: node.name, Status: 1 })));
