@@ -444,7 +444,7 @@ async function stopLeader(context: DrillContext, restorer: Restorer): Promise<St
         expected: "another server becomes leader",
         check: async () => {
           // Seen alike by the servers still up, on two looks: one server's passing view is no election.
-          const looks = [];
+          const looks: string[] = [];
           for (const server of [...survivors, ...survivors]) looks.push(await leaderSeenBy(context, server));
           const address = looks[0];
           if (!address || address === leader.address) return `leader ${address || "none"}`;
