@@ -14,12 +14,13 @@
 //   - HTTPS: the certificate and key of tls.https, else tls.defaults; a client certificate is required when
 //     verify_incoming says so (tls.https over tls.defaults).
 //   - Cluster (cluster.go): membership, bootstrap, elections and the leader's lease, at Consul's times.
-//   - API (api.go): status, members, raft configuration, catalog, health and KV; everything else answers 501, naming
-//     the twin, so a test that needs more fails loudly.
+//   - API (api.go, catalog.go): status, agent self and members, raft configuration, autopilot configuration and
+//     health, catalog reads and writes, health, KV, prepared queries, the ACL endpoints, a page for /ui/; everything
+//     else answers 501, naming the twin, so a test that needs more fails loudly.
 //   - Checks (checks.go): each service's HTTP checks, run for real.
 //   - Watches (watch.go): `service` watches with an args handler, run for real.
 //   - ACLs (acl.go): policies, tokens and their enforcement for what the lab does.
-//   - DNS (dns.go): node and service lookups, A and SRV.
+//   - DNS (dns.go): node, service and prepared-query lookups, A and SRV.
 //   - Serf sockets are bound and held; what arrives on them is read and dropped. The server port carries the twin's
 //     own protocol between agents.
 //
