@@ -159,18 +159,31 @@ export function hardeningArgs(resource: Resource): string[] {
   return args;
 }
 
-/** `docker create` arguments for one synthesized container; references to other resources resolved by `names`. */
-function createArgs(resource: Resource, network: Resource, names: Record<string, string>): string[] {
-  const unknown = Object.keys(resource).filter((key) => !(key in ARGUMENTS));
-  if (unknown.length > 0) throw new Error(`the engine tests do not know the container arguments ${unknown.join(", ")}`);
-  const args = ["create", "--name", resource.name];
+/**
+ * The `docker create` flags of a synthesized container's own settings: its name, hostname, labels, restart policy,
+ * resolver, environment (each entry as `value` gives it), hardening and published ports; not its network, image or
+ * command, which each caller makes its own way.
+ */
+export function settingArgs(resource: Resource, value: (text: string) => string = (text) => text): string[] {
+  const args = ["--name", resource.name];
   if (resource.hostname) args.push("--hostname", resource.hostname);
-  for (const { label, value } of resource.labels ?? []) args.push("--label", `${label}=${value}`);
+  for (const { label, value: labelValue } of resource.labels ?? []) args.push("--label", `${label}=${labelValue}`);
   if (resource.restart) args.push("--restart", resource.restart);
   for (const server of resource.dns ?? []) args.push("--dns", server);
   for (const option of resource.dns_opts ?? []) args.push("--dns-option", option);
   for (const domain of resource.dns_search ?? []) args.push("--dns-search", domain);
-  for (const variable of resource.env ?? []) args.push("--env", variable);
+  for (const variable of resource.env ?? []) args.push("--env", value(variable));
+  args.push(...hardeningArgs(resource));
+  for (const port of resource.ports ?? [])
+    args.push("--publish", `${port.ip}:${port.external}:${port.internal}/${port.protocol}`);
+  return args;
+}
+
+/** `docker create` arguments for one synthesized container; references to other resources resolved by `names`. */
+function createArgs(resource: Resource, network: Resource, names: Record<string, string>): string[] {
+  const unknown = Object.keys(resource).filter((key) => !(key in ARGUMENTS));
+  if (unknown.length > 0) throw new Error(`the engine tests do not know the container arguments ${unknown.join(", ")}`);
+  const args = ["create", ...settingArgs(resource)];
   const joined = /^container:\$\{docker_container\.([^.]+)\.id\}$/.exec(resource.network_mode ?? "");
   if (joined) {
     args.push("--network", `container:${names[joined[1]]}`);
@@ -181,9 +194,6 @@ function createArgs(resource: Resource, network: Resource, names: Record<string,
       args.push("--network", network.name, "--ip", attachment.ipv4_address);
     }
   }
-  args.push(...hardeningArgs(resource));
-  for (const port of resource.ports ?? [])
-    args.push("--publish", `${port.ip}:${port.external}:${port.internal}/${port.protocol}`);
   const isNamespace = !joined;
   // A namespace container's own command is a shell loop, which BusyBox runs as the real image would.
   args.push("--entrypoint", (isNamespace ? resource.entrypoint : IDLE)[0], TEST_IMAGE);
@@ -193,10 +203,9 @@ function createArgs(resource: Resource, network: Resource, names: Record<string,
 
 /** The lab's network as synthesized (a bridge, or an attachable overlay over several hosts), on the engine of `env`. */
 export function createNetwork(
-  cluster: ReturnType<typeof synthesizedCluster>,
+  { network }: Pick<ReturnType<typeof synthesizedCluster>, "network">,
   env: NodeJS.ProcessEnv = process.env,
 ): void {
-  const network = cluster.network;
   const subnet = network.ipam_config[0];
   const networkArgs = ["network", "create", "--driver", network.driver ?? "bridge", "--subnet", subnet.subnet];
   if (subnet.gateway) networkArgs.push("--gateway", subnet.gateway);

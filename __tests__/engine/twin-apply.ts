@@ -18,7 +18,7 @@ import { LAB_CA_LINK } from "../../stacks/secret-variables";
 import { type Lab } from "../../topology";
 import { labOf } from "../tools/helpers";
 import { PROJECT_ROOT, runApp } from "../tools/synth";
-import { docker, dockerOk, TEST_IMAGE } from "./engine";
+import { createNetwork, docker, dockerOk, settingArgs, TEST_IMAGE } from "./engine";
 import { consulTwinImage, dnsmasqTwinImage, loadBalancerTwinImage, nginxTwinImage } from "./twin-images";
 
 type Resource = Record<string, any>;
@@ -227,6 +227,9 @@ function imageOf(twin: Twin, container: Resource, env: NodeJS.ProcessEnv): strin
   return twinImage(env);
 }
 
+/** Every role of the lab's containers: what the twin runs for the whole lab. */
+export const TWIN_ROLES = ["netns", "agent", "dns", "app", "sorry", "entry", "load-balancer"] as const;
+
 export interface ApplyOptions {
   /** The roles whose containers the twin runs; the others it leaves out, by name. */
   readonly roles: readonly string[];
@@ -244,16 +247,10 @@ export function applyContainers(twin: Twin, options: ApplyOptions): void {
   const { stack } = twin;
   const engineOf = options.engineOf ?? (() => process.env);
   const network = Object.values(stack.resource.docker_network)[0];
-  const networkEnv = engineOf(network.provider ? String(network.provider).replace(/^docker\./, "") : undefined);
-  const subnet = network.ipam_config[0];
-  const networkArgs = ["network", "create", "--driver", network.driver ?? "bridge", "--subnet", subnet.subnet];
-  if (subnet.gateway) networkArgs.push("--gateway", subnet.gateway);
-  if (subnet.ip_range) networkArgs.push("--ip-range", subnet.ip_range);
-  if (network.attachable) networkArgs.push("--attachable");
-  for (const [key, value] of Object.entries<string>(network.options ?? {}))
-    networkArgs.push("--opt", `${key}=${value}`);
-  for (const { label, value } of network.labels ?? []) networkArgs.push("--label", `${label}=${value}`);
-  dockerOk([...networkArgs, network.name], networkEnv);
+  createNetwork(
+    { network },
+    engineOf(network.provider ? String(network.provider).replace(/^docker\./, "") : undefined),
+  );
 
   const entries = Object.entries(stack.resource.docker_container).filter(([, container]) =>
     options.roles.includes(labelOf(container, "consul-lab.role") ?? ""),
@@ -284,23 +281,8 @@ function createContainer(twin: Twin, container: Resource, options: Omit<ApplyOpt
   const unknown = Object.keys(container).filter((argument) => !(argument in CONTAINER_ARGUMENTS));
   if (unknown.length > 0) throw new Error(`${container.name}: the twin's apply does not know ${unknown.join(", ")}`);
   const env = engineOf(hostOfNode(labelOf(container, "consul-lab.node")));
-  const args = ["create", "--name", container.name];
-  if (container.hostname) args.push("--hostname", container.hostname);
-  for (const { label, value } of container.labels ?? []) args.push("--label", `${label}=${value}`);
-  if (container.restart) args.push("--restart", container.restart);
-  for (const server of container.dns ?? []) args.push("--dns", server);
-  for (const option of container.dns_opts ?? []) args.push("--dns-option", option);
-  for (const domain of container.dns_search ?? []) args.push("--dns-search", domain);
-  for (const variable of container.env ?? []) args.push("--env", evaluatedOf(twin, variable));
-  for (const capability of container.capabilities?.drop ?? []) args.push("--cap-drop", capability);
-  for (const capability of container.capabilities?.add ?? []) args.push("--cap-add", capability);
-  for (const option of container.security_opts ?? []) args.push("--security-opt", option);
-  if (container.read_only) args.push("--read-only");
-  if (container.memory !== undefined) args.push("--memory", `${container.memory}m`);
-  if (container.memory_swap !== undefined) args.push("--memory-swap", `${container.memory_swap}m`);
+  const args = ["create", ...settingArgs(container, (text) => evaluatedOf(twin, text))];
   if (container.user) args.push("--user", container.user);
-  for (const port of container.ports ?? [])
-    args.push("--publish", `${port.ip}:${port.external}:${port.internal}/${port.protocol}`);
   for (const volume of container.volumes ?? []) {
     const reference = /^\$\{docker_volume\.([^.]+)\.name\}$/.exec(volume.volume_name);
     if (!reference || !volumes[reference[1]])

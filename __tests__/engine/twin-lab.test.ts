@@ -19,12 +19,13 @@ import {
   prepareTwin,
   replaceContainer,
   runProvisioner,
+  TWIN_ROLES,
   type Twin,
 } from "./twin-apply";
+import { failedRows, until } from "./twin";
 
 jest.setTimeout(600_000);
 
-const ALL_ROLES = ["netns", "agent", "dns", "app", "sorry", "entry", "load-balancer"];
 let name: string;
 let topologyFile: string;
 let twin: Twin;
@@ -39,7 +40,7 @@ beforeAll(async () => {
   checkout = new LabCheckout();
   twin = prepareTwin(topologyFile, checkout.root);
   appliedAt = Date.now();
-  applyContainers(twin, { roles: ALL_ROLES });
+  applyContainers(twin, { roles: TWIN_ROLES });
   timings.containers = (Date.now() - appliedAt) / 1000;
   for (const script of ["wait-for-leader.mjs", "acl-bootstrap.mjs"]) {
     const run = runProvisioner(twin, script);
@@ -61,15 +62,6 @@ const cli = (script: string, args: string[] = []) =>
     DOCKER_HOST: process.env.DOCKER_HOST!,
   });
 
-async function until(what: string, seconds: number, probe: () => Promise<boolean>): Promise<number> {
-  const started = Date.now();
-  while (!(await probe())) {
-    if (Date.now() - started > seconds * 1000) throw new Error(`${what}: not within ${seconds} s`);
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-  }
-  return (Date.now() - started) / 1000;
-}
-
 const entryPage = async () => {
   try {
     const response = await fetch(`http://127.0.0.1:${twin.lab.topology.publish.entryPort}/`, {
@@ -82,7 +74,6 @@ const entryPage = async () => {
 };
 
 const report = () => JSON.parse(readFileSync(join(checkout.root, "verify-report.json"), "utf8"));
-const failed = (rows: { ok: boolean }[] = []) => rows.filter((row) => !row.ok);
 
 describe("the user's path on the twin lab, one engine", () => {
   it("runs each program as its image does: the agents as the consul user, on volumes the entrypoint chowned", () => {
@@ -103,14 +94,14 @@ describe("the user's path on the twin lab, one engine", () => {
     await until("npm run verify to pass", 240, async () => (await cli("verify")).status === 0);
     timings.verifyPasses = (Date.now() - appliedAt) / 1000;
     console.log(`twin apply: ${JSON.stringify(timings)} (seconds from the apply's start)`);
-    expect(failed(report().facts)).toEqual([]);
+    expect(failedRows(report().facts)).toEqual([]);
   });
 
   it("passes every step of npm run verify -- --drill", async () => {
     const drill = await cli("verify", ["--drill"]);
     const rows = report().drill as { step: string; expected: string; seen: string; ok: boolean }[];
-    expect(failed(rows)).toEqual([]);
-    expect(failed(report().factsAfterDrill)).toEqual([]);
+    expect(failedRows(rows)).toEqual([]);
+    expect(failedRows(report().factsAfterDrill)).toEqual([]);
     expect(drill.status).toBe(0);
     // The measured times, for the README's table of the twin's timings.
     for (const row of rows) console.log(`twin drill: ${row.step} | ${row.expected} | ${row.seen}`);
@@ -154,7 +145,7 @@ describe("the user's path on the twin lab, one engine", () => {
       expect(dockerOk(["inspect", "--format", "{{.Config.Image}}", twin.lab.dockerName(server)]).trim()).toBe(newImage);
     // The cluster's state came through: the ACL tokens (verify's own), the KV store, the catalog.
     await until("npm run verify to pass after the rolling change", 120, async () => (await cli("verify")).status === 0);
-    expect(failed(report().facts)).toEqual([]);
+    expect(failedRows(report().facts)).toEqual([]);
   });
 
   it("comes back whole after a daemon restart once npm run repair has run, and verify passes again", async () => {
@@ -163,6 +154,6 @@ describe("the user's path on the twin lab, one engine", () => {
     expect(repair.status).toBe(0);
     // The cluster elects again and the load balancers render again; verify is the judge.
     await until("verify to pass after the restart", 240, async () => (await cli("verify")).status === 0);
-    expect(failed(report().facts)).toEqual([]);
+    expect(failedRows(report().facts)).toEqual([]);
   });
 });

@@ -14,12 +14,12 @@ import { join } from "node:path";
 import { SWARM_ATTACH_FAILURE } from "../../cli/terraform";
 import { LabCheckout } from "../tools/lab-checkout";
 import { docker, dockerOk, TEST_IMAGE, uniqueLab } from "./engine";
-import { applyConsulStack, applyContainers, prepareTwin, runProvisioner, type Twin } from "./twin-apply";
+import { failedRows, until } from "./twin";
+import { applyConsulStack, applyContainers, prepareTwin, runProvisioner, TWIN_ROLES, type Twin } from "./twin-apply";
 
 jest.setTimeout(900_000);
 
 const HOSTS = ["h1", "h2", "h3"] as const;
-const ALL_ROLES = ["netns", "agent", "dns", "app", "sorry", "entry", "load-balancer"];
 // Under the run's engine folder, so run.sh removes them even when this file never gets to its afterAll.
 const hostsDir = mkdtempSync(join(process.env.CONSUL_LAB_ENGINE_DIR ?? "/tmp", "hosts-"));
 const hostsScript = join(__dirname, "hosts.sh");
@@ -76,7 +76,7 @@ beforeAll(async () => {
 
   checkout = new LabCheckout();
   twin = prepareTwin(topologyFile, checkout.root);
-  applyContainers(twin, { roles: ALL_ROLES, engineOf: envOf, start: startRetrying });
+  applyContainers(twin, { roles: TWIN_ROLES, engineOf: envOf, start: startRetrying });
   for (const script of ["wait-for-leader.mjs", "acl-bootstrap.mjs"]) {
     const run = runProvisioner(twin, script, publishHost());
     if (run.status !== 0) throw new Error(`${script} failed: ${run.stderr}${run.stdout}`);
@@ -108,15 +108,6 @@ function cliOnPublishHost(script: string, args: string[] = []): Promise<{ status
 }
 
 const report = () => JSON.parse(checkout.file("verify-report.json"));
-const failed = (rows: { ok: boolean }[] = []) => rows.filter((row) => !row.ok);
-
-async function until(what: string, seconds: number, probe: () => Promise<boolean>): Promise<void> {
-  const started = Date.now();
-  while (!(await probe())) {
-    if (Date.now() - started > seconds * 1000) throw new Error(`${what}: not within ${seconds} s`);
-    await new Promise((resolve) => setTimeout(resolve, 2000));
-  }
-}
 
 describe("the user's path on the twin lab over three hosts in a swarm", () => {
   it("puts each node's containers on its own host, the publish node's namespace on the overlay only", () => {
@@ -139,16 +130,16 @@ describe("the user's path on the twin lab over three hosts in a swarm", () => {
   });
 
   it("passes npm run verify, run on the publish host through the published ports", async () => {
-    await until("npm run verify to pass", 300, async () => (await cliOnPublishHost("verify")).status === 0);
-    expect(failed(report().facts)).toEqual([]);
+    await until("npm run verify to pass", 300, async () => (await cliOnPublishHost("verify")).status === 0, 2000);
+    expect(failedRows(report().facts)).toEqual([]);
   });
 
   it("passes every step of npm run verify -- --drill, a host's loss included", async () => {
     const drill = await cliOnPublishHost("verify", ["--drill"]);
     const rows = report().drill as { step: string; expected: string; seen: string; ok: boolean }[];
     for (const row of rows) console.log(`twin drill, three hosts: ${row.step} | ${row.expected} | ${row.seen}`);
-    expect(failed(rows)).toEqual([]);
-    expect(failed(report().factsAfterDrill)).toEqual([]);
+    expect(failedRows(rows)).toEqual([]);
+    expect(failedRows(report().factsAfterDrill)).toEqual([]);
     expect(drill.status).toBe(0);
   });
 
@@ -164,7 +155,8 @@ describe("the user's path on the twin lab over three hosts in a swarm", () => {
       "npm run verify to pass after the restart",
       300,
       async () => (await cliOnPublishHost("verify")).status === 0,
+      2000,
     );
-    expect(failed(report().facts)).toEqual([]);
+    expect(failedRows(report().facts)).toEqual([]);
   });
 });

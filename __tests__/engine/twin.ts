@@ -142,3 +142,23 @@ export function httpsGet(port: number, ca: string, servername: string, path: str
     req.end();
   });
 }
+
+/**
+ * Waits, polling every `pollMs`, until `probe` holds; its time in seconds. Throws, naming `what`, after `seconds`.
+ */
+export async function until(
+  what: string,
+  seconds: number,
+  probe: () => Promise<boolean>,
+  pollMs = 1000,
+): Promise<number> {
+  const started = Date.now();
+  while (!(await probe())) {
+    if (Date.now() - started > seconds * 1000) throw new Error(`${what}: not within ${seconds} s`);
+    await new Promise((resolve) => setTimeout(resolve, pollMs));
+  }
+  return (Date.now() - started) / 1000;
+}
+
+/** The rows of a verify report (facts or drill rows) that did not hold. */
+export const failedRows = <T extends { ok: boolean }>(rows: T[] = []): T[] => rows.filter((row) => !row.ok);
