@@ -93,6 +93,66 @@ describe("the drill's HTML report", () => {
     await page.close();
   });
 
+  it("counts from the action being sent: a slow action's answers lie after 0 s, and every label stays in the picture", async () => {
+    // `docker stop` returned 1.5 s after it was sent; the sorry page came during it, and the last mark is at the
+    // picture's right edge; the step and a lane have long names.
+    const sent = T0;
+    const slow: DrillTimeline = {
+      step: "stop every app server (dev1004-with-a-rather-long-name, dev1005-with-a-rather-long-name, dev1007)",
+      actionSentAt: sent,
+      actionReturnedAt: sent + 1500,
+      deadlineAt: sent + 1500 + 4000,
+      requests: [-400, -200, 0, 200, 400, 600, 800, 1000, 1200, 1400, 3000, 5400].map((at, index) => ({
+        sentAt: sent + at,
+        answeredAt: sent + at + 20,
+        ...(index < 3 ? { kind: "app" as const, node: "dev1004-with-a-rather-long-name" } : { kind: "sorry" as const }),
+      })),
+      marks: [
+        { label: "the entry serves the sorry page", seconds: 0.3 },
+        { label: "every load balancer's upstream lists only the sorry server", seconds: 5.4 },
+      ],
+    };
+    expect(timelineSummary(slow)).toMatch(
+      / at 0 s \(returned at 1\.5 s\), an app server until 0\.0 s, sorry from 0\.2 s, /,
+    );
+    const page = await browser.newPage();
+    await page.setContent(renderDrillReportHtml({ ...REPORT, timelines: [slow], drill: [] }));
+    const svg = page.locator("section.step svg");
+    const width = Number(await svg.getAttribute("width"));
+    const boxes = await svg.locator("text").evaluateAll((texts) =>
+      texts.map((text) => {
+        const box = (
+          text as unknown as { getBBox(): { x: number; y: number; width: number; height: number } }
+        ).getBBox();
+        return {
+          text: text.textContent,
+          left: box.x,
+          right: box.x + box.width,
+          top: box.y,
+          bottom: box.y + box.height,
+        };
+      }),
+    );
+    expect(boxes.length).toBeGreaterThanOrEqual(6);
+    expect(boxes.filter((box) => box.left < 0 || box.right > width)).toEqual([]);
+    const overlapping = boxes.flatMap((a, i) =>
+      boxes
+        .slice(i + 1)
+        .filter((b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom)
+        .map((b) => [a.text, b.text]),
+    );
+    expect(overlapping).toEqual([]);
+    // The send is at 0 and the return is drawn: no answer lies left of the send but the ones sent before it.
+    const x = async (selector: string) => Number(await svg.locator(selector).first().getAttribute("x1"));
+    const sentX = await x("line.action");
+    expect(await x("line.returned")).toBeGreaterThan(sentX);
+    const sorryXs = await svg
+      .locator('circle[data-kind="sorry"]')
+      .evaluateAll((circles) => circles.map((circle) => Number(circle.getAttribute("cx"))));
+    expect(sorryXs.filter((cx) => cx < sentX)).toEqual([]);
+    await page.close();
+  });
+
   it("lists each step's rows with PASS or FAIL, and the verdict", async () => {
     const page = await browser.newPage();
     await page.setContent(renderDrillReportHtml(REPORT));
@@ -123,7 +183,7 @@ describe("the drill's HTML report", () => {
 
   it("says at a glance when the entry switched and whether a request failed", () => {
     expect(timelineSummary(REPORT.timelines[0])).toBe(
-      "stop the app servers at 0 s, an app server from 0.0 s, sorry from 0.3 s, sorry answers at 0.3 s, flag on at 1.2 s, no failed request",
+      "stop the app servers at 0 s (returned at 0.3 s), an app server from 0.3 s, sorry from 0.6 s, sorry answers at 0.3 s, flag on at 1.2 s, no failed request",
     );
     expect(timelineSummary(REPORT.timelines[1])).toMatch(/1 failed request\(s\)$/);
   });

@@ -46,6 +46,7 @@ describe("a deploy whose plan replaces every server", () => {
     consul = createServer(checkout.serverTls("dev1001"), (request, response) => {
       asked.push({ path: request.url ?? "", appliesSoFar: applies().length });
       const back = SERVERS.filter((server) => server !== missing);
+      const path = (request.url ?? "").split("?")[0];
       const answers: Record<string, unknown> = {
         "/v1/status/leader": "10.0.1.2:8300",
         "/v1/operator/raft/configuration": { Servers: back.map((Node) => ({ Node, Voter: true })) },
@@ -54,7 +55,9 @@ describe("a deploy whose plan replaces every server", () => {
           Servers: back.map((Name) => ({ Name, Healthy: true, Voter: true })),
         },
       };
-      response.end(JSON.stringify(answers[(request.url ?? "").split("?")[0]] ?? null));
+      // Consul answers autopilot's health with 429 while anything is unhealthy (agent/operator_endpoint.go).
+      if (path === "/v1/operator/autopilot/health" && missing !== undefined) response.statusCode = 429;
+      response.end(JSON.stringify(answers[path] ?? null));
     });
     await new Promise<void>((resolve) => consul.listen(httpPort, "127.0.0.1", resolve));
   });

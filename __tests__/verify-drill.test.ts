@@ -1,6 +1,7 @@
 /** `npm run verify -- --drill` against the stand-in lab, which plays the real lab's timings scaled down. */
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { timelineSummary } from "../verify/report-html";
 import { secondsOf, verifyHarness } from "./tools/verify-harness";
 
 jest.setTimeout(90_000);
@@ -125,13 +126,27 @@ describe("npm run verify -- --drill", () => {
     }),
   );
 
-  it("keeps asking the entry while a docker stop takes 1.5 s, and times from the stop's return", () =>
+  it("keeps asking the entry while a docker stop takes 1.5 s, and says what already held when it returned", () =>
     withStandIn(async (standIn) => {
-      const result = await checkout.script("verify", ["--drill"], verifyEnv(standIn, { FAKE_DOCKER_STOP_MS: "1500" }));
-      const rows = readReport().drill!;
+      // The app servers are down at once; Docker returns 1.5 s later, by when their checks have failed (1 s).
+      const result = await checkout.script(
+        "verify",
+        ["--drill"],
+        verifyEnv(standIn, { FAKE_DOCKER_STOP_MS: "0", FAKE_DOCKER_STOP_RETURN_MS: "1500" }),
+      );
+      const report = readReport();
+      const rows = report.drill!;
       const sorry = rows.find((row) => row.expected === "the entry serves the sorry page")!;
-      // At least the stop's own 1.5 s; more on a loaded machine.
-      expect(sorry.seen).toMatch(/the action took (1\.[5-9]|[2-9]\.\d) s$/);
+      // At least the stop's own 1.5 s; more on a loaded machine. Its moment lies within the action, never before 0.
+      expect(sorry.seen).toMatch(
+        /^already held when the action returned \(within its (1\.[5-9]|[2-9]\.\d) s\); the action took \1 s$/,
+      );
+      expect(sorry.seconds).toBeGreaterThan(0);
+      const stop = report.timelines!.find((timeline: { step: string }) => timeline.step.startsWith("stop every"))!;
+      const summary = timelineSummary(stop);
+      expect(summary).toMatch(/ at 0 s \(returned at (1\.[5-9]|[2-9]\.\d) s\), /);
+      expect(summary).toMatch(/, sorry from \d+\.\d s, /);
+      expect(summary).not.toMatch(/-\d/);
       expect(
         rows.find((row) => row.step.startsWith("stop every") && row.expected.startsWith("the entry answers")),
       ).toMatchObject({

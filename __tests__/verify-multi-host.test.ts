@@ -55,7 +55,8 @@ describe("npm run verify on a lab over three hosts", () => {
       expect(lost).toEqual(["the cluster has a leader on another host", "the entry keeps answering with lab-b down"]);
       expect(rows.filter((row) => row.step === "bring lab-b back").map((row) => row.expected)).toEqual([
         "every container on lab-b runs",
-        "dev1002 is a voter in the raft configuration",
+        "dev1002 itself knows a leader",
+        "autopilot reports dev1002 healthy and a voter, after seeing it go",
       ]);
       // lab-b's containers were stopped on lab-b's engine, what joined a namespace before the namespace.
       const calls = checkout.calls() as unknown as Logged[];
@@ -71,5 +72,34 @@ describe("npm run verify on a lab over three hosts", () => {
         [],
       );
       expect(standIn.containers().filter((line) => line.State !== "running")).toEqual([]);
+    }));
+
+  it("fails bringing lab-b back when its returned server never learns a leader, though raft still lists it", () =>
+    withRemoteStandIn(async (standIn) => {
+      standIn.timeline.neverRejoins = true;
+      const result = await checkout.script(
+        "verify",
+        ["--drill"],
+        verifyEnv(standIn, {
+          DOCKER_HOST: "unix:///the/users/own.sock",
+          FAKE_SSH_REMOTE_ADDRESS: REMOTE_LOOPBACK,
+          CONSUL_LAB_DRILL_DEADLINE_SECONDS: "3",
+        }),
+      );
+      expect(result.status).toBe(1);
+      const back = readReport().drill!.filter((row) => row.step === "bring lab-b back");
+      expect(back).toEqual([
+        expect.objectContaining({ expected: "every container on lab-b runs", ok: true }),
+        expect.objectContaining({
+          expected: "dev1002 itself knows a leader",
+          seen: "not by the deadline (last: no leader known)",
+          ok: false,
+        }),
+        expect.objectContaining({
+          expected: "autopilot reports dev1002 healthy and a voter, after seeing it go",
+          seen: expect.stringMatching(/^not by the deadline \(last: unhealthy \(serf alive, last contact 10s\)\)$/),
+          ok: false,
+        }),
+      ]);
     }));
 });

@@ -48,7 +48,10 @@ describe("an interrupted drill", () => {
       );
       const restore = await checkout.script("verify", ["--restore"], verifyEnv(standIn));
       expect(restore.stdout).toContain("restored: started consul-lab-dev1004-app again");
-      expect(restore.stdout).toContain("verify: the lab is as it was before the drill");
+      expect(restore.stdout).toContain("verify: put back everything the drill changed");
+      expect(restore.stdout).toMatch(
+        /verify: the lab is as it was before the drill: every fact holds again \(after \d+\.\d s\)/,
+      );
       expect(restore.status).toBe(0);
       expect(stopped(standIn)).toEqual([]);
       expect(existsSync(join(checkout.root, ".verify-drill.json"))).toBe(false);
@@ -56,6 +59,27 @@ describe("an interrupted drill", () => {
       expect((await checkout.script("verify", ["--restore"], verifyEnv(standIn))).stdout).toContain(
         "nothing to restore",
       );
+    }));
+
+  it("says what has not settled after --restore instead of calling the lab as it was", () =>
+    withStandIn(async (standIn) => {
+      const { child, exited } = await drillUntilAppsStopped(standIn);
+      child.kill("SIGKILL");
+      await exited;
+      // The watch's flag stuck on: the app servers come back, and the flag does not follow.
+      standIn.timeline.flagNeverChanges = true;
+      standIn.kv.set("web/test.hoge.dev.jp/maintenance/key", "on");
+      const restore = await checkout.script("verify", ["--restore", "--settle", "1"], verifyEnv(standIn));
+      expect(restore.stdout).toContain("verify: put back everything the drill changed");
+      expect(restore.stdout).not.toContain("as it was");
+      expect(restore.stdout).toMatch(/^FAIL {2}.*web\/test\.hoge\.dev\.jp\/maintenance\/key/m);
+      expect(restore.stdout).toMatch(
+        /verify: [1-9]\d* fact\(s\) still do not hold \d+\.\d s after the restore; the lab may still be settling/,
+      );
+      expect(restore.status).toBe(1);
+      // What the drill changed is put back all the same.
+      expect(stopped(standIn)).toEqual([]);
+      expect(existsSync(join(checkout.root, ".verify-drill.json"))).toBe(false);
     }));
 
   it("is finished by npm run repair too", () =>

@@ -82,6 +82,14 @@ describe("npm run verify never passes what it did not check", () => {
           ok: false,
         }),
       );
+      // Nor is it started "again": that step says it did not run, rather than passing at once.
+      expect(readReport().drill!.find((candidate) => /^start dev100[123] again$/.test(candidate.step))).toEqual(
+        expect.objectContaining({
+          expected: "the step it undoes acted",
+          seen: expect.stringMatching(/^not run: "stop the leader server dev100[123]" did not act$/),
+          ok: false,
+        }),
+      );
       // No server was stopped for it.
       expect(
         checkout
@@ -105,9 +113,36 @@ describe("npm run verify never passes what it did not check", () => {
           ok: false,
           seen: "not by the deadline (last: no leader known)",
         });
+        // Raft still lists it as a voter; autopilot does not count it back.
+        expect(
+          rows.find((row) => row.expected === "autopilot reports dev1001 healthy and a voter, after seeing it go"),
+        ).toMatchObject({ ok: false, seen: expect.stringContaining("last: unhealthy") });
       },
       (standIn) => (standIn.timeline.neverRejoins = true),
     ));
+
+  it("fails the rejoin when autopilot reports the returned server only by its record from before it was stopped", () =>
+    withStandIn(async (standIn) => {
+      const child = checkout.cli(
+        "verify/main.ts",
+        ["--drill"],
+        verifyEnv(standIn, { CONSUL_LAB_DRILL_DEADLINE_SECONDS: "2" }),
+      );
+      let stdout = "";
+      // Autopilot's record freezes once the drill reaches the leader: healthy, and never seen to go.
+      child.stdout!.on("data", (chunk) => {
+        stdout += chunk;
+        if (stdout.includes("drill: stop the leader")) standIn.autopilotFrozen = true;
+      });
+      expect(await new Promise((resolve) => child.on("close", resolve))).toBe(1);
+      const rows = readReport().drill!.filter((row) => row.step === "start dev1001 again");
+      expect(rows.map((row) => [row.expected, row.ok])).toEqual([
+        ["consul-lab-dev1001 runs", true],
+        ["dev1001 itself knows a leader", true],
+        ["autopilot reports dev1001 healthy and a voter, after seeing it go", false],
+      ]);
+      expect(rows[2].seen).toMatch(/last: healthy since \S+, before it left: autopilot has not seen it go\)$/);
+    }));
 
   it("fails example.com's 'no answer' when the lookup could not run", () =>
     withStandIn(

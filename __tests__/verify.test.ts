@@ -175,7 +175,7 @@ describe("npm run verify", () => {
     [["--settle", "1e3"], {}, '--settle takes a number of seconds (0 or more), not "1e3"'],
     [["--settle"], {}, "--settle needs a number of seconds (0 or more)"],
     [["--dril"], {}, 'unknown argument "--dril"; verify takes --drill, --settle SECONDS and --restore (see --help)'],
-    [["--restore", "--drill"], {}, "--restore only puts the lab back; run it alone, then verify again"],
+    [["--restore", "--drill"], {}, "--restore only puts the lab back; run it, then the drill again"],
     [
       ["--drill"],
       { CONSUL_LAB_DRILL_DEADLINE_SECONDS: "0" },

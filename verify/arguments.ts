@@ -16,8 +16,10 @@ export interface VerifyOptions {
 
 export const USAGE = `usage: npm run verify [-- --drill] [-- --settle SECONDS] [-- --restore]
   --drill            also run the failover drill, timed (stops and starts the lab's own containers)
-  --restore          finish a drill that was interrupted: put back what it changed (${DRILL_STATE_FILE}), then stop
-  --settle SECONDS   ask a lab that is not right yet again for up to this long (default: 60 s right after a deploy)
+  --restore          finish a drill that was interrupted: put back what it changed (${DRILL_STATE_FILE}), then wait
+                     for the facts to hold again (up to --settle, default 60 s)
+  --settle SECONDS   ask a lab that is not right yet again for up to this long (default: 60 s right after a deploy
+                     or a restore)
   CONSUL_LAB_DRILL_DEADLINE_SECONDS, CONSUL_LAB_DRILL_WINDOW_SECONDS   the drill's deadline (60) and window (10)`;
 
 /** A number of seconds, as `--settle` or an environment variable gives it: digits, with an optional fraction. */
@@ -50,8 +52,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): VerifyOpti
         `unknown argument "${arg}"; verify takes --drill, --settle SECONDS and --restore (see --help)`,
       );
   }
-  if (restore && (drill || settleSeconds !== undefined))
-    throw new UsageError("--restore only puts the lab back; run it alone, then verify again");
+  if (restore && drill) throw new UsageError("--restore only puts the lab back; run it, then the drill again");
   // Read only for a drill: a plain verify never uses them.
   const envSeconds = (name: string, fallback: number) =>
     !drill || env[name] === undefined || env[name] === "" ? fallback : secondsFrom(name, env[name], "above 0");

@@ -150,7 +150,7 @@ export async function restoreInterruptedDrill(
   say(
     left
       ? `not everything could be put back; ${DRILL_STATE_FILE} keeps the rest`
-      : "the lab is as it was before the drill",
+      : "put back everything the drill changed",
   );
   return !left;
 }

@@ -3,8 +3,8 @@
  * - checks where it starts (its preconditions), and fails without acting when the lab is not there;
  * - acts on the lab's own containers or on the operator's maintenance switch, recording when the action was sent and
  *   when it returned (the table shows the action's own time);
- * - then measures, in one poll loop from the moment the action returned, when each expected state first held, while
- *   the entry is asked continuously with a few requests in flight.
+ * - then measures, in one poll loop once the action returned, when each expected state first held, counted from the
+ *   action being sent, while the entry is asked continuously with a few requests in flight.
  * Everything it changes goes through the Restorer (drill-state.ts), which records it on disk first and puts it back
  * afterwards, also after a failure, a signal, or the process dying (`npm run verify -- --restore`).
  */
@@ -13,6 +13,7 @@ import type { ConsulApi } from "./consul-api";
 import type { Restorer } from "./drill-state";
 import { describeFailures, EntryRequest, EntryWatch } from "./entry-watch";
 import { LEADER_STILL_MS, passingAppServers } from "./facts";
+import { readAutopilotHealth, serverBack, stableSinceByName } from "./autopilot";
 import type { LabContainer, LabContainers } from "./lab-containers";
 import { Condition, describeMeasurement, measure, Measurement } from "./measure";
 import type { Progress } from "./progress";
@@ -21,7 +22,7 @@ export interface DrillRow {
   readonly step: string;
   readonly expected: string;
   readonly seen: string;
-  /** Seconds from the step's action returning until the expected state; undefined when it never came. */
+  /** Seconds from the step's action being sent until the expected state; undefined when it never came. */
   readonly seconds?: number;
   /** The measurement's resolution: the state came within `seconds ± resolution`. */
   readonly resolution?: number;
@@ -36,7 +37,7 @@ export interface DrillTimeline {
   readonly actionReturnedAt: number;
   readonly deadlineAt: number;
   readonly requests: readonly EntryRequest[];
-  /** When each expected state first held, in seconds from the action returning. */
+  /** When each expected state first held, in seconds from the action being sent. */
   readonly marks: readonly { readonly label: string; readonly seconds: number }[];
 }
 
@@ -138,10 +139,10 @@ async function unmet(conditions: Condition[]): Promise<string[]> {
   );
 }
 
-const rowOf = (step: string, measurement: Measurement, extra = ""): DrillRow => ({
+const rowOf = (step: string, measurement: Measurement, actionSeconds: number, extra = ""): DrillRow => ({
   step,
   expected: measurement.expected,
-  seen: `${describeMeasurement(measurement)}${extra}`,
+  seen: `${describeMeasurement(measurement, actionSeconds)}${extra}`,
   seconds: measurement.seconds,
   resolution: measurement.resolution,
   ok: measurement.seconds !== undefined,
@@ -189,7 +190,9 @@ async function timedStep(
     const sentAt = Date.now();
     await spec.action();
     const returnedAt = Date.now();
-    const measured = await measure(spec.conditions(watch, returnedAt), returnedAt, {
+    // Counted from the send: what happens while Docker is still returning happens after 0 s, not before it.
+    const measured = await measure(spec.conditions(watch, sentAt), sentAt, {
+      deadlineFrom: returnedAt,
       deadlineMs: options.deadlineSeconds * 1000,
       pollMs: options.pollMs,
       aborted: context.aborted,
@@ -197,13 +200,14 @@ async function timedStep(
     });
     context.progress.done();
     await watch.stop();
-    const actionTook = `; the action took ${((returnedAt - sentAt) / 1000).toFixed(1)} s`;
+    const actionSeconds = (returnedAt - sentAt) / 1000;
+    const actionTook = `; the action took ${actionSeconds.toFixed(1)} s`;
     // A signal cut the measuring short: what had not happened by then was not given its deadline.
     const cut = context.aborted();
     const rows = measured.map((measurement, index) =>
       cut && measurement.seconds === undefined
         ? { step, expected: measurement.expected, seen: `interrupted (last: ${measurement.last})`, ok: false }
-        : rowOf(step, measurement, index === 0 ? actionTook : ""),
+        : rowOf(step, measurement, actionSeconds, index === 0 ? actionTook : ""),
     );
     if (spec.entryMustAnswer) {
       const failures = describeFailures(watch, sentAt);
@@ -322,7 +326,7 @@ async function startAppServers(context: DrillContext, restorer: Restorer): Promi
   });
 }
 
-/** Holds once the entry has been watched for the sample window, from the action's return: a step measured by it. */
+/** Holds once the entry has been watched for the sample window, from the action being sent: a step measured by it. */
 function windowWatched(context: DrillContext, from: number): Condition {
   return {
     expected: `${WINDOW_WATCHED} ${context.options.windowSeconds} s`,
@@ -337,16 +341,54 @@ const withoutWindowRow = (result: StepResult): StepResult => ({
   rows: result.rows.filter((row) => !row.expected.startsWith(WINDOW_WATCHED)),
 });
 
-/** Holds once a server is a voter in the raft configuration again. */
-function isVoter(api: ConsulApi, node: string): Condition {
+/**
+ * Autopilot's health of `nodes` while they are still up: a precondition that every one of them is healthy, which keeps
+ * each one's StableSince in `before` for `backInAutopilot` to compare with.
+ */
+function healthyInAutopilot(api: ConsulApi, nodes: readonly string[], before: Map<string, string>): Condition {
   return {
-    expected: `${node} is a voter in the raft configuration`,
+    expected: `autopilot reports ${nodes.join(", ")} healthy`,
     check: async () => {
-      const config = await api.get<{ Servers: { Node: string; Voter: boolean }[] }>("/v1/operator/raft/configuration");
-      return config.Servers.some((server) => server.Node === node && server.Voter) ? true : "not a voter";
+      const health = await readAutopilotHealth(api);
+      const seen = nodes.map((node) => [node, serverBack(health, node, undefined)] as const);
+      const not = seen.filter(([, back]) => back !== true);
+      if (not.length > 0) return not.map(([node, why]) => `${node} ${why}`).join("; ");
+      for (const [node, since] of stableSinceByName(health)) if (nodes.includes(node)) before.set(node, since);
+      return true;
     },
   };
 }
+
+/**
+ * Holds once a returned server is back as autopilot sees it: healthy, a voter, and seen to change since `before`. The
+ * raft configuration alone would say "a voter" of a server still down (Consul keeps it there until autopilot removes
+ * it).
+ */
+function backInAutopilot(api: ConsulApi, node: string, before: Map<string, string>): Condition {
+  return {
+    expected: `autopilot reports ${node} healthy and a voter, after seeing it go`,
+    check: async () => serverBack(await readAutopilotHealth(api), node, before.get(node)),
+  };
+}
+
+/** Holds once a server's own agent, asked inside its container, knows a leader. */
+function knowsLeader(context: DrillContext, node: string, agent: LabContainer): Condition {
+  return {
+    expected: `${node} itself knows a leader`,
+    check: async () => ((await leaderSeenBy(context, agent)) ? true : "no leader known"),
+  };
+}
+
+/** Whether a step acted: one whose preconditions failed, or that was cut short before acting, has no timeline. */
+const acted = (result: StepResult) => result.timeline !== undefined;
+
+/** The row of a step that would undo `undone`'s action, which never happened: running it would pass at once. */
+const notRunRow = (step: string, undone: string): DrillRow => ({
+  step,
+  expected: "the step it undoes acted",
+  seen: `not run: "${undone}" did not act`,
+  ok: false,
+});
 
 async function stopOneLoadBalancer(context: DrillContext, restorer: Restorer): Promise<StepResult> {
   const balancers = await loadBalancers(context);
@@ -422,6 +464,7 @@ async function stopLeader(context: DrillContext, restorer: Restorer): Promise<St
   const agent = agentOf(leader.name);
   // Asked through servers that stay up: the stopped one may be the node that publishes the API.
   const survivors = lab.servers.filter((server) => server.name !== leader.name).map((server) => agentOf(server.name));
+  const stableBefore = new Map<string, string>();
   const stopped = await timedStep(context, `stop the leader server ${leader.name}`, {
     preconditions: (watch) => [
       {
@@ -429,6 +472,11 @@ async function stopLeader(context: DrillContext, restorer: Restorer): Promise<St
         check: async () => (lab.servers.every((server) => agentOf(server.name).running) ? true : "one is stopped"),
       },
       { expected: "the entry serves an app server's page", check: entryServes(watch, "app", 0) },
+      healthyInAutopilot(
+        api,
+        lab.servers.map((server) => server.name),
+        stableBefore,
+      ),
       {
         expected: "every server sees one leader, holding still",
         check: async () =>
@@ -454,19 +502,23 @@ async function stopLeader(context: DrillContext, restorer: Restorer): Promise<St
     ],
     entryMustAnswer: "the entry keeps answering",
   });
-  const rejoined = await timedStep(context, `start ${leader.name} again`, {
-    preconditions: () => [],
+  const again = `start ${leader.name} again`;
+  if (!acted(stopped)) return [stopped, { rows: [notRunRow(again, stopped.rows[0]?.step ?? "stop the leader")] }];
+  const rejoined = await timedStep(context, again, {
+    preconditions: () => [
+      {
+        expected: `${agent.name} is stopped`,
+        check: async () => ((await context.containers.running(agent)) ? "running" : true),
+      },
+    ],
     action: () => restorer.start(agent),
     conditions: () => [
       {
         expected: `${agent.name} runs`,
         check: async () => ((await context.containers.running(agent)) ? true : "not running"),
       },
-      {
-        expected: `${leader.name} itself knows a leader`,
-        check: async () => ((await leaderSeenBy(context, agent)) ? true : "no leader known"),
-      },
-      isVoter(api, leader.name),
+      knowsLeader(context, leader.name, agent),
+      backInAutopilot(api, leader.name, stableBefore),
     ],
   });
   return [stopped, rejoined];
@@ -599,6 +651,7 @@ async function loseHost(context: DrillContext, restorer: Restorer): Promise<Step
   };
   const lostServers = lab.nodesOn(host).filter((node) => node.role === "server");
   const lostAddresses = new Set(lostServers.map((server) => server.address));
+  const stableBefore = new Map<string, string>();
   const lost = await timedStep(
     context,
     `lose host ${host} (${lab
@@ -609,6 +662,15 @@ async function loseHost(context: DrillContext, restorer: Restorer): Promise<Step
       preconditions: (watch) => [
         everyContainerRuns,
         { expected: "the entry serves an app server's page", check: entryServes(watch, "app", 0) },
+        ...(lostServers.length > 0
+          ? [
+              healthyInAutopilot(
+                api,
+                lostServers.map((server) => server.name),
+                stableBefore,
+              ),
+            ]
+          : []),
       ],
       // One after another, in the order a host's shutdown stops them: what joined a namespace before the namespace.
       action: async () => {
@@ -627,12 +689,33 @@ async function loseHost(context: DrillContext, restorer: Restorer): Promise<Step
       entryMustAnswer: `the entry keeps answering with ${host} down`,
     },
   );
-  const back = await timedStep(context, `bring ${host} back`, {
-    preconditions: () => [],
+  const bringBack = `bring ${host} back`;
+  if (!acted(lost)) return [withoutWindowRow(lost), { rows: [notRunRow(bringBack, lost.rows[0]?.step ?? host)] }];
+  const agentOf = (node: string) =>
+    containers.find((container) => container.node === node && container.role === "agent");
+  const back = await timedStep(context, bringBack, {
+    preconditions: () => [
+      {
+        expected: `every container on ${host} is stopped`,
+        check: async () => {
+          const running = (await onHost()).filter((container) => container.running);
+          return running.length === 0 ? true : `${running.map((container) => container.name).join(", ")} running`;
+        },
+      },
+    ],
     action: async () => {
       for (const container of [...containers].reverse()) await restorer.start(container);
     },
-    conditions: () => [everyContainerRuns, ...lostServers.map((server) => isVoter(api, server.name))],
+    conditions: () => [
+      everyContainerRuns,
+      ...lostServers.flatMap((server) => {
+        const agent = agentOf(server.name);
+        return [
+          ...(agent ? [knowsLeader(context, server.name, agent)] : []),
+          backInAutopilot(api, server.name, stableBefore),
+        ];
+      }),
+    ],
   });
   // The window is the measure of the loss, not a moment: keep only the verdicts.
   return [withoutWindowRow(lost), back];

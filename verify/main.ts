@@ -11,7 +11,6 @@ import { CliError, PROJECT_ROOT } from "../shared/process";
 import { type PublishedPorts, reachPublishedPorts } from "../shared/published-ports";
 import { LAB_LABEL } from "../shared/labels";
 import { labApi } from "./lab-api";
-import { ConsulApi } from "./consul-api";
 import { DrillRow, DrillTimeline, runDrill } from "./drill";
 import { DRILL_STATE_FILE, readDrillState, restoreInterruptedDrill, Restorer } from "./drill-state";
 import { Fact, type VerifyContext, verifyLab } from "./facts";
@@ -83,7 +82,14 @@ async function main(argv: string[]): Promise<number> {
 
   const reached = { lab, api, containers, entryUrl };
   if (options.restore)
-    return withPublishedPorts(reached, env, () => restoreFromState(lab.topology.name, containers, api));
+    return withPublishedPorts(reached, env, (forwardedFrom) =>
+      restoreFromState(
+        { ...reached, dnsUdpInsideNode: forwardedFrom !== undefined },
+        // The lab was just disturbed: give it the time a fresh deploy gets.
+        options.settleSeconds ?? 60,
+        progress,
+      ),
+    );
   return checkLab(options, reached, env, progress);
 }
 
@@ -257,13 +263,34 @@ async function verifyThrough(
   return passed ? 0 : 1;
 }
 
-/** `--restore`: puts back what an interrupted drill changed, from its state file. */
-async function restoreFromState(labName: string, containers: LabContainers, api: ConsulApi): Promise<number> {
+/**
+ * `--restore`: puts back what an interrupted drill changed, from its state file, then waits (bounded by --settle) for
+ * the facts: "as it was" is said only once they hold again; otherwise what is still settling.
+ */
+async function restoreFromState(context: VerifyContext, settleSeconds: number, progress: Progress): Promise<number> {
   activity = "restoring an interrupted drill";
-  const restored = await restoreInterruptedDrill(labName, containers, api, (line) => console.log(`verify: ${line}`));
-  if (restored === undefined)
-    console.log(`verify: no interrupted drill (${DRILL_STATE_FILE} does not exist); nothing to restore`);
-  return restored === false ? 1 : 0;
+  const { lab, containers, api } = context;
+  const say = (line: string) => console.log(`verify: ${line}`);
+  const restored = await restoreInterruptedDrill(lab.topology.name, containers, api, say);
+  if (restored === undefined) {
+    say(`no interrupted drill (${DRILL_STATE_FILE} does not exist); nothing to restore`);
+    return 0;
+  }
+  if (restored === false) return 1;
+  activity = "waiting for the restored lab to settle";
+  const started = Date.now();
+  const facts = await settledFacts(context, settleSeconds, progress);
+  const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  const failing = facts.filter((fact) => !fact.ok);
+  if (failing.length === 0) {
+    say(`the lab is as it was before the drill: every fact holds again (after ${seconds} s)`);
+    return 0;
+  }
+  for (const fact of failing) console.log(`FAIL  ${fact.fact}: ${fact.seen}`);
+  say(
+    `${failing.length} fact(s) still do not hold ${seconds} s after the restore; the lab may still be settling: run \`npm run verify\` again, or give it longer with --settle`,
+  );
+  return 1;
 }
 
 let settled = false;

@@ -1,8 +1,9 @@
 /**
  * One poll loop per drill step: every tick asks every condition not yet reached, all at once, and records when each
  * first held. A condition's moment lies between the last tick that saw it not hold and the first that saw it hold, so
- * each result carries that resolution ("0.8 s ± 0.2"). Nothing is asked after the deadline, and an answer that comes
- * after it does not count.
+ * each result carries that resolution ("0.8 s ± 0.2"). Times count from the action being sent; the first look comes
+ * only once it returned, so what held at that look held somewhere within the action's own time, and says so. Nothing
+ * is asked after the deadline, and an answer that comes after it does not count.
  */
 export interface Condition {
   /** What must hold, as the report says it. */
@@ -19,10 +20,15 @@ export interface Measurement {
   readonly resolution?: number;
   /** The last thing seen while it did not hold. */
   readonly last: string;
+  /** It held at the first look, taken when the action returned: within the action's own time, no closer. */
+  readonly atFirstLook?: boolean;
 }
 
 export interface MeasureOptions {
+  /** Counted from `deadlineFrom`, or from `from`. */
   readonly deadlineMs: number;
+  /** When the deadline starts (the action's return: a slow action does not eat the step's time). */
+  readonly deadlineFrom?: number;
   readonly pollMs: number;
   /** Called after each tick with the seconds since `from` and what is still awaited. */
   readonly onTick?: (seconds: number, waiting: string) => void;
@@ -33,13 +39,13 @@ export interface MeasureOptions {
 const NO_ANSWER = Symbol("no answer by the deadline");
 const NOT_ASKED = "not asked yet";
 
-/** Measures every condition from `from` (milliseconds since the epoch, when the step's action returned). */
+/** Measures every condition from `from` (milliseconds since the epoch, when the step's action was sent). */
 export async function measure(
   conditions: readonly Condition[],
   from: number,
   options: MeasureOptions,
 ): Promise<Measurement[]> {
-  const deadline = from + options.deadlineMs;
+  const deadline = (options.deadlineFrom ?? from) + options.deadlineMs;
   const state = conditions.map(() => ({
     lastFalseAt: from,
     firstTrueAt: undefined as number | undefined,
@@ -92,12 +98,19 @@ export async function measure(
       seconds: ((lastFalseAt + firstTrueAt) / 2 - from) / 1000,
       resolution: (firstTrueAt - lastFalseAt) / 2 / 1000,
       last,
+      ...(last === NOT_ASKED ? { atFirstLook: true } : {}),
     };
   });
 }
 
-/** "after 0.8 s ± 0.2", or why it never held. */
-export function describeMeasurement(measurement: Measurement): string {
+/**
+ * "after 0.8 s ± 0.2", "already held when the action returned (within its 1.5 s)" when `actionSeconds` is given and it
+ * held at the first look, or why it never held.
+ */
+export function describeMeasurement(measurement: Measurement, actionSeconds?: number): string {
   if (measurement.seconds === undefined) return `not by the deadline (last: ${measurement.last})`;
+  // An action too quick to show in tenths is no interval of its own: the plain measurement says it.
+  if (measurement.atFirstLook && actionSeconds !== undefined && actionSeconds >= 0.05)
+    return `already held when the action returned (within its ${actionSeconds.toFixed(1)} s)`;
   return `after ${measurement.seconds.toFixed(1)} s ± ${Math.max(measurement.resolution ?? 0, 0.05).toFixed(1)}`;
 }

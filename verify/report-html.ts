@@ -39,7 +39,7 @@ const seconds = (value: number) => (Math.abs(value) < 0.05 ? "0.0" : value.toFix
 
 /** The one line a person reads first: when the entry first answered each way, and how many requests failed. */
 export function timelineSummary(timeline: DrillTimeline): string {
-  const since = (at: number) => (at - timeline.actionReturnedAt) / 1000;
+  const since = (at: number) => (at - timeline.actionSentAt) / 1000;
   const spans = new Map<string, { first: number; last: number }>();
   for (const request of timeline.requests) {
     const lane = request.kind === "app" ? "an app server" : request.kind === "sorry" ? "sorry" : undefined;
@@ -51,8 +51,9 @@ export function timelineSummary(timeline: DrillTimeline): string {
   const failed = judgedRequests(timeline.requests, timeline.actionSentAt).filter(
     (request) => request.kind === "failed",
   ).length;
+  const returned = since(timeline.actionReturnedAt);
   return [
-    `${timeline.step} at 0 s`,
+    `${timeline.step} at 0 s${returned >= 0.05 ? ` (returned at ${seconds(returned)} s)` : ""}`,
     // A lane the entry answered with before the action is "until" its last request; a new one "from" its first.
     ...[...spans].map(([lane, span]) =>
       span.first < 0 ? `${lane} until ${seconds(span.last)} s` : `${lane} from ${seconds(span.first)} s`,
@@ -62,13 +63,36 @@ export function timelineSummary(timeline: DrillTimeline): string {
   ].join(", ");
 }
 
+/** A generous width for 11 px sans-serif text, so a label placed by it stays inside the picture. */
+const textWidth = (text: string) => text.length * 7;
+
+/**
+ * A label beside the line at `x`: after it, or ending at it when it would run off the right edge, or from the left
+ * edge when neither fits.
+ */
+function labelBeside(x: number, y: number, text: string, attributes: string): string {
+  const width = textWidth(text);
+  const [at, anchor] =
+    x + 3 + width <= WIDTH - 2 ? [x + 3, "start"] : x - 3 - width >= 2 ? [x - 3, "end"] : [2, "start"];
+  return `<text ${attributes} x="${at.toFixed(1)}" y="${y}" text-anchor="${anchor}">${escape(text)}</text>`;
+}
+
+/** A lane's name, cut to the room left of the lanes (the whole name in its tooltip). */
+function laneLabel(lane: string, y: number): string {
+  const room = Math.floor((LEFT - 12) / 7);
+  const shown = lane.length <= room ? lane : `${lane.slice(0, room - 1)}…`;
+  return `<text class="lane" x="${LEFT - 8}" y="${y}" text-anchor="end"><title>${escape(lane)}</title>${escape(shown)}</text>`;
+}
+
 function timelineSvg(timeline: DrillTimeline): string {
-  const since = (at: number) => (at - timeline.actionReturnedAt) / 1000;
+  // Seconds from the action being sent: what happened while it ran lies after 0, up to its return.
+  const since = (at: number) => (at - timeline.actionSentAt) / 1000;
   const deadline = since(timeline.deadlineAt);
+  const returned = since(timeline.actionReturnedAt);
   const sentAt = timeline.requests.map((request) => since(request.sentAt));
-  const start = sentAt.reduce((earliest, at) => Math.min(earliest, at), Math.min(0, since(timeline.actionSentAt)));
+  const start = sentAt.reduce((earliest, at) => Math.min(earliest, at), 0);
   // As far as something happened, with room: a step that ends early is not squeezed against a distant deadline.
-  const last = [...sentAt, ...timeline.marks.map((mark) => mark.seconds)].reduce(
+  const last = [...sentAt, returned, ...timeline.marks.map((mark) => mark.seconds)].reduce(
     (latest, at) => Math.max(latest, at),
     1,
   );
@@ -79,7 +103,45 @@ function timelineSvg(timeline: DrillTimeline): string {
     a === b ? 0 : a.startsWith("app") !== b.startsWith("app") ? (a.startsWith("app") ? -1 : 1) : a < b ? -1 : 1,
   );
   const lanesBottom = 30 + Math.max(lanes.length, 1) * LANE;
-  const height = lanesBottom + 10 + timeline.marks.length * 14 + 8;
+  const deadlineShown = deadline <= end;
+  // Under the lanes, one row per label: the action's return (when it took a while), each mark, the deadline.
+  const rows: { x: number; text: string; kind: string; stroke: string; dash: string }[] = [
+    ...(returned >= 0.05
+      ? [
+          {
+            x: x(returned),
+            text: `action returned: ${returned.toFixed(1)} s`,
+            kind: "returned",
+            stroke: "#000000",
+            dash: "1,2",
+          },
+        ]
+      : []),
+    ...timeline.marks.map((mark) => ({
+      x: x(mark.seconds),
+      text: `${mark.label}: ${mark.seconds.toFixed(1)} s`,
+      kind: "mark",
+      stroke: "#555555",
+      dash: "4,3",
+    })),
+    deadlineShown
+      ? {
+          x: x(deadline),
+          text: `deadline: ${deadline.toFixed(0)} s`,
+          kind: "deadline",
+          stroke: COLORS.failed,
+          dash: "",
+        }
+      : {
+          x: WIDTH - 20,
+          text: `deadline at ${deadline.toFixed(0)} s, beyond →`,
+          kind: "deadline",
+          stroke: "",
+          dash: "",
+        },
+  ];
+  const rowY = (index: number) => lanesBottom + 14 * (index + 1);
+  const height = rowY(rows.length) + 8;
   const colorOf = (lane: string) =>
     lane === "sorry"
       ? COLORS.sorry
@@ -87,34 +149,31 @@ function timelineSvg(timeline: DrillTimeline): string {
         ? COLORS.failed
         : APP_COLORS[lanes.filter((name) => name.startsWith("app")).indexOf(lane) % APP_COLORS.length];
   const y = (lane: string) => 30 + lanes.indexOf(lane) * LANE + LANE / 2;
-  const deadlineShown = deadline <= end;
   const parts = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" role="img">`,
     ...lanes.map(
       (lane) =>
-        `<text class="lane" x="${LEFT - 8}" y="${y(lane) + 4}" text-anchor="end">${escape(lane)}</text>` +
+        laneLabel(lane, y(lane) + 4) +
         `<line x1="${LEFT}" x2="${WIDTH - 20}" y1="${y(lane)}" y2="${y(lane)}" stroke="#eeeeee"/>`,
     ),
     ...timeline.requests.map(
       (request) =>
         `<circle class="request" data-kind="${request.kind}" cx="${x(since(request.sentAt)).toFixed(1)}" cy="${y(laneOf(request))}" r="3" fill="${colorOf(laneOf(request))}"><title>${escape(laneOf(request))} at ${since(request.sentAt).toFixed(2)} s</title></circle>`,
     ),
-    `<line class="action" x1="${x(0)}" x2="${x(0)}" y1="20" y2="${lanesBottom}" stroke="#000000"/>`,
-    `<text x="${x(0) + 3}" y="15">0 s: ${escape(timeline.step)}</text>`,
-    // Each mark's label on a line of its own under the lanes, so close marks stay readable.
-    ...timeline.marks.map(
-      (mark, index) =>
-        `<line class="mark" x1="${x(mark.seconds).toFixed(1)}" x2="${x(mark.seconds).toFixed(1)}" y1="20" y2="${lanesBottom + 14 * (index + 1)}" stroke="#555555" stroke-dasharray="4,3"/>` +
-        // A label near the right edge ends at its line instead of running off the picture.
-        (x(mark.seconds) > WIDTH - 300
-          ? `<text class="mark" x="${(x(mark.seconds) - 3).toFixed(1)}" y="${lanesBottom + 14 * (index + 1)}" text-anchor="end">`
-          : `<text class="mark" x="${(x(mark.seconds) + 3).toFixed(1)}" y="${lanesBottom + 14 * (index + 1)}">`) +
-        `${escape(mark.label)}: ${mark.seconds.toFixed(1)} s</text>`,
+    `<line class="action" x1="${x(0).toFixed(1)}" x2="${x(0).toFixed(1)}" y1="20" y2="${lanesBottom}" stroke="#000000"/>`,
+    labelBeside(x(0), 15, `0 s: ${timeline.step}`, 'class="action"'),
+    ...rows.map(
+      (row, index) =>
+        (row.stroke
+          ? `<line class="${row.kind}" x1="${row.x.toFixed(1)}" x2="${row.x.toFixed(1)}" y1="20" y2="${rowY(index)}" stroke="${row.stroke}"${row.dash ? ` stroke-dasharray="${row.dash}"` : ""}/>`
+          : "") +
+        labelBeside(
+          row.x,
+          rowY(index),
+          row.text,
+          `class="${row.kind}"${row.kind === "deadline" ? ` fill="${COLORS.failed}"` : ""}`,
+        ),
     ),
-    deadlineShown
-      ? `<line class="deadline" x1="${x(deadline).toFixed(1)}" x2="${x(deadline).toFixed(1)}" y1="20" y2="${lanesBottom}" stroke="${COLORS.failed}"/>` +
-        `<text x="${(x(deadline) - 3).toFixed(1)}" y="15" text-anchor="end" fill="${COLORS.failed}">deadline</text>`
-      : `<text class="deadline" x="${WIDTH - 20}" y="15" text-anchor="end" fill="${COLORS.failed}">deadline at ${deadline.toFixed(0)} s, beyond →</text>`,
     "</svg>",
   ];
   return parts.join("\n");
@@ -160,7 +219,7 @@ export function renderDrillReportHtml(report: DrillReport): string {
     "svg text { font-size: 11px; } .summary { font-weight: bold; }",
     "</style></head><body>",
     `<h1>consul-lab drill: ${escape(report.lab)}: ${report.passed ? "PASS" : "FAIL"}</h1>`,
-    `<p>Each dot is one request to the entry, placed by when it was sent (seconds from the step's action) and coloured by who answered; dashed lines mark when each expected state first held; the red line is the deadline (or, when the step ended well before it, a note of where it is).</p>`,
+    `<p>Each dot is one request to the entry, placed by when it was sent (seconds from the step's action being sent, the solid black line; the dotted one is when the action returned) and coloured by who answered; dashed lines mark when each expected state first held; the red line is the deadline (or, when the step ended well before it, a note of where it is).</p>`,
     ...(report.drillRefused ? [`<p class="refused">The drill did not run: ${escape(report.drillRefused)}</p>`] : []),
     ...sections,
     ...(otherRows.length > 0

@@ -486,6 +486,65 @@ export class LabStandIn {
   private electing = false;
   private flaps = 0;
 
+  /**
+   * The leader's autopilot: each server's health and when it last changed, as raft-autopilot keeps them (state.go:
+   * StableSince set when a server is new to this leader's autopilot or its Healthy value changes), updated on every
+   * observation. A server is healthy while its agent runs and knows the leader. Consul rounds StableSince to the second;
+   * the stand-in, ten times faster, keeps milliseconds so a scaled outage still shows.
+   */
+  private autopilot = new Map<string, { healthy: boolean; since: string }>();
+  private autopilotLeader = "";
+  /** Autopilot keeps its record from before (a fault a test injects): no health change is ever noted. */
+  autopilotFrozen = false;
+
+  /** Whether a server's agent was started again after the lab came up (the fake docker's Started count). */
+  private restarted(container: string): boolean {
+    return (this.containers().find((line) => line.Names === container)?.Started ?? 0) > 2;
+  }
+
+  private serverHealthy(name: string, lines: ContainerLine[]): boolean {
+    const line = lines.find((candidate) => candidate.Names === this.lab.dockerName(name));
+    const restarted = (line?.Started ?? 0) > 2;
+    return this.leader !== "" && line?.State === "running" && !(restarted && this.timeline.neverRejoins);
+  }
+
+  private updateAutopilot(): void {
+    if (this.autopilotFrozen) return;
+    // A new leader's autopilot starts a state of its own.
+    if (this.leader !== this.autopilotLeader) {
+      this.autopilot.clear();
+      this.autopilotLeader = this.leader;
+    }
+    if (!this.leader) return;
+    const lines = this.containers();
+    for (const server of this.lab.servers) {
+      const healthy = this.serverHealthy(server.name, lines);
+      const previous = this.autopilot.get(server.name);
+      if (previous?.healthy !== healthy) this.autopilot.set(server.name, { healthy, since: new Date().toISOString() });
+    }
+  }
+
+  /** /v1/operator/autopilot/health: 429 with the same body while anything is unhealthy (agent/operator_endpoint.go). */
+  private autopilotHealth(): { status: number; body: unknown } {
+    this.updateAutopilot();
+    const servers = this.lab.servers.map((server) => {
+      const record = this.autopilot.get(server.name) ?? { healthy: false, since: "" };
+      const running = this.running(this.lab.dockerName(server.name));
+      return {
+        Name: server.name,
+        Address: `${server.address}:8300`,
+        SerfStatus: running ? "alive" : "failed",
+        Leader: this.leader.startsWith(`${server.address}:`),
+        LastContact: record.healthy ? "0s" : "10s",
+        Healthy: record.healthy,
+        Voter: true,
+        StableSince: record.since,
+      };
+    });
+    const healthy = servers.every((server) => server.Healthy);
+    return { status: healthy ? 200 : 429, body: { Healthy: healthy, FailureTolerance: 0, Servers: servers } };
+  }
+
   /** The leader as one look sees it: the elected one, or with leaderFlaps the next server on every look. */
   private leaderNow(): string {
     if (!this.timeline.leaderFlaps || !this.leader) return this.leader;
@@ -511,7 +570,7 @@ export class LabStandIn {
       // Asked of that container's own agent: no answer while it is stopped, none known once it restarted if it cannot
       // rejoin.
       if (!this.running(container)) return { status: 1, stdout: "" };
-      const restarted = (this.containers().find((line) => line.Names === container)?.Started ?? 0) > 2;
+      const restarted = this.restarted(container);
       return { status: 0, stdout: JSON.stringify(restarted && this.timeline.neverRejoins ? "" : this.leaderNow()) };
     }
     if (program === "nslookup" && this.timeline.nslookupFails) return { status: 126, stdout: "" };
@@ -594,6 +653,10 @@ export class LabStandIn {
     // The published API is the publish node's agent: it does not answer while that container is stopped.
     if (!this.running(lab.dockerName(lab.publishNode.name))) return void response.socket?.destroy();
     if (url.pathname === "/v1/status/leader") return json(this.leaderNow());
+    if (url.pathname === "/v1/operator/autopilot/health") {
+      const { status, body } = this.autopilotHealth();
+      return json(body, status);
+    }
     if (url.pathname === "/v1/operator/raft/configuration")
       return json({ Servers: this.raftServers.map((name) => ({ Node: name, Voter: true })) });
     if (url.pathname === "/v1/agent/members") return json(lab.nodes.map((node) => ({ Name: node.name, Status: 1 })));
@@ -727,6 +790,7 @@ export class LabStandIn {
     this.observe(true);
     this.poller = setInterval(() => {
       this.observe();
+      this.updateAutopilot();
       const now = Date.now();
       for (const lb of this.balancers) {
         // Not while its nginx starts or stops: the render it starts with must be the one it runs.

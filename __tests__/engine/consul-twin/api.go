@@ -799,55 +799,30 @@ func (a *api) acl(w http.ResponseWriter, r *http.Request, z *authorizer, path st
 	}
 }
 
-// autopilotHealth answers /v1/operator/autopilot/health as the leader's autopilot does (agent/consul/autopilot.go,
-// api/operator_autopilot.go): each raft peer with its Serf status, and healthy when it is alive and the leader has
-// heard from it within the heartbeat timeout (the twin's stand-in for autopilot's LastContactThreshold and index lag,
-// which it does not model); the cluster healthy when every server is; the failure tolerance, healthy voters beyond a
-// quorum.
+// autopilotHealth answers /v1/operator/autopilot/health from the leader's autopilot state (cluster.go
+// updateAutopilot), as Consul 1.20 does (agent/consul/operator_autopilot_endpoint.go ServerHealth; HTTP in
+// agent/operator_endpoint.go OperatorServerHealth): HTTP 429 with the same body while anything is unhealthy, each
+// server's StableSince rounded to the second in UTC, and an empty reply before the first update.
 func (a *api) autopilotHealth(w http.ResponseWriter) {
 	c := a.cluster
-	byAddress := map[string]member{}
-	for _, m := range c.liveMembers() {
-		byAddress[m.Address] = m
-	}
 	c.mu.Lock()
-	peers := append([]string(nil), c.peers...)
-	acks := map[string]time.Time{}
-	for peer, at := range c.acks {
-		acks[peer] = at
-	}
-	term := c.term
+	servers := append([]map[string]interface{}(nil), c.autopilotServers...)
 	c.mu.Unlock()
-	leader := c.leaderView()
-	servers := []map[string]interface{}{}
-	healthyVoters, allHealthy := 0, true
-	for _, peer := range peers {
-		m, known := byAddress[peer]
-		serfStatus := "none"
-		if known {
-			serfStatus = "alive"
-			if c.failed(m) {
-				serfStatus = "failed"
-			}
-		}
-		contact := time.Duration(0)
-		if peer != leader {
-			contact = time.Since(acks[peer])
-		}
-		healthy := serfStatus == "alive" && (peer == leader || contact < c.timing.heartbeat)
-		if healthy {
+	healthyVoters, allHealthy := 0, len(servers) > 0
+	for _, server := range servers {
+		if server["Healthy"] == true {
 			healthyVoters++
 		} else {
 			allHealthy = false
 		}
-		servers = append(servers, map[string]interface{}{
-			"ID": peer, "Name": m.Node, "Address": c.rpcAddress(peer), "SerfStatus": serfStatus, "Leader": peer == leader,
-			"LastContact": contact.Round(time.Millisecond).String(), "LastTerm": term, "Healthy": healthy, "Voter": true,
-		})
 	}
-	tolerance := healthyVoters - (len(peers)/2 + 1)
+	tolerance := healthyVoters - (len(servers)/2 + 1)
 	if tolerance < 0 {
 		tolerance = 0
 	}
-	writeJSON(w, 0, map[string]interface{}{"Healthy": allHealthy && len(peers) > 0, "FailureTolerance": tolerance, "Servers": servers})
+	w.Header().Set("Content-Type", "application/json")
+	if !allHealthy {
+		w.WriteHeader(http.StatusTooManyRequests)
+	}
+	json.NewEncoder(w).Encode(map[string]interface{}{"Healthy": allHealthy, "FailureTolerance": tolerance, "Servers": servers})
 }

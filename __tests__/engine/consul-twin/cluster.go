@@ -116,6 +116,10 @@ type cluster struct {
 	client   *http.Client
 	// Where the server keeps its Raft state (the -data-dir); "" keeps nothing.
 	dataDir string
+	// The leader's autopilot: each server's last health report, and when each one's Healthy value last changed.
+	autopilotServers []map[string]interface{}
+	autopilotSince   map[string]autopilotRecord
+	autopilotAt      time.Time
 	// ACLs: whether they are on, the initial management token's secret, and acl.default_policy "allow".
 	aclEnabled   bool
 	management   string
@@ -274,6 +278,54 @@ func (c *cluster) persist() {
 }
 
 // run is a server's Raft loop: elections when no leader is heard from, heartbeats and the lease when leading.
+type autopilotRecord struct {
+	healthy bool
+	since   time.Time
+}
+
+// autopilotInterval is how often the leader's autopilot updates its state: Consul's ServerHealthInterval
+// (agent/consul/config.go, 2 s), which raft-autopilot runs its update loop at.
+const autopilotInterval = 2 * time.Second
+
+// updateAutopilot computes the leader's autopilot state, as raft-autopilot's state.go does: a server is healthy when
+// Serf sees it alive and the leader heard from it within the heartbeat timeout (the twin's stand-in for
+// LastContactThreshold and the index lag, which it does not model); StableSince is reset when a server is new to this
+// leader's state or its Healthy value changes. Called with c.mu held, by the leader.
+func (c *cluster) updateAutopilot() {
+	byAddress := map[string]member{}
+	for _, m := range c.members {
+		byAddress[m.Address] = *m
+	}
+	now := time.Now()
+	servers := []map[string]interface{}{}
+	for _, peer := range c.peers {
+		m, known := byAddress[peer]
+		serfStatus := "none"
+		if known {
+			serfStatus = "alive"
+			if c.failed(m) {
+				serfStatus = "failed"
+			}
+		}
+		contact := time.Duration(0)
+		if peer != c.self.Address {
+			contact = now.Sub(c.acks[peer])
+		}
+		healthy := serfStatus == "alive" && (peer == c.self.Address || contact < c.timing.heartbeat)
+		record, seen := c.autopilotSince[peer]
+		if !seen || record.healthy != healthy {
+			record = autopilotRecord{healthy: healthy, since: now}
+			c.autopilotSince[peer] = record
+		}
+		servers = append(servers, map[string]interface{}{
+			"ID": peer, "Name": m.Node, "Address": c.rpcAddress(peer), "SerfStatus": serfStatus,
+			"Leader": peer == c.self.Address, "LastContact": contact.Round(time.Millisecond).String(), "LastTerm": c.term,
+			"Healthy": healthy, "Voter": true, "StableSince": record.since.Round(time.Second).UTC(),
+		})
+	}
+	c.autopilotServers, c.autopilotAt = servers, now
+}
+
 func (c *cluster) run() {
 	tick := time.NewTicker(c.timing.heartbeat / 10)
 	leaseCheck := time.Now()
@@ -287,6 +339,9 @@ func (c *cluster) run() {
 			c.mu.Unlock()
 			c.heartbeat()
 			c.mu.Lock()
+			if time.Since(c.autopilotAt) >= autopilotInterval {
+				c.updateAutopilot()
+			}
 			if time.Since(leaseCheck) >= c.timing.lease {
 				leaseCheck = time.Now()
 				contacted := 1
@@ -351,6 +406,8 @@ func (c *cluster) run() {
 			for _, peer := range c.peers {
 				c.acks[peer] = time.Now()
 			}
+			// A new leader's autopilot starts with no state: the first update comes one interval later.
+			c.autopilotServers, c.autopilotSince, c.autopilotAt = nil, map[string]autopilotRecord{}, time.Now()
 			leaseCheck = time.Now()
 			logf("raft: election won: term %d, votes %d", term, votes)
 			c.changed.Broadcast()

@@ -27,6 +27,15 @@ let saves = 0;
 /** @param {import("./record.mjs").FakeCall} call @returns {Promise<import("./record.mjs").FakeAnswer>} */
 export async function docker(call) {
   record(call);
+  const answer = await answerDocker(call);
+  // A stop whose container is down at once, with Docker returning only FAKE_DOCKER_STOP_RETURN_MS later.
+  if (call.argv[0] === "stop" && call.env.FAKE_DOCKER_STOP_RETURN_MS)
+    await new Promise((resolve) => setTimeout(resolve, Number(call.env.FAKE_DOCKER_STOP_RETURN_MS)));
+  return answer;
+}
+
+/** @param {import("./record.mjs").FakeCall} call @returns {Promise<import("./record.mjs").FakeAnswer>} */
+async function answerDocker(call) {
   const { argv, env } = call;
   const answer = new Answer();
   // A real stop takes its time (the process's own shutdown and Docker's work): FAKE_DOCKER_STOP_MS, and a start
