@@ -222,4 +222,80 @@ describe("npm run verify never passes what it did not check", () => {
         "FAIL  test_hoge_dev_jp: 3 instance(s) registered, every check passing: web-rogue on dev1006 (10.0.1.99) is registered, and the topology has no such instance",
       );
     }));
+
+  describe("says it cannot judge, and why, where an answer gives no verdict", () => {
+    it("a leader answer cut short: no 'no leader', no TypeError", () =>
+      withStandIn(async (standIn) => {
+        standIn.apiAnswers.set("/v1/status/leader", { status: 200, body: '"10.0.1.1:83' });
+        standIn.apiAnswers.set("/v1/operator/raft/configuration", { status: 200, body: '{"Servers":[{"Node":' });
+        const result = await checkout.script("verify", ["--settle", "0"], verifyEnv(standIn));
+        expect(result.status).toBe(1);
+        const lines = factLines(result.stdout);
+        expect(lines).toContain(
+          "FAIL  a leader is elected, and holds still: cannot judge: GET /v1/status/leader: HTTP 200 with a body that is not whole JSON (12 bytes, cut short?)",
+        );
+        expect(lines.find((line) => line.includes("the raft peers are the servers"))).toMatch(
+          /: cannot judge: GET \/v1\/operator\/raft\/configuration: HTTP 200 with a body that is not whole JSON/,
+        );
+        expect(result.stdout + result.stderr).not.toMatch(/TypeError|no leader/);
+      }));
+
+    it("health unreadable: the entry and the flag are not judged against a sorry page nobody asked for", () =>
+      withStandIn(async (standIn) => {
+        standIn.apiAnswers.set("/v1/health/service/test_hoge_dev_jp", { status: 500, body: "rpc error: timeout" });
+        const result = await checkout.script("verify", ["--settle", "0"], verifyEnv(standIn));
+        expect(result.status).toBe(1);
+        const lines = factLines(result.stdout);
+        const unreadable =
+          "cannot judge: the passing app servers could not be read (GET /v1/health/service/test_hoge_dev_jp";
+        const entry = lines.find((line) => / answers 200 with /.test(line))!;
+        expect(entry).toMatch(/ answers 200 with the page the app servers' health calls for: /);
+        expect(entry).toContain(unreadable);
+        expect(lines.find((line) => line.includes("the maintenance flag"))).toContain(unreadable);
+        expect(lines.find((line) => line.includes("test_hoge_dev_jp.query.consul"))).toContain(unreadable);
+      }));
+
+    it("members the token may not see, as Consul says with X-Consul-Results-Filtered-By-ACLs, are not 'not alive'", () =>
+      withStandIn(async (standIn) => {
+        const visible = ["dev1001", "dev1002", "dev1003"].map((Name) => ({ Name, Status: 1 }));
+        standIn.apiAnswers.set("/v1/agent/members", {
+          status: 200,
+          body: JSON.stringify(visible),
+          headers: { "X-Consul-Results-Filtered-By-ACLs": "true" },
+        });
+        const result = await checkout.script("verify", ["--settle", "0"], verifyEnv(standIn));
+        expect(factLines(result.stdout)).toContain(
+          "FAIL  every node is an alive member (6): cannot judge: dev1004, dev1005, dev1006 not listed, and Consul filtered the members by ACLs (X-Consul-Results-Filtered-By-ACLs): the token cannot see them",
+        );
+        // Without the header, missing members are what they seem.
+        standIn.apiAnswers.set("/v1/agent/members", { status: 200, body: JSON.stringify(visible) });
+        const plain = await checkout.script("verify", ["--settle", "0"], verifyEnv(standIn));
+        expect(factLines(plain.stdout)).toContain(
+          "FAIL  every node is an alive member (6): not alive: dev1004, dev1005, dev1006",
+        );
+      }));
+
+    it("a sorry server answering another page: its status and page, not 'a failed request'", () =>
+      withStandIn(
+        async (standIn) => {
+          const result = await checkout.script(
+            "verify",
+            ["--drill"],
+            verifyEnv(standIn, { CONSUL_LAB_DRILL_DEADLINE_SECONDS: "2" }),
+          );
+          expect(result.status).toBe(1);
+          const rows = readReport().drill!.filter((row) => row.step.startsWith("stop every app server"));
+          expect(rows.find((row) => row.expected === "the entry serves the sorry page")).toMatchObject({
+            ok: false,
+            seen: expect.stringMatching(
+              /^not by the deadline \(last: HTTP 200 with neither an app nor the sorry page\);/,
+            ),
+          });
+          expect(
+            rows.find((row) => row.expected === "the entry answers every request with the app or the sorry page")!.seen,
+          ).toMatch(/^([1-9]\d*) of \d+ requests failed: \1 with HTTP 200 and another page /);
+        },
+        (standIn) => standIn.wrongPage.add("dev1006"),
+      ));
+  });
 });

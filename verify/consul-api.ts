@@ -3,9 +3,21 @@ import { httpExchange, type LabTlsTrust } from "./http-exchange";
 
 export interface ApiAnswer<T> {
   readonly status: number;
+  /** The JSON body; undefined when the text is empty or not whole JSON. */
   readonly body: T | undefined;
   readonly text: string;
+  /**
+   * Consul left out what the token may not read (`X-Consul-Results-Filtered-By-ACLs: true`, set for a request with a
+   * token; agent/agent_endpoint.go AgentMembers, and every endpoint that proxies to an RPC).
+   */
+  readonly filteredByAcls: boolean;
 }
+
+/**
+ * What verify cannot judge from an answer (a body cut short, a shape Consul never gives): the fact says "cannot
+ * judge" and why, rather than a verdict on half an answer.
+ */
+export class CannotJudge extends Error {}
 
 /** One agent's HTTP API, with the operator's token on every request unless a request asks to be anonymous. */
 export class ConsulApi {
@@ -36,7 +48,11 @@ export class ConsulApi {
   ): Promise<ApiAnswer<T>> {
     const headers: Record<string, string> = {};
     if (this.token && !options.anonymous) headers["X-Consul-Token"] = this.token;
-    const { status, body: text } = await httpExchange(`${this.url}${path}`, {
+    const {
+      status,
+      body: text,
+      headers: answerHeaders,
+    } = await httpExchange(`${this.url}${path}`, {
       method,
       headers,
       body: options.body,
@@ -49,14 +65,18 @@ export class ConsulApi {
     } catch {
       body = undefined;
     }
-    return { status, body, text };
+    return { status, body, text, filteredByAcls: answerHeaders?.["x-consul-results-filtered-by-acls"] === "true" };
   }
 
-  /** A GET that must answer 200; its JSON body. */
+  /** A GET that must answer 200 with whole JSON; its body. */
   async get<T>(path: string): Promise<T> {
     const answer = await this.request<T>("GET", path);
     if (answer.status !== 200) throw new Error(`GET ${path}: HTTP ${answer.status} ${answer.text.trim()}`);
-    return answer.body as T;
+    if (answer.body === undefined)
+      throw new CannotJudge(
+        `GET ${path}: HTTP 200 with ${answer.text ? `a body that is not whole JSON (${answer.text.length} bytes, cut short?)` : "an empty body"}`,
+      );
+    return answer.body;
   }
 
   /** A KV value as text, or undefined when the key does not exist. */

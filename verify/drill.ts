@@ -11,7 +11,7 @@
 import type { Lab, WorkloadKind } from "../topology";
 import type { ConsulApi } from "./consul-api";
 import type { Restorer } from "./drill-state";
-import { describeFailures, EntryRequest, EntryWatch } from "./entry-watch";
+import { describeAnswer, describeFailures, EntryRequest, EntryWatch } from "./entry-watch";
 import { LEADER_STILL_MS, passingAppServers } from "./facts";
 import { readAutopilotHealth, serverBack, stableSinceByName } from "./autopilot";
 import type { LabContainer, LabContainers } from "./lab-containers";
@@ -80,7 +80,7 @@ const entryServes =
   async () => {
     const latest = watch.latest();
     if (!latest || latest.sentAt < from) return "no answer yet";
-    return latest.kind === kind ? true : `${latest.kind === "failed" ? "a failed request" : `${latest.kind} page`}`;
+    return latest.kind === kind ? true : describeAnswer(latest);
   };
 
 /**
@@ -95,13 +95,10 @@ const entryServesOnly =
     let start = answers.length;
     while (start > 0 && answers[start - 1].kind === kind) start--;
     const run = answers.slice(start);
-    if (run.length === 0) return answers.length === 0 ? "no answer yet" : `${answers[answers.length - 1].kind} page`;
+    if (run.length === 0) return answers.length === 0 ? "no answer yet" : describeAnswer(answers[answers.length - 1]);
     const held = run[run.length - 1].sentAt - run[0].sentAt;
     if (held >= context.options.windowSeconds * 1000) return true;
-    const other =
-      start > 0
-        ? `, after ${answers[start - 1].kind === "failed" ? "a failed request" : `a ${answers[start - 1].kind} page`}`
-        : "";
+    const other = start > 0 ? `, after ${describeAnswer(answers[start - 1])}` : "";
     return `only ${kind} pages for ${(held / 1000).toFixed(1)} s${other}`;
   };
 

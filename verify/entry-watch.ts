@@ -13,6 +13,17 @@ export interface EntryRequest {
   /** Who answered: an app server's page, the sorry page, or neither (an error, a timeout, another page). */
   readonly kind: "app" | "sorry" | "failed";
   readonly node?: string;
+  /** The HTTP status, when an answer came at all. */
+  readonly status?: number;
+  /** Why a failed request failed: no answer, or which answer. */
+  readonly failure?: string;
+}
+
+/** A request as a row says it: "an app page", "the sorry page", or what came instead. */
+export function describeAnswer(request: EntryRequest): string {
+  if (request.kind === "app") return "an app page";
+  if (request.kind === "sorry") return "the sorry page";
+  return request.failure ?? "a failed request";
 }
 
 /** Requests in flight at once. */
@@ -37,15 +48,22 @@ export class EntryWatch {
     await new Promise((resolve) => setTimeout(resolve, offsetMs));
     while (this.running) {
       const sentAt = Date.now();
-      let kind: EntryRequest["kind"] = "failed";
-      let node: string | undefined;
+      let answer: Omit<EntryRequest, "sentAt" | "answeredAt">;
       try {
         const page = await fetchSitePage(this.entryUrl, undefined, REQUEST_TIMEOUT_MS);
-        if (page.kind !== "other") [kind, node] = [page.kind, page.node];
-      } catch {
-        // Refused, cut or timed out: a failed request.
+        answer =
+          page.kind === "other"
+            ? {
+                kind: "failed",
+                status: page.status,
+                failure: `HTTP ${page.status} with neither an app nor the sorry page`,
+              }
+            : { kind: page.kind, node: page.node, status: page.status };
+      } catch (error) {
+        // Refused, cut or timed out: no answer.
+        answer = { kind: "failed", failure: `no answer (${(error as Error).message})` };
       }
-      this.requests.push({ sentAt, answeredAt: Date.now(), kind, node });
+      this.requests.push({ sentAt, answeredAt: Date.now(), ...answer });
       if (this.running) await new Promise((resolve) => setTimeout(resolve, this.pollMs));
     }
   }
@@ -77,9 +95,23 @@ export function judgedRequests(requests: readonly EntryRequest[], actionSentAt: 
   return requests.filter((request) => request.answeredAt >= actionSentAt);
 }
 
-/** "0 of 28 requests failed", counted over the requests answered from `from` (the action's sending) on. */
+/**
+ * "0 of 28 requests failed", or "2 of 28 requests failed: 1 with no answer, 1 with HTTP 502 ...", counted over the
+ * requests answered from `from` (the action's sending) on.
+ */
 export function describeFailures(watch: EntryWatch, from: number): { failed: number; total: number; text: string } {
   const window = judgedRequests(watch.requests, from);
-  const failed = window.filter((request) => request.kind === "failed").length;
-  return { failed, total: window.length, text: `${failed} of ${window.length} requests failed` };
+  const failures = window.filter((request) => request.kind === "failed");
+  const byKind = new Map<string, number>();
+  for (const request of failures) {
+    // Grouped by what came, not by each error's own words.
+    const what = request.status === undefined ? "with no answer" : `with HTTP ${request.status} and another page`;
+    byKind.set(what, (byKind.get(what) ?? 0) + 1);
+  }
+  const detail = [...byKind].map(([what, count]) => `${count} ${what}`).join(", ");
+  return {
+    failed: failures.length,
+    total: window.length,
+    text: `${failures.length} of ${window.length} requests failed${detail ? `: ${detail}` : ""}`,
+  };
 }

@@ -4,7 +4,7 @@
  */
 import { ANONYMOUS_WRITE_PROBE_KEY, MAINTENANCE_HANDLER_LOG } from "../shared/lab-contract";
 import type { Lab } from "../topology";
-import type { ConsulApi, HealthEntry } from "./consul-api";
+import { CannotJudge, type ConsulApi, type HealthEntry } from "./consul-api";
 import { DnsAnswer, resolveTcp, resolveUdp } from "./dns-client";
 import { fetchSitePage, httpGet } from "./site-page";
 import { podProblems } from "../shared/node-pods";
@@ -54,10 +54,27 @@ export async function passingAppServers(lab: Lab, api: ConsulApi): Promise<strin
     .sort();
 }
 
+/**
+ * The passing app servers, read once per pass, or why they could not be read: the facts judged against them then say
+ * they cannot judge, rather than expecting the sorry page of a lab whose health is merely unreadable.
+ */
+type Passing = { readonly servers: string[] } | { readonly unreadable: string };
+
+/** The app servers a fact is judged against; throws CannotJudge when health could not be read. */
+function passingOrCannotJudge(passing: Passing): string[] {
+  if ("unreadable" in passing)
+    throw new CannotJudge(`the passing app servers could not be read (${passing.unreadable})`);
+  return passing.servers;
+}
+
 async function fact(name: string, check: () => Promise<{ ok: boolean; seen: string }>): Promise<Fact> {
   try {
     return { fact: name, ...(await check()) };
   } catch (error) {
+    // Neither verdict fits what was seen: say so, and why.
+    if (error instanceof CannotJudge) return { fact: name, ok: false, seen: `cannot judge: ${error.message}` };
+    if (error instanceof TypeError)
+      return { fact: name, ok: false, seen: `cannot judge: an answer not shaped as Consul's (${error.message})` };
     return { fact: name, ok: false, seen: (error as { cause?: Error }).cause?.message ?? (error as Error).message };
   }
 }
@@ -95,7 +112,16 @@ async function clusterFacts({ lab, api }: VerifyContext): Promise<Fact[]> {
       };
     }),
     await fact(`every node is an alive member (${lab.nodes.length})`, async () => {
-      const members = await api.get<{ Name: string; Status: number }[]>("/v1/agent/members");
+      const answer = await api.request<{ Name: string; Status: number }[]>("GET", "/v1/agent/members");
+      if (answer.status !== 200) throw new Error(`GET /v1/agent/members: HTTP ${answer.status} ${answer.text.trim()}`);
+      const members = answer.body;
+      if (!Array.isArray(members)) throw new CannotJudge("GET /v1/agent/members: HTTP 200 without a list of members");
+      const missing = lab.nodes.map((node) => node.name).filter((name) => !members.some((m) => m.Name === name));
+      // A member the token may not see is left out, and Consul says so: absent is then not "not alive".
+      if (missing.length > 0 && answer.filteredByAcls)
+        throw new CannotJudge(
+          `${missing.join(", ")} not listed, and Consul filtered the members by ACLs (X-Consul-Results-Filtered-By-ACLs): the token cannot see them`,
+        );
       const notAlive = lab.nodes
         .map((node) => node.name)
         .filter((name) => members.find((member) => member.Name === name)?.Status !== 1);
@@ -195,21 +221,25 @@ function describeDns(answer: DnsAnswer): string {
   return answer.addresses.length > 0 ? answer.addresses.join(", ") : answer.rcode;
 }
 
-async function dnsFacts(context: VerifyContext, passing: string[] | undefined): Promise<Fact[]> {
+async function dnsFacts(context: VerifyContext, passing: Passing): Promise<Fact[]> {
   const { lab } = context;
   const { consul, publish, site } = lab.topology;
   const domain = consul.domain;
   const lbService = lab.topology.services.find((service) => service.name === site.loadBalancerService);
   const lbNodes = lab.nodesRunning("load-balancer").map((node) => node.address);
-  const passingApps = passing ?? [];
-  const names: [string, string[]][] = [
+  // The prepared query answers with the passing app servers: unknown when health is unreadable.
+  const queryAddresses = "servers" in passing ? passing.servers.map((name) => lab.node(name).address) : undefined;
+  const names: [string, string[] | undefined][] = [
     [`${lab.publishNode.name}.node.${domain}`, [lab.publishNode.address]],
     [`${site.loadBalancerService}.service.${domain}`, lbNodes],
     ...(lbService?.tags[0]
       ? [[`${lbService.tags[0]}.${site.loadBalancerService}.service.${domain}`, lbNodes] as [string, string[]]]
       : []),
-    [`${site.service}.query.${domain}`, passingApps.map((name) => lab.node(name).address)],
+    [`${site.service}.query.${domain}`, queryAddresses],
   ];
+  const expectedOf = (addresses: string[] | undefined) => addresses ?? passingOrCannotJudge(passing);
+  const shown = (addresses: string[] | undefined) =>
+    addresses === undefined ? "the passing app servers" : addresses.join(", ") || "none";
   const facts: Fact[] = [];
   const inside = await context.containers.find(lab.publishNode.name, "dns");
   for (const [name, addresses] of names) {
@@ -220,15 +250,16 @@ async function dnsFacts(context: VerifyContext, passing: string[] | undefined): 
       if (protocol === "udp" && context.dnsUdpInsideNode) {
         facts.push(
           await fact(
-            `DNS udp inside ${lab.publishNode.name} (UDP is not forwarded over ssh): ${name} -> ${addresses.join(", ") || "none"}`,
+            `DNS udp inside ${lab.publishNode.name} (UDP is not forwarded over ssh): ${name} -> ${shown(addresses)}`,
             async () => {
+              const expected = expectedOf(addresses);
               if (!inside) return { ok: false, seen: "no DNS forwarder container found" };
               const outcome = nslookupOutcome(
                 await context.containers.execAnswer(inside, [...NSLOOKUP_A, name, "127.0.0.1"]),
               );
               if (!outcome) return { ok: false, seen: "the lookup did not run (no server answered nslookup)" };
               return {
-                ok: same(outcome.addresses, addresses),
+                ok: same(outcome.addresses, expected),
                 seen: outcome.addresses.join(", ") || outcome.refusal || "no address",
               };
             },
@@ -238,10 +269,11 @@ async function dnsFacts(context: VerifyContext, passing: string[] | undefined): 
       }
       facts.push(
         await fact(
-          `DNS ${protocol} ${lab.publishedHost}:${publish.dnsPort}: ${name} -> ${addresses.join(", ") || "none"}`,
+          `DNS ${protocol} ${lab.publishedHost}:${publish.dnsPort}: ${name} -> ${shown(addresses)}`,
           async () => {
+            const expected = expectedOf(addresses);
             const answer = await resolve(name, lab.publishedHost, publish.dnsPort);
-            return { ok: same(answer.addresses, addresses), seen: describeDns(answer) };
+            return { ok: same(answer.addresses, expected), seen: describeDns(answer) };
           },
         ),
       );
@@ -284,30 +316,34 @@ async function dnsFacts(context: VerifyContext, passing: string[] | undefined): 
   return facts;
 }
 
-async function siteFacts(context: VerifyContext, passing: string[] | undefined): Promise<Fact[]> {
+async function siteFacts(context: VerifyContext, passing: Passing): Promise<Fact[]> {
   const { lab, api, entryUrl } = context;
   const { site } = lab.topology;
   const facts: Fact[] = [];
+  const expectedPage =
+    "servers" in passing
+      ? passing.servers.length > 0
+        ? "an app server's page"
+        : "the sorry page"
+      : "the page the app servers' health calls for";
   facts.push(
     await fact(`the maintenance flag ${site.maintenanceKey} agrees with the passing app servers`, async () => {
+      const servers = passingOrCannotJudge(passing);
       const flag = await api.kv(site.maintenanceKey);
-      const expected = passing && passing.length > 0 ? "off" : "on";
+      const expected = servers.length > 0 ? "off" : "on";
       return {
         ok: flag === expected,
-        seen: `${flag ?? "<unset>"} with ${passing?.length ?? "?"} passing (${(passing ?? []).join(", ") || "none"})`,
+        seen: `${flag ?? "<unset>"} with ${servers.length} passing (${servers.join(", ") || "none"})`,
       };
     }),
-    await fact(
-      `${entryUrl} answers 200 with ${passing && passing.length > 0 ? "an app server's page" : "the sorry page"}`,
-      async () => {
-        const page = await fetchSitePage(entryUrl);
-        const expected = passing && passing.length > 0 ? "app" : "sorry";
-        return {
-          ok: page.kind === expected,
-          seen: `HTTP ${page.status}, ${page.kind === "other" ? "unexpected page" : `${page.kind} page from ${page.node}`}`,
-        };
-      },
-    ),
+    await fact(`${entryUrl} answers 200 with ${expectedPage}`, async () => {
+      const expected = passingOrCannotJudge(passing).length > 0 ? "app" : "sorry";
+      const page = await fetchSitePage(entryUrl);
+      return {
+        ok: page.kind === expected,
+        seen: `HTTP ${page.status}, ${page.kind === "other" ? "unexpected page" : `${page.kind} page from ${page.node}`}`,
+      };
+    }),
     lab.secure
       ? await fact(
           `the Consul UI through the load balancers (Host: ${site.consulUiHostname}) sends the browser to the HTTPS API`,
@@ -364,7 +400,10 @@ async function containerFacts({ lab, containers }: VerifyContext): Promise<Fact[
 /** Every fact, in the order they print. */
 export async function verifyLab(context: VerifyContext): Promise<Fact[]> {
   // Asked once per pass: the DNS query's answer and the flag are both judged against it.
-  const passing = await passingAppServers(context.lab, context.api).catch(() => undefined);
+  const passing: Passing = await passingAppServers(context.lab, context.api).then(
+    (servers) => ({ servers }),
+    (error: Error) => ({ unreadable: error.message }),
+  );
   return [
     ...(await containerFacts(context)),
     ...(await clusterFacts(context)),

@@ -23,11 +23,12 @@ export interface HttpExchange {
   readonly tls?: LabTlsTrust;
 }
 
-/** An answer: its status, its body, and where a redirect points. */
+/** An answer: its status, its body, where a redirect points, and its headers (names in lower case). */
 export interface HttpAnswer {
   readonly status: number;
   readonly body: string;
   readonly location?: string;
+  readonly headers?: Readonly<Record<string, string | string[] | undefined>>;
 }
 
 export function httpExchange(url: string, options: HttpExchange = {}): Promise<HttpAnswer> {
@@ -48,7 +49,12 @@ export function httpExchange(url: string, options: HttpExchange = {}): Promise<H
       // A connection cut mid-answer (a backend stopped by the drill) ends here instead of never.
       response.on("error", reject);
       response.on("end", () =>
-        resolve({ status: response.statusCode ?? 0, body, location: response.headers.location }),
+        resolve({
+          status: response.statusCode ?? 0,
+          body,
+          location: response.headers.location,
+          headers: response.headers,
+        }),
       );
     };
     const request = secure ? httpsRequest(url, settings, onResponse) : httpRequest(url, settings, onResponse);

@@ -155,6 +155,15 @@ export class LabStandIn {
   /** The load balancers the entry sends to, when a test narrows them (before start): a lab without a fallback. */
   private entryBalancers?: string[];
 
+  /** Page servers that answer 200 with another page than their own (a fault a test injects), by node name. */
+  readonly wrongPage = new Set<string>();
+
+  /**
+   * API answers a test puts in place of what the stand-in models, by path (faults: a body cut short, an error, a list
+   * filtered by ACLs with Consul's header).
+   */
+  readonly apiAnswers = new Map<string, { status: number; body: string; headers?: Record<string, string> }>();
+
   /** Load balancers whose template never sees the operator's switch (a fault a test injects). */
   private readonly ignoringOperatorSwitch = new Set<string>();
 
@@ -652,6 +661,11 @@ export class LabStandIn {
     if (typeof token === "string") this.tokensSeen.add(token);
     // The published API is the publish node's agent: it does not answer while that container is stopped.
     if (!this.running(lab.dockerName(lab.publishNode.name))) return void response.socket?.destroy();
+    const injected = this.apiAnswers.get(url.pathname);
+    if (injected) {
+      response.writeHead(injected.status, { "Content-Type": "application/json", ...injected.headers });
+      return void response.end(injected.body);
+    }
     if (url.pathname === "/v1/status/leader") return json(this.leaderNow());
     if (url.pathname === "/v1/operator/autopilot/health") {
       const { status, body } = this.autopilotHealth();
@@ -737,7 +751,7 @@ export class LabStandIn {
             : `Sorry, no app server is available. Served by ${node.name} (${node.address}).`;
         const server = createServer((_request, response) => {
           if (!this.running(lab.dockerName(node.name, kind))) return void response.socket?.destroy();
-          response.end(page(text));
+          response.end(page(this.wrongPage.has(node.name) ? "Welcome to nginx!" : text));
         });
         const port = await freeLoopbackPort();
         await listen(server, port);
