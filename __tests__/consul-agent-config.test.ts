@@ -207,6 +207,7 @@ describe("the Consul agent config", () => {
             "web/test.hoge.dev.jp/maintenance/key",
             "web",
             "sorry",
+            "web/test.hoge.dev.jp/maintenance/instances",
           ],
         },
       ]);

@@ -77,6 +77,8 @@ export function aclRoles(lab: Lab): AclRole[] {
         rule("service", site.service, "read"),
         rule("node_prefix", "", "read"),
         rule("key", site.maintenanceKey, "write"),
+        // The site's instance list: only a listed app server holds the flag off.
+        rule("key", lab.siteInstancesKey, "read"),
       ]),
     },
     {

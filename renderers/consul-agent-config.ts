@@ -146,6 +146,7 @@ export function renderMaintenanceWatch(lab: Lab, token?: string): AgentWatch {
       site.maintenanceKey,
       site.appTag,
       site.sorryTag,
+      lab.siteInstancesKey,
     ],
   };
 }
