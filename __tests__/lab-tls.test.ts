@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ensureLabTls, SecretsError, serverCertificateNames } from "../secrets";
@@ -80,6 +80,124 @@ describe("the lab's TLS material", () => {
     ensureLabTls(exposed, dir);
     expect(subjectAltNames(dir, "server-dev1002.pem")).toContain("IP Address:192.168.77.5");
     expect(subjectAltNames(dir, "server-dev1001.pem")).not.toContain("IP Address:192.168.77.5");
+  });
+
+  it("makes a CA that signs the lab's names only: a certificate it signs for another name fails verification", () => {
+    const dir = freshDir();
+    ensureLabTls(lab, dir);
+    const constraints = execFileSync(
+      "openssl",
+      ["x509", "-noout", "-ext", "nameConstraints", "-in", join(dir, "ca.pem")],
+      {
+        encoding: "utf8",
+      },
+    );
+    expect(constraints).toMatch(/Name Constraints: critical/);
+    // What the lab's servers carry verifies; a name outside the lab does not, though the same key signed it.
+    const work = mkdtempSync(join(tmpdir(), "consul-lab-foreign-"));
+    const sign = (name: string, san: string) => {
+      writeFileSync(join(work, `${name}.ext`), `subjectAltName=${san}\n`);
+      execFileSync(
+        "openssl",
+        [
+          "req",
+          "-new",
+          "-newkey",
+          "ec",
+          "-pkeyopt",
+          "ec_paramgen_curve:P-256",
+          "-nodes",
+          "-keyout",
+          `${name}.key`,
+          "-out",
+          `${name}.csr`,
+          "-subj",
+          `/CN=${name}`,
+        ],
+        { cwd: work, stdio: "ignore" },
+      );
+      execFileSync(
+        "openssl",
+        [
+          "x509",
+          "-req",
+          "-in",
+          `${name}.csr`,
+          "-CA",
+          join(dir, "ca.pem"),
+          "-CAkey",
+          join(dir, "ca-key.pem"),
+          "-set_serial",
+          "7",
+          "-days",
+          "2",
+          "-extfile",
+          `${name}.ext`,
+          "-out",
+          `${name}.pem`,
+        ],
+        { cwd: work, stdio: "ignore" },
+      );
+      return spawnSync("openssl", ["verify", "-CAfile", join(dir, "ca.pem"), join(work, `${name}.pem`)], {
+        encoding: "utf8",
+      });
+    };
+    expect(sign("lab", "DNS:server.dc1.consul,DNS:localhost,IP:127.0.0.1,IP:10.0.1.7").status).toBe(0);
+    for (const [name, san] of [
+      ["google", "DNS:accounts.google.com"],
+      ["address", "IP:192.0.2.10"],
+      ["mixed", "DNS:server.dc1.consul,DNS:accounts.google.com"],
+    ]) {
+      const result = sign(name, san);
+      expect(result.status).not.toBe(0);
+      expect(result.stdout + result.stderr).toMatch(/permitted subtree violation/);
+    }
+  });
+
+  it("says so of a CA made without name constraints, keeps it, and refuses a server name its CA may not sign", () => {
+    const dir = freshDir();
+    // A CA as earlier versions made it: no name constraints.
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    execFileSync(
+      "openssl",
+      [
+        "req",
+        "-x509",
+        "-new",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        "ca-key.pem",
+        "-out",
+        "ca.pem",
+        "-days",
+        "400",
+        "-subj",
+        "/CN=old",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE,pathlen:0",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
+      ],
+      { cwd: dir, stdio: "ignore" },
+    );
+    const said: string[] = [];
+    ensureLabTls(lab, dir, { say: (line) => said.push(line) });
+    expect(said).toContainEqual(expect.stringMatching(/has no name constraints .* move .* away and deploy/));
+    expect(readFileSync(join(dir, "ca.pem"), "utf8")).toContain("BEGIN CERTIFICATE");
+    // A constrained CA, then a topology whose published address it may not sign.
+    const constrained = freshDir();
+    ensureLabTls(lab, constrained);
+    const input = articleInput();
+    input.publish = { ...input.publish, address: "192.0.2.10", exposeOnNetwork: true } as typeof input.publish;
+    const before = filesOf(constrained);
+    expect(() => ensureLabTls(labOf(input), constrained)).toThrow(
+      /does not accept server dev1001's certificate .*permitted subtree violation.*move .* away and deploy to make a CA for this topology/,
+    );
+    expect(filesOf(constrained)).toEqual(before);
   });
 
   it("keeps every key owner-only in an owner-only folder, and the CA's key nowhere but there", () => {

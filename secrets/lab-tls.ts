@@ -23,6 +23,7 @@ import {
 import { join } from "node:path";
 import { PROJECT_ROOT } from "../shared/project-paths";
 import { NODE_LOOPBACK, type Lab } from "../topology";
+import { contains, intToIpv4, parseCidr, type Subnet } from "../topology/ipv4";
 import { SecretsError } from "./secrets-file";
 
 /**
@@ -79,6 +80,51 @@ export function serverCertificateNames(lab: Lab, nodeName: string): CertificateN
   // The UI's name too, where the load balancers' UI vhost sends the browser (renderers/consul-ui-vhost.ts).
   const dns = [lab.serverTlsName, "localhost", ...(publishes ? [lab.topology.site.consulUiHostname] : [])];
   return { dns, ips: [...ips] };
+}
+
+/** A subnet as a name constraint writes it: `IP:10.0.1.0/255.255.255.0`. */
+const ipConstraint = (subnet: Subnet) => `IP:${intToIpv4(subnet.network)}/${intToIpv4(2 ** 32 - subnet.size)}`;
+
+/**
+ * What the lab's CA may sign, as its name constraints (RFC 5280 4.2.1.10, enforced by Go's crypto/x509 that Consul
+ * verifies with, by OpenSSL, and by browsers): the Consul domain (`server.<dc>.<domain>`), localhost, the UI's host
+ * name, loopback, the lab's subnet and the published address. A certificate it signs for any other name (a bank's,
+ * say) fails verification, so trusting this CA in a browser trusts it for the lab alone.
+ */
+export function caNameConstraints(lab: Lab): string[] {
+  const { consul, network, site } = lab.topology;
+  const subnets = [parseCidr("127.0.0.0/8"), parseCidr(network.subnet)];
+  if (!subnets.some((subnet) => contains(subnet, lab.publishedHost)))
+    subnets.push(parseCidr(`${lab.publishedHost}/32`));
+  const names = [...new Set([consul.domain, "localhost", site.consulUiHostname])];
+  return [...names.map((name) => `DNS:${name}`), ...subnets.map(ipConstraint)];
+}
+
+/** Whether a CA certificate carries name constraints at all (one made before they were added does not). */
+function hasNameConstraints(dir: string): boolean {
+  try {
+    return /Name Constraints/.test(
+      execFileSync("openssl", ["x509", "-in", join(dir, CA_CERT_FILE), "-noout", "-ext", "nameConstraints"], {
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "ignore"],
+      }),
+    );
+  } catch {
+    return false;
+  }
+}
+
+/** Why OpenSSL does not accept a certificate as issued by the CA (its name constraints included); undefined when it does. */
+function verifyFailure(dir: string, certPath: string): string | undefined {
+  try {
+    execFileSync("openssl", ["verify", "-CAfile", join(dir, CA_CERT_FILE), certPath], {
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    return undefined;
+  } catch (error) {
+    const stderr = (error as { stderr?: Buffer }).stderr?.toString() ?? "";
+    return /error \d+ at \d+ depth lookup: (.*)/.exec(stderr)?.[1] ?? (stderr.trim() || (error as Error).message);
+  }
 }
 
 /** A certificate's names, as X509Certificate.subjectAltName lists them, in a comparable order. */
@@ -158,6 +204,10 @@ function createCa(dir: string, lab: Lab, work: string): void {
       "basicConstraints=critical,CA:TRUE,pathlen:0",
       "-addext",
       "keyUsage=critical,keyCertSign,cRLSign",
+      "-addext",
+      `nameConstraints=critical,${caNameConstraints(lab)
+        .map((name) => `permitted;${name}`)
+        .join(",")}`,
     ],
     work,
   );
@@ -213,6 +263,14 @@ function createServerCertificate(dir: string, lab: Lab, nodeName: string, work: 
     ],
     work,
   );
+  // Checked before it replaces anything: a name outside the CA's constraints would fail every TLS handshake.
+  const refused = verifyFailure(dir, join(work, certFile));
+  if (refused)
+    throw new SecretsError(
+      `the lab's CA in ${dir} does not accept server ${nodeName}'s certificate (${expectedNames(names)}): ${refused}; ` +
+        "the topology names what the CA may not sign (a new subnet, published address or UI host name): " +
+        `move ${dir} away and deploy to make a CA for this topology (every agent is then redeployed)`,
+    );
   install(work, dir, [keyFile, certFile]);
 }
 
@@ -253,6 +311,12 @@ export function ensureLabTls(lab: Lab, dir: string, options: EnsureLabTlsOptions
           "(every agent is then redeployed)",
       );
     }
+    if (!hasNameConstraints(dir))
+      say(
+        `the lab's CA in ${dir} has no name constraints (it was made before they were added), so it could sign any ` +
+          `name: to replace it with one that signs the lab's names only, move ${dir} away and deploy (every agent is ` +
+          "then redeployed)",
+      );
     const servers: Record<string, ServerCertificate> = {};
     for (const server of lab.servers) {
       const wanted = expectedNames(serverCertificateNames(lab, server.name));
