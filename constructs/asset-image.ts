@@ -1,6 +1,7 @@
 import { Image } from "@cdktf/provider-docker/lib/image";
 import { DataResource } from "cdktf";
 import { Construct } from "constructs";
+import { terraformLiteral } from "./terraform-literal";
 import type { HostSpec, Lab } from "../topology";
 import { AssetImageSpec, assetImageTag, BUILD_IMAGE_SCRIPT, buildImageEnvironment } from "../shared/asset-images";
 import { fromStackDir } from "../shared/project-paths";
@@ -39,7 +40,13 @@ export class AssetImage extends Construct {
         {
           type: "local-exec",
           command: `node ${fromStackDir(BUILD_IMAGE_SCRIPT)}`,
-          environment: buildImageEnvironment(this.tag, spec, fromStackDir, props.host),
+          // The host's Docker variables carry a user's folder name: Terraform must read each as written.
+          environment: Object.fromEntries(
+            Object.entries(buildImageEnvironment(this.tag, spec, fromStackDir, props.host)).map(([name, value]) => [
+              name,
+              terraformLiteral(value),
+            ]),
+          ),
         },
       ],
     });

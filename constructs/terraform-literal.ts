@@ -1,13 +1,32 @@
 /**
- * Terraform reads every string in the synthesized JSON as a template: `${...}` interpolates and `%{...}` is a
- * directive. A file we upload (a shell script's `${var:-default}`, say) must reach the container unchanged, so its
- * text is escaped (`$${`, `%%{`) before it goes into a resource.
+ * Every string a topology gives that reaches the synthesized JSON passes two readers before a program sees it:
+ * - cdktf, which resolves `${TfToken[...]}` and `#{TfToken[...]}` in any string as its own tokens (a secret variable,
+ *   or a crash on an unknown one);
+ * - Terraform, which reads every string as a template: `${...}` interpolates and `%{...}` is a directive.
+ * terraformLiteral escapes a text for both, so Terraform reads back exactly the text (`terraform-literal.test.ts`
+ * proves it with `terraform console`): `$${` and `%%{` are Terraform's escapes, and `TfToken[` is split by an empty
+ * interpolation, `Tf${""}Token[`, which cdktf does not recognise and Terraform reads as nothing.
+ *
+ * TERRAFORM_TEXT_FIELDS lists the topology's fields whose schema lets such characters through; every other string
+ * field is limited by its schema to characters neither reader treats specially (the test tries each).
  */
 export function terraformLiteral(text: string): string {
-  return text.replace(/\$\{/g, () => "$${").replace(/%\{/g, () => "%%{");
+  return text
+    .replace(/\$\{/g, () => "$${")
+    .replace(/%\{/g, () => "%%{")
+    .replace(/TfToken\[/g, () => 'Tf${""}Token[');
 }
 
-/** The inverse: a string as Terraform reads it from the JSON, `$${` a literal `${` and `%%{` a literal `%{`. */
+/** The inverse: a string as Terraform reads it from the JSON. */
 export function asTerraformReadsIt(text: string): string {
-  return text.replace(/\$\$\{/g, "${").replace(/%%\{/g, "%{");
+  return text
+    .replace(/Tf\$\{""\}Token\[/g, "TfToken[")
+    .replace(/\$\$\{/g, "${")
+    .replace(/%%\{/g, "%{");
 }
+
+/** The topology's free-text fields that reach the synthesized JSON, each written through terraformLiteral. */
+export const TERRAFORM_TEXT_FIELDS = [
+  { field: "kv.<path>", reaches: "consul_keys value in the consul stack" },
+  { field: "hosts[].certPath", reaches: "the Docker provider's cert_path in the cluster stack" },
+] as const;

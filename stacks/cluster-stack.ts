@@ -4,6 +4,7 @@ import { Construct } from "constructs";
 import { clusterSecurity, ConsulCluster } from "../constructs";
 import type { Lab } from "../topology";
 import { providerSettingsOf } from "../shared/docker-hosts";
+import { terraformLiteral } from "../constructs/terraform-literal";
 import { LabStack, LabStackOptions } from "./lab-stack";
 import { declareSecretVariables } from "./secret-variables";
 
@@ -25,7 +26,13 @@ export class ClusterStack extends LabStack {
     const hostProviders = new Map(
       lab.hosts.map((host) => [
         host.name,
-        new DockerProvider(this, `docker-${host.name}`, { alias: host.name, ...providerSettingsOf(host) }),
+        new DockerProvider(this, `docker-${host.name}`, {
+          alias: host.name,
+          // A folder's name is the user's free text: Terraform must read it as written (terraform-literal.ts).
+          ...Object.fromEntries(
+            Object.entries(providerSettingsOf(host)).map(([key, value]) => [key, terraformLiteral(value)]),
+          ),
+        }),
       ]),
     );
     for (const { host, servers } of lab.hostsSharingServers) {
