@@ -1,5 +1,14 @@
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ensureLabTls, SecretsError, serverCertificateNames } from "../secrets";
@@ -198,6 +207,34 @@ describe("the lab's TLS material", () => {
       /does not accept server dev1001's certificate .*permitted subtree violation.*move .* away and deploy to make a CA for this topology/,
     );
     expect(filesOf(constrained)).toEqual(before);
+  });
+
+  it("names the topology fields behind what openssl failed to make", () => {
+    // An openssl that refuses to make a request, as it does a name it cannot encode.
+    const bin = mkdtempSync(join(tmpdir(), "consul-lab-openssl-"));
+    writeFileSync(
+      join(bin, "openssl"),
+      '#!/bin/sh\n[ "$1" = req ] && { echo "problem creating object" >&2; exit 1; }\nexec /usr/bin/openssl "$@"\n',
+      { mode: 0o755 },
+    );
+    const path = process.env.PATH;
+    process.env.PATH = `${bin}:${path}`;
+    try {
+      expect(() => ensureLabTls(lab, freshDir())).toThrow(
+        "openssl req failed: problem creating object (making the lab's CA, whose names come from the topology's name, consul.domain, site.consulUiHostname, network.subnet and publish.address)",
+      );
+      // A CA already there: the server certificate's request fails, named by its fields.
+      const dir = freshDir();
+      process.env.PATH = path;
+      ensureLabTls(lab, dir);
+      rmSync(join(dir, "server-dev1002.pem"));
+      process.env.PATH = `${bin}:${path}`;
+      expect(() => ensureLabTls(lab, dir)).toThrow(
+        "openssl req failed: problem creating object (making server dev1002's certificate, whose names come from the topology's datacenter, consul.domain, nodes[].address, publish.address and site.consulUiHostname)",
+      );
+    } finally {
+      process.env.PATH = path;
+    }
   });
 
   it("keeps every key owner-only in an owner-only folder, and the CA's key nowhere but there", () => {

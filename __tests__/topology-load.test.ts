@@ -74,6 +74,17 @@ describe("loading the topology", () => {
     expect(problems[0].message).toMatch(/^cannot parse the file: /);
   });
 
+  it.each(["lab.json", "lab.yaml"])("recognises npm's banner in %s, written by `npm run topology > file`", (name) => {
+    const written =
+      '\n> consul-lab@0.1.0 topology\n> node scripts/run-ts.mjs cli/print-topology.ts\n\n{"name": "lab"}\n';
+    expect(loadError(writeFile(name, written)).problems).toEqual([
+      {
+        path: "",
+        message: `starts with npm's banner ("> consul-lab@0.1.0 topology"): it was written by \`npm run topology > file\`; write it again with \`npm run --silent topology > ${name}\`, or delete the lines that start with ">"`,
+      },
+    ]);
+  });
+
   it("says where a JSON syntax error is as line and column, not a character offset", () => {
     const problems = loadError(writeFile("trailing-comma.json", '{\n  "name": "lab",\n  }\n')).problems;
     expect(problems).toEqual([

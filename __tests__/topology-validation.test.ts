@@ -200,6 +200,27 @@ describe("topology validation", () => {
     expect(problemsOf(input)).toContain('images.consul: must pin a version: ":latest" makes deploys unrepeatable');
   });
 
+  it.each(["registry.example:70000/consul:1.20", "registry.example:0/consul:1.20"])(
+    "refuses an image whose registry port cannot exist: %s",
+    (ref) => {
+      const input = articleInput() as any;
+      input.images = { consul: ref };
+      expect(problemsOf(input)).toContain(
+        "images.consul: the registry's port must be 1-65535, such as registry.example:5000/team/nginx:1.27",
+      );
+      input.images = { consul: ref.replace(/:\d+\//, ":5000/") };
+      expect(problemsOf(input)).toEqual([]);
+    },
+  );
+
+  it("refuses app servers and a sorry server on different ports: the instance list names one", () => {
+    const input = articleInput();
+    input.services.find((service: any) => service.tags.includes("sorry"))!.port = 8080;
+    expect(problemsOf(input)).toContain(
+      'site.service: the instances of "test_hoge_dev_jp" listen on different ports (80, 8080); give them one port',
+    );
+  });
+
   it("rejects a recursor that is not an address", () => {
     const input = articleInput();
     input.consul = { recursors: ["test1.example.com"] };

@@ -138,7 +138,8 @@ function expectedNames(names: CertificateNames): string {
 
 function openssl(args: string[], cwd: string): void {
   try {
-    execFileSync("openssl", args, { cwd, stdio: ["ignore", "ignore", "pipe"] });
+    // process.env named, not defaulted: the child's PATH is then the one this module sees (a test's, too).
+    execFileSync("openssl", args, { cwd, env: process.env, stdio: ["ignore", "ignore", "pipe"] });
   } catch (error) {
     const failure = error as NodeJS.ErrnoException & { stderr?: Buffer };
     if (failure.code === "ENOENT") {
@@ -185,7 +186,31 @@ function install(work: string, dir: string, files: readonly string[]): void {
 /** openssl's arguments for a new unencrypted ECDSA P-256 key, as `consul tls` makes them. */
 const NEW_P256_KEY = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
 
+/**
+ * Runs `make`, naming on an openssl failure what was being made and the topology fields its names come from: openssl
+ * speaks of its own objects, not of the file the user can change.
+ */
+function making<T>(what: string, fields: string, make: () => T): T {
+  try {
+    return make();
+  } catch (error) {
+    if (!(error instanceof SecretsError) || !error.message.startsWith("openssl ")) throw error;
+    throw new SecretsError(`${error.message} (making ${what}, whose names come from the topology's ${fields})`);
+  }
+}
+
+/** The topology fields a server certificate's names come from (serverCertificateNames). */
+const SERVER_NAME_FIELDS = "datacenter, consul.domain, nodes[].address, publish.address and site.consulUiHostname";
+/** The topology fields the CA's subject and name constraints come from (caNameConstraints). */
+const CA_NAME_FIELDS = "name, consul.domain, site.consulUiHostname, network.subnet and publish.address";
+
 function createCa(dir: string, lab: Lab, work: string): void {
+  making("the lab's CA", CA_NAME_FIELDS, () => createCaFiles(lab, work));
+  chmodSync(join(work, CA_KEY_FILE), 0o600);
+  install(work, dir, [CA_KEY_FILE, CA_CERT_FILE]);
+}
+
+function createCaFiles(lab: Lab, work: string): void {
   openssl(
     [
       "req",
@@ -211,8 +236,6 @@ function createCa(dir: string, lab: Lab, work: string): void {
     ],
     work,
   );
-  chmodSync(join(work, CA_KEY_FILE), 0o600);
-  install(work, dir, [CA_KEY_FILE, CA_CERT_FILE]);
 }
 
 function createServerCertificate(dir: string, lab: Lab, nodeName: string, work: string): void {
@@ -227,42 +250,44 @@ function createServerCertificate(dir: string, lab: Lab, nodeName: string, work: 
     `subjectAltName=${[...names.dns.map((name) => `DNS:${name}`), ...names.ips.map((ip) => `IP:${ip}`)].join(",")}`,
   ];
   writeFileSync(join(work, "server.ext"), `${extensions.join("\n")}\n`);
-  openssl(
-    [
-      "req",
-      "-new",
-      ...NEW_P256_KEY,
-      "-keyout",
-      keyFile,
-      "-out",
-      "server.csr",
-      "-subj",
-      `/O=consul-lab/CN=${lab.serverTlsName}`,
-    ],
-    work,
-  );
-  chmodSync(join(work, keyFile), 0o600);
-  openssl(
-    [
-      "x509",
-      "-req",
-      "-in",
-      "server.csr",
-      "-CA",
-      join(dir, CA_CERT_FILE),
-      "-CAkey",
-      join(dir, CA_KEY_FILE),
-      "-set_serial",
-      `0x${randomBytes(16).toString("hex")}`,
-      "-days",
-      String(SERVER_VALIDITY_DAYS),
-      "-extfile",
-      "server.ext",
-      "-out",
-      certFile,
-    ],
-    work,
-  );
+  making(`server ${nodeName}'s certificate`, SERVER_NAME_FIELDS, () => {
+    openssl(
+      [
+        "req",
+        "-new",
+        ...NEW_P256_KEY,
+        "-keyout",
+        keyFile,
+        "-out",
+        "server.csr",
+        "-subj",
+        `/O=consul-lab/CN=${lab.serverTlsName}`,
+      ],
+      work,
+    );
+    chmodSync(join(work, keyFile), 0o600);
+    openssl(
+      [
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        join(dir, CA_CERT_FILE),
+        "-CAkey",
+        join(dir, CA_KEY_FILE),
+        "-set_serial",
+        `0x${randomBytes(16).toString("hex")}`,
+        "-days",
+        String(SERVER_VALIDITY_DAYS),
+        "-extfile",
+        "server.ext",
+        "-out",
+        certFile,
+      ],
+      work,
+    );
+  });
   // Checked before it replaces anything: a name outside the CA's constraints would fail every TLS handshake.
   const refused = verifyFailure(dir, join(work, certFile));
   if (refused)

@@ -3,7 +3,7 @@
  * that lists every problem found, each with its path.
  */
 import { readFileSync, statSync } from "node:fs";
-import { extname, resolve } from "node:path";
+import { basename, extname, resolve } from "node:path";
 import { type Document, isNode, parseAllDocuments, visit, YAMLError, YAMLWarning } from "yaml";
 import { type DuplicateKey, jsonDuplicateKeys, yamlDuplicateKeys } from "./duplicate-keys";
 import type { z } from "zod";
@@ -147,6 +147,13 @@ export function readTopologyFile(file: string): unknown {
   const fail = (message: string): never => {
     throw new TopologyError(file, [{ path: "", message }]);
   };
+  // `npm run topology > file` writes npm's banner ("> consul-lab@0.1.0 topology" and the command) before the JSON.
+  const banner = /^\s*> (\S+@\S+) (\S+)\n/.exec(text);
+  if (banner)
+    fail(
+      `starts with npm's banner ("> ${banner[1]} ${banner[2]}"): it was written by \`npm run ${banner[2]} > file\`; ` +
+        `write it again with \`npm run --silent ${banner[2]} > ${basename(file)}\`, or delete the lines that start with ">"`,
+    );
   // Comments and blank lines alone are no topology.
   if (!text.split("\n").some((line) => line.trim() !== "" && !line.trim().startsWith("#")))
     fail("the file is empty; write a topology in it, or start from `npm run --silent topology`");

@@ -80,7 +80,11 @@ const ImageRef = z
     (ref) => (IMAGE_REF.exec(ref)?.[1].length ?? 0) <= IMAGE_NAME_LIMIT,
     `the image name (its host and path, before the tag or digest) may have at most ${IMAGE_NAME_LIMIT} characters`,
   )
-  .refine((ref) => !ref.endsWith(":latest"), 'must pin a version: ":latest" makes deploys unrepeatable');
+  .refine((ref) => !ref.endsWith(":latest"), 'must pin a version: ":latest" makes deploys unrepeatable')
+  .refine(
+    (ref) => [Number(/^[^/]*:(\d+)\//.exec(ref)?.[1] ?? 1)].every((port) => port >= 1 && port <= 65535),
+    "the registry's port must be 1-65535, such as registry.example:5000/team/nginx:1.27",
+  );
 
 /**
  * KV entries by path, checked entry by entry. A key such as `__proto__` stays an entry: nothing here assigns it (an

@@ -253,8 +253,10 @@ function checkSiteRoles({ site, services }: Topology, report: Report): void {
         );
     }
   });
-  // A role's port is the service's port, wherever an instance runs; two definitions must agree on it.
-  for (const field of ["loadBalancerService", "entryService"] as const) {
+  // A role's port is the service's port, wherever an instance runs; two definitions must agree on it. For the site's
+  // service too: the instance list the load balancers admit entries by names that one port (site-instances.ts), so a
+  // sorry server on another port would never serve.
+  for (const field of ["service", "loadBalancerService", "entryService"] as const) {
     const ports = new Set(services.filter((service) => service.name === site[field]).map((service) => service.port));
     if (ports.size > 1)
       report(
