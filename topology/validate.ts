@@ -43,7 +43,7 @@ export interface TopologyProblem {
   readonly message: string;
 }
 
-type Report = (path: string, message: string) => void;
+export type Report = (path: string, message: string) => void;
 
 function checkNodes(topology: Topology, report: Report): void {
   const byName = new Map<string, number>();
@@ -690,27 +690,105 @@ function checkSwarmRange(topology: Topology, hostCount: number, report: Report):
   });
 }
 
+/** One relation between fields, checked once every field has its shape. */
+export interface RelationRule {
+  /** A short name, for the test that breaks each rule on purpose. */
+  readonly id: string;
+  /** What the rule asks, as the README's Validation section lists it. */
+  readonly rule: string;
+  /** Reports each problem it finds; `reported` holds the paths earlier rules already reported. */
+  readonly check: (topology: Topology, report: Report, reported: ReadonlySet<string>) => void;
+}
+
+/**
+ * Every relation validation checks, in the order it checks them. The README lists exactly these lines
+ * (readme-validation.test.ts compares them), and a test breaks each one and expects its refusal.
+ */
+export const RELATION_RULES = [
+  {
+    id: "nodes",
+    rule: "every node has its own name (compared without case, as Consul does) and its own address",
+    check: checkNodes,
+  },
+  {
+    id: "hosts",
+    rule: "over several hosts: each host named once and reached one way (`ssh://`, `tcp://` with TLS and an absolute `certPath`, or a context), one engine listed once, every node's `host` known, a server on a host of its own unless placed, and Swarm's address range clear of the nodes",
+    check: checkHosts,
+  },
+  {
+    id: "network",
+    rule: "the subnet is a private network address with room for a lab, and every node's address is usable in it and off the gateway",
+    check: checkNetwork,
+  },
+  {
+    id: "services",
+    rule: "services run on known nodes, once each, with their own tags and instance IDs; checks fit (a path only for HTTP, in the one form Consul sends and nginx matches, not a page of the site; a timeout shorter than the interval, at least 1 ms, an interval of at most 24 h)",
+    check: checkServices,
+  },
+  { id: "site-tags", rule: "the site's app and sorry tags differ", check: checkSiteTags },
+  {
+    id: "site-roles",
+    rule: "the site's three roles (its service, the load balancers', the entry's) name three existing services, each listening on one port",
+    check: checkSiteRoles,
+  },
+  {
+    id: "site-instances",
+    rule: "every instance of the site's service is an app server or the sorry server, and there is at least one of each",
+    check: checkSiteInstances,
+  },
+  { id: "entry", rule: "the entry point runs on exactly one node", check: checkEntryPoint },
+  {
+    id: "workloads",
+    rule: "a node runs one workload, and a load balancer's or entry's node no other service",
+    check: checkWorkloadsPerNode,
+  },
+  {
+    id: "ports",
+    rule: "Consul's ports differ from each other and from its RPC and gossip ports, the published ports from each other, the publish node exists, and a `publish.address` beyond loopback needs `publish.exposeOnNetwork` (and no open resolver)",
+    check: checkPorts,
+  },
+  {
+    id: "dns",
+    rule: "Consul DNS settings can work: recursors are DNS servers' own addresses and no lab node, TTLs fit a DNS answer, stale reads have a positive limit",
+    check: checkDns,
+  },
+  {
+    id: "server-tls-name",
+    rule: "the servers' certificate name `server.<datacenter>.<domain>` fits a certificate's 64 characters",
+    check: checkServerTlsName,
+  },
+  {
+    id: "consul-template",
+    rule: "consul-template's `wait.max` is not shorter than `wait.min`",
+    check: checkConsulTemplate,
+  },
+  {
+    id: "consul-stack",
+    rule: "external services sit on nodes of their own, once each, and are none of the site's; maintenance keys have a folder, no `.` or `..` segment, and do not end in `operator` or `instances`",
+    check: checkConsulStackInputs,
+  },
+  {
+    id: "reserved-names",
+    rule: "no name collides with what the lab or Docker owns: a built-in network (`bridge`, `host`, `none`), a node named like another's container (`dev1004-net`), the cluster's own object names, a Consul UI host name that is the site's",
+    check: checkReservedNames,
+  },
+  {
+    id: "consul-case",
+    rule: "service names, instance IDs and tags are compared as Consul compares them, without case (`Consul` is the servers' own service)",
+    check: checkConsulCase,
+  },
+  {
+    id: "pod-listeners",
+    rule: "no two programs in one node's network namespace listen on one port, Consul's defaults included",
+    check: (topology, report, reported) => checkPodListeners(topology, reported, report),
+  },
+] as const satisfies readonly RelationRule[];
+
 /** Every cross-field problem in a topology whose fields already match the schema. */
 export function crossFieldProblems(topology: Topology): TopologyProblem[] {
   const problems: TopologyProblem[] = [];
   const report: Report = (path, message) => problems.push({ path, message });
-  checkNodes(topology, report);
-  checkHosts(topology, report);
-  checkNetwork(topology, report);
-  checkServices(topology, report);
-  checkSiteTags(topology, report);
-  checkSiteRoles(topology, report);
-  checkSiteInstances(topology, report);
-  checkEntryPoint(topology, report);
-  checkWorkloadsPerNode(topology, report);
-  checkPorts(topology, report);
-  checkDns(topology, report);
-  checkServerTlsName(topology, report);
-  checkConsulTemplate(topology, report);
-  checkConsulStackInputs(topology, report);
-  checkReservedNames(topology, report);
-  checkConsulCase(topology, report);
-  checkPodListeners(topology, new Set(problems.map((problem) => problem.path)), report);
+  for (const { check } of RELATION_RULES) check(topology, report, new Set(problems.map((problem) => problem.path)));
   return problems;
 }
 
