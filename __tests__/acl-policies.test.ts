@@ -62,12 +62,13 @@ describe("ACL policies", () => {
     ]);
   });
 
-  it("lets the watch handler write the maintenance key and no other", () => {
+  it("lets the watch handler write the maintenance key and no other, and read the site's instance list", () => {
     const watch = grants(roles["maintenance-watch"]);
     expect(watch).toEqual([
       'service "test_hoge_dev_jp" read',
       'node_prefix "" read',
       'key "web/test.hoge.dev.jp/maintenance/key" write',
+      'key "web/test.hoge.dev.jp/maintenance/instances" read',
     ]);
     expect(watch.filter((grant) => grant.endsWith("write"))).toEqual([
       'key "web/test.hoge.dev.jp/maintenance/key" write',

@@ -197,12 +197,55 @@ describe("the npm commands, against recording fakes of terraform and docker", ()
       ].map((line) => line.replace("consul-lab:", `${checkout.root.split("/").pop()}:`)),
     );
     const outputs = JSON.parse(checkout.file("outputs.json"));
-    expect(Object.keys(outputs)).toEqual(["cluster", "consul"]);
+    expect(Object.keys(outputs)).toEqual(["cluster", "consul", "imageDigests"]);
     expect(outputs.cluster.entry_url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
     expect(outputs.cluster.nodes.dev1004).toEqual({ address: "10.0.1.4", role: "client", workload: "app" });
     expect(result.stdout).toMatch(
       /deploy summary:\n {2}cluster: applied \(\d+ to add, 0 to change, 0 to destroy\)\n {2}consul: applied/,
     );
+  });
+
+  it("deploy says what each pulled tag resolved to, the first time and when it changes, and keeps it in outputs.json", async () => {
+    const digest = (letter: string) => `sha256:${letter.repeat(64)}`;
+    const engine = (nginx: string) => ({
+      ...HEALTHY_DOCKER,
+      images: ["nginx:1.27-alpine", "hashicorp/consul:1.20.6", "alpine:3.20"],
+      repoDigests: {
+        "nginx:1.27-alpine": [`nginx@${nginx}`],
+        "hashicorp/consul:1.20.6": [`hashicorp/consul@${digest("c")}`, `mirror.example/consul@${digest("d")}`],
+        // A tag loaded from a file, not pulled: no digest to say.
+        "alpine:3.20": [],
+      },
+    });
+    try {
+      checkout.setDocker(engine(digest("a")));
+      const first = await run("deploy", ["--skip-doctor"]);
+      expect(first.status).toBe(0);
+      expect(first.stdout).toContain(
+        `images.nginx nginx:1.27-alpine resolved to nginx@${digest("a")}; to keep these bytes, set images.nginx to "nginx:1.27-alpine@${digest("a")}"`,
+      );
+      expect(first.stdout).toContain(
+        `images.consul hashicorp/consul:1.20.6 resolved to hashicorp/consul@${digest("c")}`,
+      );
+      expect(first.stdout).toContain(
+        "images.dnsmasqBase alpine:3.20: no digest known (not pulled into the engine's image store)",
+      );
+      expect(JSON.parse(checkout.file("outputs.json")).imageDigests).toEqual({
+        "nginx:1.27-alpine": `nginx@${digest("a")}`,
+        "hashicorp/consul:1.20.6": `hashicorp/consul@${digest("c")}`,
+      });
+      // The same bytes again: nothing to say. Other bytes under the same tag: said, with the last deploy's.
+      const again = await run("deploy", ["--skip-doctor"]);
+      expect(again.stdout).not.toMatch(/images\.(nginx|consul) .* resolved to/);
+      checkout.setDocker(engine(digest("b")));
+      const moved = await run("deploy", ["--skip-doctor"]);
+      expect(moved.stdout).toContain(
+        `images.nginx nginx:1.27-alpine resolved to nginx@${digest("b")} (last deploy: nginx@${digest("a")})`,
+      );
+      expect(JSON.parse(checkout.file("outputs.json")).imageDigests["nginx:1.27-alpine"]).toBe(`nginx@${digest("b")}`);
+    } finally {
+      checkout.setDocker(HEALTHY_DOCKER);
+    }
   });
 
   it("gives Terraform the secrets only through each stack's owner-only variables file, never on a command line, in its environment or in cdktf.out", async () => {

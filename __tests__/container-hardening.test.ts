@@ -6,7 +6,7 @@
 import { Testing } from "cdktf";
 import { CONTAINER_HARDENING, type HardenedRole } from "../constructs/container-hardening";
 import { ClusterStack } from "../stacks";
-import { Lab } from "../topology";
+import { Lab, MEMORY_FLOORS_MIB } from "../topology";
 import { generatedTopology } from "./tools/generated-topology";
 import { articleInput, labOf, problemsOf, exampleLab } from "./tools/helpers";
 
@@ -97,16 +97,27 @@ describe("a memory limit that changes", () => {
 
 describe("containers.memoryMb", () => {
   it("takes the topology's limits", () => {
-    const lab = labOf({ ...articleInput(), containers: { memoryMb: { agent: 512, dns: 8 } } });
+    const lab = labOf({ ...articleInput(), containers: { memoryMb: { agent: 512, dns: 12 } } });
     const agent = containersOf(lab).find((container) => container.name === "consul-lab-dev1001");
     expect(agent).toMatchObject({ memory: 512, memory_swap: 512 });
   });
 
   it.each([
-    [5, "containers.memoryMb.agent: a memory limit must be at least 6 MiB (Docker's minimum)"],
+    [
+      127,
+      "containers.memoryMb.agent: a memory limit must be at least 128 MiB: a Consul agent uses up to 87 MB as a client (HashiCorp's measure), more as a server",
+    ],
     [1.5, "containers.memoryMb.agent: a memory limit must be a whole number of MiB"],
     [70000, "containers.memoryMb.agent: a memory limit must be at most 65536 MiB"],
   ])("refuses %s MiB, naming the field and the rule", (agent, problem) => {
     expect(problemsOf({ ...articleInput(), containers: { memoryMb: { agent } } })).toEqual([problem]);
+  });
+
+  it.each(Object.entries(MEMORY_FLOORS_MIB))("keeps %s at its floor or above", (kind, floor) => {
+    const at = (mib: number) => problemsOf({ ...articleInput(), containers: { memoryMb: { [kind]: mib } } });
+    expect(at(floor.mib)).toEqual([]);
+    expect(at(floor.mib - 1)).toEqual([
+      `containers.memoryMb.${kind}: a memory limit must be at least ${floor.mib} MiB: ${floor.why}`,
+    ]);
   });
 });

@@ -34,6 +34,7 @@ import { DOCKER_ENGINE_VARIABLES } from "../shared/docker-hosts";
 import { removeRedirectingVariables } from "../shared/terraform-environment";
 import { reachPublishedPorts } from "../shared/published-ports";
 import { StackTerraform, SwarmAttachError } from "./terraform";
+import { imageDigests } from "./image-digests";
 import { nodeAddresses, serversToRoll, type StackJson, waitForServerBack } from "./rolling-servers";
 
 const OUTDIR = join(PROJECT_ROOT, "cdktf.out");
@@ -240,6 +241,16 @@ async function rollServers(invocation: Invocation, stack: SynthesizedStack, terr
   }
 }
 
+/** The digests the last deploy recorded in outputs.json, if any. */
+function previousImageDigests(): Record<string, string> {
+  try {
+    const recorded = JSON.parse(readFileSync(OUTPUTS_FILE, "utf8")).imageDigests;
+    return recorded && typeof recorded === "object" ? recorded : {};
+  } catch {
+    return {};
+  }
+}
+
 async function deployChecked(invocation: Invocation): Promise<void> {
   const env = invocation.env;
   const stacks = await synthWithSecrets(invocation, true);
@@ -247,6 +258,8 @@ async function deployChecked(invocation: Invocation): Promise<void> {
   for (const engine of labEngines(invocation.lab, env).filter((candidate) => runsNodes(invocation.lab, candidate)))
     await buildAssetImages(invocation.lab, env, labAssetImages(invocation.lab, engine.host), engine.host);
   const outputs: Record<string, Record<string, unknown>> = {};
+  // Kept through every write below: a deploy that fails half-way does not forget what the last one recorded.
+  const previous = previousImageDigests();
   const summary: string[] = [];
   for (const stack of stacks) {
     await stopIfInterrupted();
@@ -257,8 +270,16 @@ async function deployChecked(invocation: Invocation): Promise<void> {
     outputs[stack.name] = terraform.outputs();
     summary.push(`${stack.name}: applied (${describePlan(plan)})`);
     // Written after each stack, so a later failure still leaves what the finished stacks report.
-    writeFileSync(OUTPUTS_FILE, jsonFileText(outputs));
+    writeFileSync(OUTPUTS_FILE, jsonFileText({ ...outputs, imageDigests: previous }));
   }
+  // What each tag resolved to, kept beside the stacks' outputs so a user can pin what worked.
+  const images = await imageDigests(
+    invocation.lab,
+    labEngines(invocation.lab, env).filter((engine) => runsNodes(invocation.lab, engine)),
+    previous,
+  );
+  for (const line of images.lines) say(line);
+  writeFileSync(OUTPUTS_FILE, jsonFileText({ ...outputs, imageDigests: { ...previous, ...images.digests } }));
   console.log("\ndeploy summary:");
   for (const line of summary) console.log(`  ${line}`);
   say(`outputs written to outputs.json; check the lab with \`npm run verify\``);

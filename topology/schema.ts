@@ -51,11 +51,33 @@ export const Port = z
   .int("port must be a whole number")
   .min(1, "port must be 1-65535")
   .max(65535, "port must be 1-65535");
-/** A container's memory limit in MiB: at least Docker's minimum, at most 64 GiB. */
-export const MemoryMb = z
-  .int("a memory limit must be a whole number of MiB")
-  .min(6, "a memory limit must be at least 6 MiB (Docker's minimum)")
-  .max(65536, "a memory limit must be at most 65536 MiB");
+/**
+ * The least memory each kind of container may be given, in MiB, and why: below it its programs are killed or cannot
+ * start. Measured where the real program runs here (twin-lab.test.ts reads each container's peak after the drill and
+ * keeps every floor at twice it or more); documented where it does not.
+ */
+export const MEMORY_FLOORS_MIB = {
+  /** Consul, which cannot run here: HashiCorp measured a client agent at up to 87 MB (Consul on ECS, resource usage). */
+  agent: { mib: 128, why: "a Consul agent uses up to 87 MB as a client (HashiCorp's measure), more as a server" },
+  /** nginx, measured as the pages' (below), and consul-template, a Go program that cannot run here: 48 MiB for it. */
+  loadBalancer: { mib: 64, why: "nginx and consul-template need that much" },
+  /** nginx with one worker, measured (about 4 MiB at its peak, page cache included). */
+  page: { mib: 16, why: "nginx and its worker need that much" },
+  /** dnsmasq, measured (about 4 MiB at its peak, page cache included). */
+  dns: { mib: 10, why: "dnsmasq needs that much" },
+  /** A shell that sleeps, measured (about 4 MiB at its peak, page cache included); Docker refuses less than 6. */
+  namespace: { mib: 10, why: "a sleeping shell and the page cache charged to it need that much" },
+} as const;
+
+/** A container's memory limit in MiB: at least its kind's floor, at most 64 GiB. */
+const memoryMb = (kind: keyof typeof MEMORY_FLOORS_MIB) =>
+  z
+    .int("a memory limit must be a whole number of MiB")
+    .min(
+      MEMORY_FLOORS_MIB[kind].mib,
+      `a memory limit must be at least ${MEMORY_FLOORS_MIB[kind].mib} MiB: ${MEMORY_FLOORS_MIB[kind].why}`,
+    )
+    .max(65536, "a memory limit must be at most 65536 MiB");
 export const Duration = z
   .string()
   .refine(
@@ -264,23 +286,23 @@ export const TopologySchema = z.strictObject({
     })
     .prefault({}),
   /**
-   * Memory limits of the lab's containers, in MiB, by what they run (each is a ceiling, not a reservation). Docker
-   * refuses less than 6 MiB.
+   * Memory limits of the lab's containers, in MiB, by what they run (each is a ceiling, not a reservation), each at
+   * least its kind's floor (MEMORY_FLOORS_MIB).
    */
   containers: z
     .strictObject({
       memoryMb: z
         .strictObject({
           /** A Consul agent: a server holds the catalog and Raft log in memory. */
-          agent: MemoryMb.default(256),
+          agent: memoryMb("agent").default(256),
           /** A load balancer: nginx and consul-template. */
-          loadBalancer: MemoryMb.default(128),
+          loadBalancer: memoryMb("loadBalancer").default(128),
           /** An app, sorry, entry or placeholder page: nginx alone. */
-          page: MemoryMb.default(64),
+          page: memoryMb("page").default(64),
           /** A node's dnsmasq. */
-          dns: MemoryMb.default(32),
+          dns: memoryMb("dns").default(32),
           /** A node's namespace container, a shell that sleeps. */
-          namespace: MemoryMb.default(16),
+          namespace: memoryMb("namespace").default(16),
         })
         .prefault({}),
     })

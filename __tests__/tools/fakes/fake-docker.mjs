@@ -131,7 +131,9 @@ async function answerDocker(call) {
       answer.err(`Error response from daemon: No such image: ${reference}`);
       return answer.exit(1);
     }
-    answer.out("sha256:0000");
+    // `{{json .RepoDigests}}`: what the registry's copy of the tag was (a built or loaded image has none).
+    if (argv.includes("{{json .RepoDigests}}")) answer.out(JSON.stringify(state.repoDigests?.[reference] ?? []));
+    else answer.out("sha256:0000");
   } else if (command === "ps") {
     const filter = argv.includes("--filter") ? argv[argv.indexOf("--filter") + 1] : undefined;
     const wanted = filter?.startsWith("label=") ? filter.slice("label=".length) : undefined;
