@@ -180,9 +180,15 @@ describe("ConsulAgent", () => {
       ),
       executable: true,
     });
+    // The token is a file readable inside the agent container; its environment names only the path.
+    expect(balancer.upload[6]).toEqual({
+      file: "/consul/handlers/maintenance-flag.token",
+      content: "TOKEN-FOR-maintenance-watch",
+      permissions: "0444",
+    });
     expect(balancer.env).toEqual([
       "MAINTENANCE_FLAG_LOG=/consul/data/maintenance-flag.log",
-      "MAINTENANCE_FLAG_TOKEN=TOKEN-FOR-maintenance-watch",
+      "MAINTENANCE_FLAG_TOKEN_FILE=/consul/handlers/maintenance-flag.token",
     ]);
     const app = agentContainer(agentOn("dev1004"));
     expect(app.upload.map((upload: { file: string }) => upload.file)).toEqual([
@@ -279,6 +285,7 @@ describe("LoadBalancer", () => {
         { file: NGINX_MAIN_CONF, content: renderNginxMainConf() },
         { file: LOAD_BALANCER_PATHS.config, content: renderConsulTemplateConfigJson(lab, loadBalancerJob()) },
         { file: LOAD_BALANCER_PATHS.template, content: renderUpstreamTemplate(lab) },
+        { file: LOAD_BALANCER_PATHS.consulToken, content: "TOKEN-FOR-consul-template", permissions: "0400" },
         { file: LOAD_BALANCER_PATHS.consulUi, content: renderConsulUiVhost(lab) },
       ],
     });
@@ -381,8 +388,14 @@ describe("ConsulTemplateJob", () => {
     expect(job!.uploads.map((upload) => upload.file)).toEqual([
       LOAD_BALANCER_PATHS.config,
       LOAD_BALANCER_PATHS.template,
+      LOAD_BALANCER_PATHS.consulToken,
     ]);
-    expect(job!.env).toEqual(["CONSUL_TOKEN=TOKEN-FOR-consul-template"]);
+    // Root's alone: consul-template runs as root and reads it through consul.token_file.
+    expect(job!.uploads[2]).toEqual({
+      file: LOAD_BALANCER_PATHS.consulToken,
+      content: "TOKEN-FOR-consul-template",
+      permissions: "0400",
+    });
   });
 
   it("refuses a template without contents", () => {

@@ -1,6 +1,6 @@
 import { execFile } from "node:child_process";
 import { createServer, Server } from "node:http";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { renderMaintenanceWatch, renderSiteInstances } from "../renderers";
@@ -197,17 +197,21 @@ describe("the maintenance watch handler", () => {
     expect(kv.writes).toEqual([[KEY, "on"]]);
   });
 
-  it("authorizes its read and write with MAINTENANCE_FLAG_TOKEN", async () => {
+  it("authorizes its reads and write with the token in MAINTENANCE_FLAG_TOKEN_FILE, and never from the environment", async () => {
     kv.requiredToken = "watch-secret";
     const entries = JSON.stringify([entry("dev1004", ["web"], "passing")]);
-    const denied = await runHandler([kv.url, ...ARGS], entries);
+    // A token in the environment is not read: the agent's environment holds only the file's path.
+    const denied = await runHandler([kv.url, ...ARGS], entries, { MAINTENANCE_FLAG_TOKEN: "watch-secret" });
     expect(denied.code).toBe(1);
     expect(denied.stderr).toContain(`ERROR: reading ${INSTANCES_KEY} returned HTTP 403; flag left unchanged`);
-    const allowed = await runHandler([kv.url, ...ARGS], entries, {
-      MAINTENANCE_FLAG_TOKEN: "watch-secret",
-    });
+    const tokenFile = join(mkdtempSync(join(tmpdir(), "consul-lab-flag-token-")), "maintenance-flag.token");
+    writeFileSync(tokenFile, "watch-secret");
+    const allowed = await runHandler([kv.url, ...ARGS], entries, { MAINTENANCE_FLAG_TOKEN_FILE: tokenFile });
     expect(allowed.code).toBe(0);
     expect(kv.writes).toEqual([[KEY, "off"]]);
+    const missing = await runHandler([kv.url, ...ARGS], entries, { MAINTENANCE_FLAG_TOKEN_FILE: `${tokenFile}.gone` });
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain(`ERROR: cannot read the token file ${tokenFile}.gone; flag left unchanged`);
   });
 
   it("logs each change and error to MAINTENANCE_FLAG_LOG, which operators read at the default log level", async () => {

@@ -68,17 +68,26 @@ describe("secrets in the synthesized output", () => {
     );
   });
 
-  it("gives consul-template and the watch handler their tokens through the environment", () => {
+  it("gives consul-template and the watch handler their tokens as files, never through an environment", () => {
     const containers = Object.values(cluster.resource.docker_container) as any[];
     const byName = (name: string) => containers.find((container) => container.name === name);
-    expect(byName("consul-lab-dev1002-load-balancer").env).toEqual([
-      'CONSUL_TOKEN=${var.role_tokens["consul-template"]}',
-    ]);
+    const upload = (container: string, file: string) =>
+      byName(container).upload.find((candidate: any) => candidate.file === file);
+    expect(upload("consul-lab-dev1002-load-balancer", "/etc/consul-template/consul-token")).toEqual({
+      file: "/etc/consul-template/consul-token",
+      content: '${var.role_tokens["consul-template"]}',
+      permissions: "0400",
+    });
+    expect(upload("consul-lab-dev1002", "/consul/handlers/maintenance-flag.token")).toMatchObject({
+      content: '${var.role_tokens["maintenance-watch"]}',
+    });
+    expect(byName("consul-lab-dev1002-load-balancer").env ?? []).toEqual([]);
     expect(byName("consul-lab-dev1002").env).toEqual([
       "MAINTENANCE_FLAG_LOG=/consul/data/maintenance-flag.log",
-      'MAINTENANCE_FLAG_TOKEN=${var.role_tokens["maintenance-watch"]}',
+      "MAINTENANCE_FLAG_TOKEN_FILE=/consul/handlers/maintenance-flag.token",
     ]);
-    expect(byName("consul-lab-dev1004").env ?? []).toEqual([]);
+    // No container's environment carries a variable, so none carries a secret.
+    for (const container of containers) expect((container.env ?? []).join("\n")).not.toContain("${var.");
   });
 
   it("gives the Consul stack's provider its own token, not the management token", () => {

@@ -15,8 +15,8 @@ function stringsOf(value: unknown): string[] {
 describe("literal text in the synthesized JSON", () => {
   it("escapes template sequences, and Terraform reads the original back", () => {
     const script = readFileSync(join(__dirname, "..", "assets", "handlers", "maintenance-flag.sh"), "utf8");
-    expect(script).toContain("${MAINTENANCE_FLAG_TOKEN:-}");
-    expect(terraformLiteral(script)).toContain("$${MAINTENANCE_FLAG_TOKEN:-}");
+    expect(script).toContain("${MAINTENANCE_FLAG_TOKEN_FILE:-}");
+    expect(terraformLiteral(script)).toContain("$${MAINTENANCE_FLAG_TOKEN_FILE:-}");
     expect(asTerraformReadsIt(terraformLiteral(script))).toBe(script);
     expect(terraformLiteral("%{ if x }")).toBe("%%{ if x }");
   });

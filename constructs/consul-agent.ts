@@ -8,6 +8,7 @@ import {
   CONSUL_DATA_DIR,
   DNS_ROLE,
   MAINTENANCE_HANDLER_FILE,
+  MAINTENANCE_HANDLER_TOKEN_FILE,
   MAINTENANCE_HANDLER_LOG,
   MAINTENANCE_WATCH_ROLE,
   nodeRole,
@@ -123,15 +124,25 @@ export class ConsulAgent extends Construct {
                 content: terraformLiteral(assetText("handlers/maintenance-flag.sh")),
                 executable: true,
               },
+              ...(secrets
+                ? [
+                    {
+                      file: MAINTENANCE_HANDLER_TOKEN_FILE,
+                      content: secrets.maintenanceWatchToken,
+                      permissions: "0444",
+                    },
+                  ]
+                : []),
             ]
           : []),
       ],
       // Consul passes its environment to watch handlers: where the handler logs each flag change (Consul logs
-      // handler output at DEBUG only), and its token for the KV write. Unset on other nodes.
+      // handler output at DEBUG only), and where its token is (a path; the token itself is in no environment).
+      // Unset on other nodes.
       env: isLoadBalancer
         ? [
             `MAINTENANCE_FLAG_LOG=${MAINTENANCE_HANDLER_LOG}`,
-            ...(secrets ? [`MAINTENANCE_FLAG_TOKEN=${secrets.maintenanceWatchToken}`] : []),
+            ...(secrets ? [`MAINTENANCE_FLAG_TOKEN_FILE=${MAINTENANCE_HANDLER_TOKEN_FILE}`] : []),
           ]
         : undefined,
       healthcheck: {

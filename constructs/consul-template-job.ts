@@ -1,6 +1,11 @@
 import type { ContainerUpload } from "@cdktf/provider-docker/lib/container";
 import { Construct } from "constructs";
-import { CONSUL_TEMPLATE_ROLE, ConsulTemplateJobSpec, renderConsulTemplateConfigJson } from "../renderers";
+import {
+  CONSUL_TEMPLATE_ROLE,
+  ConsulTemplateJobSpec,
+  LOAD_BALANCER_PATHS,
+  renderConsulTemplateConfigJson,
+} from "../renderers";
 import type { Lab } from "../topology";
 import type { ClusterSecurity } from "./cluster-security";
 import { terraformLiteral } from "./terraform-literal";
@@ -19,13 +24,12 @@ export interface ConsulTemplateJobProps {
 
 /**
  * A consul-template job for a container that runs consul-template: its configuration rendered from the topology and
- * the job, its templates, and its ACL token. The container takes `uploads` and `env`; nothing reaches the image.
+ * the job, its templates, and its ACL token as a root-only file. The container takes `uploads`; nothing reaches the
+ * image, and nothing secret its environment.
  */
 export class ConsulTemplateJob extends Construct {
-  /** The files to upload into the container: the configuration and every template. */
+  /** The files to upload into the container: the configuration, every template, and ("secure") the token. */
   readonly uploads: ContainerUpload[];
-  /** The container's environment: consul-template reads its token from CONSUL_TOKEN ("secure" mode). */
-  readonly env?: string[];
 
   constructor(scope: Construct, id: string, props: ConsulTemplateJobProps) {
     super(scope, id);
@@ -44,7 +48,11 @@ export class ConsulTemplateJob extends Construct {
       })),
     ];
     if (props.security.mode === "secure") {
-      this.env = [`CONSUL_TOKEN=${props.security.secrets.roleToken(CONSUL_TEMPLATE_ROLE)}`];
+      this.uploads.push({
+        file: LOAD_BALANCER_PATHS.consulToken,
+        content: props.security.secrets.roleToken(CONSUL_TEMPLATE_ROLE),
+        permissions: "0400",
+      });
     }
   }
 }

@@ -30,7 +30,6 @@ export class LoadBalancer extends Construct {
     });
     this.container = new Container(this, "container", {
       ...sidecarContainerConfig(this, props, "load-balancer"),
-      env: consulTemplate.env,
       upload: [
         nginxMainConfUpload(),
         ...consulTemplate.uploads,

@@ -22,6 +22,12 @@ export const TLS_SERVER_KEY_FILE = `${CONSUL_TLS_DIR}/server-key.pem`;
 export const AGENT_SECRETS_FILE = `${CONSUL_CONFIG_DIR}/secrets.json`;
 /** Where the maintenance watch's handler (assets/handlers/maintenance-flag.sh) is placed in the agent container. */
 export const MAINTENANCE_HANDLER_FILE = "/consul/handlers/maintenance-flag.sh";
+/**
+ * The handler's ACL token ("secure" labs), beside it: the agent's environment holds only this path
+ * (MAINTENANCE_FLAG_TOKEN_FILE), so `docker inspect` shows no token. Readable by the agent's user, whom Consul runs
+ * the handler as; the upload cannot give the file to that user, so it is readable inside the agent container alone.
+ */
+export const MAINTENANCE_HANDLER_TOKEN_FILE = "/consul/handlers/maintenance-flag.token";
 export { CONSUL_DATA_DIR, MAINTENANCE_HANDLER_LOG } from "../shared/lab-contract";
 
 /**

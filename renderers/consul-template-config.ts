@@ -16,11 +16,22 @@ export const LOAD_BALANCER_PATHS = {
   consulUi: "/etc/nginx/conf.d/consul-ui.conf",
   /** Installed by the image (assets/load-balancer/install-site-conf.sh). */
   installer: "/usr/local/bin/install-site-conf",
+  /**
+   * consul-template's ACL token ("secure" labs), root's alone: consul-template runs as root and reads it through
+   * `consul.token_file`, so the token is in no environment (`docker inspect` shows environments, and children
+   * inherit them).
+   */
+  consulToken: "/etc/consul-template/consul-token",
 } as const;
 
 export interface ConsulTemplateConfig {
   readonly consul: {
     readonly address: string;
+    /**
+     * Read by Consul's API client when consul-template makes it (api/api.go NewClient, from dependency/client_set.go),
+     * and preferred to CONSUL_TOKEN.
+     */
+    readonly token_file?: string;
     readonly retry: {
       readonly enabled: boolean;
       readonly attempts: number;
@@ -80,6 +91,7 @@ export function renderConsulTemplateConfig(lab: Lab, job: ConsulTemplateJobSpec)
   return {
     consul: {
       address: lab.agentHttpAddress,
+      ...(lab.secure ? { token_file: LOAD_BALANCER_PATHS.consulToken } : {}),
       // attempts 0 retries forever: a leader election or an agent restart must never kill the load balancer.
       retry: { enabled: true, attempts: 0, backoff: "250ms", max_backoff: "30s" },
     },

@@ -319,7 +319,10 @@ function createContainer(twin: Twin, container: Resource, options: Omit<ApplyOpt
       dockerOk(["network", "connect", "--ip", attachment.ipv4_address, network.name, container.name], env);
   }
   for (const upload of container.upload ?? []) {
-    const tar = uploadTar(upload.file, evaluatedOf(twin, upload.content), upload.executable ? 0o744 : 0o644);
+    // The provider's mode (resource_docker_container_funcs.go): `permissions` in octal, else 0744 when executable,
+    // else 0644; the tar header names no owner, so the file is root's.
+    const mode = upload.permissions ? parseInt(upload.permissions, 8) : upload.executable ? 0o744 : 0o644;
+    const tar = uploadTar(upload.file, evaluatedOf(twin, upload.content), mode);
     const copied = spawnSync("docker", ["cp", "-", `${container.name}:/`], { input: tar, env });
     if (copied.status !== 0) throw new Error(`upload of ${upload.file} to ${container.name}: ${copied.stderr}`);
   }

@@ -108,6 +108,25 @@ describe("the user's path on the twin lab, one engine", () => {
     expect(failedRows(report().facts)).toEqual([]);
   });
 
+  it("keeps every ACL token out of every container's environment: the programs read them from files", () => {
+    const containers = dockerOk(["ps", "--filter", `label=consul-lab.lab=${name}`, "--format", "{{.Names}}"])
+      .trim()
+      .split("\n");
+    // Every token the lab's ACLs know is a UUID (renderers/derived-uuid.ts).
+    const uuid = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/;
+    for (const container of containers)
+      expect({ container, env: dockerOk(["inspect", "--format", "{{json .Config.Env}}", container]) }).toEqual({
+        container,
+        env: expect.not.stringMatching(uuid),
+      });
+    const balancer = twin.lab.dockerName("dev1002", "load-balancer");
+    expect(dockerOk(["exec", balancer, "stat", "-c", "%a %U", "/etc/consul-template/consul-token"]).trim()).toBe(
+      "400 root",
+    );
+    // consul-template read its token from that file: with ACLs denying by default, the site it rendered (the test
+    // before) needs it.
+  });
+
   it("passes every step of npm run verify -- --drill", async () => {
     const drill = await cli("verify", ["--drill"]);
     const rows = report().drill as { step: string; expected: string; seen: string; ok: boolean }[];

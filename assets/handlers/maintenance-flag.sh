@@ -10,8 +10,9 @@
 # the load balancers' template's own rule: an instance another token registered counts for neither. The address is
 # the service's, or the node's when the service has none, as consul-template takes it. No list yet means no app
 # server, as in the template. The handler writes only when the value changes, so the watch firing at agent start or on reload
-# with nothing new is a no-op. With ACLs on, MAINTENANCE_FLAG_TOKEN (from the agent's environment) authorizes the
-# read and the write; its policy allows writing this key only. Consul logs a handler's output at DEBUG only, so
+# with nothing new is a no-op. With ACLs on, the token in the file MAINTENANCE_FLAG_TOKEN_FILE names (from the
+# agent's environment, which holds only the path) authorizes the reads and the write; its policy allows writing this
+# key only. Consul logs a handler's output at DEBUG only, so
 # every change and error is also appended to MAINTENANCE_FLAG_LOG when it is set (its last 200 lines are kept).
 set -eu
 
@@ -41,8 +42,15 @@ record() {
 }
 
 # The token travels in a header read from a file descriptor, so it never shows in `ps`.
+token=""
+if [ -n "${MAINTENANCE_FLAG_TOKEN_FILE:-}" ]; then
+  if ! token=$(cat "$MAINTENANCE_FLAG_TOKEN_FILE"); then
+    record "ERROR: cannot read the token file $MAINTENANCE_FLAG_TOKEN_FILE; flag left unchanged"
+    exit 1
+  fi
+fi
 consul() {
-  printf 'X-Consul-Token: %s\n' "${MAINTENANCE_FLAG_TOKEN:-}" | curl -sS -H @- "$@"
+  printf 'X-Consul-Token: %s\n' "$token" | curl -sS -H @- "$@"
 }
 
 entries=$(cat)

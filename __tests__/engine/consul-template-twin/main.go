@@ -2,10 +2,12 @@
 // rendered JSON config, in exec mode. Standard library only; the template engine is Go's text/template, as
 // consul-template's is. It models, from consul-template's source:
 //
-//   - config: consul.address (plain HTTP), consul.retry, log_level, max_stale (stale reads when > 0), kill_signal,
+//   - config: consul.address (plain HTTP), consul.token_file, consul.retry, log_level, max_stale (stale reads when > 0), kill_signal,
 //     wait {min, max}, exec {command, reload_signal, kill_signal, kill_timeout, env.denylist}, template[] {source,
 //     destination, create_dest_dirs, command, command_timeout}; any other key stops it (config/*.go);
-//   - the token from CONSUL_TOKEN, else CONSUL_HTTP_TOKEN (config/consul.go);
+//   - the token from CONSUL_TOKEN, else CONSUL_HTTP_TOKEN (config/consul.go); consul.token_file, read once at start,
+//     takes its place when it holds one, and one that cannot be read stops it (Consul's api/api.go NewClient, which
+//     consul-template's dependency/client_set.go hands the file to);
 //   - the functions the lab's template uses: service "[tag.]name[@dc][|filter,...]" (dependency/health_service.go:
 //     /v1/health/service/<name>?dc=&tag= with ?passing for the lone passing filter, instances sorted by node then
 //     ID, each with the aggregate status of its checks), key, keyOrDefault and keyExists (dependency/kv_get.go),
@@ -13,8 +15,10 @@
 //   - rendering: a template is written only once all its data has arrived; a change re-renders after the quiescence
 //     of wait.min, at most wait.max after the first change (manager/runner.go); the template's command runs after
 //     each render that changed the file;
-//   - exec: the command starts once every template has rendered, without the variables the denylist names, gets
-//     reload_signal after a re-render, kill_signal when consul-template stops (child/child.go).
+//   - exec: the command starts once every template has rendered, without the variables the denylist names but with
+//     what consul-template adds after it (childEnv: CONSUL_HTTP_ADDR, the token when it came from the environment,
+//     CONSUL_HTTP_TOKEN_FILE, the SSL flags), gets reload_signal after a re-render, kill_signal when
+//     consul-template stops (child/child.go).
 package main
 
 import (
@@ -56,8 +60,9 @@ type templateConfig struct {
 
 type config struct {
 	Consul struct {
-		Address string `json:"address"`
-		Retry   struct {
+		Address   string `json:"address"`
+		TokenFile string `json:"token_file"`
+		Retry     struct {
 			Enabled    bool   `json:"enabled"`
 			Attempts   int    `json:"attempts"`
 			Backoff    string `json:"backoff"`
@@ -270,6 +275,27 @@ func main() {
 	if token == "" {
 		token = os.Getenv("CONSUL_HTTP_TOKEN")
 	}
+	// What consul-template adds to every child's environment (the exec command's and each template command's) after
+	// the denylist has filtered its own: manager/runner.go childEnv, appended as EnvConfig.Custom, which
+	// config/env.go Env() appends unfiltered. The token is there when it came from the environment.
+	childEnv := []string{"CONSUL_HTTP_ADDR=" + cfg.Consul.Address}
+	if token != "" {
+		childEnv = append(childEnv, "CONSUL_HTTP_TOKEN="+token)
+	}
+	if cfg.Consul.TokenFile != "" {
+		childEnv = append(childEnv, "CONSUL_HTTP_TOKEN_FILE="+cfg.Consul.TokenFile)
+	}
+	// consul.ssl's defaults (config/ssl.go Finalize): not enabled, verify on.
+	childEnv = append(childEnv, "CONSUL_HTTP_SSL=false", "CONSUL_HTTP_SSL_VERIFY=true")
+	if cfg.Consul.TokenFile != "" {
+		raw, err := os.ReadFile(cfg.Consul.TokenFile)
+		if err != nil {
+			fail("Error loading token file %s : %s", cfg.Consul.TokenFile, err)
+		}
+		if fromFile := strings.TrimSpace(string(raw)); fromFile != "" {
+			token = fromFile
+		}
+	}
 	stale := cfg.MaxStale != "" && duration(cfg.MaxStale, "max_stale") > 0
 	waitMin, waitMax := duration(cfg.Wait.Min, "wait.min"), duration(cfg.Wait.Max, "wait.max")
 	reload := signalOf(cfg.Exec.ReloadSignal, "exec.reload_signal")
@@ -399,6 +425,7 @@ func main() {
 				command.Env = append(command.Env, variable)
 			}
 		}
+		command.Env = append(command.Env, childEnv...)
 		command.Stdout, command.Stderr = os.Stdout, os.Stderr
 		if err := command.Start(); err != nil {
 			fail("(child) spawning: %v", err)
@@ -438,6 +465,8 @@ func main() {
 					timeout = duration(t.config.CommandTimeout, "template.command_timeout")
 				}
 				command := exec.Command(t.config.Command[0], t.config.Command[1:]...)
+				// A template command has no denylist of its own here: the whole environment, then childEnv.
+				command.Env = append(os.Environ(), childEnv...)
 				command.Stdout, command.Stderr = os.Stdout, os.Stderr
 				done := make(chan error, 1)
 				command.Start()
