@@ -28,7 +28,8 @@ import { CliError, passThrough, PROJECT_ROOT, protectState } from "../shared/pro
 import { labSecrets, writeSecretVariables } from "./deploy-secrets";
 import { labApi } from "../verify/lab-api";
 import { DRILL_STATE_FILE, readDrillState, restoreInterruptedDrill } from "../verify/drill-state";
-import { LabContainers } from "../verify/lab-containers";
+import { deployedContainerIds } from "../shared/deployed-containers";
+import { LabContainers, leftAloneLine } from "../verify/lab-containers";
 import { labEngines, runsNodes } from "../shared/lab-engines";
 import { DOCKER_ENGINE_VARIABLES } from "../shared/docker-hosts";
 import { removeRedirectingVariables } from "../shared/terraform-environment";
@@ -365,6 +366,13 @@ async function cdktf({ lab, env, options }: Invocation): Promise<number> {
 async function repair({ lab, env }: Invocation): Promise<boolean> {
   const engines = labEngines(lab, env);
   const name = lab.topology.name;
+  const deployed = deployedContainerIds();
+  const containers = new LabContainers(engines, name, deployed);
+  // With the deployed containers in the state, the labelled ones beside them are named once, and never touched.
+  if (deployed) {
+    await containers.listReachable();
+    if (containers.leftAlone.size > 0) say(leftAloneLine(containers, name));
+  }
   let drillFinished: boolean | undefined = true;
   if (readDrillState()) {
     say(`an interrupted drill left ${DRILL_STATE_FILE}; putting back what it changed first`);
@@ -372,7 +380,7 @@ async function repair({ lab, env }: Invocation): Promise<boolean> {
     // repair itself asks each host's engine, and goes on when the API cannot be reached.
     try {
       drillFinished = await withPublishedPorts({ lab, env, options: [] }, () =>
-        restoreInterruptedDrill(name, new LabContainers(engines, name), labApi(lab, env), say),
+        restoreInterruptedDrill(name, containers, labApi(lab, env), say),
       );
     } catch (error) {
       if (!(error instanceof CliError)) throw error;
@@ -384,6 +392,7 @@ async function repair({ lab, env }: Invocation): Promise<boolean> {
     engines.filter((engine) => runsNodes(lab, engine)),
     name,
     say,
+    deployed,
   );
   return whole && drillFinished !== false;
 }

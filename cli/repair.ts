@@ -7,6 +7,7 @@ import type { DockerCli } from "../shared/docker-cli";
 import { LAB_LABEL } from "../shared/labels";
 import { type LabEngine, onHost } from "../shared/lab-engines";
 import { assessPods, inspectLab, NodePod, podIsWhole, podProblems } from "../shared/node-pods";
+import type { DeployedContainers } from "../shared/deployed-containers";
 
 /** Seconds Docker gives a stranded container to stop before it is killed, on restart. */
 const RESTART_GRACE_SECONDS = 10;
@@ -27,12 +28,14 @@ export async function repairLab(
   engines: readonly LabEngine[],
   labName: string,
   say: (line: string) => void,
+  /** The containers the checkout deployed (shared/deployed-containers.ts); undefined: the labels decide. */
+  deployed?: DeployedContainers,
 ): Promise<boolean> {
   let whole = true;
   for (const engine of engines) {
     const sayOnHost = engine.host ? (line: string) => say(`${engine.host!.name}: ${line}`) : say;
     try {
-      whole = (await repairOnEngine(engine.docker, labName, sayOnHost)) && whole;
+      whole = (await repairOnEngine(engine.docker, labName, sayOnHost, deployed)) && whole;
     } catch (error) {
       say(`cannot repair the nodes${onHost(engine)}: ${(error as Error).message}; check \`npm run doctor\``);
       whole = false;
@@ -41,8 +44,13 @@ export async function repairLab(
   return whole;
 }
 
-async function repairOnEngine(docker: DockerCli, labName: string, say: (line: string) => void): Promise<boolean> {
-  let pods = assessPods(await inspectLab(docker, labName));
+async function repairOnEngine(
+  docker: DockerCli,
+  labName: string,
+  say: (line: string) => void,
+  deployed: DeployedContainers,
+): Promise<boolean> {
+  let pods = assessPods(await inspectLab(docker, labName, deployed));
   if (pods.length === 0) {
     say(`no container of lab ${labName} was found (label ${LAB_LABEL}=${labName}); deploy it with \`npm run deploy\``);
     return false;
@@ -55,7 +63,7 @@ async function repairOnEngine(docker: DockerCli, labName: string, say: (line: st
     }
   }
   // The namespaces' start times changed: what is stranded is judged against them now.
-  if (acted > 0) pods = assessPods(await inspectLab(docker, labName));
+  if (acted > 0) pods = assessPods(await inspectLab(docker, labName, deployed));
   for (const pod of pods) {
     if (!pod.namespaceRunning) continue;
     for (const container of pod.joined) {
@@ -67,7 +75,7 @@ async function repairOnEngine(docker: DockerCli, labName: string, say: (line: st
       }
     }
   }
-  if (acted > 0) pods = assessPods(await inspectLab(docker, labName));
+  if (acted > 0) pods = assessPods(await inspectLab(docker, labName, deployed));
   return report(pods, acted, say);
 }
 

@@ -11,6 +11,7 @@
  */
 import { LAB_LABEL, NAMESPACE_ROLE, NODE_LABEL, ROLE_LABEL } from "./labels";
 import type { DockerCli } from "./docker-cli";
+import { type DeployedContainers, isDeployed } from "./deployed-containers";
 
 /** The part of `docker inspect` this module reads. */
 export interface InspectedContainer {
@@ -108,7 +109,12 @@ export function podProblems(pod: NodePod): string[] {
 }
 
 /** Every container of a lab, inspected; throws with Docker's own words when Docker cannot be asked. */
-export async function inspectLab(docker: DockerCli, labName: string): Promise<InspectedContainer[]> {
+export async function inspectLab(
+  docker: DockerCli,
+  labName: string,
+  /** Only these, when outputs.json records them (deployed-containers.ts). */
+  deployed?: DeployedContainers,
+): Promise<InspectedContainer[]> {
   const listed = await docker.runAsync([
     "ps",
     "--all",
@@ -120,7 +126,10 @@ export async function inspectLab(docker: DockerCli, labName: string): Promise<In
   if (listed.startError || listed.status !== 0) {
     throw new Error(`docker ps failed: ${(listed.startError ?? listed.stderr).trim().split("\n").pop()}`);
   }
-  const ids = listed.stdout.split("\n").filter((line) => line.trim());
+  const ids = listed.stdout
+    .split("\n")
+    .map((line) => line.trim())
+    .filter((id) => id && isDeployed(deployed, id));
   if (ids.length === 0) return [];
   const inspected = await docker.runAsync(["inspect", "--type", "container", ...ids]);
   // A container removed between the two calls makes inspect exit 1, with the others still in its answer.

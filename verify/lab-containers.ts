@@ -7,6 +7,7 @@ import { LAB_LABEL, NODE_LABEL, ROLE_LABEL } from "../shared/labels";
 import { DockerCli } from "../shared/docker-cli";
 import { LabEngine, onHost } from "../shared/lab-engines";
 import { assessPods, inspectLab, NodePod } from "../shared/node-pods";
+import { type DeployedContainers, isDeployed } from "../shared/deployed-containers";
 
 export interface LabContainer {
   readonly name: string;
@@ -19,6 +20,8 @@ export interface LabContainer {
 }
 
 interface PsLine {
+  /** The short ID, as `docker ps` writes it. */
+  ID?: string;
   Names: string;
   Labels: string;
   State: string;
@@ -45,10 +48,15 @@ const whyFailed = (result: { startError?: string; stderr: string }) =>
 export class LabContainers {
   private readonly engines: readonly LabEngine[];
 
+  /** Containers that carry the lab's labels but are not among those deployed: never acted on, by name. */
+  readonly leftAlone = new Set<string>();
+
   /** `engines`: the lab's engines (shared/lab-engines.ts), or the one CLI of a lab on one host. */
   constructor(
     engines: DockerCli | readonly LabEngine[],
     readonly labName: string,
+    /** The containers the checkout deployed (shared/deployed-containers.ts); undefined: the labels decide. */
+    private readonly deployed?: DeployedContainers,
   ) {
     this.engines = engines instanceof DockerCli ? [{ docker: engines }] : engines;
   }
@@ -79,6 +87,11 @@ export class LabContainers {
       .split("\n")
       .filter((line) => line.trim())
       .map((line) => JSON.parse(line) as PsLine)
+      .filter((line) => {
+        if (isDeployed(this.deployed, line.ID ?? "")) return true;
+        this.leftAlone.add(line.Names);
+        return false;
+      })
       .map((line) => {
         const labels = Object.fromEntries(
           line.Labels.split(",").map((pair) => {
@@ -104,7 +117,7 @@ export class LabContainers {
   /** Each node's pod: whether its containers run inside its namespace (node-pods.ts). A pod never spans hosts. */
   async pods(): Promise<NodePod[]> {
     const perHost = await Promise.all(
-      this.engines.map(async (engine) => assessPods(await inspectLab(engine.docker, this.labName))),
+      this.engines.map(async (engine) => assessPods(await inspectLab(engine.docker, this.labName, this.deployed))),
     );
     return perHost.flat();
   }
@@ -159,4 +172,9 @@ export class LabContainers {
     const result = await this.dockerOf(container).runAsync(["exec", container.name, ...command], timeoutMs);
     return result.startError || [125, 126, 127].includes(result.status) ? undefined : result.stdout;
   }
+}
+
+/** What verify and repair say of containers that carry the lab's labels but that this checkout did not deploy. */
+export function leftAloneLine(containers: LabContainers, labName: string): string {
+  return `left alone: ${[...containers.leftAlone].sort().join(", ")} (labelled as lab ${labName}'s, but not among the containers the cluster stack's state records as deployed from this checkout)`;
 }

@@ -14,7 +14,8 @@ import { labApi } from "./lab-api";
 import { DrillRow, DrillTimeline, runDrill } from "./drill";
 import { DRILL_STATE_FILE, readDrillState, restoreInterruptedDrill, Restorer } from "./drill-state";
 import { Fact, type VerifyContext, verifyLab } from "./facts";
-import { LabContainers } from "./lab-containers";
+import { LabContainers, leftAloneLine } from "./lab-containers";
+import { deployedContainerIds } from "../shared/deployed-containers";
 import { Progress } from "./progress";
 import { parseOptions, USAGE, UsageError, type VerifyOptions } from "./arguments";
 import { REPORT_FILE, table, writeReport } from "./report";
@@ -77,7 +78,7 @@ async function main(argv: string[]): Promise<number> {
     }
     throw error;
   }
-  const containers = new LabContainers(labEngines(lab, env), lab.topology.name);
+  const containers = new LabContainers(labEngines(lab, env), lab.topology.name, deployedContainerIds());
   const entryUrl = `http://${lab.publishedHost}:${lab.topology.publish.entryPort}/`;
 
   const reached = { lab, api, containers, entryUrl };
@@ -142,6 +143,7 @@ async function checkLab(
     writeReport({ lab: lab.topology.name, passed: false, error: why, facts: [] });
     return 1;
   }
+  if (containers.leftAlone.size > 0) console.log(`verify: ${leftAloneLine(containers, lab.topology.name)}`);
   if (found.length === 0) {
     console.error(
       `consul-lab: no container labelled ${LAB_LABEL}=${lab.topology.name} was found; is the lab deployed (npm run deploy) with this topology?`,

@@ -142,7 +142,9 @@ async function answerDocker(call) {
       if (!all && container.State && container.State !== "running") continue;
       if (wanted && !(container.Labels ?? "").split(",").includes(wanted)) continue;
       const quiet = argv.includes("--quiet") || argv.includes("-q");
-      answer.out(quiet ? (argv.includes("--no-trunc") ? idOf(container) : container.Names) : JSON.stringify(container));
+      // `{{json .}}` carries the short ID, as Docker's does, for a container that has an ID of its own.
+      const line = container.Id ? { ID: container.Id.slice(0, 12), ...container } : container;
+      answer.out(quiet ? (argv.includes("--no-trunc") ? idOf(container) : container.Names) : JSON.stringify(line));
     }
   } else if (command === "inspect") {
     const names = argv.slice(1).filter((arg, at, args) => !arg.startsWith("--") && args[at - 1] !== "--type");
