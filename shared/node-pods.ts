@@ -112,7 +112,7 @@ export function podProblems(pod: NodePod): string[] {
 export async function inspectLab(
   docker: DockerCli,
   labName: string,
-  /** Only these, when outputs.json records them (deployed-containers.ts). */
+  /** Only these, when the cluster stack's state records them (deployed-containers.ts). */
   deployed?: DeployedContainers,
 ): Promise<InspectedContainer[]> {
   const listed = await docker.runAsync([

@@ -1,6 +1,7 @@
 /**
- * The lab's containers, found by the `consul-lab.lab` label every one of them carries, and the only ones `verify`
- * ever stops, starts or runs a command in. Every Docker call is asynchronous and bounded, so the entry keeps being
+ * The lab's containers, found by the `consul-lab.lab` label every one of them carries and, once the cluster stack's
+ * state records what it deployed, among those alone (shared/deployed-containers.ts): the only ones `verify` ever
+ * stops, starts or runs a command in. Every Docker call is asynchronous and bounded, so the entry keeps being
  * asked while Docker works, and no call can hang a drill.
  */
 import { LAB_LABEL, NODE_LABEL, ROLE_LABEL } from "../shared/labels";
