@@ -9,11 +9,11 @@
 # list (INSTANCES_KEY, written by the consul stack; renderers/site-instances.ts) names as "app|NODE|ADDRESS|PORT",
 # the load balancers' template's own rule: an instance another token registered counts for neither. The address is
 # the service's, or the node's when the service has none, as consul-template takes it. No list yet means no app
-# server, as in the template. The handler writes only when the value changes, so the watch firing at agent start or on reload
-# with nothing new is a no-op. With ACLs on, the token in the file MAINTENANCE_FLAG_TOKEN_FILE names (from the
-# agent's environment, which holds only the path) authorizes the reads and the write; its policy allows writing this
-# key only. Consul logs a handler's output at DEBUG only, so
-# every change and error is also appended to MAINTENANCE_FLAG_LOG when it is set (its last 200 lines are kept).
+# server, as in the template. The handler writes only when the value changes, so the watch firing at agent start or
+# on reload with nothing new is a no-op. With ACLs on, the token in the file MAINTENANCE_FLAG_TOKEN_FILE names (from
+# the agent's environment, which holds only the path) authorizes the reads and the write; its policy allows writing
+# this key only. Consul logs a handler's output at DEBUG only, so every change and error is also appended to
+# MAINTENANCE_FLAG_LOG when it is set (its last 200 lines are kept).
 set -eu
 
 if [ "$#" -ne 5 ]; then
