@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { DockerCli } from "../shared/docker-cli";
 import { CheckResult, formatCheck, runDoctor } from "../cli/doctor";
 import { isRemoteEngine } from "../shared/lab-engines";
-import { createSecrets, ensureLabTls, generateSecrets } from "../secrets";
+import { createSecrets, ensureLabTls, generateSecrets, NEW_P256_KEY } from "../secrets";
 import { articleInput, labOf } from "./tools/helpers";
 import { FAKES_BIN, HEALTHY_DOCKER } from "./tools/lab-checkout";
 import { freeLoopbackPort } from "./tools/ports";
@@ -388,11 +388,7 @@ describe("npm run doctor", () => {
       [
         "req",
         "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
+        ...NEW_P256_KEY,
         "-keyout",
         join(expiring, "ca-key.pem"),
         "-out",

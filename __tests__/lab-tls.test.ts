@@ -11,7 +11,7 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ensureLabTls, SecretsError, serverCertificateNames } from "../secrets";
+import { ensureLabTls, NEW_P256_KEY, SecretsError, serverCertificateNames } from "../secrets";
 import { articleInput, labOf } from "./tools/helpers";
 
 const freshDir = () => join(mkdtempSync(join(tmpdir(), "consul-lab-tls-")), "tls");
@@ -108,21 +108,7 @@ describe("the lab's TLS material", () => {
       writeFileSync(join(work, `${name}.ext`), `subjectAltName=${san}\n`);
       execFileSync(
         "openssl",
-        [
-          "req",
-          "-new",
-          "-newkey",
-          "ec",
-          "-pkeyopt",
-          "ec_paramgen_curve:P-256",
-          "-nodes",
-          "-keyout",
-          `${name}.key`,
-          "-out",
-          `${name}.csr`,
-          "-subj",
-          `/CN=${name}`,
-        ],
+        ["req", "-new", ...NEW_P256_KEY, "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", `/CN=${name}`],
         { cwd: work, stdio: "ignore" },
       );
       execFileSync(
@@ -173,11 +159,7 @@ describe("the lab's TLS material", () => {
         "req",
         "-x509",
         "-new",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
+        ...NEW_P256_KEY,
         "-keyout",
         "ca-key.pem",
         "-out",

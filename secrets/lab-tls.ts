@@ -184,7 +184,7 @@ function install(work: string, dir: string, files: readonly string[]): void {
 }
 
 /** openssl's arguments for a new unencrypted ECDSA P-256 key, as `consul tls` makes them. */
-const NEW_P256_KEY = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
+export const NEW_P256_KEY = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"] as const;
 
 /**
  * Runs `make`, naming on an openssl failure what was being made and the topology fields its names come from: openssl
