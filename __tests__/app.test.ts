@@ -22,6 +22,8 @@ describe("the app (main.ts)", () => {
       // No link into .secrets/ here: this run writes outside the project's cdktf.out, where a relative link would
       // point anywhere (cli.test.ts and cdktf-cli.test.ts check the links of the project's own synth).
       "stacks/consul/cdk.tf.json",
+      // The Terraform-owned KV, read with jsondecode(file()): data, never a template, of any size.
+      "stacks/consul/kv.json",
     ]);
   });
 

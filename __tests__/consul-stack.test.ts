@@ -5,6 +5,7 @@ import { PreparedQuery } from "@cdktf/provider-consul/lib/prepared-query";
 import { ConsulProvider } from "@cdktf/provider-consul/lib/provider";
 import { Service } from "@cdktf/provider-consul/lib/service";
 import { Testing } from "cdktf";
+import { KV_DATA_FILE } from "../constructs/consul-objects";
 import { ClusterStack, ConsulStack } from "../stacks";
 import { articleInput, labOf, problemsOf } from "./tools/helpers";
 import { sharedDefaultRun } from "./tools/synth";
@@ -51,12 +52,26 @@ describe("the Consul stack", () => {
     });
   });
 
-  it("owns its KV entries key by key, and never the maintenance flag", () => {
+  it("owns its KV entries key by key, read from its data file, and never the maintenance flag", () => {
+    // One key block per entry of kv.json, which holds the topology's KV and nothing else.
     expect(synthesized).toHaveResourceWithProperties(Keys, {
-      key: [{ path: "web/test.hoge.dev.jp/description", value: expect.any(String) }],
+      dynamic: {
+        key: {
+          for_each: `\${jsondecode(file(join("/", [path.module, "${KV_DATA_FILE}"])))}`,
+          iterator: "each",
+          content: { path: "${each.key}", value: "${each.value}" },
+        },
+      },
     });
+    const written = sharedDefaultRun().files;
+    expect(JSON.parse(written[`stacks/consul/${KV_DATA_FILE}`])).toEqual(labOf(articleInput()).topology.kv);
     expect(json.resource.consul_key_prefix).toBeUndefined();
     expect(synthesized).not.toContain("maintenance/key");
+  });
+
+  it("writes no data file and no KV resource for a topology without KV", () => {
+    const { synthesized: withoutKv } = consulStackOf({ ...articleInput(), kv: {} });
+    expect(Object.values(JSON.parse(withoutKv).resource.consul_keys)).toHaveLength(1);
   });
 
   it("talks to the published HTTP API the topology names, with no reference into the cluster's state", () => {

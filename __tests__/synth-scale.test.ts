@@ -50,12 +50,17 @@ function synth(topology: unknown): Synth {
 }
 
 /**
- * What the synth may hold beyond the article's lab, per byte it reads and writes. Measured at this bound's
- * introduction: 600 nodes 17, 200,000 keys 12.5, 50 MB of values 6.4 (bytes held per byte); a copy more of
- * each value, or a superlinear step, would cross it.
- * The issue's goal (under 10 times the input) is not met for many keys: see the README's Speed section.
+ * What the synth may hold beyond the article's lab, per byte it reads and writes. What it writes is the floor of the
+ * work, not the topology: 7 MB of 200,000 keys becomes 8 MB of KV data and an 11 MB ACL plan (a rule per key in the
+ * terraform role), and 42 KB of topology for 600 nodes becomes 10 MB of stacks and rendered files.
+ *
+ * The KV passes through the synth once, as text (constructs/consul-objects.ts): under 10 times. Measured at this
+ * bound's introduction: 200,000 keys 6.3, 50 MB of values 1.8 (3.7 times its input alone); as a block per key
+ * through cdktf's resolver they were over 10 and 7.
+ * Many nodes are cdktf's own work: the construct tree, the resolver's copies and json-stable-stringify's strings
+ * (46 MB of the 600-node peak) hold 16.7 times the bytes written; the bound keeps that from growing.
  */
-const GROWTH_PER_IO_BYTE = 24;
+const HELD_PER_BYTE = { kv: 10, nodes: 20 } as const;
 
 describe("the whole secure synth at scale", () => {
   const baseline = synth(ARTICLE_TOPOLOGY);
@@ -65,9 +70,10 @@ describe("the whole secure synth at scale", () => {
   });
 
   it.each([
-    ["600 nodes", () => generatedTopology(600)],
+    ["600 nodes", HELD_PER_BYTE.nodes, () => generatedTopology(600)],
     [
       "200,000 KV keys",
+      HELD_PER_BYTE.kv,
       () => {
         const kv: Record<string, string> = {};
         for (let index = 0; index < 200_000; index++) kv[`web/data/key${index}`] = `value ${index}`;
@@ -76,16 +82,17 @@ describe("the whole secure synth at scale", () => {
     ],
     [
       "50 MB of KV values",
+      HELD_PER_BYTE.kv,
       () => {
         const kv: Record<string, string> = {};
         for (let index = 0; index < 100; index++) kv[`web/blob/${index}`] = "x".repeat(500 * 1024);
         return { ...ARTICLE_TOPOLOGY, kv };
       },
     ],
-  ])("finishes with %s, within its memory bound", (_what, topology) => {
+  ])("finishes with %s, holding under %d bytes per byte it reads and writes", (_what, bound, topology) => {
     const run = synth(topology());
     expect({ status: run.status, stderr: run.status === 0 ? "" : run.stderr }).toEqual({ status: 0, stderr: "" });
     const growth = run.peakBytes - baseline.peakBytes;
-    expect(growth / run.ioBytes).toBeLessThan(GROWTH_PER_IO_BYTE);
+    expect(growth / run.ioBytes).toBeLessThan(bound);
   });
 });

@@ -28,7 +28,7 @@ describe("literal text in the synthesized JSON", () => {
       .flatMap(([, text]) => stringsOf(JSON.parse(text)));
     const expressions = strings.flatMap((text) => [...text.matchAll(/(?<!\$)\$\{([^}]*)\}/g)].map((match) => match[1]));
     const intended =
-      /^(var\.(gossip_key|management_token|role_tokens\b|tls_ca_cert$|tls_server_(certs|keys)\.[\w-]+$)|docker_[a-z_]+\.[\w-]+\.[\w.[\]]+|terraform_data\.[\w-]+_published-ports_[0-9A-F]{8}$|data\.terraform_remote_state\.|consul_node\.|terraform\.workspace$|jsonencode\(var\.role_tokens\)$|sha256\(jsonencode\(var\.role_tokens\)\)$)/;
+      /^(var\.(gossip_key|management_token|role_tokens\b|tls_ca_cert$|tls_server_(certs|keys)\.[\w-]+$)|docker_[a-z_]+\.[\w-]+\.[\w.[\]]+|terraform_data\.[\w-]+_published-ports_[0-9A-F]{8}$|data\.terraform_remote_state\.|consul_node\.|terraform\.workspace$|jsonencode\(var\.role_tokens\)$|sha256\(jsonencode\(var\.role_tokens\)\)$|each\.(key|value)$|jsondecode\(file\(join\("\/", \[path\.module, "kv\.json"\]\)\)\)$)/;
     expect(expressions.length).toBeGreaterThan(10);
     expect(expressions.filter((expression) => !intended.test(expression))).toEqual([]);
     expect(strings.filter((text) => /(?<!%)%\{/.test(text))).toEqual([]);

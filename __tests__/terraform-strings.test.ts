@@ -1,14 +1,15 @@
 /**
  * Every string a topology gives reaches Terraform literally (constructs/terraform-literal.ts): each string field of a
  * topology that uses every section is tried with text that cdktf or Terraform would read as code; the fields that
- * accept it are exactly TERRAFORM_TEXT_FIELDS, and after a synth, real `terraform console` reads each such string in
- * the JSON back as written.
+ * accept it are exactly TERRAFORM_TEXT_FIELDS, and after a synth, real `terraform console` reads each such string back
+ * as written: in the JSON, or through the expression the stack reads its data file with.
  */
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse } from "yaml";
+import { KV_DATA_FILE } from "../constructs/consul-objects";
 import { TERRAFORM_TEXT_FIELDS } from "../constructs/terraform-literal";
 import { problemsOf } from "./tools/helpers";
 import { runApp } from "./tools/synth";
@@ -60,13 +61,18 @@ function stringsOf(value: unknown): string[] {
   return [];
 }
 
-/** What Terraform itself reads each string as: locals in a JSON configuration, read by `terraform console`. */
-function asTerraformReads(strings: string[]): string[] {
+/**
+ * What Terraform itself reads each string as: locals in a JSON configuration, read by `terraform console` in a folder
+ * holding `files`; each local's value is printed as a string (a map or list as its JSON).
+ */
+function asTerraformReads(strings: string[], files: Record<string, string> = {}): string[] {
   const dir = mkdtempSync(join(tmpdir(), "consul-lab-tf-console-"));
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
   const locals = Object.fromEntries(strings.map((text, index) => [`s${index}`, text]));
   writeFileSync(join(dir, "main.tf.json"), JSON.stringify({ locals }));
   // One expression: piped into console, only the last of several lines is printed.
-  const expression = `join(" ", [${strings.map((_, index) => `base64encode(local.s${index})`).join(", ")}])`;
+  const encoded = (index: number) => `base64encode(try(tostring(local.s${index}), jsonencode(local.s${index})))`;
+  const expression = `join(" ", [${strings.map((_, index) => encoded(index)).join(", ")}])`;
   const printed = execFileSync("terraform", ["console"], {
     cwd: dir,
     input: `${expression}\n`,
@@ -119,12 +125,19 @@ describe("topology strings reach Terraform literally", () => {
       .flatMap(([, text]) => stringsOf(JSON.parse(text)))
       .filter((text) => text.includes("Q7"));
     // Each field arrives (cdktf substituted nothing away), and Terraform reads every string that carries one as
-    // holding it exactly as written: the KV value alone, the folder in the provider block and in the environment of
-    // the image builds on that host (inside its JSON).
+    // holding it exactly as written: the folder in the provider block and in the environment of the image builds on
+    // that host (inside its JSON).
     const read = asTerraformReads(found);
-    expect(read).toContain(kvValue);
     expect(read).toContain(certPath);
-    expect(read.filter((text) => text !== kvValue && !text.includes(certPath))).toEqual([]);
+    expect(read.filter((text) => !text.includes(certPath))).toEqual([]);
     expect(read.filter((text) => text.includes(certPath)).length).toBeGreaterThan(1);
+    // The KV value is in no JSON string: the stack reads it from its data file, with the expression it synthesized.
+    const consulStack = JSON.parse(run.files["stacks/consul/cdk.tf.json"]);
+    const kvBlocks: any = Object.values(consulStack.resource.consul_keys).find((keys: any) => keys.dynamic);
+    const [kvRead] = asTerraformReads([kvBlocks.dynamic.key.for_each], {
+      [KV_DATA_FILE]: run.files[`stacks/consul/${KV_DATA_FILE}`],
+    });
+    expect(JSON.parse(kvRead)).toEqual(hostile.kv);
+    expect(JSON.parse(kvRead)["web/site/owner"]).toBe(kvValue);
   });
 });

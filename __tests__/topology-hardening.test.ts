@@ -1,10 +1,8 @@
 /** Values that look valid but would inject configuration or break a deploy are refused, each with its path and fix. */
 import { Testing } from "cdktf";
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ConsulObjects } from "../constructs";
 import { ClusterStack, ConsulStack } from "../stacks";
 import { ARTICLE_TOPOLOGY, Lab, parseTopology, readTopologyFile } from "../topology";
 import { renderAgentConfig, renderUpstreamTemplate } from "../renderers";
@@ -183,36 +181,6 @@ describe("a KV value", () => {
       'kv["web/big"]: a KV value may hold at most 524288 bytes (Consul\'s default kv_max_value_size, 512 KiB)',
     );
   });
-
-  it("reaches Consul exactly as written, even when it looks like a Terraform template", () => {
-    const input = articleInput();
-    const values = [
-      '${file("/etc/hostname")}',
-      "%{ for x in [1] }${x}%{ endfor }",
-      "${var.role_tokens}",
-      "plain $ and % and {}",
-    ];
-    input.kv = Object.fromEntries(values.map((value, index) => [`web/v${index}`, value]));
-    const synthesized = JSON.parse(
-      Testing.synthScope((scope) => new ConsulObjects(scope, "catalog", { lab: labOf(input) })),
-    );
-    const keys = (Object.values(synthesized.resource.consul_keys)[0] as any).key as { path: string; value: string }[];
-    // The real Terraform evaluates the synthesized strings; each must come back as the topology wrote it.
-    const work = mkdtempSync(join(tmpdir(), "consul-lab-kv-"));
-    writeFileSync(
-      join(work, "main.tf.json"),
-      JSON.stringify({ locals: Object.fromEntries(keys.map((key, i) => [`v${i}`, key.value])) }),
-    );
-    const expression = `join(",", [${keys.map((_, i) => `base64encode(local.v${i})`).join(", ")}])`;
-    const result = spawnSync("terraform", ["console"], { cwd: work, input: `${expression}\n`, encoding: "utf8" });
-    expect(result.status).toBe(0);
-    const evaluated = /^"([A-Za-z0-9+/=,]*)"$/m
-      .exec(result.stdout)![1]
-      .split(",")
-      .map((b64) => Buffer.from(b64, "base64").toString());
-    expect(evaluated).toEqual(keys.map((key) => input.kv![key.path]));
-    expect(evaluated).toEqual(values);
-  });
 });
 
 describe("every string field of the topology, given a hostile value", () => {
@@ -265,6 +233,8 @@ describe("every string field of the topology, given a hostile value", () => {
       const app = Testing.app();
       const cluster = new ClusterStack(app, "cluster", { lab });
       const synthesized = Testing.synth(cluster) + Testing.synth(new ConsulStack(app, "consul", { lab, cluster }));
+      // A KV value is data in the consul stack's kv.json (terraform-strings.test.ts reads it back), in no JSON string.
+      if (path[0] === "kv") return expect(synthesized).not.toContain('file(\\"/etc/hostname');
       expect(synthesized).toContain("$${file(");
       expect(synthesized.replace(/\$\$\{file\(/g, "")).not.toContain("${file(");
       expect(synthesized.replace(/%%\{ if true \}/g, "")).not.toContain("%{ if true }");

@@ -3,10 +3,19 @@ import { Keys } from "@cdktf/provider-consul/lib/keys";
 import { Node } from "@cdktf/provider-consul/lib/node";
 import { PreparedQuery } from "@cdktf/provider-consul/lib/prepared-query";
 import { Service } from "@cdktf/provider-consul/lib/service";
+import { Fn, TerraformIterator, Token, ref } from "cdktf";
 import { Construct } from "constructs";
 import { renderSiteInstances } from "../renderers";
 import type { Lab } from "../topology";
+import { addStackFile } from "./stack-files";
 import { terraformLiteral } from "./terraform-literal";
+
+/**
+ * The Terraform-owned KV, as a JSON object of path to value beside the consul stack's cdk.tf.json. Terraform reads it
+ * with jsondecode(file()), so a value is data, never a template, and an input of any size passes through the synth
+ * once, as text, instead of as one block per key through cdktf's resolver (__tests__/synth-scale.test.ts).
+ */
+export const KV_DATA_FILE = "kv.json";
 
 export interface ConsulObjectsProps {
   readonly lab: Lab;
@@ -69,14 +78,25 @@ export class ConsulObjects extends Construct {
       key: [{ path: lab.siteInstancesKey, value: terraformLiteral(renderSiteInstances(lab)) }],
     });
 
-    const entries = Object.entries(topology.kv).sort(([a], [b]) => a.localeCompare(b));
-    if (entries.length > 0) {
+    const paths = Object.keys(topology.kv);
+    if (paths.length > 0) {
+      // Sorted by path, so the same KV gives the same bytes whatever order the topology listed it in.
+      addStackFile(this, KV_DATA_FILE, { pieces: () => kvDataPieces(topology.kv, paths.sort()) });
+      const dataFile = Fn.join("/", [Token.asString(ref("path.module")), KV_DATA_FILE]);
+      const entry = TerraformIterator.fromMap(Fn.jsondecode(Fn.file(dataFile)));
       new Keys(this, "kv", {
         datacenter,
         // consul_keys manages exactly these keys (never a whole prefix), so the runtime-owned flag stays untouched.
-        // Terraform reads every string as a template: a value is escaped so it is stored exactly as written.
-        key: entries.map(([path, value]) => ({ path, value: terraformLiteral(value) })),
+        key: entry.dynamic({ path: entry.key, value: entry.value }),
       });
     }
   }
+}
+
+/** The KV data file, a piece per key: a JSON object of path to value, one key to a line, in the order given. */
+function* kvDataPieces(kv: Readonly<Record<string, string>>, paths: readonly string[]): Generator<string> {
+  yield "{";
+  for (const [index, path] of paths.entries())
+    yield `${index === 0 ? "" : ","}\n  ${JSON.stringify(path)}: ${JSON.stringify(kv[path])}`;
+  yield "\n}\n";
 }

@@ -1,11 +1,15 @@
 import { ISynthesisSession, TerraformStack } from "cdktf";
 import type { IConstruct } from "constructs";
 import { PROJECT_ROOT, PROJECT_ROOT_FROM_STACK } from "../shared/project-paths";
-import { mkdirSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, realpathSync, rmSync, symlinkSync, writeFileSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
 
-/** A file synth writes into a stack's directory beside cdk.tf.json: text, or the target of a relative link. */
-export type StackFile = { readonly text: string } | { readonly linkTo: string };
+/**
+ * A file synth writes into a stack's directory beside cdk.tf.json: text; text in pieces made only while the file is
+ * written, so a large file is never one string in memory; or the target of a relative link.
+ */
+export type StackFile =
+  { readonly text: string } | { readonly pieces: () => Iterable<string> } | { readonly linkTo: string };
 
 const filesOfStack = new WeakMap<TerraformStack, Map<string, StackFile>>();
 
@@ -53,7 +57,17 @@ function writeStackFiles(stack: TerraformStack, session: ISynthesisSession, file
   for (const [name, file] of files) {
     const path = join(stackDir, name);
     rmSync(path, { force: true });
-    if (!("linkTo" in file)) writeFileSync(path, file.text);
+    if ("text" in file) writeFileSync(path, file.text);
+    else if ("pieces" in file) writePieces(path, file.pieces());
     else if (linksHere) symlinkSync(file.linkTo, path);
+  }
+}
+
+function writePieces(path: string, pieces: Iterable<string>): void {
+  const fd = openSync(path, "w");
+  try {
+    for (const piece of pieces) writeSync(fd, piece);
+  } finally {
+    closeSync(fd);
   }
 }

@@ -8,7 +8,7 @@
  * interpolation, `Tf${""}Token[`, which cdktf does not recognise and Terraform reads as nothing.
  *
  * TERRAFORM_TEXT_FIELDS lists the topology's fields whose schema lets such characters through; every other string
- * field is limited by its schema to characters neither reader treats specially (the test tries each).
+ * field is limited by its schema to characters neither reader treats specially (terraform-strings.test.ts tries each).
  */
 export function terraformLiteral(text: string): string {
   return text
@@ -25,8 +25,15 @@ export function asTerraformReadsIt(text: string): string {
     .replace(/%%\{/g, "%{");
 }
 
-/** The topology's free-text fields that reach the synthesized JSON, each written through terraformLiteral. */
+/**
+ * The topology's free-text fields that reach Terraform, and how each stays literal: written through terraformLiteral
+ * into the JSON, or written as data into a file Terraform reads with jsondecode(file()), which is never a template.
+ */
 export const TERRAFORM_TEXT_FIELDS = [
-  { field: "kv.<path>", reaches: "consul_keys value in the consul stack" },
-  { field: "hosts[].certPath", reaches: "the Docker provider's cert_path in the cluster stack" },
+  { field: "kv.<path>", reaches: "the consul stack's kv.json, read by consul_keys", literal: "data file" },
+  {
+    field: "hosts[].certPath",
+    reaches: "the Docker provider's cert_path in the cluster stack",
+    literal: "terraformLiteral",
+  },
 ] as const;

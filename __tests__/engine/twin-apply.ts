@@ -9,7 +9,7 @@
  * run as their local-exec provisioners declare them. Anything in the synth the harness does not know fails the run.
  */
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createSecrets, DEFAULT_SECRETS_FILE, DEFAULT_TLS_DIR, ensureLabTls } from "../../secrets";
@@ -35,7 +35,8 @@ export interface Twin {
   readonly tlsDir: string;
   readonly managementToken: string;
   /** Each string of the stack that reaches a container, as Terraform evaluates it. */
-  readonly evaluated: ReadonlyMap<string, string>;
+  /** Each string as Terraform evaluates it: a string, or a map or list where the expression makes one. */
+  readonly evaluated: ReadonlyMap<string, any>;
 }
 
 /**
@@ -120,10 +121,15 @@ export function prepareTwin(topologyFile: string, checkout?: string): Twin {
     stackDir,
     tlsDir,
     managementToken: secrets.managementToken,
-    evaluated: evaluateStrings(stack, consulStack, {
-      ...declared,
-      ...Object.fromEntries(Object.keys(consulStack.variable ?? {}).map((name) => [name, values[name]])),
-    }),
+    evaluated: evaluateStrings(
+      stack,
+      consulStack,
+      {
+        ...declared,
+        ...Object.fromEntries(Object.keys(consulStack.variable ?? {}).map((name) => [name, values[name]])),
+      },
+      join(run.outdir, "stacks", "consul"),
+    ),
   };
 }
 
@@ -131,12 +137,18 @@ export function prepareTwin(topologyFile: string, checkout?: string): Twin {
 const RESOURCE_REFERENCE = /\$\{(docker_|terraform_data\.)/;
 
 /** The strings of the stack's containers that Terraform evaluates, each as `terraform apply` of an output gives it. */
-function evaluateStrings(stack: Stack, consulStack: Stack, variables: Record<string, unknown>): Map<string, string> {
+function evaluateStrings(
+  stack: Stack,
+  consulStack: Stack,
+  variables: Record<string, unknown>,
+  consulStackDir: string,
+): Map<string, any> {
   const strings = new Set<string>();
   // The consul stack's provider settings and every string its resources give the provider.
   const leaves = (value: unknown): void => {
     if (typeof value === "string") {
-      if (!RESOURCE_REFERENCE.test(value) && !/\$\{consul_/.test(value)) strings.add(value);
+      // `each.` lives inside a dynamic block, which keyBlocks expands.
+      if (!RESOURCE_REFERENCE.test(value) && !/\$\{(consul_|each\.)/.test(value)) strings.add(value);
     } else if (Array.isArray(value)) value.forEach(leaves);
     else if (value && typeof value === "object")
       for (const [key, inner] of Object.entries(value)) if (key !== "//" && key !== "depends_on") leaves(inner);
@@ -156,6 +168,9 @@ function evaluateStrings(stack: Stack, consulStack: Stack, variables: Record<str
   const variableBlocks = { ...consulStack.variable, ...stack.variable };
   writeFileSync(join(dir, "main.tf.json"), JSON.stringify({ variable: variableBlocks, output: outputs }));
   writeFileSync(join(dir, "values.auto.tfvars.json"), JSON.stringify(variables));
+  // The files the consul stack reads from its own folder (path.module), such as its KV data.
+  for (const file of readdirSync(consulStackDir))
+    if (file !== "cdk.tf.json") writeFileSync(join(dir, file), readFileSync(join(consulStackDir, file)));
   const terraform = (args: string[]) => {
     const result = spawnSync("terraform", args, {
       cwd: dir,
@@ -169,7 +184,7 @@ function evaluateStrings(stack: Stack, consulStack: Stack, variables: Record<str
   terraform(["init", "-input=false", "-no-color"]);
   terraform(["apply", "-auto-approve", "-input=false", "-no-color"]);
   const values = JSON.parse(terraform(["output", "-json"]));
-  return new Map(list.map((text, index) => [text, values[`s${index}`].value as string]));
+  return new Map(list.map((text, index) => [text, values[`s${index}`].value]));
 }
 
 /** A one-file tar as the provider builds it for an upload (uid and gid 0, the mode it chose). */
@@ -202,7 +217,8 @@ function uploadTar(file: string, content: string, mode: number): Buffer {
 
 function evaluatedOf(twin: Twin, text: string): string {
   const value = twin.evaluated.get(text);
-  if (value === undefined) throw new Error(`the twin has no evaluation of ${JSON.stringify(text).slice(0, 80)}`);
+  if (typeof value !== "string")
+    throw new Error(`the twin has no string evaluation of ${JSON.stringify(text).slice(0, 80)}`);
   return value;
 }
 
@@ -407,11 +423,12 @@ const CONSUL_RESOURCES: Record<
       { method: "GET", path: `/v1/operator/autopilot/configuration?dc=${dc}` },
     ],
   },
-  // resource_consul_keys.go: keyClient.Put per key, then a read of each.
+  // resource_consul_keys.go: keyClient.Put per key, then a read of each. Terraform expands a dynamic key block
+  // before the provider sees it: one block per entry of its for_each map.
   consul_keys: {
-    attributes: ["datacenter", "key"],
+    attributes: ["datacenter", "key", "dynamic"],
     calls: (r, dc) =>
-      r.key.flatMap((key: Resource) => [
+      keyBlocks(r).flatMap((key: Resource) => [
         { method: "PUT", path: `/v1/kv/${key.path}?dc=${dc}`, body: key.value },
         { method: "GET", path: `/v1/kv/${key.path}?dc=${dc}` },
       ]),
@@ -457,6 +474,18 @@ const CONSUL_RESOURCES: Record<
     ],
   },
 };
+
+/** A consul_keys resource's key blocks: written out, or the one dynamic shape the lab synthesizes, expanded. */
+function keyBlocks(r: Resource): Resource[] {
+  if (!r.dynamic) return r.key;
+  const { for_each: entries, iterator, content, ...rest } = r.dynamic.key ?? {};
+  const modelled = iterator === "each" && content?.path === "${each.key}" && content?.value === "${each.value}";
+  if (!modelled || Object.keys(rest).length > 0 || Object.keys(r.dynamic).length !== 1 || typeof entries !== "object")
+    throw new Error(
+      `the twin models only a dynamic key block of each.key and each.value: ${JSON.stringify(r.dynamic)}`,
+    );
+  return Object.entries(entries).map(([path, value]) => ({ path, value }));
+}
 
 /**
  * Applies the consul stack to the twin's cluster as the Consul provider would, through the API its provider block
