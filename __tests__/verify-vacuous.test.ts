@@ -223,6 +223,17 @@ describe("npm run verify never passes what it did not check", () => {
       );
     }));
 
+  it("names a lab instance another token rewrote in the catalog (its port and tags)", () =>
+    withStandIn(async (standIn) => {
+      // What a site node's service:write allows: PUT /v1/catalog/register of dev1004's instance, still passing.
+      standIn.rewrittenInstances.set("dev1004", { port: 81, tags: ["web", "canary"] });
+      const result = await checkout.script("verify", ["--settle", "0"], verifyEnv(standIn));
+      expect(result.status).toBe(1);
+      expect(factLines(result.stdout)).toContain(
+        "FAIL  test_hoge_dev_jp: 3 instance(s) registered, every check passing: web on dev1004 is registered with port 81, tags [canary, web]; the topology says port 80, tags [web]",
+      );
+    }));
+
   describe("says it cannot judge, and why, where an answer gives no verdict", () => {
     it("a leader answer cut short: no 'no leader', no TypeError", () =>
       withStandIn(async (standIn) => {

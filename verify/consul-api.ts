@@ -104,7 +104,12 @@ export class ConsulApi {
 /** One instance in /v1/health/service/<name>. */
 export interface HealthEntry {
   readonly Node: { readonly Node: string; readonly Address: string };
-  readonly Service: { readonly ID: string; readonly Service: string; readonly Tags: readonly string[] | null };
+  readonly Service: {
+    readonly ID: string;
+    readonly Service: string;
+    readonly Tags: readonly string[] | null;
+    readonly Port: number;
+  };
   readonly Checks: readonly {
     readonly CheckID: string;
     readonly Name: string;

@@ -3,7 +3,7 @@
  * value seen. Read-only: the one write it tries (an anonymous KV write in "secure" mode) must be refused.
  */
 import { ANONYMOUS_WRITE_PROBE_KEY, MAINTENANCE_HANDLER_LOG } from "../shared/lab-contract";
-import type { Lab } from "../topology";
+import type { Lab, ServiceSpec } from "../topology";
 import { CannotJudge, type ConsulApi, type HealthEntry } from "./consul-api";
 import { DnsAnswer, resolveTcp, resolveUdp } from "./dns-client";
 import { fetchSitePage, httpGet } from "./site-page";
@@ -149,6 +149,16 @@ async function clusterFacts({ lab, api }: VerifyContext): Promise<Fact[]> {
   return facts;
 }
 
+/** How a catalog entry differs from the instance the topology declares (port, tags), or undefined. */
+function instanceRewrite(entry: HealthEntry, service: ServiceSpec): string | undefined {
+  const tags = [...(entry.Service.Tags ?? [])].sort();
+  const declared = [...service.tags].sort();
+  const sameTags = tags.length === declared.length && tags.every((tag, index) => tag === declared[index]);
+  if (entry.Service.Port === service.port && sameTags) return undefined;
+  const shown = (port: number, tagList: readonly string[]) => `port ${port}, tags [${tagList.join(", ")}]`;
+  return `is registered with ${shown(entry.Service.Port, tags)}; the topology says ${shown(service.port, declared)}`;
+}
+
 async function catalogFacts({ lab, api }: VerifyContext): Promise<Fact[]> {
   const facts: Fact[] = [];
   for (const name of [...new Set(lab.topology.services.map((service) => service.name))]) {
@@ -156,18 +166,22 @@ async function catalogFacts({ lab, api }: VerifyContext): Promise<Fact[]> {
       lab
         .instancesOn(node.name)
         .filter((instance) => instance.service.name === name)
-        .map((instance) => ({ node: node.name, id: instance.id })),
+        .map((instance) => ({ node: node.name, id: instance.id, service: instance.service })),
     );
     facts.push(
       await fact(`${name}: ${expected.length} instance(s) registered, every check passing`, async () => {
         const entries = await api.get<HealthEntry[]>(`/v1/health/service/${name}`);
         const problems: string[] = [];
-        for (const { node, id } of expected) {
+        for (const { node, id, service } of expected) {
           const entry = entries.find((candidate) => candidate.Node.Node === node && candidate.Service.ID === id);
           if (!entry) {
             problems.push(`${id} on ${node} is not registered`);
             continue;
           }
+          // Another token with write on this service can rewrite this node's instance (Consul checks the catalog's
+          // register per service, not per node: vetRegisterWithACL): what it serves must be what the topology says.
+          const rewritten = instanceRewrite(entry, service);
+          if (rewritten) problems.push(`${id} on ${node} ${rewritten}`);
           for (const check of entry.Checks.filter((candidate) => candidate.Status !== "passing")) {
             problems.push(`${id} on ${node}: ${check.Name} is ${check.Status} (${check.Output.trim().slice(0, 120)})`);
           }

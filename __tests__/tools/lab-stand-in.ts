@@ -617,12 +617,14 @@ export class LabStandIn {
 
   /** Registrations the topology does not have (a fault a test injects: another token's write), by service name. */
   readonly extraInstances = new Map<string, { node: string; address: string; id: string; status: string }[]>();
+  /** A lab instance rewritten in the catalog by another token (`PUT /v1/catalog/register`), by node name. */
+  readonly rewrittenInstances = new Map<string, { port: number; tags: string[] }>();
 
   private healthOf(name: string): unknown[] {
     const { lab } = this;
     const extra = (this.extraInstances.get(name) ?? []).map((instance) => ({
       Node: { Node: instance.node, Address: instance.address },
-      Service: { ID: instance.id, Service: name, Tags: [] },
+      Service: { ID: instance.id, Service: name, Tags: [], Port: 80 },
       Checks: [{ CheckID: `${instance.id}-http`, Name: `${name} answers HTTP`, Status: instance.status, Output: "" }],
     }));
     return [
@@ -633,9 +635,15 @@ export class LabStandIn {
           .filter((instance) => instance.service.name === name)
           .map((instance) => {
             const passing = this.passing.get(node.name) ?? true;
+            const rewritten = this.rewrittenInstances.get(node.name);
             return {
               Node: { Node: node.name, Address: node.address },
-              Service: { ID: instance.id, Service: name, Tags: instance.service.tags },
+              Service: {
+                ID: instance.id,
+                Service: name,
+                Tags: rewritten?.tags ?? instance.service.tags,
+                Port: rewritten?.port ?? instance.service.port,
+              },
               Checks: [
                 {
                   CheckID: `${instance.id}-http`,
