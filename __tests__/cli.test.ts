@@ -3,6 +3,7 @@
  * and `docker` first on the PATH: the order of stacks, what reaches Terraform and how, and how failures stop a run.
  */
 import type { Server } from "node:http";
+import { COMMAND_NAMES, usageOf } from "../cli/usage";
 import { createServer } from "node:https";
 import { existsSync, mkdirSync, readdirSync, readlinkSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -76,6 +77,22 @@ describe("the npm commands, against recording fakes of terraform and docker", ()
     expect(result.status).toBe(2);
     expect(result.stderr).toContain(`consul-lab: ${command} does not take ${message}`);
     expect(checkout.calls()).toEqual([]);
+  });
+
+  it.each(COMMAND_NAMES.filter((name) => name !== "cdktf"))(
+    "%s answers --help with its usage from the options table, and does nothing else",
+    async (name) => {
+      const result = await run(name, ["--help"]);
+      expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 0, stderr: "" });
+      expect(result.stdout).toBe(usageOf(name));
+      expect(checkout.calls()).toEqual([]);
+    },
+  );
+
+  it("answers --help through npm as well", async () => {
+    const result = await viaNpm("deploy", ["--help"]);
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain(usageOf("deploy"));
   });
 
   it("synth writes cdktf.out with the app alone, without calling terraform", async () => {

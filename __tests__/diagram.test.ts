@@ -134,6 +134,6 @@ describe("npm run diagram", () => {
   it("refuses an argument it does not know", () => {
     const result = run(["--format", "png"]);
     expect(result.status).toBe(2);
-    expect(result.stderr).toContain('unknown argument "--format"');
+    expect(result.stderr).toContain('consul-lab: diagram does not take "--format", "png"; it takes --out FILE');
   });
 });

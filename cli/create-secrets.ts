@@ -4,9 +4,10 @@
  */
 import { DEFAULT_SECRETS_FILE, ensureLabTls, ensureSecrets, SecretsError, SECRETS_FILE_ENV, TLS_DIR } from "../secrets";
 import { loadLab, TopologyError } from "../topology";
+import { commandLineOrExit } from "./usage";
 
-const file = process.env[SECRETS_FILE_ENV] || DEFAULT_SECRETS_FILE;
-try {
+function createSecrets(): void {
+  const file = process.env[SECRETS_FILE_ENV] || DEFAULT_SECRETS_FILE;
   const { created } = ensureSecrets(file);
   console.log(
     created
@@ -15,6 +16,10 @@ try {
   );
   const lab = loadLab(process.env);
   if (lab.secure) ensureLabTls(lab, TLS_DIR, { say: (line) => console.log(line) });
+}
+
+try {
+  if (commandLineOrExit("secrets", process.argv.slice(2)) !== undefined) createSecrets();
 } catch (error) {
   if (!(error instanceof SecretsError) && !(error instanceof TopologyError)) throw error;
   console.error(`consul-lab: ${error.message}`);

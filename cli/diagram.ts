@@ -7,16 +7,16 @@ import { dirname, join, resolve } from "node:path";
 import { renderTopologySvg } from "./topology-diagram";
 import { PROJECT_ROOT } from "../shared/project-paths";
 import { loadLab, TopologyError } from "../topology";
+import { commandLineOrExit } from "./usage";
 
 async function main(args: string[]): Promise<number> {
-  let out = join(PROJECT_ROOT, "topology.svg");
-  for (let index = 0; index < args.length; index++) {
-    if (args[index] === "--out" && args[index + 1]) out = resolve(process.env.INIT_CWD || process.cwd(), args[++index]);
-    else {
-      console.error(`unknown argument "${args[index]}"; npm run diagram takes --out FILE`);
-      return 2;
-    }
-  }
+  const given = commandLineOrExit("diagram", args);
+  if (given === undefined) return process.exitCode === undefined ? 0 : Number(process.exitCode);
+  const named = given.get("--out");
+  const out =
+    typeof named === "string"
+      ? resolve(process.env.INIT_CWD || process.cwd(), named)
+      : join(PROJECT_ROOT, "topology.svg");
   let svg: string;
   try {
     svg = await renderTopologySvg(loadLab());

@@ -37,6 +37,7 @@ import { reachPublishedPorts } from "../shared/published-ports";
 import { StackTerraform, SwarmAttachError } from "./terraform";
 import { imageDigests } from "./image-digests";
 import { nodeAddresses, serversToRoll, type StackJson, waitForServerBack } from "./rolling-servers";
+import { type CommandName, isCommandName, parseCommandLine, usageOf, UsageError } from "./usage";
 
 const OUTDIR = join(PROJECT_ROOT, "cdktf.out");
 const OUTPUTS_FILE = join(PROJECT_ROOT, "outputs.json");
@@ -421,36 +422,29 @@ function pointTerraformAtEngines(lab: Lab, env: NodeJS.ProcessEnv): void {
   for (const name of DOCKER_ENGINE_VARIABLES) delete env[name];
 }
 
-const COMMANDS = ["synth", "doctor", "diff", "deploy", "destroy", "repair", "cdktf"] as const;
-
-/** The options each command takes; `cdktf` passes everything on to the cdktf CLI. */
-const OPTIONS: Record<(typeof COMMANDS)[number], readonly string[] | "any"> = {
-  synth: [],
-  doctor: [],
-  diff: [],
-  deploy: ["--skip-doctor"],
-  destroy: ["--auto-approve"],
-  repair: [],
-  cdktf: "any",
-};
+/** The commands this entry point runs; `topology`, `secrets` and `diagram` have entry points of their own. */
+const COMMANDS = ["synth", "doctor", "diff", "deploy", "destroy", "repair", "cdktf"] as const satisfies CommandName[];
 
 async function main(argv: string[]): Promise<number> {
-  const [command, ...options] = argv;
-  if (!(COMMANDS as readonly string[]).includes(command ?? "")) {
-    console.error(`usage: lab ${COMMANDS.join("|")} [options]  (see cli/main.ts)`);
+  const [command, ...args] = argv;
+  if (!(COMMANDS as readonly string[]).includes(command ?? "") || !isCommandName(command)) {
+    console.error(`usage: npm run ${COMMANDS.join("|")} [-- --help]`);
     return 2;
   }
-  // An option a command does not know is refused, not ignored: `npm run synth -- --topology x` would otherwise
-  // synthesize the default lab without a word.
-  const allowed = OPTIONS[command as (typeof COMMANDS)[number]];
-  const unknown = allowed === "any" ? [] : options.filter((option) => !allowed.includes(option));
-  if (unknown.length > 0) {
-    const takes = allowed === "any" || allowed.length === 0 ? "no options" : allowed.join(", ");
-    console.error(
-      `consul-lab: ${command} does not take ${unknown.map((option) => `"${option}"`).join(", ")}; it takes ${takes} (the topology comes from CONSUL_LAB_TOPOLOGY)`,
-    );
+  let given: ReturnType<typeof parseCommandLine>;
+  try {
+    given = parseCommandLine(command, args);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    console.error(`consul-lab: ${error.message}`);
     return 2;
   }
+  if (given === "help") {
+    process.stdout.write(usageOf(command));
+    return 0;
+  }
+  // `cdktf` hands every argument on; the others are flags, looked up by name.
+  const options = command === "cdktf" ? args : [...given.keys()];
   const env: NodeJS.ProcessEnv = { ...process.env, CHECKPOINT_DISABLE: "1" };
   const runsTerraform = ["diff", "deploy", "destroy", "cdktf"].includes(command!);
   // Ctrl-C reaches Terraform too, which stops cleanly; the CLI waits for it, cleans up, and reports the interruption.

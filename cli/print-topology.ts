@@ -7,6 +7,7 @@
 import { join } from "node:path";
 import { CA_CERT_FILE, TLS_DIR } from "../secrets";
 import { jsonFileText } from "../shared/generated-file";
+import { commandLineOrExit } from "./usage";
 import { checkPath, Lab, loadTopology, type Topology, TopologyError, TopologySchema } from "../topology";
 
 /**
@@ -27,12 +28,11 @@ function withDerivedDefaults(lab: Lab): Topology {
   };
 }
 
-const args = process.argv.slice(2);
+const given = commandLineOrExit("topology", process.argv.slice(2));
 try {
-  if (args.some((arg) => arg !== "--api")) {
-    console.error(`unknown argument "${args.find((arg) => arg !== "--api")}"; npm run topology takes only --api`);
-    process.exitCode = 2;
-  } else if (args.includes("--api")) {
+  if (given === undefined) {
+    // --help was printed, or the command line refused.
+  } else if (given.has("--api")) {
     const lab = new Lab(loadTopology());
     process.stdout.write(`${lab.publishedApiUrl}\n${lab.secure ? join(TLS_DIR, CA_CERT_FILE) : "-"}\n`);
   } else {
