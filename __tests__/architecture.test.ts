@@ -1,13 +1,25 @@
 /**
  * The shape of the house, checked over every source file's imports: data flows one way (topology -> shared ->
- * renderers -> secrets -> constructs -> stacks -> verify -> the CLI and main.ts), renderers never import cdktf, the
- * tools never import the lab's definition (constructs, renderers), and no file imports itself back through others.
+ * renderers -> secrets -> constructs -> stacks -> runtime -> verify -> the CLI and main.ts), renderers never import
+ * cdktf, the lab's definition (renderers, secrets, constructs, stacks) never imports runtime/ (what talks to engines,
+ * ssh, processes and the lab's API), the runtime and the tools never import the lab's definition's constructs or
+ * renderers, and no file imports itself back through others.
  */
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { PROJECT_ROOT } from "./tools/synth";
 
-const LAYERS = ["topology", "shared", "renderers", "secrets", "constructs", "stacks", "verify", "cli"] as const;
+const LAYERS = [
+  "topology",
+  "shared",
+  "renderers",
+  "secrets",
+  "constructs",
+  "stacks",
+  "runtime",
+  "verify",
+  "cli",
+] as const;
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -84,8 +96,8 @@ describe("the import graph", () => {
       });
   });
 
-  it("keeps the tools (the deploy CLI and verify) off the lab's definition: no import of constructs/ or renderers/", () => {
-    const tools = files.filter((file) => /^(cli|verify)\//.test(relative(PROJECT_ROOT, file)));
+  it("keeps the runtime and the tools (the deploy CLI and verify) off the lab's definition: no import of constructs/ or renderers/", () => {
+    const tools = files.filter((file) => /^(runtime|cli|verify)\//.test(relative(PROJECT_ROOT, file)));
     expect(tools.length).toBeGreaterThan(20);
     const edges = tools.flatMap((file) =>
       importsOf(file)
@@ -95,7 +107,24 @@ describe("the import graph", () => {
     expect(edges).toEqual([]);
   });
 
-  it("keeps shared/ to facts and clients every part uses: it imports the topology and nothing else of the project", () => {
+  it("keeps runtime/ out of the lab's definition, and shared/ free of processes, sockets and engines", () => {
+    const definition = files.filter((file) =>
+      /^(topology|shared|renderers|secrets|constructs|stacks)\//.test(relative(PROJECT_ROOT, file)),
+    );
+    const edges = definition.flatMap((file) =>
+      importsOf(file)
+        .filter((target) => relative(PROJECT_ROOT, target).startsWith("runtime/"))
+        .map((target) => `${relative(PROJECT_ROOT, file)} -> ${relative(PROJECT_ROOT, target)}`),
+    );
+    expect(edges).toEqual([]);
+    // What runs a program or opens a socket lives in runtime/ (the deploy-time scripts and the CLI aside).
+    const talking = files
+      .filter((file) => relative(PROJECT_ROOT, file).startsWith("shared/"))
+      .filter((file) => /["']node:(child_process|net|http|https|dgram|tls)["']/.test(readFileSync(file, "utf8")));
+    expect(talking.map((file) => relative(PROJECT_ROOT, file))).toEqual([]);
+  });
+
+  it("keeps shared/ to facts: it imports the topology and nothing else of the project", () => {
     const shared = files.filter((file) => relative(PROJECT_ROOT, file).startsWith("shared/"));
     const edges = shared.flatMap((file) =>
       importsOf(file)

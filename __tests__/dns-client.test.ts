@@ -4,7 +4,7 @@
  */
 import { createServer, Server, Socket } from "node:net";
 import { createSocket } from "node:dgram";
-import { resolveTcp, resolveUdp } from "../verify/dns-client";
+import { resolveTcp, resolveUdp } from "../runtime/dns-client";
 
 async function listening(onConnection: (socket: Socket) => void): Promise<{ server: Server; port: number }> {
   const server = createServer((socket) => {

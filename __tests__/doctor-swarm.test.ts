@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { CheckResult, runDoctor } from "../cli/doctor";
-import { DockerCli } from "../shared/docker-cli";
+import { DockerCli } from "../runtime/docker-cli";
 import { labOf } from "./tools/helpers";
 import { FAKES_BIN } from "./tools/lab-checkout";
 import { engineIn, swarmEngines } from "./tools/swarm-engines";

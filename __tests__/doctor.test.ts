@@ -4,9 +4,9 @@ import { chmodSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from
 import { createServer, Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DockerCli } from "../shared/docker-cli";
+import { DockerCli } from "../runtime/docker-cli";
 import { CheckResult, formatCheck, runDoctor } from "../cli/doctor";
-import { isRemoteEngine } from "../shared/lab-engines";
+import { isRemoteEngine } from "../runtime/lab-engines";
 import { createSecrets, ensureLabTls, generateSecrets, NEW_P256_KEY } from "../secrets";
 import { articleInput, labOf } from "./tools/helpers";
 import { FAKES_BIN, HEALTHY_DOCKER } from "./tools/lab-checkout";

@@ -9,7 +9,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ensureLabTls } from "../secrets";
-import { httpExchange } from "../verify/http-exchange";
+import { httpExchange } from "../runtime/http-exchange";
 import { labOf } from "./tools/helpers";
 import { PROJECT_ROOT } from "./tools/synth";
 

@@ -3,7 +3,7 @@
  * joins the namespace's current namespace and fails while it is stopped): the same scenarios run on a real engine in
  * `npm run test:engine`.
  */
-import { assessPods, InspectedContainer } from "../shared/node-pods";
+import { assessPods, InspectedContainer } from "../runtime/node-pods";
 import { labOf } from "./tools/helpers";
 import { HEALTHY_DOCKER, LabCheckout } from "./tools/lab-checkout";
 import { ContainerLine, labContainerLines } from "./tools/lab-stand-in";

@@ -1,5 +1,5 @@
 /**
- * The ssh forwards to a remote host's published ports (shared/ssh-forwards.ts), with the fake ssh on the PATH: bound
+ * The ssh forwards to a remote host's published ports (runtime/ssh-forwards.ts), with the fake ssh on the PATH: bound
  * where the lab publishes, closed by a signal however it comes, and never ended by a terminal's Ctrl-C under a command
  * that still needs them.
  */
@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { tryBind } from "../cli/port-probe";
-import { forwardArgs, sshTargetOf } from "../shared/ssh-forwards";
+import { forwardArgs, sshTargetOf } from "../runtime/ssh-forwards";
 import { onlySwarmAttachFailures } from "../cli/terraform";
 import { articleInput } from "./tools/helpers";
 import { FAKES_BIN } from "./tools/lab-checkout";

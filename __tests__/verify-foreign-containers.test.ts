@@ -1,12 +1,12 @@
 /**
  * verify, the drill and repair act only on the containers this checkout deployed, as the cluster stack's Terraform
- * state records them (shared/deployed-containers.ts): another project's container carrying the lab's labels is named
+ * state records them (runtime/deployed-containers.ts): another project's container carrying the lab's labels is named
  * and left alone. Without a state, the labels decide, as before.
  */
 import { createHash } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { deployedContainerIds, isDeployed } from "../shared/deployed-containers";
+import { deployedContainerIds, isDeployed } from "../runtime/deployed-containers";
 import type { ContainerLine, LabStandIn } from "./tools/lab-stand-in";
 import { verifyHarness } from "./tools/verify-harness";
 

@@ -9,7 +9,7 @@ import { resolve } from "node:path";
 import { SecretsError } from "../secrets";
 import { synthesizeLab } from "../stacks/lab-app";
 import { readStacks } from "./manifest";
-import { protectState } from "../shared/process";
+import { protectState } from "../runtime/process";
 import { labSecrets, writeSecretVariables } from "./deploy-secrets";
 import { variablesOverridingHosts } from "../shared/docker-hosts";
 import { environmentEntryOf, redirectingVariables } from "../shared/terraform-environment";

@@ -18,7 +18,7 @@ import {
   writeStackVariables,
 } from "../secrets";
 import type { Lab } from "../topology";
-import { PROJECT_ROOT } from "../shared/process";
+import { PROJECT_ROOT } from "../runtime/process";
 
 /** What a deploy of a "secure" lab hands Terraform: the secrets file's values and the TLS material. */
 export interface DeploySecrets {

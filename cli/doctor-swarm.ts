@@ -4,7 +4,7 @@
  * commands to run, each aimed at its host.
  */
 import type { HostSpec, Lab } from "../topology";
-import type { LabEngine } from "../shared/lab-engines";
+import type { LabEngine } from "../runtime/lab-engines";
 import { type CheckResult, ok, problem } from "./check-result";
 
 /** The part of `docker info`'s `Swarm` the checks read. */

@@ -16,18 +16,18 @@ import {
   TLS_DIR,
 } from "../secrets";
 import { type HostSpec, type Lab, labPublishedPorts } from "../topology";
-import { isRemoteEngine, type LabEngine, labEngines, publishEngine, runsNodes } from "../shared/lab-engines";
-import { type PublishReach, reachOf, reachPublishedPorts, unreachableReason } from "../shared/published-ports";
-import { publishedTcpPorts, sshTargetOf } from "../shared/ssh-forwards";
+import { isRemoteEngine, type LabEngine, labEngines, publishEngine, runsNodes } from "../runtime/lab-engines";
+import { type PublishReach, reachOf, reachPublishedPorts, unreachableReason } from "../runtime/published-ports";
+import { publishedTcpPorts, sshTargetOf } from "../runtime/ssh-forwards";
 import { type CheckResult, ok, problem } from "./check-result";
 import { checkSwarm } from "./doctor-swarm";
 import { checkProviderContexts, checkTerraformEnvironment } from "./doctor-environment";
 
 export type { CheckResult } from "./check-result";
 import { hostRoutes, parseCidr, subnetsOverlap } from "../topology/ipv4";
-import type { DockerCli } from "../shared/docker-cli";
+import type { DockerCli } from "../runtime/docker-cli";
 import { tryBind } from "./port-probe";
-import { capture } from "../shared/process";
+import { capture } from "../runtime/process";
 import { LAB_LABEL } from "../shared/labels";
 import { terraformBinary } from "./terraform";
 import { LAB_BRIDGE_OPTIONS } from "../shared/lab-contract";
@@ -94,7 +94,7 @@ const FIX_MISSING_CONTEXT =
 
 /**
  * Where the lab's ports are published, as this machine reaches them: on this machine, or on a remote host reached
- * over ssh://, whose ports each command forwards here (shared/published-ports.ts). Another remote engine publishes
+ * over ssh://, whose ports each command forwards here (runtime/published-ports.ts). Another remote engine publishes
  * where nothing here reaches.
  */
 function checkDockerHost(context: DoctorContext, reach: PublishReach): CheckResult {

@@ -5,7 +5,7 @@
  * other bytes than last time, and outputs.json keeps every one under `imageDigests`.
  */
 import type { Lab } from "../topology";
-import type { LabEngine } from "../shared/lab-engines";
+import type { LabEngine } from "../runtime/lab-engines";
 
 /** The lab's registry images, by their field under `images`. */
 export function pulledImages(lab: Lab): Record<string, string> {

@@ -19,21 +19,21 @@ import { labAssetImages } from "../shared/asset-images";
 import { jsonFileText } from "../shared/generated-file";
 import { SecretsError, stackPlanFile } from "../secrets";
 import { Lab, loadLab, TopologyError } from "../topology";
-import { buildAssetImages, DockerCli } from "../shared/docker-cli";
+import { buildAssetImages, DockerCli } from "../runtime/docker-cli";
 import { formatCheck, routeTableOf, runDoctor } from "./doctor";
 import { readStacks, SynthesizedStack } from "./manifest";
 import { repairLab } from "./repair";
 import { describePlan, type PlanSummary } from "./plan-summary";
-import { CliError, passThrough, PROJECT_ROOT, protectState } from "../shared/process";
+import { CliError, passThrough, PROJECT_ROOT, protectState } from "../runtime/process";
 import { labSecrets, writeSecretVariables } from "./deploy-secrets";
-import { labApi } from "../verify/lab-api";
+import { labApi } from "../runtime/lab-api";
 import { DRILL_STATE_FILE, readDrillState, restoreInterruptedDrill } from "../verify/drill-state";
-import { deployedContainerIds } from "../shared/deployed-containers";
-import { LabContainers, leftAloneLine } from "../verify/lab-containers";
-import { labEngines, runsNodes } from "../shared/lab-engines";
+import { deployedContainerIds } from "../runtime/deployed-containers";
+import { LabContainers, leftAloneLine } from "../runtime/lab-containers";
+import { labEngines, runsNodes } from "../runtime/lab-engines";
 import { DOCKER_ENGINE_VARIABLES } from "../shared/docker-hosts";
 import { removeRedirectingVariables } from "../shared/terraform-environment";
-import { reachPublishedPorts } from "../shared/published-ports";
+import { reachPublishedPorts } from "../runtime/published-ports";
 import { StackTerraform, SwarmAttachError } from "./terraform";
 import { imageDigests } from "./image-digests";
 import { nodeAddresses, serversToRoll, type StackJson, waitForServerBack } from "./rolling-servers";
@@ -160,7 +160,7 @@ async function diff(invocation: Invocation): Promise<void> {
 
 /**
  * Runs a command with the lab's published ports reachable here: through SSH forwards when the publish node's engine is
- * remote (shared/published-ports.ts), closed again however the command ends.
+ * remote (runtime/published-ports.ts), closed again however the command ends.
  */
 async function withPublishedPorts<T>({ lab, env }: Invocation, run: () => Promise<T>): Promise<T> {
   const ports = await reachPublishedPorts(lab, env);

@@ -1,7 +1,7 @@
 /** The stacks a synth wrote, from cdktf.out/manifest.json, in the order they deploy. */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { CliError } from "../shared/process";
+import { CliError } from "../runtime/process";
 
 export interface SynthesizedStack {
   readonly name: string;

@@ -3,11 +3,11 @@
  * (see node-pods.ts): starts each stopped namespace container, then starts or restarts each joined container that
  * is stopped or stranded. Idempotent: a whole lab is left untouched. Resolves to whether the lab is whole at the end.
  */
-import type { DockerCli } from "../shared/docker-cli";
+import type { DockerCli } from "../runtime/docker-cli";
 import { LAB_LABEL } from "../shared/labels";
-import { type LabEngine, onHost } from "../shared/lab-engines";
-import { assessPods, inspectLab, NodePod, podIsWhole, podProblems } from "../shared/node-pods";
-import type { DeployedContainers } from "../shared/deployed-containers";
+import { type LabEngine, onHost } from "../runtime/lab-engines";
+import { assessPods, inspectLab, NodePod, podIsWhole, podProblems } from "../runtime/node-pods";
+import type { DeployedContainers } from "../runtime/deployed-containers";
 
 /** Seconds Docker gives a stranded container to stop before it is killed, on restart. */
 const RESTART_GRACE_SECONDS = 10;
@@ -21,14 +21,14 @@ async function act(docker: DockerCli, args: string[], say: (line: string) => voi
 }
 
 /**
- * Repairs the lab on each of its engines (shared/lab-engines.ts), host by host: a node's containers all run on its
+ * Repairs the lab on each of its engines (runtime/lab-engines.ts), host by host: a node's containers all run on its
  * host, so each host's pods are judged and healed by its own engine. Whether every host's nodes are whole at the end.
  */
 export async function repairLab(
   engines: readonly LabEngine[],
   labName: string,
   say: (line: string) => void,
-  /** The containers the checkout deployed (shared/deployed-containers.ts); undefined: the labels decide. */
+  /** The containers the checkout deployed (runtime/deployed-containers.ts); undefined: the labels decide. */
   deployed?: DeployedContainers,
 ): Promise<boolean> {
   let whole = true;

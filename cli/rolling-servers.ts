@@ -6,9 +6,9 @@
  * after the last. The publish node's server goes last: its API is the one the gate asks.
  */
 import type { Lab } from "../topology";
-import type { ConsulApi } from "../verify/consul-api";
-import { CliError } from "../shared/process";
-import { readAutopilotHealth, serverBack } from "../verify/autopilot";
+import type { ConsulApi } from "../runtime/consul-api";
+import { CliError } from "../runtime/process";
+import { readAutopilotHealth, serverBack } from "../runtime/autopilot";
 
 /** One resource change of `terraform show -json <plan>`. */
 export interface PlannedChange {
@@ -73,7 +73,7 @@ async function notBackYet(api: ConsulApi, node: string, previousLeader: string |
   if (!raft.body?.Servers?.some((server) => server.Node === node && server.Voter))
     return { why: `${node} is not a voter in the raft configuration`, leader: leader.body };
   const health = await readAutopilotHealth(api);
-  // Not "seen to go first", as the drill asks (verify/autopilot.ts): a replacement quicker than Serf's failure
+  // Not "seen to go first", as the drill asks (runtime/autopilot.ts): a replacement quicker than Serf's failure
   // detection is never seen unhealthy, on the twin lab as on Consul, and the gate would wait for ever.
   const back = serverBack(health, node, undefined);
   if (back !== true) return { why: `autopilot: ${node} ${back}`, leader: leader.body };

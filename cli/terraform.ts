@@ -8,7 +8,7 @@ import { isAbsolute, join } from "node:path";
 import type { SynthesizedStack } from "./manifest";
 import { PlanSummary, summarizePlan } from "./plan-summary";
 import type { PlannedChange } from "./rolling-servers";
-import { capture, CliError, passThrough, passThroughKeepingErrors } from "../shared/process";
+import { capture, CliError, passThrough, passThroughKeepingErrors } from "../runtime/process";
 
 export interface TerraformOptions {
   /** The environment Terraform runs with: the user's (the secrets are in each stack's variables file). */

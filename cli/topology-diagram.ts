@@ -6,7 +6,7 @@
  */
 import { instance } from "@viz-js/viz";
 import type { Lab } from "../topology";
-import { publishedOnLoopback } from "../shared/published-ports";
+import { publishedOnLoopback } from "../runtime/published-ports";
 
 /** A DOT string literal. */
 function quoted(text: string): string {

@@ -7,9 +7,9 @@
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { jsonFileText } from "../shared/generated-file";
-import { PROJECT_ROOT } from "../shared/process";
-import type { ConsulApi } from "./consul-api";
-import { DOCKER_TIMEOUTS, LabContainer, LabContainers } from "./lab-containers";
+import { PROJECT_ROOT } from "../runtime/process";
+import type { ConsulApi } from "../runtime/consul-api";
+import { DOCKER_TIMEOUTS, LabContainer, LabContainers } from "../runtime/lab-containers";
 
 export const DRILL_STATE_FILE = ".verify-drill.json";
 

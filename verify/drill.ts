@@ -9,12 +9,12 @@
  * afterwards, also after a failure, a signal, or the process dying (`npm run verify -- --restore`).
  */
 import type { Lab, WorkloadKind } from "../topology";
-import type { ConsulApi } from "./consul-api";
+import type { ConsulApi } from "../runtime/consul-api";
 import type { Restorer } from "./drill-state";
 import { describeAnswer, describeFailures, EntryRequest, EntryWatch } from "./entry-watch";
 import { LEADER_STILL_MS, passingAppServers } from "./facts";
-import { readAutopilotHealth, serverBack, stableSinceByName } from "./autopilot";
-import type { LabContainer, LabContainers } from "./lab-containers";
+import { readAutopilotHealth, serverBack, stableSinceByName } from "../runtime/autopilot";
+import type { LabContainer, LabContainers } from "../runtime/lab-containers";
 import { Condition, describeMeasurement, measure, Measurement } from "./measure";
 import type { Progress } from "./progress";
 

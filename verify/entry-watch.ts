@@ -4,7 +4,7 @@
  * the report's timeline from these records.
  */
 import { SITE_REQUEST_TIMEOUT_MS } from "../shared/lab-contract";
-import { fetchSitePage } from "./site-page";
+import { fetchSitePage } from "../runtime/site-page";
 
 export interface EntryRequest {
   /** Milliseconds since the epoch. */

@@ -4,11 +4,11 @@
  */
 import { ANONYMOUS_WRITE_PROBE_KEY, MAINTENANCE_HANDLER_LOG } from "../shared/lab-contract";
 import type { Lab, ServiceSpec } from "../topology";
-import { CannotJudge, type ConsulApi, type HealthEntry } from "./consul-api";
-import { DnsAnswer, resolveTcp, resolveUdp } from "./dns-client";
-import { fetchSitePage, httpGet } from "./site-page";
-import { podProblems } from "../shared/node-pods";
-import type { LabContainers } from "./lab-containers";
+import { CannotJudge, type ConsulApi, type HealthEntry } from "../runtime/consul-api";
+import { DnsAnswer, resolveTcp, resolveUdp } from "../runtime/dns-client";
+import { fetchSitePage, httpGet } from "../runtime/site-page";
+import { podProblems } from "../runtime/node-pods";
+import type { LabContainers } from "../runtime/lab-containers";
 
 export interface Fact {
   readonly fact: string;
@@ -394,7 +394,7 @@ async function siteFacts(context: VerifyContext, passing: Passing): Promise<Fact
 
 /**
  * Whether every node's containers run inside its namespace: a namespace that restarted strands them, and a daemon
- * restart can leave them exited (shared/node-pods.ts); neither heals by itself, and `npm run repair` fixes both.
+ * restart can leave them exited (runtime/node-pods.ts); neither heals by itself, and `npm run repair` fixes both.
  */
 async function containerFacts({ lab, containers }: VerifyContext): Promise<Fact[]> {
   return [

@@ -1,6 +1,6 @@
 /**
  * How long a real lab takes for each thing the drill waits on, from the defaults it runs with, with the source of
- * each. The README's "expect on a real host" is written from this table (realHostExpectations, checked by a test),
+ * each. docs/verify.md's "expect on a real host" is written from this table (realHostExpectations, checked by a test),
  * and the stand-in lab of the tests plays the same table scaled down (tools/lab-stand-in.ts).
  */
 import type { Lab } from "../topology";
@@ -50,7 +50,7 @@ export function scaledTimings(timings: LabTimings, factor: number): LabTimings {
 
 const seconds = (ms: number) => `${Number((ms / 1000).toFixed(1))} s`;
 
-/** What to expect of the drill on a real host, in the README's words, from the table. */
+/** What to expect of the drill on a real host, in the words of docs/verify.md, from the table. */
 export function realHostExpectations(timings: LabTimings): string {
   return [
     "the sorry page within about a second of the app servers stopping (nginx falls back to its backup server when",

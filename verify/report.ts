@@ -5,7 +5,7 @@
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { jsonFileText } from "../shared/generated-file";
-import { PROJECT_ROOT } from "../shared/process";
+import { PROJECT_ROOT } from "../runtime/process";
 import type { DrillRow } from "./drill";
 import { type DrillReport, renderDrillReportHtml } from "./report-html";
 

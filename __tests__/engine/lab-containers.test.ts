@@ -1,9 +1,9 @@
 /**
- * How `verify` and its drill find and act on the lab's containers (verify/lab-containers.ts), against real
+ * How `verify` and its drill find and act on the lab's containers (runtime/lab-containers.ts), against real
  * containers: by the lab's label only, never by a name that merely looks like the lab's.
  */
-import { DockerCli } from "../../shared/docker-cli";
-import { LabContainers } from "../../verify/lab-containers";
+import { DockerCli } from "../../runtime/docker-cli";
+import { LabContainers } from "../../runtime/lab-containers";
 import {
   deployContainers,
   docker,

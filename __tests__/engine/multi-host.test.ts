@@ -3,7 +3,7 @@
  * (hosts.sh), reached as Docker contexts, as a user's topology names them. The doctor's swarm check judges them and
  * prints the commands that join them; run as printed, they make one swarm. The lab's overlay, as the cluster stack
  * synthesizes it, carries namespace containers with their static addresses on every host, nodes on different hosts
- * reach each other, and the CLI's per-host view (shared/lab-engines.ts) lists and repairs them host by host.
+ * reach each other, and the CLI's per-host view (runtime/lab-engines.ts) lists and repairs them host by host.
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
@@ -12,8 +12,8 @@ import { checkSwarm } from "../../cli/doctor-swarm";
 import { repairLab } from "../../cli/repair";
 import { SWARM_ATTACH_FAILURE } from "../../cli/terraform";
 import { environmentFor } from "../../shared/docker-hosts";
-import { labEngines } from "../../shared/lab-engines";
-import { LabContainers } from "../../verify/lab-containers";
+import { labEngines } from "../../runtime/lab-engines";
+import { LabContainers } from "../../runtime/lab-containers";
 import { labOf } from "../tools/helpers";
 import { createNetwork, deployContainers, docker, dockerOk, synthesizedCluster, TEST_IMAGE, uniqueLab } from "./engine";
 

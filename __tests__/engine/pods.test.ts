@@ -1,9 +1,9 @@
 /**
  * The pod pattern on a real engine, with every container's settings taken from the synthesized cluster stack: what a
  * restart of each kind does to a node, and that `npm run repair` makes it whole. These are the facts the fake docker
- * (tools/fakes/fake-docker.mjs) and shared/node-pods.ts are built on.
+ * (tools/fakes/fake-docker.mjs) and runtime/node-pods.ts are built on.
  */
-import { assessPods, InspectedContainer } from "../../shared/node-pods";
+import { assessPods, InspectedContainer } from "../../runtime/node-pods";
 import { renderNodeResolver } from "../../renderers";
 import { labOf } from "../tools/helpers";
 import {

@@ -3,10 +3,10 @@
  * first, and a later Restorer, as `npm run verify -- --restore` makes after the drill's process died, starts it again.
  */
 import { existsSync } from "node:fs";
-import { DockerCli } from "../../shared/docker-cli";
-import { ConsulApi } from "../../verify/consul-api";
+import { DockerCli } from "../../runtime/docker-cli";
+import { ConsulApi } from "../../runtime/consul-api";
 import { drillStatePath, readDrillState, Restorer } from "../../verify/drill-state";
-import { LabContainers } from "../../verify/lab-containers";
+import { LabContainers } from "../../runtime/lab-containers";
 import { deployContainers, inspect, removeLab, synthesizedCluster, uniqueLab } from "./engine";
 
 let lab: Awaited<ReturnType<typeof uniqueLab>>;

@@ -2,7 +2,7 @@
  * Opens the lab's ssh forwards as a command does and holds them until a signal: for the test that a signal ends them
  * (ssh-forwards.test.ts). Prints `open` once they are.
  */
-import { reachPublishedPorts } from "../../shared/published-ports";
+import { reachPublishedPorts } from "../../runtime/published-ports";
 import { loadLab } from "../../topology";
 
 void (async () => {

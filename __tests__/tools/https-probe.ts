@@ -4,7 +4,7 @@
  * status, or `error: <message>`.
  */
 import { readFileSync } from "node:fs";
-import { httpExchange } from "../../verify/http-exchange";
+import { httpExchange } from "../../runtime/http-exchange";
 
 const [url, caFile, serverName] = process.argv.slice(2);
 httpExchange(url, {

@@ -18,6 +18,7 @@ const COPIED = [
   "tsconfig.json",
   "topology",
   "shared",
+  "runtime",
   "verify",
   "renderers",
   "constructs",

@@ -9,7 +9,7 @@
  * in its namespace's current network namespace exactly when it started after that namespace container last started,
  * which `docker inspect` tells for a remote engine too, without running anything inside the containers.
  */
-import { LAB_LABEL, NAMESPACE_ROLE, NODE_LABEL, ROLE_LABEL } from "./labels";
+import { LAB_LABEL, NAMESPACE_ROLE, NODE_LABEL, ROLE_LABEL } from "../shared/labels";
 import type { DockerCli } from "./docker-cli";
 import { type DeployedContainers, isDeployed } from "./deployed-containers";
 

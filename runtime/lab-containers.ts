@@ -1,14 +1,14 @@
 /**
  * The lab's containers, found by the `consul-lab.lab` label every one of them carries and, once the cluster stack's
- * state records what it deployed, among those alone (shared/deployed-containers.ts): the only ones `verify` ever
+ * state records what it deployed, among those alone (runtime/deployed-containers.ts): the only ones `verify` ever
  * stops, starts or runs a command in. Every Docker call is asynchronous and bounded, so the entry keeps being
  * asked while Docker works, and no call can hang a drill.
  */
 import { LAB_LABEL, NODE_LABEL, ROLE_LABEL } from "../shared/labels";
-import { DockerCli } from "../shared/docker-cli";
-import { LabEngine, onHost } from "../shared/lab-engines";
-import { assessPods, inspectLab, NodePod } from "../shared/node-pods";
-import { type DeployedContainers, isDeployed } from "../shared/deployed-containers";
+import { DockerCli } from "./docker-cli";
+import { LabEngine, onHost } from "./lab-engines";
+import { assessPods, inspectLab, NodePod } from "./node-pods";
+import { type DeployedContainers, isDeployed } from "./deployed-containers";
 
 export interface LabContainer {
   readonly name: string;
@@ -52,11 +52,11 @@ export class LabContainers {
   /** Containers that carry the lab's labels but are not among those deployed: never acted on, by name. */
   readonly leftAlone = new Set<string>();
 
-  /** `engines`: the lab's engines (shared/lab-engines.ts), or the one CLI of a lab on one host. */
+  /** `engines`: the lab's engines (runtime/lab-engines.ts), or the one CLI of a lab on one host. */
   constructor(
     engines: DockerCli | readonly LabEngine[],
     readonly labName: string,
-    /** The containers the checkout deployed (shared/deployed-containers.ts); undefined: the labels decide. */
+    /** The containers the checkout deployed (runtime/deployed-containers.ts); undefined: the labels decide. */
     private readonly deployed?: DeployedContainers,
   ) {
     this.engines = engines instanceof DockerCli ? [{ docker: engines }] : engines;

@@ -6,7 +6,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { PROJECT_ROOT, STATE_DIR } from "./project-paths";
+import { PROJECT_ROOT, STATE_DIR } from "../shared/project-paths";
 
 /** The full IDs of the containers deployed, or undefined when no state records them. */
 export type DeployedContainers = ReadonlySet<string> | undefined;

@@ -4,7 +4,7 @@
  */
 import { execFile } from "node:child_process";
 import { join } from "node:path";
-import { AssetImageSpec, assetImageTag, BUILD_IMAGE_SCRIPT, buildImageEnvironment } from "./asset-images";
+import { AssetImageSpec, assetImageTag, BUILD_IMAGE_SCRIPT, buildImageEnvironment } from "../shared/asset-images";
 import type { HostSpec, Lab } from "../topology";
 import { capture, CliError, CommandResult, passThrough, PROJECT_ROOT } from "./process";
 

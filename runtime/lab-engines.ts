@@ -5,7 +5,7 @@
  */
 import type { HostSpec, Lab } from "../topology";
 import { DockerCli } from "./docker-cli";
-import { environmentFor } from "./docker-hosts";
+import { environmentFor } from "../shared/docker-hosts";
 
 export interface LabEngine {
   /** The host, on a lab over several hosts; undefined for the one engine of a lab on one host. */

@@ -3,9 +3,9 @@ import { spawn, SpawnOptions, spawnSync, SpawnSyncOptions } from "node:child_pro
 import { constants as osConstants } from "node:os";
 import { chmodSync, existsSync, mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { PROJECT_ROOT, STATE_DIR } from "./project-paths";
+import { PROJECT_ROOT, STATE_DIR } from "../shared/project-paths";
 
-export { PROJECT_ROOT } from "./project-paths";
+export { PROJECT_ROOT } from "../shared/project-paths";
 
 export interface CommandResult {
   readonly status: number;
