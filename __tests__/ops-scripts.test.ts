@@ -258,6 +258,16 @@ describe("npm run backup / restore", () => {
     expect(api.requests.map((request) => request.token)).toEqual([secrets.managementToken, "explicit"]);
   });
 
+  it.each([
+    ["backup.sh", "usage: npm run backup"],
+    ["restore.sh", "usage: npm run restore FILE [--yes]"],
+  ])("%s answers --help with its usage on stdout, and asks nothing", async (script, usage) => {
+    const result = await run(script, ["--help"], { CONSUL_LAB_HTTP_ADDR: api.url, CONSUL_LAB_BACKUP_DIR: dir });
+    expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: "" });
+    expect(result.stdout.startsWith(usage)).toBe(true);
+    expect(api.requests).toEqual([]);
+  });
+
   it("prints its usage without a file", async () => {
     const result = await run("restore.sh", [], { CONSUL_LAB_HTTP_ADDR: api.url });
     expect(result.code).toBe(2);

@@ -37,7 +37,7 @@ export function labContainerBase(
     // Brings it back after a crash, a daemon restart or a reboot; what that cannot heal, `npm run repair` does.
     restart: "unless-stopped",
     // Not true: with must_run, any refresh (a plan, a diff) deletes a container someone stopped on purpose, as the
-    // drill and the README's experiments do.
+    // drill and docs/site-and-dns.md's experiments do.
     mustRun: false,
     labels: labLabels(lab, { node: nodeName, role }),
     // A new memory limit replaces the container (the engine's read-back of memory is ignored; container-hardening.ts).

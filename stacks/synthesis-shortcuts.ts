@@ -2,7 +2,7 @@
  * Where this project steps outside cdktf's public surface to synthesize faster, all of it in one place. Each shortcut
  * writes the same bytes as stock cdktf (app.test.ts, lean-synthesis.test.ts and creation-stack-traces.test.ts compare
  * both ways), is switched off by one environment variable or stands alone, and has a test that fails if cdktf changes
- * under it. Their figures are in the README's Speed section (`npm run bench`).
+ * under it. `npm run bench` measures what they save.
  *
  * 1. Lean synthesis (`LabStack` switches it on per stack): cdktf's preparing walk is skipped, and unset arguments are
  *    dropped before the resolver's walks. Off with CONSUL_LAB_STOCK_SYNTHESIS=1.

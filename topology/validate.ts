@@ -694,15 +694,15 @@ function checkSwarmRange(topology: Topology, hostCount: number, report: Report):
 export interface RelationRule {
   /** A short name, for the test that breaks each rule on purpose. */
   readonly id: string;
-  /** What the rule asks, as the README's Validation section lists it. */
+  /** What the rule asks, as docs/topology.md lists it. */
   readonly rule: string;
   /** Reports each problem it finds; `reported` holds the paths earlier rules already reported. */
   readonly check: (topology: Topology, report: Report, reported: ReadonlySet<string>) => void;
 }
 
 /**
- * Every relation validation checks, in the order it checks them. The README lists exactly these lines
- * (readme-validation.test.ts compares them), and a test breaks each one and expects its refusal.
+ * Every relation validation checks, in the order it checks them. docs/topology.md lists exactly these lines
+ * (documented-validation.test.ts compares them), and a test breaks each one and expects its refusal.
  */
 export const RELATION_RULES = [
   {

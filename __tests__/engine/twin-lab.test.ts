@@ -11,7 +11,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { LabCheckout } from "../tools/lab-checkout";
 import { serversToRoll, waitForServerBack } from "../../cli/rolling-servers";
-import { ConsulApi } from "../../verify/consul-api";
+import { ConsulApi } from "../../runtime/consul-api";
 import { MEMORY_FLOORS_MIB } from "../../topology";
 import { docker, dockerOk, removeLab, restartEngine, uniqueLab } from "./engine";
 import {
@@ -133,7 +133,7 @@ describe("the user's path on the twin lab, one engine", () => {
     expect(failedRows(rows)).toEqual([]);
     expect(failedRows(report().factsAfterDrill)).toEqual([]);
     expect(drill.status).toBe(0);
-    // The measured times, for the README's table of the twin's timings.
+    // The measured times, for the table of the twin's timings in docs/development.md.
     for (const row of rows) console.log(`twin drill: ${row.step} | ${row.expected} | ${row.seen}`);
     expect(docker(["ps", "--filter", `label=consul-lab.lab=${name}`, "--filter", "status=exited", "-q"]).stdout).toBe(
       "",

@@ -3,7 +3,7 @@
  *
  * Commands that are compared run interleaved (A B A B ...), so a machine that slows down mid-run slows both; each
  * figure is the median of BENCH_RUNS runs (default 5) with its min-max. It prints figures only: targets are read
- * by people (see the README), never asserted in tests.
+ * by people (see docs/development.md), never asserted in tests.
  *
  *   app alone      `node scripts/run-ts.mjs main.ts` (what `npm run synth` and cdktf.json run: the bundle, checked up
  *                  to date and started from its code cache) vs the stock `npx ts-node main.ts` and
@@ -17,7 +17,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { availableParallelism, cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { ARTICLE_TOPOLOGY } from "../../topology";
 import { generatedTopology } from "../../__tests__/tools/generated-topology";
@@ -113,7 +113,12 @@ function main(): void {
       args: ["scripts/run-ts.mjs", "main.ts"],
       env: { CDKTF_OUTDIR: join(work, "warm") },
     });
-    console.log(`consul-lab bench: median of ${RUNS} interleaved runs (min-max), peak RSS of the measured process\n`);
+    console.log(`consul-lab bench: median of ${RUNS} interleaved runs (min-max), peak RSS of the measured process`);
+    // Where the figures come from, so a quote of them cannot go stale without saying so.
+    const commit = spawnSync("git", ["describe", "--always", "--dirty"], { cwd: ROOT, encoding: "utf8" }).stdout.trim();
+    console.log(
+      `measured at commit ${commit || "unknown"}, on ${availableParallelism()} cores (${cpus()[0]?.model ?? "?"})\n`,
+    );
 
     const app = (label: string, args: string[], env: Record<string, string> = {}): Command => ({
       label,

@@ -1,5 +1,5 @@
-// A picture of the drill's HTML report, for the README: `node scripts/dev/report-screenshot.mjs REPORT.html OUT.png`,
-// the first step's timeline rendered by headless Chromium (Debian's `chromium`, through playwright-core). The README's
+// A picture of the drill's HTML report, for docs/verify.md: `node scripts/dev/report-screenshot.mjs REPORT.html OUT.png`,
+// the first step's timeline rendered by headless Chromium (Debian's `chromium`, through playwright-core). The page's
 // picture comes from the stand-in lab's drill: `CONSUL_LAB_KEEP_STAND_IN_REPORT=/tmp/report.html npx jest
 // __tests__/verify-drill.test.ts -t "times the switch"` keeps that run's page.
 import { chromium } from "playwright-core";

@@ -5,14 +5,20 @@
 set -euo pipefail
 umask 077
 
+usage="usage: npm run backup   (CONSUL_LAB_HTTP_ADDR=host:port to use another agent of the lab)
+  a Consul snapshot of the whole Raft state, saved owner-only to backups/consul-<UTC timestamp>.snap"
+if [ "$#" -eq 1 ] && { [ "$1" = --help ] || [ "$1" = -h ]; }; then
+  echo "$usage"
+  exit 0
+fi
+if [ "$#" -ne 0 ]; then
+  echo "$usage" >&2
+  exit 2
+fi
+
 # shellcheck source=scripts/ops/consul-api.sh
 source "$(dirname "${BASH_SOURCE[0]}")/consul-api.sh"
 dir=${CONSUL_LAB_BACKUP_DIR:-backups}
-
-if [ "$#" -ne 0 ]; then
-  echo "usage: npm run backup  (CONSUL_LAB_HTTP_ADDR=host:port to use another agent of the lab)" >&2
-  exit 2
-fi
 
 mkdir -p "$dir"
 chmod 700 "$dir"

@@ -8,7 +8,11 @@ usage="usage: npm run restore FILE [--yes]   (a snapshot from npm run backup, e.
 yes=false
 file=
 for arg in "$@"; do
-  if [ "$arg" = --yes ]; then
+  if [ "$arg" = --help ] || [ "$arg" = -h ]; then
+    echo "$usage"
+    echo "  replaces the cluster's whole state (KV, catalog, ACLs) after naming it and asking; --yes does not ask"
+    exit 0
+  elif [ "$arg" = --yes ]; then
     yes=true
   elif [ -z "$file" ] && [ "${arg#-}" = "$arg" ]; then
     file=$arg

@@ -1,5 +1,5 @@
 /**
- * The README's list of validation rules is the code's (RELATION_RULES, topology/validate.ts): the same lines in the
+ * The list of validation rules in docs/topology.md is the code's (RELATION_RULES, topology/validate.ts): the same lines in the
  * same order, and each rule refuses the topology that breaks it, by itself.
  */
 import { readFileSync } from "node:fs";
@@ -9,14 +9,14 @@ import { RELATION_RULES } from "../topology/validate";
 import { TopologySchema } from "../topology";
 import { articleInput, problemsOf } from "./tools/helpers";
 
-const README = readFileSync(join(__dirname, "..", "README.md"), "utf8");
+const TOPOLOGY_DOC = readFileSync(join(__dirname, "..", "docs", "topology.md"), "utf8");
 const threeHosts = () => parse(readFileSync(join(__dirname, "..", "examples", "three-hosts.yaml"), "utf8"));
 
-/** The README's list, between its markers. */
+/** The documented list, between its markers. */
 const listed = () =>
-  /<!-- validation-rules:start -->([\s\S]*?)<!-- validation-rules:end -->/.exec(README)?.[1].trim() ?? "";
+  /<!-- validation-rules:start -->([\s\S]*?)<!-- validation-rules:end -->/.exec(TOPOLOGY_DOC)?.[1].trim() ?? "";
 
-/** What the README shows for the rules: one bullet each, in the code's order. */
+/** What the documentation shows for the rules: one bullet each, in the code's order. */
 const renderedRules = () => RELATION_RULES.map((rule) => `- ${rule.rule}`).join("\n");
 
 type RuleId = (typeof RELATION_RULES)[number]["id"];
@@ -78,7 +78,7 @@ const BREAKS: Record<RuleId, () => any> = {
   "pod-listeners": () => ({ ...articleInput(), consul: { ports: { dns: 53 } } }),
 };
 
-describe("the README's validation rules", () => {
+describe("the validation rules in docs/topology.md", () => {
   it("lists exactly the rules the code checks, in its order", () => {
     expect(listed()).toBe(renderedRules());
   });
