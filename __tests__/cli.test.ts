@@ -63,8 +63,7 @@ describe("the npm commands, against recording fakes of terraform and docker", ()
 
   it("runs every CLI command through one entry point, so npm run and its command line are the same thing", () => {
     const scripts = JSON.parse(checkout.file("package.json")).scripts;
-    for (const command of ["synth", "doctor", "diff", "deploy", "destroy", "repair", "cdktf"])
-      expect(scripts[command]).toBe(`node scripts/run-ts.mjs cli/main.ts ${command}`);
+    for (const command of COMMAND_NAMES) expect(scripts[command]).toBe(`node scripts/run-ts.mjs cli/lab.ts ${command}`);
     expect(scripts.verify).toBe("node scripts/run-ts.mjs verify/main.ts");
   });
 
@@ -368,7 +367,7 @@ describe("the npm commands, against recording fakes of terraform and docker", ()
 
   it("passes a SIGTERM on to a running Terraform, waits for it, and touches no further stack", async () => {
     // The CLI itself, not npm, as a service manager would signal it.
-    const child = checkout.cli("cli/main.ts", ["deploy", "--skip-doctor"], {
+    const child = checkout.cli("cli/lab.ts", ["deploy", "--skip-doctor"], {
       CONSUL_LAB_TOPOLOGY: topologyFile,
       FAKE_SLOW: "apply:cluster",
     });

@@ -1,4 +1,4 @@
-/** `npm run diagram`: the topology as an SVG that Graphviz laid out (renderers/topology-diagram.ts, cli/diagram.ts). */
+/** `npm run diagram`: the topology as an SVG that Graphviz laid out (cli/topology-diagram.ts, cli/commands/diagram.ts). */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -106,7 +106,7 @@ describe("the diagram of a lab over several hosts", () => {
 
 describe("npm run diagram", () => {
   const run = (args: string[]) =>
-    spawnSync(process.execPath, ["scripts/run-ts.mjs", "cli/diagram.ts", ...args], {
+    spawnSync(process.execPath, ["scripts/run-ts.mjs", "cli/lab.ts", "diagram", ...args], {
       cwd: PROJECT_ROOT,
       encoding: "utf8",
       env: { ...process.env, CONSUL_LAB_TOPOLOGY: "", INIT_CWD: dir },

@@ -75,8 +75,7 @@ describe("loading the topology", () => {
   });
 
   it.each(["lab.json", "lab.yaml"])("recognises npm's banner in %s, written by `npm run topology > file`", (name) => {
-    const written =
-      '\n> consul-lab@0.1.0 topology\n> node scripts/run-ts.mjs cli/print-topology.ts\n\n{"name": "lab"}\n';
+    const written = '\n> consul-lab@0.1.0 topology\n> node scripts/run-ts.mjs cli/lab.ts topology\n\n{"name": "lab"}\n';
     expect(loadError(writeFile(name, written)).problems).toEqual([
       {
         path: "",

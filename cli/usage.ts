@@ -104,21 +104,3 @@ export function parseCommandLine(name: CommandName, argv: readonly string[]): "h
     );
   return given;
 }
-
-/**
- * For an entry point of its own: its options, or undefined once --help was printed (exit status 0) or the command
- * line refused with one line (exit status 2, set on the process).
- */
-export function commandLineOrExit(name: CommandName, argv: readonly string[]): Map<string, string | true> | undefined {
-  try {
-    const given = parseCommandLine(name, argv);
-    if (given !== "help") return given;
-    process.stdout.write(usageOf(name));
-    process.exitCode = 0;
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    console.error(`consul-lab: ${error.message}`);
-    process.exitCode = 2;
-  }
-  return undefined;
-}

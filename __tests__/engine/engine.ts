@@ -339,7 +339,7 @@ export function networkNamespaceOf(container: string): string {
 
 /** Runs one of the project's npm scripts' command lines against the engine. */
 export function labCli(args: readonly string[], topologyFile: string): Ran {
-  const result = spawnSync(process.execPath, ["scripts/run-ts.mjs", "cli/main.ts", ...args], {
+  const result = spawnSync(process.execPath, ["scripts/run-ts.mjs", "cli/lab.ts", ...args], {
     cwd: PROJECT_ROOT,
     encoding: "utf8",
     env: { ...process.env, CONSUL_LAB_TOPOLOGY: topologyFile },

@@ -16,7 +16,7 @@ case "${CONSUL_LAB_HTTP_ADDR:-}" in
   https://*) [ -z "${CONSUL_LAB_CA_FILE:-}" ] || address=$CONSUL_LAB_HTTP_ADDR ca_file=$CONSUL_LAB_CA_FILE ;;
 esac
 if [ -z "$address" ]; then
-  if ! target=$(node "$project_root/scripts/run-ts.mjs" "$project_root/cli/print-topology.ts" --api); then
+  if ! target=$(node "$project_root/scripts/run-ts.mjs" "$project_root/cli/lab.ts" topology --api); then
     echo "the lab's topology could not be read (see above); set CONSUL_LAB_HTTP_ADDR=https://host:port and CONSUL_LAB_CA_FILE to name the agent" >&2
     exit 1
   fi
