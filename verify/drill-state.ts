@@ -34,12 +34,20 @@ export class Restorer {
   private readonly pending = new Set<Promise<unknown>>();
   private restoring?: Promise<string[]>;
 
+  /**
+   * `api` may be a function that makes the client when the operator's switch is put back, the one step that needs the
+   * API: a repair without the lab's secrets or CA still starts the containers the drill stopped.
+   */
   constructor(
     private readonly containers: LabContainers,
-    private readonly api: ConsulApi,
+    private readonly api: ConsulApi | (() => ConsulApi),
     lab: string,
   ) {
     this.state = readDrillState() ?? { lab, stopped: [] };
+  }
+
+  private consul(): ConsulApi {
+    return typeof this.api === "function" ? this.api() : this.api;
   }
 
   private save(next: DrillState): void {
@@ -71,8 +79,8 @@ export class Restorer {
   /** Sets the operator's switch, remembering what it was before the drill first touched it. */
   async setOperatorSwitch(key: string, value: "on" | "off"): Promise<void> {
     if (!this.state.operatorSwitch)
-      this.save({ ...this.state, operatorSwitch: { key, before: (await this.api.kv(key)) ?? null } });
-    await this.track(this.api.putKv(key, value));
+      this.save({ ...this.state, operatorSwitch: { key, before: (await this.consul().kv(key)) ?? null } });
+    await this.track(this.consul().putKv(key, value));
   }
 
   /**
@@ -115,8 +123,8 @@ export class Restorer {
     const operatorSwitch = this.state.operatorSwitch;
     if (operatorSwitch) {
       try {
-        if (operatorSwitch.before === null) await this.api.deleteKv(operatorSwitch.key);
-        else await this.api.putKv(operatorSwitch.key, operatorSwitch.before);
+        if (operatorSwitch.before === null) await this.consul().deleteKv(operatorSwitch.key);
+        else await this.consul().putKv(operatorSwitch.key, operatorSwitch.before);
         this.save({ lab: this.state.lab, stopped: this.state.stopped });
         lines.push(`set ${operatorSwitch.key} back to ${operatorSwitch.before ?? "<unset>"}`);
       } catch (error) {
@@ -136,7 +144,7 @@ export class Restorer {
 export async function restoreInterruptedDrill(
   labName: string,
   containers: LabContainers,
-  api: ConsulApi,
+  api: ConsulApi | (() => ConsulApi),
   say: (line: string) => void,
 ): Promise<boolean | undefined> {
   const state = readDrillState();

@@ -30,7 +30,7 @@ export async function repairCommand(ctx: RunContext): Promise<number> {
     // repair itself asks each host's engine, and goes on when the API cannot be reached.
     try {
       drillFinished = await withPublishedPorts(ctx, () =>
-        restoreInterruptedDrill(name, containers, labApi(lab, env), say),
+        restoreInterruptedDrill(name, containers, () => labApi(lab, env), say),
       );
     } catch (error) {
       if (!(error instanceof CliError)) throw error;
