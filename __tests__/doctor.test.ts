@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DockerCli } from "../runtime/docker-cli";
 import { CheckResult, formatCheck, runDoctor } from "../cli/doctor";
-import { isRemoteEngine } from "../runtime/lab-engines";
+import { isRemoteEngine, parseDockerEndpoint } from "../runtime/docker-endpoint";
 import { createSecrets, ensureLabTls, generateSecrets, NEW_P256_KEY } from "../secrets";
 import { articleInput, labOf } from "./tools/helpers";
 import { FAKES_BIN, HEALTHY_DOCKER } from "./tools/lab-checkout";
@@ -154,7 +154,7 @@ describe("npm run doctor", () => {
     ["tcp://10.0.0.5:2376", true],
     ["tcp://[2001:db8::1]:2376", true],
   ])("tells a remote engine from this machine's: %s is remote: %s", async (host, remote) => {
-    expect(isRemoteEngine(host)).toBe(remote);
+    expect(isRemoteEngine(parseDockerEndpoint(host))).toBe(remote);
     // A remote engine over ssh:// is reached through forwards; any other is refused.
     expect((await doctor({ env: { DOCKER_HOST: host } }))["docker host"].ok).toBe(!remote || host.startsWith("ssh://"));
   });

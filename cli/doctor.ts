@@ -16,9 +16,10 @@ import {
   TLS_DIR,
 } from "../secrets";
 import { type HostSpec, type Lab, labPublishedPorts } from "../topology";
-import { isRemoteEngine, type LabEngine, labEngines, publishEngine, runsNodes } from "../runtime/lab-engines";
+import { type DockerEndpoint, describeEndpoint, isRemoteEngine } from "../runtime/docker-endpoint";
+import { type LabEngine, labEngines, publishEngine, runsNodes } from "../runtime/lab-engines";
 import { type PublishReach, reachOf, reachPublishedPorts, unreachableReason } from "../runtime/published-ports";
-import { publishedTcpPorts, sshTargetOf } from "../runtime/ssh-forwards";
+import { publishedTcpPorts } from "../runtime/ssh-forwards";
 import { type CheckResult, ok, problem } from "./check-result";
 import { checkSwarm } from "./doctor-swarm";
 import { checkProviderContexts, checkTerraformEnvironment } from "./doctor-environment";
@@ -98,28 +99,31 @@ const FIX_MISSING_CONTEXT =
  * where nothing here reaches.
  */
 function checkDockerHost(context: DoctorContext, reach: PublishReach): CheckResult {
-  if (reach.endpoint.startsWith("context ")) return problem("docker host", reach.endpoint, FIX_MISSING_CONTEXT);
+  const endpoint = describeEndpoint(reach.endpoint);
+  if (reach.endpoint.kind === "missing-context") return problem("docker host", endpoint, FIX_MISSING_CONTEXT);
   if (reach.kind === "unreachable")
     return problem("docker host", unreachableReason(context.lab, reach), "use an ssh:// endpoint for that engine");
   if (reach.kind === "network")
     return ok(
       "docker host",
-      `${reach.endpoint}${reach.host ? ` (${reach.host}, the publish node's)` : ""}, remote: the lab publishes on ${context.lab.publishedHost} there, dialled directly`,
+      `${endpoint}${reach.host ? ` (${reach.host}, the publish node's)` : ""}, remote: the lab publishes on ${context.lab.publishedHost} there, dialled directly`,
     );
   if (reach.kind === "ssh") {
     const ports = publishedTcpPorts(context.lab).map((port) => port.port);
     return ok(
       "docker host",
-      `${reach.endpoint}${reach.host ? ` (${reach.host}, the publish node's)` : ""}, remote: each command forwards 127.0.0.1:${ports.join(", ")} from there over ssh; DNS over UDP is not forwarded`,
+      `${endpoint}${reach.host ? ` (${reach.host}, the publish node's)` : ""}, remote: each command forwards 127.0.0.1:${ports.join(", ")} from there over ssh; DNS over UDP is not forwarded`,
     );
   }
-  return ok("docker host", reach.endpoint);
+  return ok("docker host", endpoint);
 }
 
-/** The ssh command that shows whether a host reached over ssh:// runs Docker, as a user would type it. */
-function sshCheckCommand(endpoint: string): string | undefined {
-  const target = sshTargetOf(endpoint);
-  return target && `ssh ${target.port ? `-p ${target.port} ` : ""}${target.destination} docker version`;
+/** The command that shows whether a remote engine runs Docker, as a user would type it. */
+function engineCheckCommand(endpoint: DockerEndpoint): string {
+  const target = endpoint.kind === "network" ? endpoint.ssh : undefined;
+  return target
+    ? `ssh ${target.port ? `-p ${target.port} ` : ""}${target.destination} docker version`
+    : `docker -H ${describeEndpoint(endpoint)} version`;
 }
 
 /**
@@ -132,9 +136,9 @@ interface DockerVersion {
   Server?: { Version?: string; ApiVersion?: string; Os?: string; Arch?: string };
 }
 
-function checkDockerEngine(context: DoctorContext, host: string): CheckResult {
-  const remote = isRemoteEngine(host);
-  const missingContext = host.startsWith("context ");
+function checkDockerEngine(context: DoctorContext, endpoint: DockerEndpoint): CheckResult {
+  const remote = isRemoteEngine(endpoint);
+  const missingContext = endpoint.kind === "missing-context";
   const result = context.docker.run(["version", "--format", "{{json .}}"]);
   if (result.startError) {
     return problem(
@@ -148,11 +152,11 @@ function checkDockerEngine(context: DoctorContext, host: string): CheckResult {
     const cause = result.stderr.trim().split("\n").filter(Boolean).pop() ?? "no answer";
     return problem(
       "docker engine",
-      `cannot reach the engine at ${host}: ${cause}`,
+      `cannot reach the engine at ${describeEndpoint(endpoint)}: ${cause}`,
       missingContext
         ? FIX_MISSING_CONTEXT
         : remote
-          ? `check that the host is up and that \`${sshCheckCommand(host) ?? `docker -H ${host} version`}\` works from here`
+          ? `check that the host is up and that \`${engineCheckCommand(endpoint)}\` works from here`
           : "start Docker (`sudo systemctl start docker`), or let your user use it (`sudo usermod -aG docker $USER`, then log in again)",
     );
   }
@@ -499,7 +503,7 @@ export async function runDoctor(context: DoctorContext): Promise<CheckResult[]> 
     // Images only where nodes run: a manager that runs none pulls and builds nothing.
     const withNodes = engines.filter((engine) => runsNodes(lab, engine));
     for (const engine of withNodes) results.push(named(engine, checkImageStore(onEngine(engine))));
-    const where = publishHost ?? reach.endpoint;
+    const where = publishHost ?? describeEndpoint(reach.endpoint);
     results.push(
       reach.kind === "local"
         ? await checkPorts(onEngine(publish))

@@ -7,6 +7,7 @@
  * from the secrets file before Terraform runs; never on a command line, in an environment or in cdktf.out.
  */
 import { DockerCli } from "../runtime/docker-cli";
+import { describeEndpoint } from "../runtime/docker-endpoint";
 import { CliError, protectState } from "../runtime/process";
 import { SecretsError } from "../secrets";
 import { DOCKER_ENGINE_VARIABLES } from "../shared/docker-hosts";
@@ -47,15 +48,15 @@ const COMMANDS: Record<CommandName, { readonly run: (ctx: RunContext) => Promise
  */
 function pointTerraformAtEngines(lab: Lab, env: NodeJS.ProcessEnv): void {
   if (!lab.multiHost) {
-    if (!env.DOCKER_HOST) {
-      const endpoint = new DockerCli(env).endpoint();
-      if (endpoint.startsWith("context ")) throw new CliError(`the Docker ${endpoint}; check DOCKER_CONTEXT`);
-      env.DOCKER_HOST = endpoint;
-    }
+    // DOCKER_HOST when it is set, else the current context's endpoint.
+    const endpoint = new DockerCli(env).endpoint();
+    if (endpoint.kind === "missing-context")
+      throw new CliError(`the Docker ${describeEndpoint(endpoint)}; check DOCKER_CONTEXT`);
+    env.DOCKER_HOST = endpoint.url;
     // The provider takes DOCKER_CONTEXT over DOCKER_HOST (the CLI the other way round), and a certificate folder turns
     // its ssh:// into TLS: only the engine the CLI talks to is left.
     delete env.DOCKER_CONTEXT;
-    if (!env.DOCKER_HOST.startsWith("tcp://")) {
+    if (!(endpoint.kind === "network" && endpoint.scheme === "tcp")) {
       delete env.DOCKER_CERT_PATH;
       delete env.DOCKER_TLS_VERIFY;
     }

@@ -6,7 +6,6 @@
  */
 import { instance } from "@viz-js/viz";
 import type { Lab } from "../topology";
-import { publishedOnLoopback } from "../runtime/published-ports";
 
 /** A DOT string literal. */
 function quoted(text: string): string {
@@ -31,7 +30,7 @@ export function renderTopologyDot(lab: Lab): string {
     '  node [fontname="Courier", fontsize=10, shape=plain];',
     '  edge [fontname="Courier", fontsize=9, color="#555555"];',
     '  subgraph "cluster_host" {',
-    `    label=${quoted(lab.multiHost && publishedOnLoopback(lab) ? `this machine (${publish.address}, forwarded from ${lab.hostOf(lab.publishNode.name)!.name} over ssh)` : lab.multiHost ? `${lab.hostOf(lab.publishNode.name)!.name} (${publish.address})` : `this machine (${publish.address})`)}; style="rounded"; color="#999999";`,
+    `    label=${quoted(lab.multiHost && lab.publishesOnLoopback ? `this machine (${publish.address}, forwarded from ${lab.hostOf(lab.publishNode.name)!.name} over ssh)` : lab.multiHost ? `${lab.hostOf(lab.publishNode.name)!.name} (${publish.address})` : `this machine (${publish.address})`)}; style="rounded"; color="#999999";`,
     `    "port:entry" [shape=box, style="rounded", label=${quoted(`:${publish.entryPort} site entry`)}];`,
     `    "port:api" [shape=box, style="rounded", label=${quoted(`:${publish.httpPort} Consul ${lab.apiScheme.toUpperCase()} API and UI`)}];`,
     `    "port:dns" [shape=box, style="rounded", label=${quoted(`:${publish.dnsPort} Consul DNS`)}];`,

@@ -6,6 +6,7 @@ import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { AssetImageSpec, assetImageTag, BUILD_IMAGE_SCRIPT, buildImageEnvironment } from "../shared/asset-images";
 import type { HostSpec, Lab } from "../topology";
+import { type DockerEndpoint, parseDockerEndpoint } from "./docker-endpoint";
 import { capture, CliError, CommandResult, passThrough, PROJECT_ROOT } from "./process";
 
 /** The `docker` CLI with the lab's environment, asked for JSON where it can print it. */
@@ -65,21 +66,21 @@ export class DockerCli {
    * Where this CLI's requests go: DOCKER_HOST, or the current context's endpoint. The deploy passes it to Terraform
    * as DOCKER_HOST, since the Docker provider reads DOCKER_HOST but not the CLI's current context.
    */
-  endpoint(): string {
+  endpoint(): DockerEndpoint {
     // Asked once per CLI: the doctor and the forwards ask it several times, and each answer costs a `docker` run.
     this.knownEndpoint ??= this.askEndpoint();
     return this.knownEndpoint;
   }
 
-  private knownEndpoint?: string;
+  private knownEndpoint?: DockerEndpoint;
 
-  private askEndpoint(): string {
-    if (this.env.DOCKER_HOST) return this.env.DOCKER_HOST;
+  private askEndpoint(): DockerEndpoint {
+    if (this.env.DOCKER_HOST) return parseDockerEndpoint(this.env.DOCKER_HOST);
     const current = this.json<string>(["context", "inspect", "--format", "{{json .Endpoints.docker.Host}}"]);
-    if (current) return current;
+    if (current) return parseDockerEndpoint(current);
     // A context that does not exist is not the local socket: say which one was asked for.
-    if (this.env.DOCKER_CONTEXT) return `context ${this.env.DOCKER_CONTEXT} (not found: \`docker context ls\`)`;
-    return "unix:///var/run/docker.sock";
+    if (this.env.DOCKER_CONTEXT) return { kind: "missing-context", context: this.env.DOCKER_CONTEXT };
+    return parseDockerEndpoint("unix:///var/run/docker.sock");
   }
 }
 

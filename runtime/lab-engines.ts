@@ -39,16 +39,3 @@ export function publishEngine(lab: Lab, engines: readonly LabEngine[]): LabEngin
   const host = lab.hostOf(lab.publishNode.name);
   return engines.find((engine) => engine.host?.name === host?.name)!;
 }
-
-/** Whether an engine endpoint is on another machine: a network address that is not this machine's loopback. */
-export function isRemoteEngine(endpoint: string): boolean {
-  if (!/^(ssh|tcp|https?):\/\//.test(endpoint)) return false;
-  let hostname: string;
-  try {
-    // URL keeps an IPv6 address in brackets (tcp://[::1]:2375 has hostname "[::1]").
-    hostname = new URL(endpoint).hostname.replace(/^\[(.*)\]$/, "$1");
-  } catch {
-    return true;
-  }
-  return !["127.0.0.1", "localhost", "::1"].includes(hostname);
-}

@@ -79,3 +79,16 @@ export function contains(subnet: Subnet, address: string): boolean {
 export function cidrOf(subnet: Subnet): string {
   return `${intToIpv4(subnet.network)}/${subnet.prefixLength}`;
 }
+
+/** The loopback network, 127.0.0.0/8. */
+const LOOPBACK = parseCidr("127.0.0.0/8");
+
+/** Whether an address is on the loopback network, 127.0.0.0/8. */
+export function isLoopbackAddress(address: string): boolean {
+  return contains(LOOPBACK, address);
+}
+
+/** Whether a listener bound to this address takes loopback traffic: a loopback address, or the wildcard 0.0.0.0. */
+export function bindsLoopback(address: string): boolean {
+  return address === "0.0.0.0" || isLoopbackAddress(address);
+}

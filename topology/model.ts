@@ -2,7 +2,7 @@
  * The validated lab, with the facts every renderer and construct derives from the topology computed once:
  * which nodes are servers, which service instances run where, and what workload each node runs.
  */
-import { cidrOf, lastUsableHost, parseCidr, topQuarter } from "./ipv4";
+import { bindsLoopback, cidrOf, lastUsableHost, parseCidr, topQuarter } from "./ipv4";
 import { managerHost, placeNodes } from "./placement";
 import type { HostSpec, NodeSpec, ServiceSpec, Topology } from "./schema";
 
@@ -288,6 +288,11 @@ export class Lab {
   get publishedHost(): string {
     const { address } = this.topology.publish;
     return address === "0.0.0.0" ? NODE_LOOPBACK : address;
+  }
+
+  /** Whether the lab publishes on the host's loopback (127.0.0.0/8, or the wildcard, which includes it). */
+  get publishesOnLoopback(): boolean {
+    return bindsLoopback(this.topology.publish.address);
   }
 
   /**

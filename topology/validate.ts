@@ -4,10 +4,12 @@
  */
 import { goDurationMs } from "./go-duration";
 import {
+  bindsLoopback,
   cidrOf,
   contains,
   intToIpv4,
   ipv4ToInt,
+  isLoopbackAddress,
   isNetworkAddress,
   isUsableHost,
   parseCidr,
@@ -34,7 +36,7 @@ import { placeNodes } from "./placement";
 import { checkPodListeners } from "./validate-listeners";
 import { engineIdentity, parseEngineEndpoint } from "./engine-endpoint";
 import { checkConsulCase } from "./validate-consul-case";
-import type { Topology } from "./schema";
+import type { HostSpec, Topology } from "./schema";
 
 export interface TopologyProblem {
   /** Where the problem is, as `nodes[4].name`. */
@@ -382,7 +384,6 @@ function checkPorts(topology: Topology, report: Report): void {
 function checkExposure(topology: Topology, report: Report): void {
   const { publish, network } = topology;
   const address = ipv4ToInt(publish.address);
-  const loopback = parseCidr("127.0.0.0/8");
   const lab = parseCidr(network.subnet);
   if (address >= lab.network && address < lab.network + lab.size) {
     report(
@@ -399,8 +400,7 @@ function checkExposure(topology: Topology, report: Report): void {
     );
     return;
   }
-  const onLoopback = address >= loopback.network && address < loopback.network + loopback.size;
-  if (onLoopback) return;
+  if (isLoopbackAddress(publish.address)) return;
   const secure = topology.security === "secure";
   // An open lab's UI vhost proxies the API through the entry; a secure lab's only redirects to the HTTPS API.
   const reachable = `Consul's API and UI on port ${publish.httpPort}, Consul DNS on ${publish.dnsPort}, and the site's entry on ${publish.entryPort} (whose Consul UI vhost ${secure ? "redirects to the HTTPS API" : "proxies the API too"})`;
@@ -514,7 +514,7 @@ function checkDns(topology: Topology, report: Report): void {
   // A recursor on the node itself is its own dnsmasq, which forwards to Consul again: a loop.
   const nodeAddresses = new Set(topology.nodes.map((node) => node.address));
   topology.consul.recursors.forEach((recursor, index) => {
-    if (recursor.startsWith("127.") || recursor === "0.0.0.0" || nodeAddresses.has(recursor)) {
+    if (bindsLoopback(recursor) || nodeAddresses.has(recursor)) {
       report(
         `consul.recursors[${index}]`,
         `${recursor} is a lab node itself (its dnsmasq sends non-Consul names to Consul, which would send them back): name a DNS server outside the lab`,
@@ -630,7 +630,7 @@ function checkHosts(topology: Topology, report: Report): void {
   const placement = placeNodes(topology);
   const publishName = publishNodeName(topology);
   const publishHost = hosts.find((host) => host.name === placement.hostOf.get(publishName ?? ""));
-  if (publishHost?.endpoint?.startsWith("tcp://") && isLoopback(topology.publish.address))
+  if (publishHost && engineScheme(publishHost) === "tcp" && bindsLoopback(topology.publish.address))
     report(
       "publish.node",
       `${publishName} runs on ${publishHost.name}, reached over tcp://: it publishes on that host's loopback, which this machine reaches only through ssh forwards; put the publish node on a host reached over ssh://, or (security "secure" only) publish on an address of that host with publish.exposeOnNetwork`,
@@ -648,9 +648,10 @@ function checkHosts(topology: Topology, report: Report): void {
   }
 }
 
-/** Whether an address is on the loopback network (127.0.0.0/8), or the wildcard that includes it. */
-function isLoopback(address: string): boolean {
-  return address === "0.0.0.0" || contains(parseCidr("127.0.0.0/8"), address);
+/** How a host's engine is reached, from its parsed endpoint; undefined for a context or an endpoint Docker refuses. */
+function engineScheme(host: HostSpec): "ssh" | "tcp" | undefined {
+  const parsed = host.endpoint === undefined ? undefined : parseEngineEndpoint(host.endpoint);
+  return typeof parsed === "object" ? parsed.scheme : undefined;
 }
 
 /**
