@@ -3,7 +3,7 @@ import { chromium, type Browser } from "playwright-core";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { DrillTimeline } from "../verify/drill";
+import type { DrillTimeline } from "../verify/timed-step";
 import type { EntryRequest } from "../verify/entry-watch";
 import { type DrillReport, renderDrillReportHtml, timelineSummary } from "../verify/report-html";
 import { judgedRequests } from "../verify/entry-watch";

@@ -3,9 +3,8 @@
  * are one name to Consul. Each entry says where Consul does it (hashicorp/consul at v1.20.x). Validation compares
  * every such name as Consul does (checkConsulCase below, run beside the other cross-field rules).
  */
+import type { Report } from "./problems";
 import type { Topology } from "./schema";
-
-type Report = (path: string, message: string) => void;
 
 /** What Consul compares in lower case, and where. */
 export const CONSUL_CASE_RULES = {

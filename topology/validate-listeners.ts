@@ -10,9 +10,8 @@ import {
   publishedArrivalAddress,
   publishedPorts,
 } from "./listeners";
+import type { Report } from "./problems";
 import type { Topology } from "./schema";
-
-type Report = (path: string, message: string) => void;
 
 /** Whether the topology sets a listener's port (its field is a path), rather than Consul or the lab. */
 const settable = (listener: Listener) => /^(consul\.|services\[)/.test(listener.field);

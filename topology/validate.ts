@@ -5,8 +5,6 @@
 import { goDurationMs } from "./go-duration";
 import {
   bindsLoopback,
-  cidrOf,
-  contains,
   intToIpv4,
   ipv4ToInt,
   isLoopbackAddress,
@@ -14,38 +12,33 @@ import {
   isUsableHost,
   parseCidr,
   Subnet,
-  topQuarter,
 } from "./ipv4";
 import {
   answersOwnCheck,
   CLUSTER_SCOPE_IDS,
-  publishNodeName,
   CONSUL_FIXED_PORTS,
   DEFAULT_SELF_CHECK_PATH,
   maintenanceFolder,
   NODE_CONTAINER_SUFFIXES,
   OPERATOR_MAINTENANCE_SEGMENT,
   SITE_INSTANCES_SEGMENT,
-  instanceWorkload,
   networkGateway,
   serviceInstances,
-  swarmRangeOf,
-  WorkloadKind,
 } from "./model";
-import { placeNodes } from "./placement";
+import { checkHosts } from "./validate-hosts";
+import {
+  checkEntryPoint,
+  checkSiteInstances,
+  checkSiteRoles,
+  checkSiteTags,
+  checkWorkloadsPerNode,
+} from "./validate-site";
 import { checkPodListeners } from "./validate-listeners";
-import { engineIdentity, parseEngineEndpoint } from "./engine-endpoint";
 import { checkConsulCase } from "./validate-consul-case";
-import type { HostSpec, Topology } from "./schema";
+import type { Report, TopologyProblem } from "./problems";
+import type { Topology } from "./schema";
 
-export interface TopologyProblem {
-  /** Where the problem is, as `nodes[4].name`. */
-  readonly path: string;
-  /** What is wrong and what to change. */
-  readonly message: string;
-}
-
-export type Report = (path: string, message: string) => void;
+export type { Report, TopologyProblem } from "./problems";
 
 function checkNodes(topology: Topology, report: Report): void {
   const byName = new Map<string, number>();
@@ -219,128 +212,6 @@ function checkServices(topology: Topology, report: Report): void {
         `services[${instance.serviceIndex}].id`,
         `instance ID "${instance.id}" is already registered on node "${instance.node}" by services[${first}]; set a distinct "id"`,
       );
-  }
-}
-
-/** The app and sorry tags tell the site's instances apart, so they must differ. */
-function checkSiteTags({ site }: Topology, report: Report): void {
-  if (site.appTag === site.sorryTag) {
-    report(
-      "site.sorryTag",
-      `must differ from site.appTag "${site.appTag}", or the sorry server would be taken for an app server`,
-    );
-  }
-}
-
-/** Each of the site's three roles names its own existing service, whose definitions agree on one port. */
-function checkSiteRoles({ site, services }: Topology, report: Report): void {
-  const roles: [keyof Topology["site"], string][] = [
-    ["service", "the site's app and sorry servers"],
-    ["loadBalancerService", "the load balancers"],
-    ["entryService", "the entry point"],
-  ];
-  for (const [field, what] of roles) {
-    const name = site[field];
-    if (!services.some((service) => service.name === name)) {
-      report(`site.${field}`, `no service named "${name}" in services; add ${what} or change site.${field}`);
-    }
-  }
-  // The roles are told apart by service name, so each needs its own.
-  roles.forEach(([field], index) => {
-    for (const [other] of roles.slice(index + 1)) {
-      if (site[field] === site[other])
-        report(
-          `site.${other}`,
-          `"${site[other]}" is also site.${field}; the site's roles need three different services`,
-        );
-    }
-  });
-  // A role's port is the service's port, wherever an instance runs; two definitions must agree on it. For the site's
-  // service too: the instance list the load balancers admit entries by names that one port (site-instances.ts), so a
-  // sorry server on another port would never serve.
-  for (const field of ["service", "loadBalancerService", "entryService"] as const) {
-    const ports = new Set(services.filter((service) => service.name === site[field]).map((service) => service.port));
-    if (ports.size > 1)
-      report(
-        `site.${field}`,
-        `the instances of "${site[field]}" listen on different ports (${[...ports].join(", ")}); give them one port`,
-      );
-  }
-}
-
-/** Every instance of the site's service is an app server or the sorry server, and the site has at least one of each. */
-function checkSiteInstances({ site, services }: Topology, report: Report): void {
-  let apps = 0;
-  let sorries = 0;
-  services.forEach((service, index) => {
-    if (service.name !== site.service) return;
-    const isApp = service.tags.includes(site.appTag);
-    const isSorry = service.tags.includes(site.sorryTag);
-    if (isApp && isSorry) {
-      report(
-        `services[${index}].tags`,
-        `carries both "${site.appTag}" and "${site.sorryTag}"; an instance is an app server or the sorry server, not both`,
-      );
-    } else if (!isApp && !isSorry) {
-      report(
-        `services[${index}].tags`,
-        `an instance of the site service needs tag "${site.appTag}" (app server) or "${site.sorryTag}" (sorry server)`,
-      );
-    }
-    if (isApp && !isSorry) apps += service.nodes.length;
-    if (isSorry && !isApp) sorries += service.nodes.length;
-  });
-  if (services.some((service) => service.name === site.service)) {
-    if (apps === 0)
-      report("services", `no instance of "${site.service}" is tagged "${site.appTag}"; the site needs an app server`);
-    if (sorries === 0)
-      report(
-        "services",
-        `no instance of "${site.service}" is tagged "${site.sorryTag}"; the site needs a sorry server to fall back to`,
-      );
-  }
-}
-
-/** The entry point owns the one published entry port, so it runs on one node. */
-function checkEntryPoint({ site, services }: Topology, report: Report): void {
-  const entryNodes = services
-    .filter((service) => service.name === site.entryService)
-    .flatMap((service) => service.nodes);
-  if (entryNodes.length > 1) {
-    report(
-      `services[${services.findIndex((service) => service.name === site.entryService)}].nodes`,
-      `the entry point "${site.entryService}" runs on ${entryNodes.length} nodes; it owns the one published entry port, so run it on exactly one`,
-    );
-  }
-}
-
-/**
- * Every workload listens in its node's network namespace, so a node plays one part; and a load balancer or entry
- * node runs only that nginx, so another service there would be checked on a port nothing listens on.
- */
-function checkWorkloadsPerNode(topology: Topology, report: Report): void {
-  const { site } = topology;
-  const kindByNode = new Map<string, WorkloadKind>();
-  for (const instance of serviceInstances(topology)) {
-    const kind = instanceWorkload(site, instance.service);
-    if (!kind) continue;
-    const other = kindByNode.get(instance.node);
-    if (other && other !== kind) {
-      report(
-        `services[${instance.serviceIndex}].nodes`,
-        `node "${instance.node}" would be both ${other} and ${kind}; a node runs one workload, so move one of them to another node`,
-      );
-    }
-    kindByNode.set(instance.node, kind);
-  }
-  for (const instance of serviceInstances(topology)) {
-    const kind = kindByNode.get(instance.node);
-    if ((kind === "load-balancer" || kind === "entry") && !instanceWorkload(site, instance.service)) {
-      report(
-        `services[${instance.serviceIndex}].nodes`,
-        `"${instance.service.name}" on node "${instance.node}" would have nothing listening on port ${instance.service.port}: the node runs the ${kind === "entry" ? "entry point" : "load balancer"} only; put the service on another node`,
-      );
-    }
   }
 }
 
@@ -546,149 +417,6 @@ function checkDns(topology: Topology, report: Report): void {
       `"${dns.maxStale}" disables stale reads; set a positive duration or allowStale: false`,
     );
   }
-}
-
-/** Milliseconds in a Go duration that already matched the schema's pattern. */
-
-/**
- * The hosts of a lab over several machines: each reached one way, named once, and enough of them for every server to
- * have its own unless the topology places servers together itself.
- */
-function checkHosts(topology: Topology, report: Report): void {
-  const hosts = topology.hosts;
-  if (!hosts) {
-    topology.nodes.forEach((node, index) => {
-      if (node.host !== undefined)
-        report(
-          `nodes[${index}].host`,
-          `"${node.host}" names a host, but the topology has no hosts list; add hosts, or leave host out`,
-        );
-    });
-    if (topology.network.swarmRange !== undefined)
-      report("network.swarmRange", "only a lab over several hosts (a hosts list) has a Swarm range; leave it out");
-    return;
-  }
-  const byName = new Map<string, number>();
-  hosts.forEach((host, index) => {
-    const first = byName.get(host.name);
-    if (first === undefined) byName.set(host.name, index);
-    else
-      report(`hosts[${index}].name`, `duplicate "${host.name}" (also hosts[${first}]); every host needs its own name`);
-    if ((host.endpoint === undefined) === (host.context === undefined))
-      report(
-        `hosts[${index}]`,
-        `"${host.name}" needs exactly one of endpoint (ssh://user@host or tcp://host:2376) and context (a Docker context name)`,
-      );
-    const tcp = host.endpoint?.startsWith("tcp://") ?? false;
-    if (tcp && host.certPath === undefined)
-      report(
-        `hosts[${index}].certPath`,
-        `"${host.name}" is reached over tcp://, which must be TLS-protected (an open engine port gives root on the host): give the folder of its client ca.pem, cert.pem and key.pem, or use ssh://`,
-      );
-    if (host.certPath !== undefined && !tcp)
-      report(
-        `hosts[${index}].certPath`,
-        `only a tcp:// endpoint takes certPath; ssh:// and a context bring their own credentials`,
-      );
-    if (host.certPath !== undefined && !host.certPath.startsWith("/"))
-      report(
-        `hosts[${index}].certPath`,
-        `"${host.certPath}" must be an absolute path: Terraform reads it from the stack's own folder, not from where you run the CLI`,
-      );
-  });
-  // The same engine twice, under two names, would have placement count one machine as two.
-  const engines = new Map<string, number>();
-  hosts.forEach((host, index) => {
-    let identity: string | undefined;
-    if (host.context !== undefined) identity = `context ${host.context}`;
-    else if (host.endpoint !== undefined) {
-      const parsed = parseEngineEndpoint(host.endpoint);
-      if (typeof parsed === "string") {
-        report(`hosts[${index}].endpoint`, parsed);
-        return;
-      }
-      identity = engineIdentity(parsed);
-    }
-    if (identity === undefined) return;
-    const first = engines.get(identity);
-    if (first === undefined) engines.set(identity, index);
-    else
-      report(
-        `hosts[${index}]`,
-        `"${hosts[index].name}" is the same engine as hosts[${first}] ("${hosts[first].name}": ${hosts[first].endpoint ?? `context ${hosts[first].context}`}); list each machine once`,
-      );
-  });
-  topology.nodes.forEach((node, index) => {
-    if (node.host !== undefined && !byName.has(node.host))
-      report(
-        `nodes[${index}].host`,
-        `"${node.host}" is not a host of hosts (${hosts.map((host) => host.name).join(", ")})`,
-      );
-  });
-  checkSwarmRange(topology, hosts.length, report);
-  // The CLI reaches a publish node's loopback ports through ssh forwards, which a tcp:// host cannot give.
-  const placement = placeNodes(topology);
-  const publishName = publishNodeName(topology);
-  const publishHost = hosts.find((host) => host.name === placement.hostOf.get(publishName ?? ""));
-  if (publishHost && engineScheme(publishHost) === "tcp" && bindsLoopback(topology.publish.address))
-    report(
-      "publish.node",
-      `${publishName} runs on ${publishHost.name}, reached over tcp://: it publishes on that host's loopback, which this machine reaches only through ssh forwards; put the publish node on a host reached over ssh://, or (security "secure" only) publish on an address of that host with publish.exposeOnNetwork`,
-    );
-  // Placement is judged only on a list it can use: known hosts, each named once.
-  if (topology.nodes.some((node) => node.host !== undefined && !byName.has(node.host))) return;
-  if (byName.size < hosts.length) return;
-  const { serversWithoutOwnHost } = placement;
-  if (serversWithoutOwnHost.length > 0) {
-    report(
-      "hosts",
-      `every host already runs a server, and none is left for ${serversWithoutOwnHost.join(", ")}: ` +
-        `add hosts, or name those servers' host yourself to let servers share one (losing that host then loses all of its votes)`,
-    );
-  }
-}
-
-/** How a host's engine is reached, from its parsed endpoint; undefined for a context or an endpoint Docker refuses. */
-function engineScheme(host: HostSpec): "ssh" | "tcp" | undefined {
-  const parsed = host.endpoint === undefined ? undefined : parseEngineEndpoint(host.endpoint);
-  return typeof parsed === "object" ? parsed.scheme : undefined;
-}
-
-/**
- * The Swarm range of a lab over several hosts: inside the subnet, on a boundary of its size, with room for one address
- * per host beside the network and last addresses, and no node address in it.
- */
-function checkSwarmRange(topology: Topology, hostCount: number, report: Report): void {
-  const given = topology.network.swarmRange !== undefined;
-  const field = given ? "network.swarmRange" : "network.subnet";
-  const rangeCidr = swarmRangeOf(topology);
-  const range = parseCidr(rangeCidr);
-  const subnet = parseCidr(topology.network.subnet);
-  if (
-    given &&
-    (!isNetworkAddress(rangeCidr) ||
-      range.network < subnet.network ||
-      range.network + range.size > subnet.network + subnet.size)
-  ) {
-    report(
-      field,
-      `${rangeCidr} must be a block inside ${topology.network.subnet}, written with its first address (such as ${cidrOf(topQuarter(subnet))})`,
-    );
-    return;
-  }
-  if (range.size - 2 < hostCount) {
-    report(
-      field,
-      `Swarm's range ${rangeCidr} has room for ${Math.max(0, range.size - 2)} of its own addresses, and ${hostCount} hosts need one each: ${given ? "give a larger network.swarmRange" : "use a larger subnet, or set network.swarmRange"}`,
-    );
-  }
-  topology.nodes.forEach((node, index) => {
-    if (contains(range, node.address))
-      report(
-        `nodes[${index}].address`,
-        `${node.address} lies in ${rangeCidr}, where Swarm takes its own addresses on a lab over several hosts (one per host, for the overlay's endpoint there); choose an address outside it${given ? "" : ", or set network.swarmRange"}`,
-      );
-  });
 }
 
 /** One relation between fields, checked once every field has its shape. */

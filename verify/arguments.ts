@@ -1,5 +1,5 @@
 /** `npm run verify`'s command line, and the drill's environment variables: all checked before anything is asked. */
-import type { DrillOptions } from "./drill";
+import type { DrillOptions } from "./timed-step";
 import { DRILL_STATE_FILE } from "./drill-state";
 
 /** A mistake on the command line: printed with the usage, exit 2. */

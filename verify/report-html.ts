@@ -5,7 +5,7 @@
  * with their PASS or FAIL. The timeline is drawn as inline SVG by this file (a few dozen lines, no chart library to
  * inline), the same report giving the same bytes.
  */
-import type { DrillRow, DrillTimeline } from "./drill";
+import type { DrillRow, DrillTimeline } from "./timed-step";
 import type { Fact } from "./facts";
 import { judgedRequests } from "./entry-watch";
 

@@ -6,7 +6,7 @@ import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { jsonFileText } from "../shared/generated-file";
 import { PROJECT_ROOT } from "../runtime/process";
-import type { DrillRow } from "./drill";
+import type { DrillRow } from "./timed-step";
 import { type DrillReport, renderDrillReportHtml } from "./report-html";
 
 export const REPORT_FILE = "verify-report.json";

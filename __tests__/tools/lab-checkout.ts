@@ -4,7 +4,17 @@
  * secrets or outputs.
  */
 import { ChildProcess, spawn } from "node:child_process";
-import { cpSync, existsSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PROJECT_ROOT } from "./synth";
@@ -57,6 +67,23 @@ export const HEALTHY_DOCKER = {
   containers: [] as unknown[],
 };
 
+/**
+ * The bundles and their code caches, file by file: another test's run may replace a code cache while this copies (V8
+ * refused the old one), and a file that is gone by the time it is copied is simply not needed.
+ */
+function copyBuildCache(from: string, to: string): void {
+  if (!existsSync(from)) return;
+  mkdirSync(to, { recursive: true });
+  for (const name of readdirSync(from)) {
+    if (name.endsWith(".tmp")) continue;
+    try {
+      copyFileSync(join(from, name), join(to, name));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    }
+  }
+}
+
 export class LabCheckout {
   readonly root = mkdtempSync(join(tmpdir(), "consul-lab-checkout-"));
   readonly log = join(this.root, ".fake-calls.jsonl");
@@ -66,11 +93,7 @@ export class LabCheckout {
   constructor() {
     for (const entry of COPIED) cpSync(join(PROJECT_ROOT, entry), join(this.root, entry), { recursive: true });
     // The bundles Jest's globalSetup built: up to date in the copy too, as their inputs are the same files.
-    if (existsSync(join(PROJECT_ROOT, ".build")))
-      cpSync(join(PROJECT_ROOT, ".build"), join(this.root, ".build"), {
-        recursive: true,
-        filter: (path) => !path.endsWith(".tmp"),
-      });
+    copyBuildCache(join(PROJECT_ROOT, ".build"), join(this.root, ".build"));
     symlinkSync(join(PROJECT_ROOT, "node_modules"), join(this.root, "node_modules"), "dir");
     this.setDocker(HEALTHY_DOCKER);
     writeFileSync(this.routeTable, "Iface\tDestination\tGateway\tFlags\tRefCnt\tUse\tMetric\tMask\n");
