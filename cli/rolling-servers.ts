@@ -76,7 +76,7 @@ async function notBackYet(api: ConsulApi, node: string, previousLeader: string |
   // Not "seen to go first", as the drill asks (runtime/autopilot.ts): a replacement quicker than Serf's failure
   // detection is never seen unhealthy, on the twin lab as on Consul, and the gate would wait for ever.
   const back = serverBack(health, node, undefined);
-  if (back !== true) return { why: `autopilot: ${node} ${back}`, leader: leader.body };
+  if (!back.holds) return { why: `autopilot: ${node} ${back.seen}`, leader: leader.body };
   if (!health.Healthy) return { why: "autopilot does not report the cluster healthy", leader: leader.body };
   // A leader that holds still: the same on two looks a poll apart.
   if (leader.body !== previousLeader)

@@ -12,6 +12,7 @@
  * gate, after a quick replacement, cannot (cli/rolling-servers.ts).
  */
 import type { ConsulApi } from "./consul-api";
+import { HOLDS, notYet, type Verdict } from "../shared/verdict";
 
 export interface AutopilotServerHealth {
   readonly Name: string;
@@ -44,14 +45,14 @@ export function stableSinceByName(health: AutopilotHealth): Map<string, string> 
 /**
  * Whether `node` is back as autopilot sees it: healthy, a voter, and its health changed since `before` (its
  * StableSince read while it was still up), so autopilot saw it go and come back rather than a record from before it
- * left. `true`, or what is seen instead.
+ * left.
  */
-export function serverBack(health: AutopilotHealth, node: string, before: string | undefined): true | string {
+export function serverBack(health: AutopilotHealth, node: string, before: string | undefined): Verdict {
   const own = health.Servers.find((server) => server.Name === node);
-  if (!own) return "absent from autopilot's health";
-  if (!own.Healthy) return `unhealthy (serf ${own.SerfStatus ?? "?"}, last contact ${own.LastContact ?? "?"})`;
-  if (!own.Voter) return "healthy, not a voter";
+  if (!own) return notYet("absent from autopilot's health");
+  if (!own.Healthy) return notYet(`unhealthy (serf ${own.SerfStatus ?? "?"}, last contact ${own.LastContact ?? "?"})`);
+  if (!own.Voter) return notYet("healthy, not a voter");
   if (before !== undefined && own.StableSince === before)
-    return `healthy since ${before}, before it left: autopilot has not seen it go`;
-  return true;
+    return notYet(`healthy since ${before}, before it left: autopilot has not seen it go`);
+  return HOLDS;
 }

@@ -9,6 +9,7 @@ import type { LabContainer } from "../runtime/lab-containers";
 import { describeAnswer, EntryWatch } from "./entry-watch";
 import { LEADER_STILL_MS } from "./facts";
 import type { Condition } from "./measure";
+import { HOLDS, notYet, type Verdict, verdict } from "../shared/verdict";
 import type { DrillContext } from "./timed-step";
 
 /** The addresses in the upstream a load balancer's nginx would load now (`nginx -T`: fails while a render is rejected). */
@@ -24,8 +25,8 @@ export const entryServes =
   (watch: EntryWatch, kind: "app" | "sorry", from: number): Condition["check"] =>
   async () => {
     const latest = watch.latest();
-    if (!latest || latest.sentAt < from) return "no answer yet";
-    return latest.kind === kind ? true : describeAnswer(latest);
+    if (!latest || latest.sentAt < from) return notYet("no answer yet");
+    return verdict(latest.kind === kind, describeAnswer(latest));
   };
 
 /**
@@ -40,18 +41,19 @@ export const entryServesOnly =
     let start = answers.length;
     while (start > 0 && answers[start - 1].kind === kind) start--;
     const run = answers.slice(start);
-    if (run.length === 0) return answers.length === 0 ? "no answer yet" : describeAnswer(answers[answers.length - 1]);
+    if (run.length === 0)
+      return notYet(answers.length === 0 ? "no answer yet" : describeAnswer(answers[answers.length - 1]));
     const held = run[run.length - 1].sentAt - run[0].sentAt;
-    if (held >= context.options.windowSeconds * 1000) return true;
+    if (held >= context.options.windowSeconds * 1000) return HOLDS;
     const other = start > 0 ? `, after ${describeAnswer(answers[start - 1])}` : "";
-    return `only ${kind} pages for ${(held / 1000).toFixed(1)} s${other}`;
+    return notYet(`only ${kind} pages for ${(held / 1000).toFixed(1)} s${other}`);
   };
 
 export const flagReads =
   (context: DrillContext, value: "on" | "off"): Condition["check"] =>
   async () => {
     const seen = await context.api.kv(context.lab.topology.site.maintenanceKey);
-    return (seen ?? "off") === value ? true : `flag ${seen ?? "<unset>"}`;
+    return verdict((seen ?? "off") === value, `flag ${seen ?? "<unset>"}`);
   };
 
 export const upstreamsList =
@@ -60,9 +62,10 @@ export const upstreamsList =
     const lists = await Promise.all(balancers.map((lb) => upstreamOf(context, lb)));
     const same = (list: string[] | undefined) =>
       list !== undefined && list.length === addresses.length && list.every((address) => addresses.includes(address));
-    return lists.every(same)
-      ? true
-      : lists.map((list) => (list === undefined ? "unreadable" : list.join(" ") || "empty")).join(" | ");
+    return verdict(
+      lists.every(same),
+      lists.map((list) => (list === undefined ? "unreadable" : list.join(" ") || "empty")).join(" | "),
+    );
   };
 
 export async function appServers(context: DrillContext): Promise<LabContainer[]> {
@@ -93,7 +96,7 @@ export const operatorSwitchOff =
   (context: DrillContext): Condition["check"] =>
   async () => {
     const value = await context.api.kv(context.lab.operatorMaintenanceKey);
-    return value === "on" ? `${context.lab.operatorMaintenanceKey} is on` : true;
+    return verdict(value !== "on", `${context.lab.operatorMaintenanceKey} is on`);
   };
 
 /**
@@ -106,10 +109,10 @@ export function healthyInAutopilot(api: ConsulApi, nodes: readonly string[], bef
     check: async () => {
       const health = await readAutopilotHealth(api);
       const seen = nodes.map((node) => [node, serverBack(health, node, undefined)] as const);
-      const not = seen.filter(([, back]) => back !== true);
-      if (not.length > 0) return not.map(([node, why]) => `${node} ${why}`).join("; ");
+      const not = seen.flatMap(([node, back]) => (back.holds ? [] : [`${node} ${back.seen}`]));
+      if (not.length > 0) return notYet(not.join("; "));
       for (const [node, since] of stableSinceByName(health)) if (nodes.includes(node)) before.set(node, since);
-      return true;
+      return HOLDS;
     },
   };
 }
@@ -130,7 +133,7 @@ export function backInAutopilot(api: ConsulApi, node: string, before: Map<string
 export function knowsLeader(context: DrillContext, node: string, agent: LabContainer): Condition {
   return {
     expected: `${node} itself knows a leader`,
-    check: async () => ((await leaderSeenBy(context, agent)) ? true : "no leader known"),
+    check: async () => verdict(Boolean(await leaderSeenBy(context, agent)), "no leader known"),
   };
 }
 
@@ -152,17 +155,16 @@ export async function leaderSeenBy(context: DrillContext, agent: LabContainer): 
 }
 
 /**
- * Whether every server's own agent names the same leader, on looks LEADER_STILL_MS apart: true, or what differs (a
+ * Whether every server's own agent names the same leader, on looks LEADER_STILL_MS apart, or what differs (a
  * flapping leader, or servers that disagree, is not where the leader's step starts).
  */
-export async function oneLeaderHoldingStill(
-  context: DrillContext,
-  agents: readonly LabContainer[],
-): Promise<true | string> {
+export async function oneLeaderHoldingStill(context: DrillContext, agents: readonly LabContainer[]): Promise<Verdict> {
   const first = await Promise.all(agents.map((agent) => leaderSeenBy(context, agent)));
   await new Promise((resolve) => setTimeout(resolve, LEADER_STILL_MS));
   const second = await Promise.all(agents.map((agent) => leaderSeenBy(context, agent)));
   const seen = [...first, ...second];
-  if (seen[0] && seen.every((address) => address === seen[0])) return true;
-  return `the servers saw ${first.map((address) => address || "none").join(", ")}, then ${second.map((address) => address || "none").join(", ")} ${LEADER_STILL_MS / 1000} s later`;
+  if (seen[0] && seen.every((address) => address === seen[0])) return HOLDS;
+  return notYet(
+    `the servers saw ${first.map((address) => address || "none").join(", ")}, then ${second.map((address) => address || "none").join(", ")} ${LEADER_STILL_MS / 1000} s later`,
+  );
 }

@@ -41,6 +41,7 @@ import {
 import type { Restorer } from "./drill-state";
 import { passingAppServers } from "./facts";
 import type { Condition } from "./measure";
+import { notYet, verdict } from "../shared/verdict";
 
 async function stopAppServers(context: DrillContext, restorer: Restorer): Promise<StepResult> {
   const { lab } = context;
@@ -84,7 +85,7 @@ async function startAppServers(context: DrillContext, restorer: Restorer): Promi
         expected: "the app servers are stopped",
         check: async () => {
           const running = (await appServers(context)).filter((app) => app.running);
-          return running.length === 0 ? true : `${running.map((app) => app.name).join(", ")} running`;
+          return verdict(running.length === 0, `${running.map((app) => app.name).join(", ")} running`);
         },
       },
     ],
@@ -111,7 +112,11 @@ async function stopOneLoadBalancer(context: DrillContext, restorer: Restorer): P
     preconditions: (watch) => [
       {
         expected: "every load balancer runs",
-        check: async () => ((await loadBalancers(context)).every((c) => c.running) ? true : "one is stopped"),
+        check: async () =>
+          verdict(
+            (await loadBalancers(context)).every((c) => c.running),
+            "one is stopped",
+          ),
       },
       { expected: "the entry serves an app server's page", check: entryServes(watch, "app", 0) },
     ],
@@ -152,7 +157,11 @@ async function stopLeader(context: DrillContext, restorer: Restorer): Promise<St
     preconditions: (watch) => [
       {
         expected: "every server runs",
-        check: async () => (lab.servers.every((server) => agentOf(server.name).running) ? true : "one is stopped"),
+        check: async () =>
+          verdict(
+            lab.servers.every((server) => agentOf(server.name).running),
+            "one is stopped",
+          ),
       },
       { expected: "the entry serves an app server's page", check: entryServes(watch, "app", 0) },
       healthyInAutopilot(
@@ -178,8 +187,11 @@ async function stopLeader(context: DrillContext, restorer: Restorer): Promise<St
           const looks: string[] = [];
           for (const server of [...survivors, ...survivors]) looks.push(await leaderSeenBy(context, server));
           const address = looks[0];
-          if (!address || address === leader.address) return `leader ${address || "none"}`;
-          return looks.every((look) => look === address) ? true : `servers see ${[...new Set(looks)].join(", ")}`;
+          if (!address || address === leader.address) return notYet(`leader ${address || "none"}`);
+          return verdict(
+            looks.every((look) => look === address),
+            `servers see ${[...new Set(looks)].join(", ")}`,
+          );
         },
       },
     ],
@@ -191,14 +203,14 @@ async function stopLeader(context: DrillContext, restorer: Restorer): Promise<St
     preconditions: () => [
       {
         expected: `${agent.name} is stopped`,
-        check: async () => ((await context.containers.running(agent)) ? "running" : true),
+        check: async () => verdict(!(await context.containers.running(agent)), "running"),
       },
     ],
     action: () => restorer.start(agent),
     conditions: () => [
       {
         expected: `${agent.name} runs`,
-        check: async () => ((await context.containers.running(agent)) ? true : "not running"),
+        check: async () => verdict(await context.containers.running(agent), "not running"),
       },
       knowsLeader(context, leader.name, agent),
       backInAutopilot(api, leader.name, stableBefore),
@@ -329,7 +341,7 @@ async function loseHost(context: DrillContext, restorer: Restorer): Promise<Step
     expected: `every container on ${host} runs`,
     check: async () => {
       const stopped = (await onHost()).filter((container) => !container.running);
-      return stopped.length === 0 ? true : `${stopped.map((container) => container.name).join(", ")} stopped`;
+      return verdict(stopped.length === 0, `${stopped.map((container) => container.name).join(", ")} stopped`);
     },
   };
   const lostServers = lab.nodesOn(host).filter((node) => node.role === "server");
@@ -364,7 +376,7 @@ async function loseHost(context: DrillContext, restorer: Restorer): Promise<Step
           expected: `the cluster has a leader on another host`,
           check: async () => {
             const leader = (await api.get<string>("/v1/status/leader")).split(":")[0];
-            return leader && !lostAddresses.has(leader) ? true : `leader ${leader || "none"}`;
+            return verdict(Boolean(leader) && !lostAddresses.has(leader), `leader ${leader || "none"}`);
           },
         },
         windowWatched(context, from),
@@ -382,7 +394,7 @@ async function loseHost(context: DrillContext, restorer: Restorer): Promise<Step
         expected: `every container on ${host} is stopped`,
         check: async () => {
           const running = (await onHost()).filter((container) => container.running);
-          return running.length === 0 ? true : `${running.map((container) => container.name).join(", ")} running`;
+          return verdict(running.length === 0, `${running.map((container) => container.name).join(", ")} running`);
         },
       },
     ],

@@ -5,11 +5,12 @@
  * only once it returned, so what held at that look held somewhere within the action's own time, and says so. Nothing
  * is asked after the deadline, and an answer that comes after it does not count.
  */
+import { HOLDS, notYet, type Verdict } from "../shared/verdict";
+
 export interface Condition {
   /** What must hold, as the report says it. */
   readonly expected: string;
-  /** `true` once it holds; otherwise what is seen instead. */
-  readonly check: () => Promise<true | string>;
+  readonly check: () => Promise<Verdict>;
 }
 
 export interface Measurement {
@@ -60,11 +61,11 @@ export async function measure(
     });
     const answers = await Promise.all(
       conditions.map(async (condition, index) => {
-        if (state[index].firstTrueAt !== undefined) return true;
+        if (state[index].firstTrueAt !== undefined) return HOLDS;
         try {
           return await Promise.race([condition.check(), atDeadline]);
         } catch (error) {
-          return (error as Error).message;
+          return notYet((error as Error).message);
         }
       }),
     );
@@ -73,12 +74,12 @@ export async function measure(
     answers.forEach((answer, index) => {
       const entry = state[index];
       if (entry.firstTrueAt !== undefined) return;
-      if (answer === true && tickEnd <= deadline) entry.firstTrueAt = tickEnd;
+      if (answer !== NO_ANSWER && answer.holds && tickEnd <= deadline) entry.firstTrueAt = tickEnd;
       // Cut off by the deadline: what was last seen still stands, and says more than the cut.
-      else if (answer === NO_ANSWER || answer === true) {
+      else if (answer === NO_ANSWER || answer.holds) {
         if (entry.last === NOT_ASKED) entry.last = "no answer by the deadline";
       } else {
-        entry.last = answer;
+        entry.last = answer.seen;
         entry.lastFalseAt = tickStart;
       }
     });

@@ -10,6 +10,7 @@ import type { LabContainers } from "../runtime/lab-containers";
 import { describeFailures, EntryRequest, EntryWatch } from "./entry-watch";
 import { Condition, describeMeasurement, measure, Measurement } from "./measure";
 import type { Progress } from "./progress";
+import { notYet, verdict } from "../shared/verdict";
 
 export interface DrillRow {
   readonly step: string;
@@ -66,12 +67,12 @@ async function unmet(conditions: Condition[]): Promise<string[]> {
       try {
         return await condition.check();
       } catch (error) {
-        return (error as Error).message;
+        return notYet((error as Error).message);
       }
     }),
   );
   return answers.flatMap((answer, index) =>
-    answer === true ? [] : [`${conditions[index].expected} (seen: ${answer})`],
+    answer.holds ? [] : [`${conditions[index].expected} (seen: ${answer.seen})`],
   );
 }
 
@@ -105,7 +106,7 @@ export async function timedStep(
     // A first answer for the preconditions that read the entry.
     const ready = Date.now();
     await measure(
-      [{ expected: "an answer at the entry", check: async () => (watch.latest() ? true : "none") }],
+      [{ expected: "an answer at the entry", check: async () => verdict(watch.latest() !== undefined, "none") }],
       ready,
       {
         deadlineMs: 5_000,
@@ -174,7 +175,7 @@ export async function timedStep(
 export function windowWatched(context: DrillContext, from: number): Condition {
   return {
     expected: `${WINDOW_WATCHED} ${context.options.windowSeconds} s`,
-    check: async () => (Date.now() - from >= context.options.windowSeconds * 1000 ? true : "watching"),
+    check: async () => verdict(Date.now() - from >= context.options.windowSeconds * 1000, "watching"),
   };
 }
 const WINDOW_WATCHED = "the entry was watched for";
