@@ -1,7 +1,11 @@
 /**
- * `npm run repair`: makes every node of the lab whole again after a restart that Docker does not heal by itself
- * (see node-pods.ts): starts each stopped namespace container, then starts or restarts each joined container that
- * is stopped or stranded. Idempotent: a whole lab is left untouched. Resolves to whether the lab is whole at the end.
+ * `npm run repair`: makes every node of the lab whole again after a restart that Docker does not heal by itself.
+ *
+ * A node's pod is its namespace container and the containers joined to it (agent, workload, DNS forwarder); the pod
+ * is whole when the namespace container runs and every joined container runs inside that namespace's current network
+ * namespace, not one it had before a restart (runtime/node-pods.ts says why that can happen). Repair starts each
+ * stopped namespace container, then starts or restarts each joined container that is stopped or stranded.
+ * Idempotent: a whole lab is left untouched. Resolves to whether the lab is whole at the end.
  */
 import type { DockerCli } from "../runtime/docker-cli";
 import { LAB_LABEL } from "../shared/labels";

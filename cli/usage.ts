@@ -28,7 +28,10 @@ export const COMMAND_SPECS = {
     summary: "destroy every stack in reverse order, after asking",
     options: [{ flag: "--auto-approve", says: "do not ask (for scripts)" }],
   },
-  repair: { summary: "make every node whole after a restart Docker does not heal", options: [] },
+  repair: {
+    summary: "make every node whole again (its namespace and the containers joined to it running together)",
+    options: [],
+  },
   cdktf: { summary: "the cdktf CLI itself, as `npx cdktf ARGS` (`cdktf diff consul`)", options: "passed on" },
   topology: {
     summary: "print the effective topology as JSON, every default written in (run it with npm run --silent)",
