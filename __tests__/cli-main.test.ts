@@ -53,9 +53,28 @@ describe("main(argv, env), in-process", () => {
     expect(refused.stderr).toContain(`${join(dir, "lab.json")} is not a valid topology`);
   });
 
-  it("leaves no signal listener behind", async () => {
+  it("lets a quick command end on a signal as any program does: it traps none", async () => {
+    const on = jest.spyOn(process, "on");
+    try {
+      await run(["topology", "--api"]);
+      expect(on.mock.calls.map(([event]) => event)).not.toContain("SIGINT");
+    } finally {
+      on.mockRestore();
+    }
+  });
+
+  it("traps signals while a command with steps runs, and leaves no listener behind", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "consul-lab-main-"));
+    writeFileSync(join(dir, "lab.json"), "{}");
+    const on = jest.spyOn(process, "on");
     const before = process.listenerCount("SIGINT");
-    await run(["topology", "--api"]);
+    try {
+      // The doctor stops at the topology, after the run has begun catching signals.
+      expect((await run(["doctor"], { CONSUL_LAB_TOPOLOGY: join(dir, "lab.json") })).status).toBe(1);
+      expect(on.mock.calls.map(([event]) => event)).toEqual(expect.arrayContaining(["SIGINT", "SIGTERM", "SIGHUP"]));
+    } finally {
+      on.mockRestore();
+    }
     expect(process.listenerCount("SIGINT")).toBe(before);
   });
 });

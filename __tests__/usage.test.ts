@@ -27,10 +27,16 @@ describe("the commands' options table", () => {
     },
   );
 
-  it("asks for an option's value when it is missing", () => {
-    expect(() => parseCommandLine("diagram", ["--out"])).toThrow(
-      new UsageError("diagram: --out needs a FILE (see --help)"),
-    );
+  it("asks for an option's value when it is missing or empty, and takes the next argument as it", () => {
+    for (const argv of [["--out"], ["--out", ""]])
+      expect(() => parseCommandLine("diagram", argv)).toThrow(
+        new UsageError("diagram: --out needs a FILE (see --help)"),
+      );
+    expect(parseCommandLine("diagram", ["--out", "-h"])).toEqual(new Map([["--out", "-h"]]));
+  });
+
+  it("answers help when asked, even beside an option the command does not take", () => {
+    expect(parseCommandLine("synth", ["--bogus", "--help"])).toBe("help");
   });
 
   it("hands every argument of the cdktf pass-through on unread, --help too", () => {

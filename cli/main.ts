@@ -26,20 +26,29 @@ import { topologyCommand } from "./commands/topology";
 import { Interruption, type RunContext } from "./context";
 import { type CommandName, isCommandName, parseCommandLine, usageOf, UsageError } from "./usage";
 
-/** Each command, and whether it runs Terraform (which decides the umask, the state's modes and its environment). */
-const COMMANDS: Record<CommandName, { readonly run: (ctx: RunContext) => Promise<number>; readonly terraform?: true }> =
-  {
-    synth: { run: synthCommand },
-    doctor: { run: doctorCommand },
-    diff: { run: diffCommand, terraform: true },
-    deploy: { run: deployCommand, terraform: true },
-    destroy: { run: destroyCommand, terraform: true },
-    repair: { run: repairCommand },
-    cdktf: { run: cdktfCommand, terraform: true },
-    topology: { run: topologyCommand },
-    secrets: { run: secretsCommand },
-    diagram: { run: diagramCommand },
-  };
+interface CommandRunner {
+  readonly run: (ctx: RunContext) => Promise<number>;
+  /** It runs Terraform, which decides the umask, the state's modes and Terraform's environment. */
+  readonly terraform?: true;
+  /**
+   * It has steps a signal should stop between (a synth, the doctor's checks, Terraform, a repair): SIGINT, SIGTERM and
+   * SIGHUP are caught and reported. A quick command (printing the topology, the secrets, a diagram) just ends.
+   */
+  readonly stoppable?: true;
+}
+
+const COMMANDS: Record<CommandName, CommandRunner> = {
+  synth: { run: synthCommand, stoppable: true },
+  doctor: { run: doctorCommand, stoppable: true },
+  diff: { run: diffCommand, terraform: true, stoppable: true },
+  deploy: { run: deployCommand, terraform: true, stoppable: true },
+  destroy: { run: destroyCommand, terraform: true, stoppable: true },
+  repair: { run: repairCommand, stoppable: true },
+  cdktf: { run: cdktfCommand, terraform: true, stoppable: true },
+  topology: { run: topologyCommand },
+  secrets: { run: secretsCommand },
+  diagram: { run: diagramCommand },
+};
 
 /**
  * On one host, the Docker provider reads DOCKER_HOST but not the CLI's current context: point both at the same engine.
@@ -89,12 +98,12 @@ async function runCommand(argv: readonly string[], callerEnv: NodeJS.ProcessEnv)
     process.stdout.write(usageOf(command));
     return { status: 0 };
   }
-  const { run, terraform } = COMMANDS[command];
+  const { run, terraform, stoppable } = COMMANDS[command];
   const env: NodeJS.ProcessEnv = { ...callerEnv, CHECKPOINT_DISABLE: "1" };
   const interruption = new Interruption();
   // Ctrl-C reaches Terraform too, which stops cleanly; the CLI waits for it, cleans up, and reports the interruption.
   // A closed terminal (SIGHUP) too: Terraform is stopped as on SIGTERM, and the ssh forwards stay until it has.
-  const signals = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+  const signals = stoppable ? (["SIGINT", "SIGTERM", "SIGHUP"] as const) : [];
   const onSignal = (signal: NodeJS.Signals) => (interruption.signal = signal);
   for (const signal of signals) process.on(signal, onSignal);
   let status: number;

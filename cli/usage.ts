@@ -86,20 +86,24 @@ export class UsageError extends Error {}
 export function parseCommandLine(name: CommandName, argv: readonly string[]): "help" | Map<string, string | true> {
   const spec: CommandSpec = COMMAND_SPECS[name];
   if (spec.options === "passed on") return new Map();
-  if (argv.some((arg) => HELP_FLAGS.includes(arg))) return "help";
   const given = new Map<string, string | true>();
   const takes =
     spec.options.length === 0
       ? "no options"
       : spec.options.map((option) => (option.value ? `${option.flag} ${option.value}` : option.flag)).join(", ");
   const unknown: string[] = [];
+  let help = false;
   for (let index = 0; index < argv.length; index++) {
     const option = spec.options.find((candidate) => candidate.flag === argv[index]);
-    if (!option) unknown.push(argv[index]);
+    if (HELP_FLAGS.includes(argv[index])) help = true;
+    else if (!option) unknown.push(argv[index]);
     else if (!option.value) given.set(option.flag, true);
-    else if (index + 1 < argv.length) given.set(option.flag, argv[++index]);
+    // An option's value is the next argument, whatever it looks like (`--out -h` names a file); never empty.
+    else if (index + 1 < argv.length && argv[index + 1] !== "") given.set(option.flag, argv[++index]);
     else throw new UsageError(`${name}: ${option.flag} needs a ${option.value} (see --help)`);
   }
+  // Asked for, help answers even beside options the command does not take: it says which it does.
+  if (help) return "help";
   if (unknown.length > 0)
     throw new UsageError(
       `${name} does not take ${unknown.map((arg) => `"${arg}"`).join(", ")}; it takes ${takes} ` +
