@@ -59,10 +59,12 @@ export function isCommandName(name: string | undefined): name is CommandName {
 
 const HELP_FLAGS = ["--help", "-h"];
 
+/** An option as the usage and the refusals write it: `--out FILE`. */
+const shown = (option: CommandOption) => (option.value ? `${option.flag} ${option.value}` : option.flag);
+
 /** What `npm run <command> -- --help` prints. */
 export function usageOf(name: CommandName): string {
   const spec: CommandSpec = COMMAND_SPECS[name];
-  const shown = (option: CommandOption) => (option.value ? `${option.flag} ${option.value}` : option.flag);
   const lines =
     spec.options === "passed on"
       ? [`usage: npm run ${name} -- ARGS`, `  ${spec.summary}`, "  every argument goes to the cdktf CLI unread"]
@@ -87,10 +89,7 @@ export function parseCommandLine(name: CommandName, argv: readonly string[]): "h
   const spec: CommandSpec = COMMAND_SPECS[name];
   if (spec.options === "passed on") return new Map();
   const given = new Map<string, string | true>();
-  const takes =
-    spec.options.length === 0
-      ? "no options"
-      : spec.options.map((option) => (option.value ? `${option.flag} ${option.value}` : option.flag)).join(", ");
+  const takes = spec.options.length === 0 ? "no options" : spec.options.map(shown).join(", ");
   const unknown: string[] = [];
   let help = false;
   for (let index = 0; index < argv.length; index++) {

@@ -46,8 +46,12 @@ export class Restorer {
     this.state = readDrillState() ?? { lab, stopped: [] };
   }
 
+  private client?: ConsulApi;
+
+  /** The API client, made on first use when `api` is a function. */
   private consul(): ConsulApi {
-    return typeof this.api === "function" ? this.api() : this.api;
+    this.client ??= typeof this.api === "function" ? this.api() : this.api;
+    return this.client;
   }
 
   private save(next: DrillState): void {
